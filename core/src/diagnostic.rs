@@ -1,0 +1,328 @@
+//! Diagnostics: one problem found in a spec, as data, printable as text or JSON.
+//!
+//! A [`Diagnostic`] carries a [`Code`], a severity, the field path (`nodes[2].mesh_ip`), the
+//! line and column when the spec came from text, a one-line message and an optional `help`
+//! with a computed fix. [`Diagnostics`] is an ordered collection of them.
+//!
+//! This module formats; it does not decide what is wrong (see `rules`) nor read files: the
+//! caller passes the source text in a [`Source`] when it wants the offending line shown.
+
+use std::fmt::{self, Write as _};
+
+use serde::Serialize;
+
+use crate::code::Code;
+
+/// How serious a diagnostic is. Only errors stop rendering.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Worth knowing; nothing is wrong.
+    Info,
+    /// Likely to hurt; rendering goes on.
+    Warning,
+    /// The cluster would break; rendering refuses.
+    Error,
+}
+
+impl Severity {
+    /// The lowercase name, as printed (`error`, `warning`, `info`).
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Info => "info",
+            Self::Warning => "warning",
+            Self::Error => "error",
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One problem found in a spec.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Diagnostic {
+    /// The rule that fired.
+    pub code: Code,
+    /// The rule's stable slug (same as `code.slug()`, kept for JSON consumers).
+    pub slug: &'static str,
+    /// How serious it is.
+    pub severity: Severity,
+    /// The field path in the spec, e.g. `nodes[2].mesh_ip`; empty for the whole document.
+    pub path: String,
+    /// 1-based line in the spec text, when known.
+    pub line: Option<u32>,
+    /// 1-based column in the spec text, when known.
+    pub column: Option<u32>,
+    /// One line: what is wrong, with the offending values in backticks.
+    pub message: String,
+    /// A concrete fix, computed where possible.
+    pub help: Option<String>,
+}
+
+impl Diagnostic {
+    /// A diagnostic at the code's default severity, with no position yet.
+    ///
+    /// ```
+    /// use meshspec::{Code, Diagnostic, Severity};
+    /// let d = Diagnostic::new(Code::PodServiceOverlap, "network.service_cidr", "they overlap")
+    ///     .with_help("use `10.43.0.0/16`");
+    /// assert_eq!(d.severity, Severity::Error);
+    /// assert_eq!(d.slug, "pod-service-overlap");
+    /// ```
+    #[must_use]
+    pub fn new(code: Code, path: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            slug: code.slug(),
+            severity: code.default_severity(),
+            path: path.into(),
+            line: None,
+            column: None,
+            message: message.into(),
+            help: None,
+        }
+    }
+
+    /// Adds a help text.
+    #[must_use]
+    pub fn with_help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+
+    /// Sets the position in the spec text.
+    #[must_use]
+    pub fn at(mut self, line: u32, column: u32) -> Self {
+        self.line = Some(line);
+        self.column = Some(column);
+        self
+    }
+
+    /// Whether this diagnostic stops rendering.
+    #[must_use]
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+
+    /// Formats the diagnostic as text, in the style
+    /// `error[MS101]: message` / `  --> file:line:col` / source line / `  = help: ...`.
+    ///
+    /// `source` adds the file name and the offending line with a caret under the column.
+    #[must_use]
+    pub fn render(&self, source: Option<&Source<'_>>) -> String {
+        let mut out = String::new();
+        let _ = writeln!(out, "{}[{}]: {}", self.severity, self.code, self.message);
+        let name = source.map_or("<spec>", |s| s.name);
+        let location = match (self.line, self.column) {
+            (Some(l), Some(c)) => format!("{name}:{l}:{c}"),
+            (Some(l), None) => format!("{name}:{l}"),
+            _ => name.to_owned(),
+        };
+        if self.path.is_empty() {
+            let _ = writeln!(out, "  --> {location}");
+        } else {
+            let _ = writeln!(out, "  --> {location} ({})", self.path);
+        }
+        if let (Some(src), Some(line)) = (source, self.line)
+            && let Some(text) = src.text.lines().nth((line as usize).saturating_sub(1))
+        {
+            let gutter = line.to_string();
+            let pad = " ".repeat(gutter.len());
+            let _ = writeln!(out, "{pad} |");
+            let _ = writeln!(out, "{gutter} | {}", text.trim_end());
+            if let Some(col) = self.column {
+                let caret_at = text.chars().take((col as usize).saturating_sub(1)).count();
+                let _ = writeln!(out, "{pad} | {}^", " ".repeat(caret_at));
+            }
+        }
+        if let Some(help) = &self.help {
+            let mut lines = help.lines();
+            if let Some(first) = lines.next() {
+                let _ = writeln!(out, "  = help: {first}");
+            }
+            for l in lines {
+                let _ = writeln!(out, "          {l}");
+            }
+        }
+        out
+    }
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.render(None))
+    }
+}
+
+/// The text a spec was read from, used to show the offending line.
+#[derive(Debug, Clone, Copy)]
+pub struct Source<'a> {
+    /// A name for the source, usually the file path.
+    pub name: &'a str,
+    /// The full text.
+    pub text: &'a str,
+}
+
+/// An ordered list of diagnostics, as returned by parsing, validation and rendering.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Diagnostics {
+    /// The diagnostics, errors first, then by position.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Diagnostics {
+    /// Wraps a list, sorting it (errors first, then warnings, then info; by line within).
+    #[must_use]
+    pub fn from_vec(mut diagnostics: Vec<Diagnostic>) -> Self {
+        diagnostics.sort_by(|a, b| {
+            b.severity
+                .cmp(&a.severity)
+                .then(a.line.unwrap_or(u32::MAX).cmp(&b.line.unwrap_or(u32::MAX)))
+                .then(a.column.cmp(&b.column))
+                .then(a.code.cmp(&b.code))
+                .then(a.path.cmp(&b.path))
+                .then(a.message.cmp(&b.message))
+        });
+        diagnostics.dedup();
+        Self { diagnostics }
+    }
+
+    /// Whether any diagnostic is an error.
+    #[must_use]
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(Diagnostic::is_error)
+    }
+
+    /// Only the errors.
+    pub fn errors(&self) -> impl Iterator<Item = &Diagnostic> {
+        self.diagnostics.iter().filter(|d| d.is_error())
+    }
+
+    /// The number of diagnostics.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.diagnostics.len()
+    }
+
+    /// Whether there are none.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.diagnostics.is_empty()
+    }
+
+    /// Iterates over the diagnostics.
+    pub fn iter(&self) -> std::slice::Iter<'_, Diagnostic> {
+        self.diagnostics.iter()
+    }
+
+    /// The codes that fired, in order (handy in tests).
+    #[must_use]
+    pub fn codes(&self) -> Vec<Code> {
+        self.diagnostics.iter().map(|d| d.code).collect()
+    }
+
+    /// All diagnostics as text, followed by a one-line summary.
+    #[must_use]
+    pub fn render(&self, source: Option<&Source<'_>>) -> String {
+        let mut out = String::new();
+        for d in &self.diagnostics {
+            out.push_str(&d.render(source));
+            out.push('\n');
+        }
+        out.push_str(&self.summary());
+        out.push('\n');
+        out
+    }
+
+    /// `2 errors, 1 warning, 0 info`, or `no problems found`.
+    #[must_use]
+    pub fn summary(&self) -> String {
+        let count = |s| self.diagnostics.iter().filter(|d| d.severity == s).count();
+        let (e, w, i) = (count(Severity::Error), count(Severity::Warning), count(Severity::Info));
+        if e + w + i == 0 {
+            return "no problems found".to_owned();
+        }
+        let plural = |n: usize, word: &str| {
+            if n == 1 { format!("{n} {word}") } else { format!("{n} {word}s") }
+        };
+        format!("{}, {}, {i} info", plural(e, "error"), plural(w, "warning"))
+    }
+
+    /// The diagnostics as JSON: `{"diagnostics":[{"code",...}]}`.
+    #[must_use]
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_else(|_| "{\"diagnostics\":[]}".to_owned())
+    }
+}
+
+impl fmt::Display for Diagnostics {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.render(None))
+    }
+}
+
+impl std::error::Error for Diagnostics {}
+
+impl IntoIterator for Diagnostics {
+    type Item = Diagnostic;
+    type IntoIter = std::vec::IntoIter<Diagnostic>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.diagnostics.into_iter()
+    }
+}
+
+impl<'a> IntoIterator for &'a Diagnostics {
+    type Item = &'a Diagnostic;
+    type IntoIter = std::slice::Iter<'a, Diagnostic>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.diagnostics.iter()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_shows_location_line_caret_and_help() {
+        let text = "version: 1\nnetwork:\n  service_cidr: 10.42.0.0/16\n";
+        let d = Diagnostic::new(Code::PodServiceOverlap, "network.service_cidr", "overlap")
+            .at(3, 17)
+            .with_help("use `10.43.0.0/16`");
+        let out = d.render(Some(&Source { name: "c.yaml", text }));
+        assert_eq!(
+            out,
+            "error[MS101]: overlap\n  --> c.yaml:3:17 (network.service_cidr)\n  |\n3 |   service_cidr: 10.42.0.0/16\n  |                 ^\n  = help: use `10.43.0.0/16`\n"
+        );
+    }
+
+    #[test]
+    fn sorted_errors_first_and_summary() {
+        let ds = Diagnostics::from_vec(vec![
+            Diagnostic::new(Code::MeshAcl, "", "ports"),
+            Diagnostic::new(Code::EtcdQuorum, "", "two"),
+            Diagnostic::new(Code::NoServer, "nodes", "none").at(4, 1),
+        ]);
+        assert_eq!(ds.codes(), vec![Code::NoServer, Code::EtcdQuorum, Code::MeshAcl]);
+        assert_eq!(ds.summary(), "1 error, 1 warning, 1 info");
+        assert!(ds.has_errors());
+    }
+
+    #[test]
+    fn json_shape() {
+        let ds = Diagnostics::from_vec(vec![Diagnostic::new(Code::NoServer, "nodes", "none")]);
+        let v: serde_json::Value = serde_json::from_str(&ds.to_json()).unwrap();
+        let d = &v["diagnostics"][0];
+        assert_eq!(d["code"], "MS008");
+        assert_eq!(d["slug"], "no-server");
+        assert_eq!(d["severity"], "error");
+        assert_eq!(d["line"], serde_json::Value::Null);
+    }
+}

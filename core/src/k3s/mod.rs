@@ -1,0 +1,3 @@
+//! k3s facts: the vendored flag table.
+
+pub mod flags;
