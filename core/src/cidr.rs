@@ -27,7 +27,11 @@ impl Family {
     /// The family of an address.
     #[must_use]
     pub fn of(addr: IpAddr) -> Self {
-        if addr.is_ipv4() { Self::Ipv4 } else { Self::Ipv6 }
+        if addr.is_ipv4() {
+            Self::Ipv4
+        } else {
+            Self::Ipv6
+        }
     }
 
     /// The number of bits in an address of this family (32 or 128).
@@ -107,7 +111,10 @@ impl Cidr {
         if net.trunc() == net {
             Ok(Self(net))
         } else {
-            Err(CidrError::HostBits { given: net.to_string(), network: Self(net.trunc()) })
+            Err(CidrError::HostBits {
+                given: net.to_string(),
+                network: Self(net.trunc()),
+            })
         }
     }
 
@@ -212,9 +219,10 @@ impl FromStr for Cidr {
         }
         let net: IpNet = t.parse().map_err(|_| CidrError::Syntax(s.to_owned()))?;
         Self::from_ipnet(net).map_err(|e| match e {
-            CidrError::HostBits { network, .. } => {
-                CidrError::HostBits { given: s.to_owned(), network }
-            }
+            CidrError::HostBits { network, .. } => CidrError::HostBits {
+                given: s.to_owned(),
+                network,
+            },
             other => other,
         })
     }
@@ -239,13 +247,453 @@ impl<'de> Deserialize<'de> for Cidr {
     }
 }
 
+// ---------------------------------------------------------------------------------------------
+// Set arithmetic over blocks.
+//
+// Every function below works on inclusive integer intervals `[start, end]` of one family (IPv4
+// addresses widened to `u128`), then turns intervals back into the fewest aligned blocks.
+// ---------------------------------------------------------------------------------------------
+
+/// Why [`allocate`] cannot hand out the blocks asked for.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AllocError {
+    /// The mask is shorter than the cluster prefix or longer than the family allows.
+    #[error(
+        "node mask `/{mask}` does not fit cluster CIDR `{cluster}`: it must lie between `/{}` and `/{}`",
+        .cluster.prefix(),
+        .cluster.family().bits()
+    )]
+    InvalidMask {
+        /// The block being split.
+        cluster: Cidr,
+        /// The requested block size.
+        mask: u8,
+    },
+    /// Fewer free blocks than requested.
+    #[error(
+        "cluster CIDR `{cluster}` has {available} free `/{mask}` blocks but {wanted} are needed"
+    )]
+    Exhausted {
+        /// The block being split.
+        cluster: Cidr,
+        /// The requested block size.
+        mask: u8,
+        /// How many blocks were requested.
+        wanted: usize,
+        /// How many blocks do not overlap a pinned block (saturating at `u128::MAX`).
+        available: u128,
+    },
+}
+
+/// An inclusive interval of addresses of one family.
+type Span = (u128, u128);
+
+/// The address as an integer (IPv4 widened).
+fn addr_value(addr: IpAddr) -> u128 {
+    match addr {
+        IpAddr::V4(a) => u128::from(u32::from(a)),
+        IpAddr::V6(a) => u128::from(a),
+    }
+}
+
+/// `2^host_bits - 1`, i.e. the offset of a block's last address from its first.
+fn host_mask(host_bits: u32) -> u128 {
+    if host_bits >= 128 {
+        u128::MAX
+    } else {
+        (1u128 << host_bits) - 1
+    }
+}
+
+/// The number of host bits of a `/prefix` block of `family`.
+fn host_bits(family: Family, prefix: u8) -> u32 {
+    u32::from(family.bits().saturating_sub(prefix))
+}
+
+/// The first and last address of a block as integers.
+fn span(c: &Cidr) -> Span {
+    let start = addr_value(c.network());
+    (start, start | host_mask(host_bits(c.family(), c.prefix())))
+}
+
+/// The block of `family` starting at `start` with `prefix` bits (host bits cleared).
+fn make(family: Family, start: u128, prefix: u8) -> Option<Cidr> {
+    let addr = match family {
+        Family::Ipv4 => IpAddr::V4(u32::try_from(start).ok()?.into()),
+        Family::Ipv6 => IpAddr::V6(start.into()),
+    };
+    Cidr::truncated(addr, prefix)
+}
+
+/// The blocks of `family` in `blocks` as sorted, merged intervals (adjacent ones joined).
+fn merged(blocks: &[Cidr], family: Family) -> Vec<Span> {
+    let mut spans: Vec<Span> = blocks
+        .iter()
+        .filter(|b| b.family() == family)
+        .map(span)
+        .collect();
+    spans.sort_unstable();
+    let mut out: Vec<Span> = Vec::with_capacity(spans.len());
+    for (s, e) in spans {
+        match out.last_mut() {
+            Some(last) if s <= last.1.saturating_add(1) => last.1 = last.1.max(e),
+            _ => out.push((s, e)),
+        }
+    }
+    out
+}
+
+/// Appends the fewest aligned blocks covering exactly `[start, end]` to `out`, in order.
+fn push_range(family: Family, (start, end): Span, out: &mut Vec<Cidr>) {
+    let bits = u32::from(family.bits());
+    let mut s = start;
+    while s <= end {
+        let align = if s == 0 {
+            bits
+        } else {
+            s.trailing_zeros().min(bits)
+        };
+        let count_minus_one = end - s;
+        // floor(log2(count)), where count = end - s + 1 may be 2^128
+        let fit = match count_minus_one.checked_add(1) {
+            Some(n) => 127 - n.leading_zeros(),
+            None => 128,
+        };
+        let h = align.min(fit);
+        let prefix = u8::try_from(bits - h).unwrap_or(0);
+        if let Some(block) = make(family, s, prefix) {
+            out.push(block);
+        }
+        let last = s | host_mask(h);
+        match last.checked_add(1) {
+            Some(next) if last < end => s = next,
+            _ => break,
+        }
+    }
+}
+
+/// The minimal sorted list of blocks covering exactly the union of `blocks`.
+///
+/// Blocks inside others are dropped and adjacent siblings merged; IPv4 blocks come before IPv6,
+/// then blocks are in address order.
+///
+/// ```
+/// use meshspec::cidr::{collapse, Cidr};
+/// let c = |s: &str| s.parse::<Cidr>().unwrap();
+/// let out = collapse(&[c("10.0.0.128/25"), c("10.0.0.0/25"), c("10.0.0.7/32"), c("fd00::/8")]);
+/// assert_eq!(out, [c("10.0.0.0/24"), c("fd00::/8")]);
+/// ```
+#[must_use]
+pub fn collapse(blocks: &[Cidr]) -> Vec<Cidr> {
+    let mut out = Vec::new();
+    for family in [Family::Ipv4, Family::Ipv6] {
+        for s in merged(blocks, family) {
+            push_range(family, s, &mut out);
+        }
+    }
+    out
+}
+
+/// The minimal sorted list of blocks covering `from` minus every address of `remove`.
+///
+/// Blocks of the other family in `remove` are ignored.
+///
+/// ```
+/// use meshspec::cidr::{subtract, Cidr};
+/// let c = |s: &str| s.parse::<Cidr>().unwrap();
+/// let left = subtract(&c("10.0.0.0/24"), &[c("10.0.0.0/26")]);
+/// assert_eq!(left, [c("10.0.0.64/26"), c("10.0.0.128/25")]);
+/// assert!(subtract(&c("10.0.0.0/24"), &[c("10.0.0.0/8")]).is_empty());
+/// ```
+#[must_use]
+pub fn subtract(from: &Cidr, remove: &[Cidr]) -> Vec<Cidr> {
+    let family = from.family();
+    let (fs, fe) = span(from);
+    let mut out = Vec::new();
+    let mut cursor = Some(fs);
+    for (s, e) in merged(remove, family) {
+        let Some(cur) = cursor else { break };
+        if e < cur || s > fe {
+            continue;
+        }
+        if s > cur {
+            push_range(family, (cur, s - 1), &mut out);
+        }
+        cursor = if e >= fe { None } else { e.checked_add(1) };
+    }
+    if let Some(cur) = cursor {
+        push_range(family, (cur, fe), &mut out);
+    }
+    out
+}
+
+/// Whether the union of `set` holds every address of `target`.
+///
+/// ```
+/// use meshspec::cidr::{covers, Cidr};
+/// let c = |s: &str| s.parse::<Cidr>().unwrap();
+/// let set = [c("10.0.0.0/25"), c("10.0.0.128/25")];
+/// assert!(covers(&set, &c("10.0.0.0/24")));
+/// assert!(!covers(&set, &c("10.0.0.0/23")));
+/// ```
+#[must_use]
+pub fn covers(set: &[Cidr], target: &Cidr) -> bool {
+    let (ts, te) = span(target);
+    merged(set, target.family())
+        .iter()
+        .any(|&(s, e)| s <= ts && te <= e)
+}
+
+/// Whether `mask` can split `cluster`: not shorter than its prefix, not longer than the family.
+fn valid_mask(cluster: &Cidr, mask: u8) -> bool {
+    mask >= cluster.prefix() && mask <= cluster.family().bits()
+}
+
+/// How many `/mask` blocks fit in `cluster`, or `None` when `mask` is shorter than the
+/// cluster prefix or longer than the family allows. Saturates at `u128::MAX`.
+///
+/// ```
+/// use meshspec::cidr::{block_count, Cidr};
+/// let pods: Cidr = "10.42.0.0/16".parse().unwrap();
+/// assert_eq!(block_count(&pods, 24), Some(256));
+/// assert_eq!(block_count(&pods, 8), None);
+/// assert_eq!(block_count(&"fd00:42::/56".parse().unwrap(), 64), Some(256));
+/// ```
+#[must_use]
+pub fn block_count(cluster: &Cidr, mask: u8) -> Option<u128> {
+    if !valid_mask(cluster, mask) {
+        return None;
+    }
+    Some(
+        1u128
+            .checked_shl(u32::from(mask - cluster.prefix()))
+            .unwrap_or(u128::MAX),
+    )
+}
+
+/// Lazy iterator over aligned blocks; see [`blocks`].
+struct Blocks {
+    family: Family,
+    prefix: u8,
+    host_bits: u32,
+    next: Option<u128>,
+    end: u128,
+}
+
+impl Iterator for Blocks {
+    type Item = Cidr;
+
+    fn next(&mut self) -> Option<Cidr> {
+        let start = self.next?;
+        let last = start | host_mask(self.host_bits);
+        self.next = if last >= self.end {
+            None
+        } else {
+            last.checked_add(1)
+        };
+        make(self.family, start, self.prefix)
+    }
+}
+
+/// The `/mask` blocks of `cluster` in address order; empty when `mask` is invalid.
+///
+/// The iterator is lazy, so splitting a large IPv6 block costs nothing until iterated.
+///
+/// ```
+/// use meshspec::cidr::{blocks, Cidr};
+/// let pods: Cidr = "fd00:42::/56".parse().unwrap();
+/// let first: Vec<String> = blocks(&pods, 64).take(2).map(|b| b.to_string()).collect();
+/// assert_eq!(first, ["fd00:42::/64", "fd00:42:0:1::/64"]);
+/// ```
+pub fn blocks(cluster: &Cidr, mask: u8) -> impl Iterator<Item = Cidr> + use<> {
+    let (start, end) = span(cluster);
+    let family = cluster.family();
+    Blocks {
+        family,
+        prefix: mask,
+        host_bits: host_bits(family, mask),
+        next: valid_mask(cluster, mask).then_some(start),
+        end,
+    }
+}
+
+/// The first `count` `/mask` blocks of `within`, skipping blocks that overlap `avoid`.
+///
+/// Jumps over avoided ranges instead of walking them, so the cost is `O(count + avoid)`.
+fn first_free(within: &Cidr, mask: u8, count: usize, avoid: &[Cidr]) -> Vec<Cidr> {
+    let family = within.family();
+    let (start, end) = span(within);
+    let h = host_bits(family, mask);
+    let size_mask = host_mask(h);
+    let pins = merged(avoid, family);
+    let mut out = Vec::new();
+    let mut pin = pins.iter().peekable();
+    let mut cursor = Some(start);
+    while out.len() < count {
+        let Some(cur) = cursor else { break };
+        if cur > end {
+            break;
+        }
+        let last = cur | size_mask;
+        while pin.next_if(|&&(_, pe)| pe < cur).is_some() {}
+        match pin.peek() {
+            Some(&&(ps, pe)) if ps <= last => {
+                // skip to the first block after the one holding the pin's last address
+                cursor = (pe | size_mask).checked_add(1);
+            }
+            _ => {
+                if let Some(b) = make(family, cur, mask) {
+                    out.push(b);
+                }
+                cursor = last.checked_add(1);
+            }
+        }
+    }
+    out
+}
+
+/// How many `/mask` blocks of `within` overlap none of `avoid` (saturating).
+fn free_count(within: &Cidr, mask: u8, avoid: &[Cidr]) -> u128 {
+    let total = block_count(within, mask).unwrap_or(0);
+    let family = within.family();
+    let (start, end) = span(within);
+    let h = host_bits(family, mask);
+    let index = |a: u128| if h >= 128 { 0 } else { (a - start) >> h };
+    let mut taken: u128 = 0;
+    let mut last_index: Option<u128> = None;
+    for (s, e) in merged(avoid, family) {
+        if e < start || s > end {
+            continue;
+        }
+        let first = index(s.max(start));
+        let last = index(e.min(end));
+        let first = match last_index {
+            Some(li) if li >= first => li + 1,
+            _ => first,
+        };
+        if first <= last {
+            taken = taken.saturating_add(last - first).saturating_add(1);
+        }
+        last_index = Some(last);
+    }
+    total.saturating_sub(taken)
+}
+
+/// The first `count` `/mask` blocks of `cluster` in address order, skipping any block that
+/// overlaps a pinned block.
+///
+/// This predicts the pod CIDR each node gets from k3s's controller manager when nodes join in
+/// order and some nodes' subnets are pinned. It does not check the controller manager's limit
+/// of 16 bits between the cluster prefix and the mask (rule MS105 does).
+///
+/// # Errors
+/// [`AllocError::InvalidMask`] when `mask` is shorter than the cluster prefix or longer than
+/// the family; [`AllocError::Exhausted`] when fewer than `count` blocks are free.
+///
+/// ```
+/// use meshspec::cidr::{allocate, Cidr};
+/// let c = |s: &str| s.parse::<Cidr>().unwrap();
+/// let got = allocate(&c("10.42.0.0/16"), 24, 3, &[c("10.42.1.0/24")]).unwrap();
+/// assert_eq!(got, [c("10.42.0.0/24"), c("10.42.2.0/24"), c("10.42.3.0/24")]);
+/// let err = allocate(&c("10.42.0.0/23"), 24, 3, &[]).unwrap_err();
+/// assert_eq!(err.to_string(), "cluster CIDR `10.42.0.0/23` has 2 free `/24` blocks but 3 are needed");
+/// ```
+pub fn allocate(
+    cluster: &Cidr,
+    mask: u8,
+    count: usize,
+    pinned: &[Cidr],
+) -> Result<Vec<Cidr>, AllocError> {
+    if !valid_mask(cluster, mask) {
+        return Err(AllocError::InvalidMask {
+            cluster: *cluster,
+            mask,
+        });
+    }
+    let out = first_free(cluster, mask, count, pinned);
+    if out.len() < count {
+        return Err(AllocError::Exhausted {
+            cluster: *cluster,
+            mask,
+            wanted: count,
+            available: free_count(cluster, mask, pinned),
+        });
+    }
+    Ok(out)
+}
+
+/// The first aligned `/prefix` block inside `within` that overlaps none of `avoid`.
+///
+/// Returns `None` when `prefix` is shorter than `within`'s, longer than the family, or every
+/// block is taken.
+///
+/// ```
+/// use meshspec::cidr::{free_block, Cidr};
+/// let c = |s: &str| s.parse::<Cidr>().unwrap();
+/// let used = [c("10.42.0.0/16"), c("10.43.0.0/16")];
+/// assert_eq!(free_block(&c("10.42.0.0/15"), 16, &used), None);
+/// assert_eq!(free_block(&c("10.0.0.0/8"), 16, &used), Some(c("10.0.0.0/16")));
+/// ```
+#[must_use]
+pub fn free_block(within: &Cidr, prefix: u8, avoid: &[Cidr]) -> Option<Cidr> {
+    if !valid_mask(within, prefix) {
+        return None;
+    }
+    first_free(within, prefix, 1, avoid).into_iter().next()
+}
+
+/// The private ranges [`suggest_free`] searches, in order.
+fn private_ranges(family: Family) -> Vec<Cidr> {
+    let raw: &[(IpAddr, u8)] = match family {
+        Family::Ipv4 => &[
+            (IpAddr::V4(std::net::Ipv4Addr::new(10, 0, 0, 0)), 8),
+            (IpAddr::V4(std::net::Ipv4Addr::new(172, 16, 0, 0)), 12),
+            (IpAddr::V4(std::net::Ipv4Addr::new(192, 168, 0, 0)), 16),
+        ],
+        Family::Ipv6 => &[(
+            IpAddr::V6(std::net::Ipv6Addr::new(0xfd00, 0, 0, 0, 0, 0, 0, 0)),
+            8,
+        )],
+    };
+    raw.iter()
+        .filter_map(|&(a, p)| Cidr::truncated(a, p))
+        .collect()
+}
+
+/// A free `/prefix` block in the private address space of `family`, avoiding `avoid`.
+///
+/// Searches `10.0.0.0/8`, `172.16.0.0/12`, `192.168.0.0/16` for IPv4 and `fd00::/8` for IPv6,
+/// in that order, and returns the first block that overlaps nothing in `avoid`. Used for help
+/// texts such as "try `10.44.0.0/16`".
+///
+/// ```
+/// use meshspec::cidr::{suggest_free, Cidr, Family};
+/// let c = |s: &str| s.parse::<Cidr>().unwrap();
+/// let used = [c("10.0.0.0/9"), c("10.128.0.0/9")];
+/// assert_eq!(suggest_free(16, Family::Ipv4, &used), Some(c("172.16.0.0/16")));
+/// assert_eq!(suggest_free(48, Family::Ipv6, &[]), Some(c("fd00::/48")));
+/// ```
+#[must_use]
+pub fn suggest_free(prefix: u8, family: Family, avoid: &[Cidr]) -> Option<Cidr> {
+    private_ranges(family)
+        .iter()
+        .find_map(|r| free_block(r, prefix, avoid))
+}
+
 #[cfg(test)]
+#[expect(clippy::unwrap_used, reason = "a test fails by panicking")]
 mod tests {
     use super::*;
 
     #[test]
     fn parses_and_prints_both_families() {
-        for s in ["10.42.0.0/16", "100.64.0.0/10", "fd7a:115c:a1e0::/48", "0.0.0.0/0", "::/0"] {
+        for s in [
+            "10.42.0.0/16",
+            "100.64.0.0/10",
+            "fd7a:115c:a1e0::/48",
+            "0.0.0.0/0",
+            "::/0",
+        ] {
             let c: Cidr = s.parse().unwrap();
             assert_eq!(c.to_string(), s);
         }
@@ -266,7 +714,10 @@ mod tests {
     #[test]
     fn refuses_garbage() {
         for s in ["", "10.0.0.0", "10.0.0.0/33", "abc/8", "10.0.0.0/-1", "/8"] {
-            assert!(matches!(s.parse::<Cidr>(), Err(CidrError::Syntax(_))), "{s}");
+            assert!(
+                matches!(s.parse::<Cidr>(), Err(CidrError::Syntax(_))),
+                "{s}"
+            );
         }
     }
 
@@ -278,5 +729,313 @@ mod tests {
         assert_eq!(b.nth(10).unwrap().to_string(), "10.43.0.10");
         assert_eq!("10.0.0.0/30".parse::<Cidr>().unwrap().nth(4), None);
         assert_eq!("::/0".parse::<Cidr>().unwrap().size(), u128::MAX);
+    }
+
+    fn c(s: &str) -> Cidr {
+        s.parse().unwrap()
+    }
+
+    fn cs(list: &[&str]) -> Vec<Cidr> {
+        list.iter().map(|s| c(s)).collect()
+    }
+
+    #[test]
+    fn collapse_table() {
+        let cases: &[(&[&str], &[&str])] = &[
+            (&[], &[]),
+            (&["10.0.0.0/25", "10.0.0.128/25"], &["10.0.0.0/24"]),
+            (
+                &["10.0.0.128/25", "10.0.0.0/25", "10.0.0.0/24"],
+                &["10.0.0.0/24"],
+            ),
+            (
+                &["10.0.0.0/8", "10.42.0.0/16", "10.43.0.10/32"],
+                &["10.0.0.0/8"],
+            ),
+            // adjacent but not siblings: stays two blocks
+            (
+                &["10.0.1.0/24", "10.0.2.0/24"],
+                &["10.0.1.0/24", "10.0.2.0/24"],
+            ),
+            (
+                &["10.0.1.0/24", "10.0.2.0/23"],
+                &["10.0.1.0/24", "10.0.2.0/23"],
+            ),
+            (
+                &["10.0.0.0/24", "10.0.1.0/24", "10.0.2.0/23"],
+                &["10.0.0.0/22"],
+            ),
+            (
+                &["fd00::/8", "127.0.0.0/8", "::1/128"],
+                &["127.0.0.0/8", "::1/128", "fd00::/8"],
+            ),
+            (&["0.0.0.0/1", "128.0.0.0/1"], &["0.0.0.0/0"]),
+            (&["::/1", "8000::/1"], &["::/0"]),
+            (
+                &["255.255.255.255/32", "255.255.255.254/32"],
+                &["255.255.255.254/31"],
+            ),
+        ];
+        for (input, want) in cases {
+            assert_eq!(collapse(&cs(input)), cs(want), "{input:?}");
+        }
+    }
+
+    #[test]
+    fn subtract_table() {
+        let cases: &[(&str, &[&str], &[&str])] = &[
+            ("10.0.0.0/24", &[], &["10.0.0.0/24"]),
+            ("10.0.0.0/24", &["10.0.0.0/25"], &["10.0.0.128/25"]),
+            ("10.0.0.0/24", &["10.0.0.128/25"], &["10.0.0.0/25"]),
+            ("10.0.0.0/24", &["10.0.0.0/8"], &[]),
+            ("10.0.0.0/24", &["fd00::/8", "11.0.0.0/8"], &["10.0.0.0/24"]),
+            (
+                "10.0.0.0/24",
+                &["10.0.0.5/32"],
+                &[
+                    "10.0.0.0/30",
+                    "10.0.0.4/32",
+                    "10.0.0.6/31",
+                    "10.0.0.8/29",
+                    "10.0.0.16/28",
+                    "10.0.0.32/27",
+                    "10.0.0.64/26",
+                    "10.0.0.128/25",
+                ],
+            ),
+            (
+                "10.0.0.0/30",
+                &["10.0.0.1/32", "10.0.0.2/32"],
+                &["10.0.0.0/32", "10.0.0.3/32"],
+            ),
+            ("::/0", &["::/1"], &["8000::/1"]),
+            ("::/0", &["8000::/1"], &["::/1"]),
+            (
+                "ffff::/16",
+                &["ffff:ffff::/32"],
+                &[
+                    "ffff::/17",
+                    "ffff:8000::/18",
+                    "ffff:c000::/19",
+                    "ffff:e000::/20",
+                    "ffff:f000::/21",
+                    "ffff:f800::/22",
+                    "ffff:fc00::/23",
+                    "ffff:fe00::/24",
+                    "ffff:ff00::/25",
+                    "ffff:ff80::/26",
+                    "ffff:ffc0::/27",
+                    "ffff:ffe0::/28",
+                    "ffff:fff0::/29",
+                    "ffff:fff8::/30",
+                    "ffff:fffc::/31",
+                    "ffff:fffe::/32",
+                ],
+            ),
+        ];
+        for (from, remove, want) in cases {
+            assert_eq!(
+                subtract(&c(from), &cs(remove)),
+                cs(want),
+                "{from} - {remove:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn covers_table() {
+        let cases: &[(&[&str], &str, bool)] = &[
+            (&[], "10.0.0.0/24", false),
+            (&["10.0.0.0/8"], "10.42.0.0/16", true),
+            (&["10.0.0.0/25", "10.0.0.128/25"], "10.0.0.0/24", true),
+            (&["10.0.0.0/25", "10.0.1.0/24"], "10.0.0.0/23", false),
+            (&["10.0.0.0/24", "10.0.1.0/24"], "10.0.0.0/23", true),
+            (&["10.0.0.0/8"], "fd00::/8", false),
+            (&["::/0"], "fd7a:115c:a1e0::/48", true),
+            (&["0.0.0.0/0"], "::/0", false),
+        ];
+        for (set, target, want) in cases {
+            assert_eq!(
+                covers(&cs(set), &c(target)),
+                *want,
+                "{set:?} covers {target}"
+            );
+        }
+    }
+
+    #[test]
+    fn block_count_table() {
+        let cases: &[(&str, u8, Option<u128>)] = &[
+            ("10.42.0.0/16", 24, Some(256)),
+            ("10.42.0.0/16", 16, Some(1)),
+            ("10.42.0.0/16", 15, None),
+            ("10.42.0.0/16", 33, None),
+            ("10.42.0.0/16", 32, Some(65536)),
+            ("fd00:42::/56", 64, Some(256)),
+            ("::/0", 128, Some(u128::MAX)),
+            ("::/0", 127, Some(1 << 127)),
+            ("::/0", 129, None),
+        ];
+        for (cluster, mask, want) in cases {
+            assert_eq!(block_count(&c(cluster), *mask), *want, "{cluster} /{mask}");
+        }
+    }
+
+    #[test]
+    fn blocks_are_lazy_and_ordered() {
+        let all: Vec<_> = blocks(&c("10.0.0.0/22"), 24).collect();
+        assert_eq!(
+            all,
+            cs(&["10.0.0.0/24", "10.0.1.0/24", "10.0.2.0/24", "10.0.3.0/24"])
+        );
+        assert_eq!(blocks(&c("10.0.0.0/22"), 21).count(), 0);
+        assert_eq!(blocks(&c("10.0.0.0/22"), 33).count(), 0);
+        assert_eq!(blocks(&c("255.255.255.0/24"), 25).count(), 2);
+        assert_eq!(blocks(&c("::/0"), 0).collect::<Vec<_>>(), cs(&["::/0"]));
+        // a /32 split into /128 would be 2^96 blocks: only what is taken is computed
+        let last = blocks(&c("ffff:ffff::/32"), 128).nth(3);
+        assert_eq!(last, Some(c("ffff:ffff::3/128")));
+    }
+
+    #[test]
+    fn allocate_table() {
+        type Case<'a> = (&'a str, u8, usize, &'a [&'a str], &'a [&'a str]);
+        let cases: &[Case] = &[
+            ("10.42.0.0/16", 24, 0, &[], &[]),
+            (
+                "10.42.0.0/16",
+                24,
+                2,
+                &[],
+                &["10.42.0.0/24", "10.42.1.0/24"],
+            ),
+            (
+                "10.42.0.0/16",
+                24,
+                2,
+                &["10.42.0.0/24"],
+                &["10.42.1.0/24", "10.42.2.0/24"],
+            ),
+            // a pin smaller than a block takes the whole block
+            ("10.42.0.0/16", 24, 1, &["10.42.0.7/32"], &["10.42.1.0/24"]),
+            // a pin larger than a block skips all of it
+            ("10.42.0.0/16", 24, 1, &["10.42.0.0/20"], &["10.42.16.0/24"]),
+            // pins outside or of the other family are irrelevant
+            (
+                "10.42.0.0/16",
+                24,
+                1,
+                &["10.0.0.0/16", "fd00::/8"],
+                &["10.42.0.0/24"],
+            ),
+            (
+                "fd00:42::/56",
+                64,
+                2,
+                &["fd00:42::/64"],
+                &["fd00:42:0:1::/64", "fd00:42:0:2::/64"],
+            ),
+            ("::/0", 1, 1, &["::/1"], &["8000::/1"]),
+        ];
+        for (cluster, mask, count, pinned, want) in cases {
+            assert_eq!(
+                allocate(&c(cluster), *mask, *count, &cs(pinned)),
+                Ok(cs(want)),
+                "{cluster} /{mask} x{count} pins {pinned:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn allocate_errors() {
+        let cases: &[(&str, u8, usize, &[&str], AllocError)] = &[
+            (
+                "10.42.0.0/16",
+                8,
+                1,
+                &[],
+                AllocError::InvalidMask {
+                    cluster: c("10.42.0.0/16"),
+                    mask: 8,
+                },
+            ),
+            (
+                "10.42.0.0/16",
+                40,
+                1,
+                &[],
+                AllocError::InvalidMask {
+                    cluster: c("10.42.0.0/16"),
+                    mask: 40,
+                },
+            ),
+            (
+                "10.42.0.0/22",
+                24,
+                4,
+                &["10.42.1.5/32", "10.42.1.9/32", "10.42.3.0/25"],
+                AllocError::Exhausted {
+                    cluster: c("10.42.0.0/22"),
+                    mask: 24,
+                    wanted: 4,
+                    available: 2,
+                },
+            ),
+            (
+                "::/0",
+                128,
+                1,
+                &["::/0"],
+                AllocError::Exhausted {
+                    cluster: c("::/0"),
+                    mask: 128,
+                    wanted: 1,
+                    available: 0,
+                },
+            ),
+        ];
+        for (cluster, mask, count, pinned, want) in cases {
+            assert_eq!(
+                allocate(&c(cluster), *mask, *count, &cs(pinned)).as_ref(),
+                Err(want)
+            );
+        }
+        assert_eq!(
+            AllocError::InvalidMask {
+                cluster: c("10.42.0.0/16"),
+                mask: 8
+            }
+            .to_string(),
+            "node mask `/8` does not fit cluster CIDR `10.42.0.0/16`: it must lie between `/16` and `/32`"
+        );
+    }
+
+    #[test]
+    fn free_block_and_suggest() {
+        let used = cs(&["10.42.0.0/16", "10.43.0.0/16", "10.0.0.0/16", "10.1.0.0/16"]);
+        assert_eq!(
+            free_block(&c("10.0.0.0/8"), 16, &used),
+            Some(c("10.2.0.0/16"))
+        );
+        assert_eq!(free_block(&c("10.0.0.0/8"), 7, &used), None);
+        assert_eq!(free_block(&c("10.0.0.0/8"), 8, &used), None);
+        assert_eq!(
+            suggest_free(16, Family::Ipv4, &used),
+            Some(c("10.2.0.0/16"))
+        );
+        assert_eq!(suggest_free(8, Family::Ipv4, &used), None);
+        assert_eq!(
+            suggest_free(12, Family::Ipv4, &cs(&["10.0.0.0/8"])),
+            Some(c("172.16.0.0/12"))
+        );
+        assert_eq!(
+            suggest_free(16, Family::Ipv4, &cs(&["10.0.0.0/8", "172.16.0.0/12"])),
+            Some(c("192.168.0.0/16"))
+        );
+        assert_eq!(
+            suggest_free(56, Family::Ipv6, &cs(&["fd00::/16"])),
+            Some(c("fd01::/56"))
+        );
+        assert_eq!(suggest_free(7, Family::Ipv6, &[]), None);
     }
 }
