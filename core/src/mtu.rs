@@ -1,1 +1,602 @@
-//! Placeholder: filled in by its own change.
+//! MTU arithmetic: an encapsulation stack computed layer by layer, and the overheads of the
+//! tunnels, meshes and CNIs meshspec renders for.
+//!
+//! A [`Stack`] starts at a site's underlay and adds one [`Layer`] per encapsulation, ending at
+//! the pod interface. Each layer knows the largest packet it carries and what it adds around
+//! those packets on the layer below, so the stack can say both what pods get and where a packet
+//! would not fit ([`Stack::violations`], rules MS301 and MS305). The free functions hold the
+//! numbers: [`tunnel_overhead`], [`mesh_overhead`], [`flannel_overhead`],
+//! [`cilium_wireguard_overhead`] and [`cilium_route_mtu`].
+//!
+//! This module does not read interfaces, probe paths or decide which stack a cluster uses;
+//! callers build the stack from the resolved spec. All arithmetic saturates: an overhead larger
+//! than the MTU yields 0, never a panic.
+//!
+//! ```
+//! use meshspec::cidr::Family;
+//! use meshspec::mtu::{mesh_overhead, tunnel_overhead, Stack, Tunnel, TAILSCALE_MTU};
+//! let stack = Stack::underlay("underlay (site home)", 1500)
+//!     .mesh("tailscale0 (WireGuard +80)", TAILSCALE_MTU, mesh_overhead(Family::Ipv6))
+//!     .encap("VXLAN over IPv4 (-50)", tunnel_overhead(Tunnel::Vxlan, Family::Ipv4))
+//!     .pod("pod eth0");
+//! assert_eq!(stack.pod_mtu(), 1230);
+//! assert!(stack.violations().is_empty());
+//! assert_eq!(
+//!     stack.to_string(),
+//!     "underlay (site home)        1500\n\
+//!      tailscale0 (WireGuard +80)  1280   fits: 1280 + 80 = 1360 <= 1500\n\
+//!      VXLAN over IPv4 (-50)       1230\n\
+//!      pod eth0                    1230"
+//! );
+//! ```
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::cidr::Family;
+
+/// The smallest MTU an IPv6 link may have (RFC 8200); pods with IPv6 need at least this.
+pub const IPV6_MIN_MTU: u32 = 1280;
+
+/// The usual Ethernet MTU, and Cilium's fallback when no MTU is known.
+pub const ETHERNET_MTU: u32 = 1500;
+
+/// The MTU Tailscale fixes on its interface (`tailscale0`).
+pub const TAILSCALE_MTU: u32 = 1280;
+
+/// The default interface MTU of plain WireGuard (`wg-quick`).
+pub const WIREGUARD_MTU: u32 = 1420;
+
+/// The interface MTU NetBird sets (`wt0`).
+pub const NETBIRD_MTU: u32 = 1280;
+
+/// Bytes Cilium reserves for IPsec encryption (default key size).
+pub const CILIUM_IPSEC_OVERHEAD: u32 = 77;
+
+/// A tunnel protocol that wraps pod packets in UDP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Tunnel {
+    /// VXLAN (UDP 8472 in flannel and Cilium).
+    Vxlan,
+    /// Geneve (UDP 6081).
+    Geneve,
+}
+
+impl fmt::Display for Tunnel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Vxlan => "VXLAN",
+            Self::Geneve => "Geneve",
+        })
+    }
+}
+
+/// A flannel backend, as k3s's `flannel-backend` names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FlannelBackend {
+    /// `vxlan`: the k3s default.
+    Vxlan,
+    /// `wireguard-native`: flannel's own WireGuard tunnel.
+    WireguardNative,
+    /// `host-gw`: plain routes, needs shared L2.
+    HostGw,
+    /// The vpn-auth `tailscale` extension backend: routes over the tailnet, no encapsulation.
+    TailscaleExtension,
+}
+
+/// Encryption Cilium adds on top of (or instead of) its tunnel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CiliumEncryption {
+    /// No Cilium encryption.
+    #[default]
+    None,
+    /// `encryption.type: wireguard`.
+    WireGuard,
+    /// `encryption.type: ipsec`.
+    Ipsec,
+}
+
+/// Bytes a tunnel adds around each inner packet, by the family of the outer (underlay) header.
+///
+/// VXLAN and Geneve both cost 50 over IPv4 and 70 over IPv6 (outer IP + UDP 8 + header 8 +
+/// inner Ethernet 14), as Cilium counts them.
+///
+/// ```
+/// use meshspec::cidr::Family;
+/// use meshspec::mtu::{tunnel_overhead, Tunnel};
+/// assert_eq!(tunnel_overhead(Tunnel::Vxlan, Family::Ipv4), 50);
+/// assert_eq!(tunnel_overhead(Tunnel::Geneve, Family::Ipv6), 70);
+/// ```
+#[must_use]
+pub fn tunnel_overhead(t: Tunnel, outer: Family) -> u32 {
+    match (t, outer) {
+        (Tunnel::Vxlan | Tunnel::Geneve, Family::Ipv4) => 50,
+        (Tunnel::Vxlan | Tunnel::Geneve, Family::Ipv6) => 70,
+    }
+}
+
+/// Bytes a WireGuard-based mesh (Tailscale, Headscale, NetBird, WireGuard) adds around each
+/// packet: 60 over an IPv4 underlay, 80 over IPv6.
+///
+/// ```
+/// use meshspec::cidr::Family;
+/// use meshspec::mtu::mesh_overhead;
+/// assert_eq!(mesh_overhead(Family::Ipv4), 60);
+/// assert_eq!(mesh_overhead(Family::Ipv6), 80);
+/// ```
+#[must_use]
+pub fn mesh_overhead(outer: Family) -> u32 {
+    match outer {
+        Family::Ipv4 => 60,
+        Family::Ipv6 => 80,
+    }
+}
+
+/// What flannel subtracts from its interface MTU to get the pod MTU.
+///
+/// `vxlan` 50, `wireguard-native` 80, `host-gw` and the vpn-auth `tailscale` extension 0
+/// (flannel v0.28 constants).
+///
+/// ```
+/// use meshspec::mtu::{flannel_overhead, FlannelBackend};
+/// assert_eq!(flannel_overhead(FlannelBackend::Vxlan), 50);
+/// assert_eq!(flannel_overhead(FlannelBackend::TailscaleExtension), 0);
+/// ```
+#[must_use]
+pub fn flannel_overhead(b: FlannelBackend) -> u32 {
+    match b {
+        FlannelBackend::Vxlan => 50,
+        FlannelBackend::WireguardNative => 80,
+        FlannelBackend::HostGw | FlannelBackend::TailscaleExtension => 0,
+    }
+}
+
+/// The pod MTU flannel writes to `FLANNEL_MTU`: the interface MTU minus the backend overhead.
+///
+/// ```
+/// use meshspec::mtu::{flannel_pod_mtu, FlannelBackend, TAILSCALE_MTU};
+/// assert_eq!(flannel_pod_mtu(TAILSCALE_MTU, FlannelBackend::Vxlan), 1230);
+/// assert_eq!(flannel_pod_mtu(TAILSCALE_MTU, FlannelBackend::WireguardNative), 1200);
+/// ```
+#[must_use]
+pub fn flannel_pod_mtu(interface_mtu: u32, b: FlannelBackend) -> u32 {
+    interface_mtu.saturating_sub(flannel_overhead(b))
+}
+
+/// Bytes Cilium reserves for its WireGuard encryption, by chart minor version (`1.<minor>`).
+///
+/// 80 up to 1.18; 95 from 1.19.5 and in 1.20 (cilium/cilium#45940: WireGuard pads to a multiple
+/// of 16). 1.19.0 to 1.19.4 still reserved 80, but the 1.19 chart meshspec targets is 1.19.6,
+/// so minor 19 gives 95.
+///
+/// ```
+/// use meshspec::mtu::cilium_wireguard_overhead;
+/// assert_eq!(cilium_wireguard_overhead(18), 80);
+/// assert_eq!(cilium_wireguard_overhead(19), 95);
+/// assert_eq!(cilium_wireguard_overhead(20), 95);
+/// ```
+#[must_use]
+pub fn cilium_wireguard_overhead(chart_minor: u32) -> u32 {
+    if chart_minor >= 19 { 95 } else { 80 }
+}
+
+/// The route MTU Cilium gives pods, from its base MTU (the Helm `MTU` value: the underlay).
+///
+/// Follows Cilium's `Configuration.Calculate`: WireGuard with a tunnel `base - (wg + tunnel)`,
+/// WireGuard alone `base - wg`, IPsec with a tunnel `base - (tunnel + 77)`, IPsec alone
+/// `base - 77`, a tunnel alone `base - tunnel`, neither `base`. A base of 0 means "unset" to
+/// Cilium, which then falls back to [`ETHERNET_MTU`]; this function does the same.
+///
+/// ```
+/// use meshspec::cidr::Family;
+/// use meshspec::mtu::{cilium_route_mtu, CiliumEncryption, Tunnel};
+/// let vxlan4 = Some((Tunnel::Vxlan, Family::Ipv4));
+/// // Cilium over Tailscale: MTU 1280, pods get 1230
+/// assert_eq!(cilium_route_mtu(1280, vxlan4, CiliumEncryption::None, 20), 1230);
+/// // WireGuard on top of the mesh: 1280 - (95 + 50)
+/// assert_eq!(cilium_route_mtu(1280, vxlan4, CiliumEncryption::WireGuard, 20), 1135);
+/// assert_eq!(cilium_route_mtu(1280, vxlan4, CiliumEncryption::WireGuard, 18), 1150);
+/// ```
+#[must_use]
+pub fn cilium_route_mtu(
+    base: u32,
+    tunnel: Option<(Tunnel, Family)>,
+    enc: CiliumEncryption,
+    chart_minor: u32,
+) -> u32 {
+    let base = if base == 0 { ETHERNET_MTU } else { base };
+    let tunnel = tunnel.map_or(0, |(t, outer)| tunnel_overhead(t, outer));
+    let encryption = match enc {
+        CiliumEncryption::None => 0,
+        CiliumEncryption::WireGuard => cilium_wireguard_overhead(chart_minor),
+        CiliumEncryption::Ipsec => CILIUM_IPSEC_OVERHEAD,
+    };
+    base.saturating_sub(tunnel.saturating_add(encryption))
+}
+
+/// One level of an encapsulation stack.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Layer {
+    /// What the layer is, as shown to people (`tailscale0 (WireGuard +80)`).
+    pub name: String,
+    /// The largest packet this layer carries, in bytes.
+    pub mtu: u32,
+    /// Bytes this layer adds around each packet it carries when it hands it to the layer
+    /// below: a packet of `mtu` bytes becomes `mtu + overhead` bytes there.
+    pub overhead: u32,
+    /// A free-text remark shown after the layer (empty for none).
+    pub note: String,
+}
+
+impl Layer {
+    /// The largest packet this layer puts on the layer below (`mtu + overhead`, saturating).
+    #[must_use]
+    pub fn outer_size(&self) -> u32 {
+        self.mtu.saturating_add(self.overhead)
+    }
+}
+
+/// A layer whose packets do not fit the layer below.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Violation {
+    /// Position of the offending layer in [`Stack::layers`].
+    pub index: usize,
+    /// Name of the offending layer.
+    pub layer: String,
+    /// Name of the layer below it.
+    pub below: String,
+    /// The largest packet the layer hands down (`mtu + overhead`).
+    pub packet: u32,
+    /// The MTU of the layer below.
+    pub below_mtu: u32,
+    /// How many bytes too many (`packet - below_mtu`).
+    pub excess: u32,
+}
+
+impl fmt::Display for Violation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "`{}` hands down packets of up to {} bytes but `{}` carries at most {}: {} bytes too many",
+            self.layer, self.packet, self.below, self.below_mtu, self.excess
+        )
+    }
+}
+
+/// An encapsulation stack from the underlay (first) to the pod interface (last).
+///
+/// Built with [`Stack::underlay`] and the chained builders; a stack always has at least the
+/// underlay layer.
+///
+/// ```
+/// use meshspec::mtu::{Stack, WIREGUARD_MTU};
+/// // WireGuard's default 1420 over PPPoE (1492) with an IPv4 underlay: 1420 + 60 = 1480 fits
+/// let ok = Stack::underlay("pppoe", 1492).mesh("wg0", WIREGUARD_MTU, 60).pod("pod eth0");
+/// assert!(ok.violations().is_empty());
+/// // over IPv6 the same interface needs 1500 bytes: 8 too many
+/// let bad = Stack::underlay("pppoe", 1492).mesh("wg0", WIREGUARD_MTU, 80).pod("pod eth0");
+/// assert_eq!(bad.violations()[0].excess, 8);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+pub struct Stack {
+    layers: Vec<Layer>,
+}
+
+impl Stack {
+    /// A stack holding only the underlay: the physical network of a site.
+    #[must_use]
+    pub fn underlay(name: impl Into<String>, mtu: u32) -> Self {
+        Self {
+            layers: vec![Layer {
+                name: name.into(),
+                mtu,
+                overhead: 0,
+                note: String::new(),
+            }],
+        }
+    }
+
+    /// Adds an arbitrary layer on top.
+    #[must_use]
+    pub fn layer(mut self, layer: Layer) -> Self {
+        self.layers.push(layer);
+        self
+    }
+
+    /// Adds an interface with a fixed MTU whose packets grow by `overhead` on the layer below,
+    /// such as `tailscale0` (1280, WireGuard +60/+80).
+    #[must_use]
+    pub fn mesh(self, name: impl Into<String>, interface_mtu: u32, overhead: u32) -> Self {
+        self.layer(Layer {
+            name: name.into(),
+            mtu: interface_mtu,
+            overhead,
+            note: String::new(),
+        })
+    }
+
+    /// Adds a tunnel whose inner MTU is the MTU of the layer below minus `overhead`.
+    #[must_use]
+    pub fn encap(self, name: impl Into<String>, overhead: u32) -> Self {
+        let mtu = self.pod_mtu().saturating_sub(overhead);
+        self.layer(Layer {
+            name: name.into(),
+            mtu,
+            overhead,
+            note: String::new(),
+        })
+    }
+
+    /// Adds a VXLAN or Geneve tunnel named after its protocol and overhead
+    /// (`VXLAN over IPv4 (-50)`).
+    #[must_use]
+    pub fn tunnel(self, t: Tunnel, outer: Family) -> Self {
+        let overhead = tunnel_overhead(t, outer);
+        self.encap(format!("{t} over {outer} (-{overhead})"), overhead)
+    }
+
+    /// Adds the pod interface, which takes the MTU of the layer below.
+    #[must_use]
+    pub fn pod(self, name: impl Into<String>) -> Self {
+        self.encap(name, 0)
+    }
+
+    /// Adds a pod interface with an explicit MTU (a configured value that may not fit).
+    #[must_use]
+    pub fn pod_with_mtu(self, name: impl Into<String>, mtu: u32) -> Self {
+        self.mesh(name, mtu, 0)
+    }
+
+    /// Sets the note of the topmost layer.
+    #[must_use]
+    pub fn with_note(mut self, note: impl Into<String>) -> Self {
+        if let Some(last) = self.layers.last_mut() {
+            last.note = note.into();
+        }
+        self
+    }
+
+    /// The layers, underlay first.
+    #[must_use]
+    pub fn layers(&self) -> &[Layer] {
+        &self.layers
+    }
+
+    /// The MTU of the underlay (the first layer).
+    #[must_use]
+    pub fn underlay_mtu(&self) -> u32 {
+        self.layers.first().map_or(0, |l| l.mtu)
+    }
+
+    /// The MTU of the innermost (last) layer: what pods get once the pod layer is added.
+    #[must_use]
+    pub fn pod_mtu(&self) -> u32 {
+        self.layers.last().map_or(0, |l| l.mtu)
+    }
+
+    /// The sum of all overheads above the underlay (saturating).
+    #[must_use]
+    pub fn total_overhead(&self) -> u32 {
+        self.layers
+            .iter()
+            .skip(1)
+            .fold(0u32, |acc, l| acc.saturating_add(l.overhead))
+    }
+
+    /// Every layer whose largest packet plus its overhead exceeds the MTU of the layer below,
+    /// with the excess in bytes.
+    #[must_use]
+    pub fn violations(&self) -> Vec<Violation> {
+        self.layers
+            .windows(2)
+            .enumerate()
+            .filter_map(|(i, pair)| {
+                let [below, layer] = pair else { return None };
+                // in u64 so that a saturated packet size still counts as too big
+                let packet = u64::from(layer.mtu) + u64::from(layer.overhead);
+                let excess = packet
+                    .checked_sub(u64::from(below.mtu))
+                    .filter(|&e| e > 0)?;
+                Some(Violation {
+                    index: i + 1,
+                    layer: layer.name.clone(),
+                    below: below.name.clone(),
+                    packet: layer.outer_size(),
+                    below_mtu: below.mtu,
+                    excess: u32::try_from(excess).unwrap_or(u32::MAX),
+                })
+            })
+            .collect()
+    }
+}
+
+impl fmt::Display for Stack {
+    /// One line per layer: name, MTU, then the fit check for layers whose outer packet does
+    /// not exactly fill the layer below, then the note.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let name_w = self
+            .layers
+            .iter()
+            .map(|l| l.name.chars().count())
+            .max()
+            .unwrap_or(0);
+        let mtu_w = self
+            .layers
+            .iter()
+            .map(|l| l.mtu.to_string().len())
+            .max()
+            .unwrap_or(0);
+        let mut below: Option<&Layer> = None;
+        for (i, layer) in self.layers.iter().enumerate() {
+            if i > 0 {
+                f.write_str("\n")?;
+            }
+            let mut line = format!("{:<name_w$}  {:>mtu_w$}", layer.name, layer.mtu);
+            if let Some(b) = below {
+                let packet = layer.outer_size();
+                let sum = format!("{} + {} = {}", layer.mtu, layer.overhead, packet);
+                if packet > b.mtu {
+                    let over = packet - b.mtu;
+                    line.push_str(&format!(
+                        "   too big: {sum} > {} ({over} bytes over)",
+                        b.mtu
+                    ));
+                } else if packet < b.mtu {
+                    line.push_str(&format!("   fits: {sum} <= {}", b.mtu));
+                }
+            }
+            if !layer.note.is_empty() {
+                line.push_str("   ");
+                line.push_str(&layer.note);
+            }
+            f.write_str(line.trim_end())?;
+            below = Some(layer);
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tunnel_and_mesh_overheads() {
+        let cases = [
+            (Tunnel::Vxlan, Family::Ipv4, 50),
+            (Tunnel::Vxlan, Family::Ipv6, 70),
+            (Tunnel::Geneve, Family::Ipv4, 50),
+            (Tunnel::Geneve, Family::Ipv6, 70),
+        ];
+        for (t, fam, want) in cases {
+            assert_eq!(tunnel_overhead(t, fam), want, "{t} over {fam}");
+        }
+        assert_eq!(mesh_overhead(Family::Ipv4), 60);
+        assert_eq!(mesh_overhead(Family::Ipv6), 80);
+    }
+
+    #[test]
+    fn flannel_table() {
+        let cases = [
+            (FlannelBackend::Vxlan, 1500, 1450),
+            (FlannelBackend::Vxlan, TAILSCALE_MTU, 1230),
+            (FlannelBackend::WireguardNative, TAILSCALE_MTU, 1200),
+            (FlannelBackend::HostGw, 1500, 1500),
+            (FlannelBackend::TailscaleExtension, TAILSCALE_MTU, 1280),
+            (FlannelBackend::WireguardNative, 40, 0),
+        ];
+        for (b, iface, want) in cases {
+            assert_eq!(flannel_pod_mtu(iface, b), want, "{b:?} on {iface}");
+        }
+    }
+
+    #[test]
+    fn cilium_route_mtu_table() {
+        let v4 = Some((Tunnel::Vxlan, Family::Ipv4));
+        let v6 = Some((Tunnel::Vxlan, Family::Ipv6));
+        let gen4 = Some((Tunnel::Geneve, Family::Ipv4));
+        let cases = [
+            (1280, v4, CiliumEncryption::None, 20, 1230),
+            (1280, v6, CiliumEncryption::None, 20, 1210),
+            (1280, gen4, CiliumEncryption::None, 19, 1230),
+            (1280, v4, CiliumEncryption::WireGuard, 20, 1135),
+            (1280, v4, CiliumEncryption::WireGuard, 19, 1135),
+            (1280, v4, CiliumEncryption::WireGuard, 18, 1150),
+            (1500, None, CiliumEncryption::WireGuard, 18, 1420),
+            (1500, None, CiliumEncryption::WireGuard, 20, 1405),
+            (1500, v4, CiliumEncryption::Ipsec, 20, 1373),
+            (1500, None, CiliumEncryption::Ipsec, 20, 1423),
+            (1500, None, CiliumEncryption::None, 20, 1500),
+            (0, v4, CiliumEncryption::None, 20, 1450),
+            // the double subtraction MS302 warns about: MTU 1230 gives pods 1180
+            (1230, v4, CiliumEncryption::None, 20, 1180),
+            (60, v4, CiliumEncryption::WireGuard, 20, 0),
+        ];
+        for (base, tunnel, enc, minor, want) in cases {
+            assert_eq!(
+                cilium_route_mtu(base, tunnel, enc, minor),
+                want,
+                "{base} {tunnel:?} {enc:?} 1.{minor}"
+            );
+        }
+    }
+
+    #[test]
+    fn stack_over_tailscale() {
+        let s = Stack::underlay("underlay", 1500)
+            .mesh("tailscale0", TAILSCALE_MTU, mesh_overhead(Family::Ipv4))
+            .tunnel(Tunnel::Vxlan, Family::Ipv4)
+            .pod("pod eth0");
+        assert_eq!(s.pod_mtu(), 1230);
+        assert_eq!(s.underlay_mtu(), 1500);
+        assert_eq!(s.total_overhead(), 110);
+        assert_eq!(s.layers()[2].name, "VXLAN over IPv4 (-50)");
+        assert!(s.violations().is_empty());
+        // Cilium's MTU value is the mesh MTU, and Cilium's own arithmetic agrees with the stack
+        let cilium = cilium_route_mtu(
+            TAILSCALE_MTU,
+            Some((Tunnel::Vxlan, Family::Ipv4)),
+            CiliumEncryption::None,
+            20,
+        );
+        assert_eq!(cilium, s.pod_mtu());
+    }
+
+    #[test]
+    fn violations_table() {
+        // (underlay, mesh mtu, mesh overhead, explicit pod mtu, expected excesses)
+        type Case = (u32, u32, u32, Option<u32>, &'static [u32]);
+        let cases: [Case; 5] = [
+            (1500, 1280, 80, None, &[]),
+            (1492, 1420, 80, None, &[8]),
+            (1500, 1420, 80, None, &[]),
+            (1500, 1280, 80, Some(1450), &[220]),
+            (1280, 1420, 80, Some(1500), &[220, 130]),
+        ];
+        for (under, mesh, oh, pod, want) in cases {
+            let s = Stack::underlay("u", under)
+                .mesh("m", mesh, oh)
+                .tunnel(Tunnel::Vxlan, Family::Ipv4);
+            let s = match pod {
+                Some(p) => s.pod_with_mtu("pod", p),
+                None => s.pod("pod"),
+            };
+            let got: Vec<u32> = s.violations().iter().map(|v| v.excess).collect();
+            assert_eq!(got, want, "{under}/{mesh}+{oh}/{pod:?}");
+        }
+    }
+
+    #[test]
+    fn display_shows_overflow_and_notes() {
+        let s = Stack::underlay("underlay (site dsl)", 1492)
+            .mesh("wg0 (WireGuard +80)", WIREGUARD_MTU, 80)
+            .with_note("wg-quick default")
+            .tunnel(Tunnel::Vxlan, Family::Ipv4)
+            .pod("pod eth0");
+        let want = "underlay (site dsl)    1492\n\
+                    wg0 (WireGuard +80)    1420   too big: 1420 + 80 = 1500 > 1492 (8 bytes over)   wg-quick default\n\
+                    VXLAN over IPv4 (-50)  1370\n\
+                    pod eth0               1370";
+        assert_eq!(s.to_string(), want);
+        assert_eq!(
+            s.violations()[0].to_string(),
+            "`wg0 (WireGuard +80)` hands down packets of up to 1500 bytes but `underlay (site dsl)` carries at most 1492: 8 bytes too many"
+        );
+    }
+
+    #[test]
+    fn arithmetic_saturates() {
+        let s = Stack::underlay("u", 10)
+            .encap("big", 100)
+            .encap("bigger", u32::MAX)
+            .pod("p");
+        assert_eq!(s.pod_mtu(), 0);
+        let s = Stack::underlay("u", u32::MAX).mesh("m", u32::MAX, u32::MAX);
+        assert_eq!(s.total_overhead(), u32::MAX);
+        assert_eq!(s.violations()[0].excess, u32::MAX);
+    }
+}
