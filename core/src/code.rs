@@ -196,8 +196,16 @@ mod tests {
     fn every_page_has_the_four_sections() {
         for c in Code::ALL {
             let page = c.page();
-            assert!(page.starts_with(&format!("# {}: {}", c.as_str(), c.slug())), "{c} page title");
-            for section in ["## What it checks", "## Why it matters", "## Example", "## Fix"] {
+            assert!(
+                page.starts_with(&format!("# {}: {}", c.as_str(), c.slug())),
+                "{c} page title"
+            );
+            for section in [
+                "## What it checks",
+                "## Why it matters",
+                "## Example",
+                "## Fix",
+            ] {
                 assert!(page.contains(section), "{c} page lacks {section}");
             }
         }

@@ -243,12 +243,20 @@ impl Diagnostics {
     #[must_use]
     pub fn summary(&self) -> String {
         let count = |s| self.diagnostics.iter().filter(|d| d.severity == s).count();
-        let (e, w, i) = (count(Severity::Error), count(Severity::Warning), count(Severity::Info));
+        let (e, w, i) = (
+            count(Severity::Error),
+            count(Severity::Warning),
+            count(Severity::Info),
+        );
         if e + w + i == 0 {
             return "no problems found".to_owned();
         }
         let plural = |n: usize, word: &str| {
-            if n == 1 { format!("{n} {word}") } else { format!("{n} {word}s") }
+            if n == 1 {
+                format!("{n} {word}")
+            } else {
+                format!("{n} {word}s")
+            }
         };
         format!("{}, {}, {i} info", plural(e, "error"), plural(w, "warning"))
     }
@@ -296,7 +304,10 @@ mod tests {
         let d = Diagnostic::new(Code::PodServiceOverlap, "network.service_cidr", "overlap")
             .at(3, 17)
             .with_help("use `10.43.0.0/16`");
-        let out = d.render(Some(&Source { name: "c.yaml", text }));
+        let out = d.render(Some(&Source {
+            name: "c.yaml",
+            text,
+        }));
         assert_eq!(
             out,
             "error[MS101]: overlap\n  --> c.yaml:3:17 (network.service_cidr)\n  |\n3 |   service_cidr: 10.42.0.0/16\n  |                 ^\n  = help: use `10.43.0.0/16`\n"
@@ -310,7 +321,10 @@ mod tests {
             Diagnostic::new(Code::EtcdQuorum, "", "two"),
             Diagnostic::new(Code::NoServer, "nodes", "none").at(4, 1),
         ]);
-        assert_eq!(ds.codes(), vec![Code::NoServer, Code::EtcdQuorum, Code::MeshAcl]);
+        assert_eq!(
+            ds.codes(),
+            vec![Code::NoServer, Code::EtcdQuorum, Code::MeshAcl]
+        );
         assert_eq!(ds.summary(), "1 error, 1 warning, 1 info");
         assert!(ds.has_errors());
     }

@@ -1,0 +1,447 @@
+//! The resolved cluster: every default applied, every derived value computed.
+//!
+//! [`Cluster::resolve`] turns a [`Spec`] into the model the rules check and the renderers
+//! print: k3s's default CIDRs, cluster DNS, per-provider mesh defaults, the init server, each
+//! node's node-ip choice, advertise-address and tls-san for servers, flannel-iface, GPU labels
+//! and taint, and the pod subnet every node is predicted to get in join order.
+//!
+//! Resolution never fails: problems it meets (an unknown site, no server) are kept and
+//! reported by [`Cluster::validate`] with everything else.
+
+mod model;
+mod nodes;
+mod pods;
+
+use std::net::IpAddr;
+
+use crate::cidr::{Cidr, Family};
+use crate::diagnostic::{Diagnostic, Diagnostics, Source};
+use crate::netaddr::{self, Host};
+use crate::spec::{
+    CiliumIpam, CiliumMtu, CniPlugin, FlannelBackend, Keyword, Provider, ProxyStyle, SpanMap, Spec,
+    TunnelProtocol,
+};
+
+pub use model::{Cilium, Cni, Flannel, K3s, Mesh, Network, Node, NodeIpMode, Proxy, Site};
+
+/// GPU vendors `nodes[].gpu.vendor` accepts.
+pub const GPU_VENDORS: &[&str] = &["nvidia", "amd", "intel"];
+
+/// k3s's default pod network (IPv4).
+pub const DEFAULT_CLUSTER_CIDR_V4: &str = "10.42.0.0/16";
+/// k3s's default service network (IPv4).
+pub const DEFAULT_SERVICE_CIDR_V4: &str = "10.43.0.0/16";
+/// k3s's default pod network (IPv6-only clusters).
+pub const DEFAULT_CLUSTER_CIDR_V6: &str = "fd00:42::/56";
+/// k3s's default service network (IPv6-only clusters).
+pub const DEFAULT_SERVICE_CIDR_V6: &str = "fd00:43::/112";
+/// The supervisor and API server port.
+pub const API_PORT: u16 = 6443;
+/// Where the join token lives by default.
+pub const DEFAULT_TOKEN_FILE: &str = "/etc/rancher/k3s/token";
+/// The newest Cilium chart line meshspec writes values for.
+pub const NEWEST_CILIUM_LINE: &str = "1.20";
+/// The Cilium chart lines meshspec writes values for.
+pub const CILIUM_LINES: &[&str] = &["1.18", "1.19", "1.20"];
+
+/// A spec with every default applied, ready to validate and render.
+#[derive(Debug, Clone)]
+pub struct Cluster {
+    /// The spec as written.
+    pub spec: Spec,
+    /// Where each field was written (empty for specs read from JSON).
+    pub spans: SpanMap,
+    /// The cluster's name.
+    pub name: String,
+    /// Pod and service networks.
+    pub network: Network,
+    /// The mesh.
+    pub mesh: Mesh,
+    /// The sites.
+    pub sites: Vec<Site>,
+    /// The CNI.
+    pub cni: Cni,
+    /// k3s settings.
+    pub k3s: K3s,
+    /// The proxy, when the spec has a `proxy:` block.
+    pub proxy: Option<Proxy>,
+    /// The nodes, in spec order.
+    pub nodes: Vec<Node>,
+    /// Indices into `nodes` in join order: the init server first, then spec order.
+    pub join_order: Vec<usize>,
+    /// Whether the nodes sit on more than one network (a node without a site is its own).
+    pub multi_site: bool,
+    resolution: Vec<Diagnostic>,
+}
+
+impl Cluster {
+    /// Reads and resolves a spec from YAML text.
+    ///
+    /// ```
+    /// use meshspec::Cluster;
+    /// let c = Cluster::from_yaml("version: 1\nname: lab\nnodes:\n  - {name: a, role: server, mesh_ip: 100.64.0.1}\n").unwrap();
+    /// assert_eq!(c.network.cluster_dns[0].to_string(), "10.43.0.10");
+    /// assert_eq!(c.k3s.server_url, "https://100.64.0.1:6443");
+    /// ```
+    ///
+    /// # Errors
+    /// Every reading problem (MS0xx) at once.
+    pub fn from_yaml(text: &str) -> Result<Cluster, Diagnostics> {
+        let (spec, spans) = Spec::from_yaml(text)?;
+        Ok(Cluster::resolve_with_spans(spec, spans))
+    }
+
+    /// Reads and resolves a spec from a JSON-like value.
+    ///
+    /// # Errors
+    /// Every reading problem (MS0xx) at once.
+    pub fn from_json(value: &serde_json::Value) -> Result<Cluster, Diagnostics> {
+        Spec::from_json(value).map(Cluster::resolve)
+    }
+
+    /// Resolves a spec that has no position information.
+    #[must_use]
+    pub fn resolve(spec: Spec) -> Cluster {
+        Cluster::resolve_with_spans(spec, SpanMap::default())
+    }
+
+    /// Resolves a spec, keeping the positions of its fields for diagnostics.
+    #[must_use]
+    pub fn resolve_with_spans(spec: Spec, spans: SpanMap) -> Cluster {
+        let mut resolution = Vec::new();
+        let network = resolve_network(&spec);
+        let mesh = resolve_mesh(&spec, &mut resolution);
+        let sites = spec
+            .sites
+            .iter()
+            .map(|s| Site {
+                name: s.name.clone(),
+                subnets: s.subnets.clone(),
+                mtu: s.mtu.unwrap_or(1500),
+            })
+            .collect();
+        let cni = resolve_cni(&spec, &mesh, &mut resolution);
+        let mut cluster = Cluster {
+            name: spec.name.clone(),
+            network,
+            mesh,
+            sites,
+            cni,
+            k3s: K3s::placeholder(&spec),
+            proxy: spec.proxy.as_ref().map(|p| Proxy {
+                http: p.http.clone(),
+                https: p.https.clone(),
+                no_proxy_extra: p.no_proxy_extra.clone(),
+                style: p.style.unwrap_or(ProxyStyle::Precise),
+            }),
+            nodes: Vec::new(),
+            join_order: Vec::new(),
+            multi_site: false,
+            resolution,
+            spec,
+            spans,
+        };
+        nodes::resolve_nodes(&mut cluster);
+        pods::predict_pod_cidrs(&mut cluster);
+        cluster
+    }
+
+    /// Problems met while resolving (unknown sites, duplicate names, no server).
+    #[must_use]
+    pub fn resolution_diagnostics(&self) -> &[Diagnostic] {
+        &self.resolution
+    }
+
+    pub(crate) fn push_resolution(&mut self, d: Diagnostic) {
+        self.resolution.push(d);
+    }
+
+    /// Attaches the spec position of `d.path` (or its nearest ancestor) to a diagnostic.
+    #[must_use]
+    pub fn locate(&self, d: Diagnostic) -> Diagnostic {
+        if d.line.is_some() {
+            return d;
+        }
+        match self.spans.get(&d.path) {
+            Some(p) => d.at(p.line, p.column),
+            None => d,
+        }
+    }
+
+    /// The node with this name.
+    #[must_use]
+    pub fn node(&self, name: &str) -> Option<&Node> {
+        self.nodes.iter().find(|n| n.name == name)
+    }
+
+    /// The servers, in spec order.
+    pub fn servers(&self) -> impl Iterator<Item = &Node> {
+        self.nodes.iter().filter(|n| n.is_server())
+    }
+
+    /// The agents, in spec order.
+    pub fn agents(&self) -> impl Iterator<Item = &Node> {
+        self.nodes.iter().filter(|n| !n.is_server())
+    }
+
+    /// The server that initialises the cluster.
+    #[must_use]
+    pub fn init_server(&self) -> Option<&Node> {
+        self.nodes.iter().find(|n| n.init)
+    }
+
+    /// The nodes in join order.
+    pub fn nodes_in_join_order(&self) -> impl Iterator<Item = &Node> {
+        self.join_order.iter().filter_map(|i| self.nodes.get(*i))
+    }
+
+    /// The site with this name.
+    #[must_use]
+    pub fn site(&self, name: &str) -> Option<&Site> {
+        self.sites.iter().find(|s| s.name == name)
+    }
+
+    /// The underlay MTU a node sits on (its site's, else 1500).
+    #[must_use]
+    pub fn underlay_mtu(&self, node: &Node) -> u32 {
+        node.site
+            .as_deref()
+            .and_then(|s| self.site(s))
+            .map_or(1500, |s| s.mtu)
+    }
+
+    /// A [`Source`] for rendering diagnostics against the spec text.
+    #[must_use]
+    pub fn source<'a>(name: &'a str, text: &'a str) -> Source<'a> {
+        Source { name, text }
+    }
+}
+
+fn parse_const(s: &str) -> Option<Cidr> {
+    s.parse().ok()
+}
+
+fn resolve_network(spec: &Spec) -> Network {
+    let n = &spec.network;
+    let ipv6_only_nodes = !spec.nodes.is_empty()
+        && spec.nodes.iter().all(|node| {
+            let ips: Vec<&IpAddr> = node.mesh_ip.iter().chain(node.lan_ip.iter()).collect();
+            !ips.is_empty() && ips.first().is_some_and(|ip| ip.is_ipv6())
+        });
+    let default_family = if ipv6_only_nodes && n.cluster_cidr.is_empty() {
+        Family::Ipv6
+    } else {
+        Family::Ipv4
+    };
+    let cluster_cidrs = if n.cluster_cidr.is_empty() {
+        let d = if default_family == Family::Ipv6 {
+            DEFAULT_CLUSTER_CIDR_V6
+        } else {
+            DEFAULT_CLUSTER_CIDR_V4
+        };
+        parse_const(d).into_iter().collect()
+    } else {
+        n.cluster_cidr.clone()
+    };
+    let service_cidrs = if n.service_cidr.is_empty() {
+        cluster_cidrs
+            .iter()
+            .filter_map(|c| {
+                parse_const(if c.family() == Family::Ipv6 {
+                    DEFAULT_SERVICE_CIDR_V6
+                } else {
+                    DEFAULT_SERVICE_CIDR_V4
+                })
+            })
+            .collect()
+    } else {
+        n.service_cidr.clone()
+    };
+    let node_masks = cluster_cidrs
+        .iter()
+        .map(|c| {
+            let default = if c.family() == Family::Ipv4 { 24 } else { 64 };
+            let m = match n.node_cidr_mask {
+                Some(crate::spec::NodeCidrMask::Single(m)) => m,
+                Some(crate::spec::NodeCidrMask::PerFamily { ipv4, ipv6 }) => {
+                    if c.family() == Family::Ipv4 {
+                        ipv4.unwrap_or(default)
+                    } else {
+                        ipv6.unwrap_or(default)
+                    }
+                }
+                None => default,
+            };
+            (c.family(), m)
+        })
+        .collect();
+    let cluster_dns = if n.cluster_dns.is_empty() {
+        service_cidrs.iter().filter_map(|c| c.nth(10)).collect()
+    } else {
+        n.cluster_dns.clone()
+    };
+    Network {
+        cluster_cidrs,
+        service_cidrs,
+        node_masks,
+        cluster_dns,
+        cluster_domain: n
+            .cluster_domain
+            .clone()
+            .unwrap_or_else(|| "cluster.local".to_owned()),
+    }
+}
+
+fn resolve_mesh(spec: &Spec, diags: &mut Vec<Diagnostic>) -> Mesh {
+    let m = &spec.mesh;
+    let provider = m.provider.unwrap_or(Provider::Tailscale);
+    let (iface, mtu, v4, v6) = match provider {
+        Provider::Tailscale | Provider::Headscale => (
+            "tailscale0",
+            1280,
+            Some("100.64.0.0/10"),
+            Some("fd7a:115c:a1e0::/48"),
+        ),
+        Provider::Netbird => ("wt0", 1280, Some("100.64.0.0/10"), None),
+        Provider::Wireguard => ("wg0", 1420, None, None),
+    };
+    if provider == Provider::Wireguard && m.ipv4_range.is_none() && m.ipv6_range.is_none() {
+        diags.push(
+            Diagnostic::new(
+                crate::code::Code::MissingField,
+                "mesh.ipv4_range",
+                "`mesh.provider` is `wireguard`, which has no default address range",
+            )
+            .with_help("add the range your WireGuard peers use, e.g. `ipv4_range: 10.100.0.0/24`"),
+        );
+    }
+    // An explicit range replaces the provider's pair, so a v4-only WireGuard mesh stays v4-only.
+    let explicit = m.ipv4_range.is_some() || m.ipv6_range.is_some();
+    Mesh {
+        provider,
+        interface: m.interface.clone().unwrap_or_else(|| iface.to_owned()),
+        mtu: m.mtu.unwrap_or(mtu),
+        mtu_explicit: m.mtu.is_some(),
+        ipv4_range: if explicit {
+            m.ipv4_range
+        } else {
+            v4.and_then(parse_const)
+        },
+        ipv6_range: if explicit {
+            m.ipv6_range
+        } else {
+            v6.and_then(parse_const)
+        },
+        dns_suffix: m.dns_suffix.clone(),
+        vpn_auth_key_file: m.k3s_vpn_auth.as_ref().map(|v| v.key_file.clone()),
+    }
+}
+
+fn resolve_cni(spec: &Spec, mesh: &Mesh, diags: &mut Vec<Diagnostic>) -> Cni {
+    let c = &spec.cni;
+    let plugin = c.plugin.unwrap_or(CniPlugin::Flannel);
+    match plugin {
+        CniPlugin::Flannel => {
+            if c.cilium.is_some() {
+                diags.push(
+                    Diagnostic::new(
+                        crate::code::Code::InvalidValue,
+                        "cni.cilium",
+                        format!(
+                            "`cni.cilium` is set but `cni.plugin` is `{}`",
+                            plugin.word()
+                        ),
+                    )
+                    .with_help("add `plugin: cilium`, or remove the `cilium:` block"),
+                );
+            }
+            Cni::Flannel(Flannel {
+                backend: c
+                    .flannel
+                    .as_ref()
+                    .and_then(|f| f.backend)
+                    .unwrap_or(FlannelBackend::Vxlan),
+                backend_explicit: c.flannel.as_ref().and_then(|f| f.backend).is_some(),
+            })
+        }
+        CniPlugin::Cilium => {
+            if c.flannel.is_some() {
+                diags.push(
+                    Diagnostic::new(
+                        crate::code::Code::InvalidValue,
+                        "cni.flannel",
+                        "`cni.flannel` is set but `cni.plugin` is `cilium`",
+                    )
+                    .with_help(
+                        "remove the `flannel:` block: with Cilium, k3s's flannel is turned off",
+                    ),
+                );
+            }
+            let s = c.cilium.clone().unwrap_or_default();
+            let tunnel = s.tunnel_protocol.unwrap_or(TunnelProtocol::Vxlan);
+            let version = s
+                .version
+                .clone()
+                .unwrap_or_else(|| NEWEST_CILIUM_LINE.to_owned());
+            let chart_minor = chart_minor(&version);
+            Cni::Cilium(Cilium {
+                version,
+                chart_minor,
+                tunnel,
+                tunnel_port: s.tunnel_port.unwrap_or(match tunnel {
+                    TunnelProtocol::Vxlan => 8472,
+                    TunnelProtocol::Geneve => 6081,
+                }),
+                tunnel_port_explicit: s.tunnel_port.is_some(),
+                ipam: s.ipam.unwrap_or(CiliumIpam::Kubernetes),
+                cluster_pool_cidr: s.cluster_pool_cidr,
+                kube_proxy_replacement: s.kube_proxy_replacement.unwrap_or(false),
+                masquerade: s.masquerade.unwrap_or(true),
+                mtu: match s.mtu {
+                    Some(CiliumMtu::Fixed(v)) => v,
+                    Some(CiliumMtu::Auto) | None => mesh.mtu,
+                },
+                mtu_explicit: matches!(s.mtu, Some(CiliumMtu::Fixed(_))),
+                values: s.values,
+            })
+        }
+    }
+}
+
+/// The minor number of a supported chart line (`"1.20"` or `"1.20.0"` → 20).
+fn chart_minor(version: &str) -> Option<u32> {
+    let mut parts = version.trim().trim_start_matches('v').split('.');
+    let (major, minor) = (parts.next()?, parts.next()?);
+    let line = format!("{major}.{minor}");
+    if !CILIUM_LINES.contains(&line.as_str()) {
+        return None;
+    }
+    minor.parse().ok()
+}
+
+impl K3s {
+    fn placeholder(spec: &Spec) -> K3s {
+        let k = &spec.k3s;
+        K3s {
+            version: k.version.clone(),
+            server_url: k.server_url.clone().unwrap_or_default(),
+            server_url_explicit: k.server_url.is_some(),
+            server_host: k.server_url.as_deref().and_then(netaddr::url_host),
+            token_file: k
+                .token_file
+                .clone()
+                .unwrap_or_else(|| DEFAULT_TOKEN_FILE.to_owned()),
+            disable: k.disable.clone(),
+            write_kubeconfig_mode: k.write_kubeconfig_mode.clone(),
+            etcd_snapshots: k.etcd_snapshots.clone(),
+            server_extra: k.server_extra.clone(),
+            agent_extra: k.agent_extra.clone(),
+        }
+    }
+}
+
+/// The host of the server URL as text.
+#[must_use]
+pub fn host_text(h: &Host) -> String {
+    h.to_string()
+}

@@ -1,0 +1,24 @@
+//! Validation: every rule of `RULES.md` MS1xx–MS8xx, run over the resolved model in one pass.
+//!
+//! Each family of rules lives in its own module and adds diagnostics to a shared list; the
+//! positions of field paths are attached once, at the end. Reading rules (MS0xx) run while
+//! the spec is decoded and resolved; change rules (MS9xx) compare two clusters (`plan`).
+
+use crate::cluster::Cluster;
+use crate::diagnostic::{Diagnostic, Diagnostics};
+
+impl Cluster {
+    /// Checks the cluster against every rule, returning all diagnostics at once.
+    ///
+    /// ```
+    /// use meshspec::{Cluster, Code};
+    /// let c = Cluster::from_yaml("version: 1\nname: lab\nnodes:\n  - {name: a, role: agent, mesh_ip: 100.64.0.1}\n").unwrap();
+    /// assert!(c.validate().codes().contains(&Code::NoServer));
+    /// ```
+    #[must_use]
+    pub fn validate(&self) -> Diagnostics {
+        let mut out: Vec<Diagnostic> = self.resolution_diagnostics().to_vec();
+        let all: Vec<Diagnostic> = out.drain(..).map(|d| self.locate(d)).collect();
+        Diagnostics::from_vec(all)
+    }
+}

@@ -1,0 +1,48 @@
+//! Where each field of a spec was written.
+
+use std::collections::BTreeMap;
+
+use crate::yaml::Pos;
+
+/// Field path (`nodes[2].mesh_ip`) to the position of its value in the spec text.
+///
+/// Lookups fall back to the nearest enclosing field that has a position, so a diagnostic about
+/// a derived value still points somewhere useful.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SpanMap {
+    positions: BTreeMap<String, Pos>,
+}
+
+impl SpanMap {
+    /// Records a position (the first record for a path wins).
+    pub fn insert(&mut self, path: &str, pos: Option<Pos>) {
+        if let Some(p) = pos {
+            self.positions.entry(path.to_owned()).or_insert(p);
+        }
+    }
+
+    /// The position of `path`, or of its nearest recorded ancestor.
+    ///
+    /// ```
+    /// use meshspec::spec::SpanMap;
+    /// let spans = SpanMap::default();
+    /// assert_eq!(spans.get("nodes[0].mesh_ip"), None);
+    /// ```
+    #[must_use]
+    pub fn get(&self, path: &str) -> Option<Pos> {
+        let mut p = path;
+        loop {
+            if let Some(pos) = self.positions.get(p) {
+                return Some(*pos);
+            }
+            let cut = p.rfind(['.', '['])?;
+            p = &p[..cut];
+        }
+    }
+
+    /// Whether nothing was recorded (a spec read from JSON).
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.positions.is_empty()
+    }
+}
