@@ -11,6 +11,9 @@
 mod model;
 mod nodes;
 mod pods;
+mod stack;
+
+pub use stack::MESH_UNDERLAY_FAMILY;
 
 use std::net::IpAddr;
 
