@@ -356,7 +356,7 @@ fn push_range(family: Family, (start, end): Span, out: &mut Vec<Cidr>) {
         let count_minus_one = end - s;
         // floor(log2(count)), where count = end - s + 1 may be 2^128
         let fit = match count_minus_one.checked_add(1) {
-            Some(n) => 127 - n.leading_zeros(),
+            Some(n) => n.ilog2(),
             None => 128,
         };
         let h = align.min(fit);

@@ -412,17 +412,14 @@ impl FromStr for Taint {
         if effect.contains(':') {
             return Err(TaintError::Shape(s.into(), ':'));
         }
-        let effect = match Effect::ALL.into_iter().find(|e| e.as_str() == effect) {
-            Some(e) => e,
-            None => {
-                return Err(TaintError::Effect {
-                    taint: s.into(),
-                    effect: effect.into(),
-                    suggestion: Effect::ALL
-                        .into_iter()
-                        .find(|e| e.as_str().eq_ignore_ascii_case(effect)),
-                });
-            }
+        let Some(effect) = Effect::ALL.into_iter().find(|e| e.as_str() == effect) else {
+            return Err(TaintError::Effect {
+                taint: s.into(),
+                effect: effect.into(),
+                suggestion: Effect::ALL
+                    .into_iter()
+                    .find(|e| e.as_str().eq_ignore_ascii_case(effect)),
+            });
         };
         let (key, value) = match kv.split_once('=') {
             None => (kv, None),
