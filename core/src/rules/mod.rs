@@ -5,8 +5,12 @@
 //! the spec is decoded and resolved; change rules (MS9xx) compare two clusters (`plan`).
 
 mod addressing;
+mod cilium;
+mod k3s;
+mod labels;
 mod mesh_policy;
 mod packet_size;
+mod proxy;
 mod reachability;
 
 use crate::cluster::Cluster;
@@ -26,6 +30,10 @@ impl Cluster {
         addressing::check(self, &mut out);
         reachability::check(self, &mut out);
         packet_size::check(self, &mut out);
+        k3s::check(self, &mut out);
+        proxy::check(self, &mut out);
+        labels::check(self, &mut out);
+        cilium::check(self, &mut out);
         mesh_policy::check(self, &mut out);
         Diagnostics::from_vec(out.into_iter().map(|d| self.locate(d)).collect())
     }
