@@ -1,0 +1,153 @@
+//! The command line, as clap types: every subcommand, flag and help text.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+const ROOT_AFTER_HELP: &str = "\
+Examples:
+  meshspec validate cluster.yaml
+  meshspec render cluster.yaml --out out/
+  meshspec render cluster.yaml --out out/ --check
+  meshspec explain MS101
+
+Exit codes:
+  0  no errors (warnings allowed); --check: up to date
+  1  the spec has errors; --check: the output differs; render: a write was refused
+  2  a file could not be read, is not YAML, or the command line is wrong";
+
+/// Turn one YAML spec of a multi-site k3s cluster over an encrypted mesh into every file
+/// the cluster needs, and refuse specs that would break.
+#[derive(Debug, Parser)]
+#[command(name = "meshspec", version, after_help = ROOT_AFTER_HELP)]
+pub struct Cli {
+    /// When to colour the output: `auto` colours a terminal unless `NO_COLOR` is set.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, global = true, value_name = "WHEN")]
+    pub color: ColorChoice,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// When to colour output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    /// Colour when the stream is a terminal and `NO_COLOR` is unset.
+    Auto,
+    /// Always colour.
+    Always,
+    /// Never colour.
+    Never,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check a spec and print every diagnostic.
+    #[command(after_help = "\
+Examples:
+  meshspec validate cluster.yaml
+  meshspec validate cluster.yaml --format json | jq '.diagnostics[].code'
+  cat cluster.yaml | meshspec validate -
+
+Exit codes: 0 no errors (warnings allowed), 1 errors, 2 unreadable or not YAML")]
+    Validate(ValidateArgs),
+
+    /// Write every file the cluster needs into a directory.
+    #[command(after_help = "\
+Examples:
+  meshspec render cluster.yaml --out out/
+  meshspec render cluster.yaml --out out/ --check   # exit 1 and a diff when out/ drifted
+  meshspec render - --out out/ --spec-name cluster.yaml < cluster.yaml
+
+Files are written atomically with their modes (0600 for files that may point at secrets,
+0755 for scripts). meshspec records what it wrote in DIR/.meshspec-manifest.json; it never
+overwrites a file it did not write unless --force, and removes files it wrote earlier that
+the spec no longer produces. Identical files are left untouched.")]
+    Render(RenderArgs),
+
+    /// Print the plan report (addressing, pod subnets, MTU stack, rollout order).
+    #[command(after_help = "\
+Examples:
+  meshspec plan cluster.yaml
+  meshspec plan cluster.yaml > PLAN.md")]
+    Plan(PlanArgs),
+
+    /// Print the documentation page of a rule code, or list every code.
+    #[command(after_help = "\
+Examples:
+  meshspec explain MS101
+  meshspec explain pod-service-overlap
+  meshspec explain --list")]
+    Explain(ExplainArgs),
+}
+
+/// Output format of `validate`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Human-readable diagnostics with the offending line.
+    Text,
+    /// `{"diagnostics":[{"code","slug","severity","path","line","column","message","help"}]}`.
+    Json,
+}
+
+/// Arguments of `validate`.
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// The spec file, or `-` for standard input.
+    #[arg(value_name = "SPEC")]
+    pub spec: String,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+/// Arguments of `render`.
+#[derive(Debug, Args)]
+pub struct RenderArgs {
+    /// The spec file, or `-` for standard input.
+    #[arg(value_name = "SPEC")]
+    pub spec: String,
+
+    /// The directory to write the bundle into (created when missing).
+    #[arg(long, short, value_name = "DIR")]
+    pub out: PathBuf,
+
+    /// Write nothing; show a diff of what would change and exit 1 when DIR differs.
+    #[arg(long)]
+    pub check: bool,
+
+    /// Overwrite files in DIR that meshspec did not write.
+    #[arg(long)]
+    pub force: bool,
+
+    /// The spec name shown in generated-file headers (default: the spec's file name).
+    #[arg(long, value_name = "NAME")]
+    pub spec_name: Option<String>,
+}
+
+/// Arguments of `plan`.
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// The spec file, or `-` for standard input.
+    #[arg(value_name = "SPEC")]
+    pub spec: String,
+}
+
+/// Arguments of `explain`.
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// A rule code (`MS101`) or slug (`pod-service-overlap`).
+    #[arg(
+        value_name = "CODE",
+        required_unless_present = "list",
+        conflicts_with = "list"
+    )]
+    pub code: Option<String>,
+
+    /// List every code with its slug, severity and summary.
+    #[arg(long)]
+    pub list: bool,
+}

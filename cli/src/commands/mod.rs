@@ -1,0 +1,8 @@
+//! One module per subcommand. Each `run` returns the exit code, or a [`CliError`].
+//!
+//! [`CliError`]: crate::error::CliError
+
+pub mod explain;
+pub mod plan;
+pub mod render;
+pub mod validate;
