@@ -2,6 +2,11 @@
 //!
 //! Exit codes are a contract: 0 clean or warnings, 1 errors (or drift, or a refused write),
 //! 2 unreadable input or not YAML.
+#![expect(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test fails by panicking, helpers included"
+)]
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt as _;
