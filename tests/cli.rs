@@ -746,6 +746,7 @@ fn help_has_examples_everywhere() {
         vec!["render", "--help"],
         vec!["plan", "--help"],
         vec!["explain", "--help"],
+        vec!["no-proxy", "--help"],
     ] {
         meshspec()
             .args(&sub)
@@ -823,4 +824,83 @@ fn example_specs_json_parses() {
         let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
         assert!(v["diagnostics"].is_array(), "{}", spec.display());
     }
+}
+
+// ---------------------------------------------------------------- no-proxy
+
+#[test]
+fn no_proxy_broad_from_flags() {
+    meshspec()
+        .args([
+            "no-proxy",
+            "--cluster-cidr",
+            "10.42.0.0/16",
+            "--service-cidr",
+            "10.43.0.0/16",
+            "--node",
+            "192.168.2.20",
+            "--mesh-range",
+            "100.64.0.0/10",
+            "--style",
+            "broad",
+        ])
+        .assert()
+        .code(0)
+        .stdout(
+            "10.0.0.0/8,100.64.0.0/10,127.0.0.0/8,172.16.0.0/12,192.168.0.0/16,.cluster.local,.svc,localhost\n",
+        );
+}
+
+#[test]
+fn no_proxy_precise_collapses_and_keeps_server_names() {
+    meshspec()
+        .args([
+            "no-proxy",
+            "--node",
+            "192.168.2.20",
+            "--site-subnet",
+            "192.168.2.0/24",
+            "--mesh-range",
+            "100.64.0.0/10",
+            "--server",
+            "k3s.example.com",
+        ])
+        .assert()
+        .code(0)
+        .stdout("10.42.0.0/15,100.64.0.0/10,127.0.0.0/8,192.168.2.0/24,.cluster.local,.svc,k3s.example.com,localhost\n");
+}
+
+#[test]
+fn no_proxy_check_lists_what_is_missing() {
+    let args = [
+        "no-proxy",
+        "--node",
+        "192.168.2.20",
+        "--mesh-range",
+        "100.64.0.0/10",
+    ];
+    meshspec()
+        .args(args)
+        .args(["--check", "10.0.0.0/8,localhost"])
+        .assert()
+        .code(1)
+        .stdout("127.0.0.1\n192.168.2.20\n100.64.0.0/10\n")
+        .stderr(predicate::str::contains("misses 3 required entries"));
+    let full = meshspec().args(args).output().unwrap().stdout;
+    let full = String::from_utf8(full).unwrap();
+    meshspec()
+        .args(args)
+        .args(["--check", full.trim()])
+        .assert()
+        .code(0)
+        .stdout("");
+}
+
+#[test]
+fn no_proxy_rejects_a_cidr_with_host_bits() {
+    meshspec()
+        .args(["no-proxy", "--cluster-cidr", "10.42.0.1/16"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("10.42.0.0/16"));
 }

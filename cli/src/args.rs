@@ -1,6 +1,9 @@
 //! The command line, as clap types: every subcommand, flag and help text.
 
+use std::net::IpAddr;
 use std::path::PathBuf;
+
+use meshspec::cidr::Cidr;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
@@ -81,6 +84,22 @@ Examples:
   meshspec explain pod-service-overlap
   meshspec explain --list")]
     Explain(ExplainArgs),
+
+    /// Compute a NO_PROXY value for a cluster, or check an existing one.
+    #[command(
+        name = "no-proxy",
+        after_help = "\
+Examples:
+  meshspec no-proxy --cluster-cidr 10.42.0.0/16 --service-cidr 10.43.0.0/16 \\
+      --node 192.168.2.20 --mesh-range 100.64.0.0/10 --style broad
+  meshspec no-proxy --node 100.64.0.1 --node 100.64.0.2 --mesh-range 100.64.0.0/10 \\
+      --check \"$NO_PROXY\"
+
+Prints the comma-separated value on standard output. With --check, prints the addresses,
+ranges and names the given value misses (Go's httpproxy matching) and exits 1 when any is
+missing."
+    )]
+    NoProxy(NoProxyArgs),
 }
 
 /// Output format of `validate`.
@@ -150,4 +169,61 @@ pub struct ExplainArgs {
     /// List every code with its slug, severity and summary.
     #[arg(long)]
     pub list: bool,
+}
+
+/// How broad a synthesized NO_PROXY is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum NoProxyStyle {
+    /// Exactly the ranges the cluster uses (pod, service, mesh, site subnets), collapsed.
+    Precise,
+    /// The private IPv4 blocks and the mesh ranges, plus whatever else is required.
+    Broad,
+}
+
+/// Arguments of `no-proxy`.
+#[derive(Debug, Args)]
+pub struct NoProxyArgs {
+    /// Pod CIDR (`cluster-cidr`); repeat for dual-stack.
+    #[arg(long, value_name = "CIDR", default_values = ["10.42.0.0/16"])]
+    pub cluster_cidr: Vec<Cidr>,
+
+    /// Service CIDR (`service-cidr`); repeat for dual-stack.
+    #[arg(long, value_name = "CIDR", default_values = ["10.43.0.0/16"])]
+    pub service_cidr: Vec<Cidr>,
+
+    /// A node address (LAN or mesh); repeat for each.
+    #[arg(long = "node", value_name = "IP")]
+    pub nodes: Vec<IpAddr>,
+
+    /// A range the mesh hands out (Tailscale: `100.64.0.0/10`, `fd7a:115c:a1e0::/48`); repeatable.
+    #[arg(long = "mesh-range", value_name = "CIDR")]
+    pub mesh_ranges: Vec<Cidr>,
+
+    /// A site subnet (used by `--style precise`); repeatable.
+    #[arg(long = "site-subnet", value_name = "CIDR")]
+    pub site_subnets: Vec<Cidr>,
+
+    /// The host of a server URL (address or DNS name); repeatable.
+    #[arg(long = "server", value_name = "HOST")]
+    pub servers: Vec<String>,
+
+    /// The cluster domain.
+    #[arg(long, value_name = "DOMAIN", default_value = "cluster.local")]
+    pub cluster_domain: String,
+
+    /// The mesh's DNS suffix (e.g. `tail1234.ts.net`).
+    #[arg(long, value_name = "SUFFIX")]
+    pub dns_suffix: Option<String>,
+
+    /// An entry to add as written; repeatable.
+    #[arg(long = "extra", value_name = "ENTRY")]
+    pub extras: Vec<String>,
+
+    /// How broad the value is.
+    #[arg(long, value_enum, default_value_t = NoProxyStyle::Precise)]
+    pub style: NoProxyStyle,
+
+    /// Check this NO_PROXY value instead of printing one: list what it misses.
+    #[arg(long, value_name = "VALUE")]
+    pub check: Option<String>,
 }
