@@ -2,19 +2,30 @@
 //! valid fixture validates without errors and renders. Diagnostics are snapshotted as the text
 //! a person reads (`tests/snapshots/`).
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::disallowed_methods,
+    reason = "tests read fixtures and fail by panicking"
+)]
+
 use std::fs;
 use std::path::{Path, PathBuf};
 
 use meshspec::{Cluster, Code, Diagnostics, RenderOptions, Source};
 
 fn fixtures(kind: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures").join(kind)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/fixtures")
+        .join(kind)
 }
 
 /// Codes a single spec cannot trigger, with the reason (see the issue note).
-const NOT_FROM_ONE_SPEC: &[(Code, &str)] = &[
-    (Code::NoProxyMissing, "meshspec synthesizes NO_PROXY from the topology, so a rendered NO_PROXY covers everything by construction; the rule checks NO_PROXY lines given to the no-proxy calculator"),
-];
+const NOT_FROM_ONE_SPEC: &[(Code, &str)] = &[(
+    Code::NoProxyMissing,
+    "meshspec synthesizes NO_PROXY from the topology, so a rendered NO_PROXY covers everything by construction; the rule checks NO_PROXY lines given to the no-proxy calculator",
+)];
 
 fn is_change_rule(code: Code) -> bool {
     code.number() >= 900
@@ -39,7 +50,10 @@ fn every_code_has_a_fixture_and_a_page() {
         }
         let page = code.page();
         assert!(!page.contains("TODO"), "{code} page is unfinished");
-        assert!(page.starts_with(&format!("# {}: {}", code.as_str(), code.slug())), "{code} page title");
+        assert!(
+            page.starts_with(&format!("# {}: {}", code.as_str(), code.slug())),
+            "{code} page title"
+        );
     }
 }
 
@@ -58,12 +72,18 @@ fn every_invalid_fixture_triggers_its_code_and_no_other_error() {
             failures.push(format!("{code}: got {codes:?}"));
             continue;
         }
-        let other_errors: Vec<Code> =
-            diags.errors().map(|d| d.code).filter(|c| *c != code).collect();
+        let other_errors: Vec<Code> = diags
+            .errors()
+            .map(|d| d.code)
+            .filter(|c| *c != code)
+            .collect();
         if !other_errors.is_empty() {
             failures.push(format!("{code}: also errors {other_errors:?}"));
         }
-        let source = Source { name: &format!("tests/fixtures/invalid/{code}.yaml"), text: &text };
+        let source = Source {
+            name: &format!("tests/fixtures/invalid/{code}.yaml"),
+            text: &text,
+        };
         insta::with_settings!({snapshot_path => "snapshots/invalid", prepend_module_to_snapshot => false}, {
             insta::assert_snapshot!(code.as_str(), diags.render(Some(&source)));
         });
@@ -73,7 +93,10 @@ fn every_invalid_fixture_triggers_its_code_and_no_other_error() {
 
 #[test]
 fn valid_fixtures_have_no_errors_and_render_deterministically() {
-    let mut names: Vec<PathBuf> = fs::read_dir(fixtures("valid")).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut names: Vec<PathBuf> = fs::read_dir(fixtures("valid"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     names.sort();
     assert!(names.len() >= 8);
     for path in names {
@@ -82,7 +105,9 @@ fn valid_fixtures_have_no_errors_and_render_deterministically() {
         let cluster = Cluster::from_yaml(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
         let diags = cluster.validate();
         assert!(!diags.has_errors(), "{name}: {}", diags.render(None));
-        let options = RenderOptions { spec_name: format!("{name}.yaml") };
+        let options = RenderOptions {
+            spec_name: format!("{name}.yaml"),
+        };
         let bundle = cluster.render(&options).unwrap();
         let again = Cluster::from_yaml(&text).unwrap().render(&options).unwrap();
         assert_eq!(bundle, again, "{name}: rendering is not byte-stable");
@@ -90,7 +115,10 @@ fn valid_fixtures_have_no_errors_and_render_deterministically() {
         for (p, f) in &bundle.files {
             all.push_str(&format!("==> {p} (mode {:o})\n{}\n", f.mode, f.contents));
         }
-        let source = Source { name: &format!("{name}.yaml"), text: &text };
+        let source = Source {
+            name: &format!("{name}.yaml"),
+            text: &text,
+        };
         insta::with_settings!({snapshot_path => "snapshots/valid", prepend_module_to_snapshot => false}, {
             insta::assert_snapshot!(format!("{name}-diagnostics"), diags.render(Some(&source)));
             insta::assert_snapshot!(format!("{name}-bundle"), all);
@@ -103,7 +131,10 @@ fn seed_copies_match_the_examples() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     for (fixture, example) in [
         ("seed-cilium.yaml", "cilium-vxlan-over-tailscale.yaml"),
-        ("seed-flannel.yaml", "flannel-over-tailscale-gpu-worker.yaml"),
+        (
+            "seed-flannel.yaml",
+            "flannel-over-tailscale-gpu-worker.yaml",
+        ),
     ] {
         let a = fs::read_to_string(fixtures("valid").join(fixture)).unwrap();
         let b = fs::read_to_string(root.join("examples/specs").join(example)).unwrap();
@@ -119,7 +150,10 @@ fn json_and_yaml_give_the_same_cluster() {
     let from_yaml = Cluster::from_yaml(&text).unwrap();
     assert_eq!(from_json.spec, from_yaml.spec);
     let opts = RenderOptions::default();
-    assert_eq!(from_json.render(&opts).unwrap().files, from_yaml.render(&opts).unwrap().files);
+    assert_eq!(
+        from_json.render(&opts).unwrap().files,
+        from_yaml.render(&opts).unwrap().files
+    );
     // positions only exist for text
     let bad = serde_json::json!({"version": 1, "name": "x", "nodes": [], "netwrk": {}});
     let e = Cluster::from_json(&bad).unwrap_err();

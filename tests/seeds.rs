@@ -4,6 +4,14 @@
 //! NO_PROXY covers everything the second seed's line covers. The token is the one deliberate
 //! difference: it is referenced with `token-file`, never written.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::disallowed_methods,
+    reason = "tests read fixtures and fail by panicking"
+)]
+
 use std::collections::BTreeSet;
 use std::path::Path;
 
@@ -12,15 +20,23 @@ use meshspec::{Bundle, Cluster, RenderOptions};
 use serde_json::{Value, json};
 
 fn render(example: &str) -> (Cluster, Bundle) {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/specs").join(example);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../examples/specs")
+        .join(example);
     let text = std::fs::read_to_string(path).unwrap();
     let cluster = Cluster::from_yaml(&text).unwrap();
-    let bundle = cluster.render(&RenderOptions { spec_name: example.to_owned() }).unwrap();
+    let bundle = cluster
+        .render(&RenderOptions {
+            spec_name: example.to_owned(),
+        })
+        .unwrap();
     (cluster, bundle)
 }
 
 fn config(bundle: &Bundle, node: &str) -> serde_json::Map<String, Value> {
-    let text = bundle.text(&format!("nodes/{node}/etc/rancher/k3s/config.yaml")).unwrap();
+    let text = bundle
+        .text(&format!("nodes/{node}/etc/rancher/k3s/config.yaml"))
+        .unwrap();
     let v: Value = serde_saphyr::from_str(text).unwrap();
     v.as_object().unwrap().clone()
 }
@@ -36,18 +52,30 @@ fn k3s_text(v: &Value) -> Value {
 
 fn assert_holds(cfg: &serde_json::Map<String, Value>, node: &str, expected: &Value) {
     for (k, want) in expected.as_object().unwrap() {
-        let got = cfg.get(k).unwrap_or_else(|| panic!("{node}: config lacks `{k}`"));
+        let got = cfg
+            .get(k)
+            .unwrap_or_else(|| panic!("{node}: config lacks `{k}`"));
         assert_eq!(k3s_text(got), k3s_text(want), "{node}: `{k}`");
     }
-    assert!(!cfg.contains_key("token"), "{node}: the token must never be inline");
-    assert_eq!(cfg.get("token-file"), Some(&json!("/etc/rancher/k3s/token")), "{node}");
+    assert!(
+        !cfg.contains_key("token"),
+        "{node}: the token must never be inline"
+    );
+    assert_eq!(
+        cfg.get("token-file"),
+        Some(&json!("/etc/rancher/k3s/token")),
+        "{node}"
+    );
 }
 
 /// Keys the renderer adds beyond what a seed shows, each required by the topology (README,
 /// "What meshspec adds to the seeds"). A new extra key fails here until it is documented.
 fn extra_keys(cfg: &serde_json::Map<String, Value>, expected: &Value) -> BTreeSet<String> {
     let shown = expected.as_object().unwrap();
-    cfg.keys().filter(|k| !shown.contains_key(*k)).cloned().collect()
+    cfg.keys()
+        .filter(|k| !shown.contains_key(*k))
+        .cloned()
+        .collect()
 }
 
 fn set(keys: &[&str]) -> BTreeSet<String> {
@@ -76,7 +104,8 @@ fn cilium_seed_configs() {
 #[test]
 fn cilium_seed_values() {
     let (_, bundle) = render("cilium-vxlan-over-tailscale.yaml");
-    let values: Value = serde_saphyr::from_str(bundle.text("cluster/cilium-values.yaml").unwrap()).unwrap();
+    let values: Value =
+        serde_saphyr::from_str(bundle.text("cluster/cilium-values.yaml").unwrap()).unwrap();
     for (k, v) in [
         ("routingMode", json!("tunnel")),
         ("tunnelProtocol", json!("vxlan")),
@@ -87,9 +116,15 @@ fn cilium_seed_values() {
     ] {
         assert_eq!(values.get(k), Some(&v), "cilium values `{k}`");
     }
-    assert!(values.get("tunnel").is_none(), "the removed `tunnel` key must never be rendered");
+    assert!(
+        values.get("tunnel").is_none(),
+        "the removed `tunnel` key must never be rendered"
+    );
     let install = bundle.text("cluster/cilium-install.sh").unwrap();
-    assert!(install.contains("-f \"$here/cilium-values.yaml\""), "helm upgrade always with the values file");
+    assert!(
+        install.contains("-f \"$here/cilium-values.yaml\""),
+        "helm upgrade always with the values file"
+    );
 }
 
 #[test]
@@ -109,12 +144,19 @@ fn flannel_seed_configs() {
     let m = config(&bundle, "k3s-master");
     assert_holds(&m, "k3s-master", &master);
     assert_eq!(extra_keys(&m, &master), set(&["token-file"]));
-    for (node, ip) in [("k3s-worker-01", "192.168.2.21"), ("k3s-worker-02", "192.168.2.22")] {
+    for (node, ip) in [
+        ("k3s-worker-01", "192.168.2.21"),
+        ("k3s-worker-02", "192.168.2.22"),
+    ] {
         let want = json!({"node-ip": ip, "flannel-iface": "tailscale0"});
         let cfg = config(&bundle, node);
         assert_holds(&cfg, node, &want);
         // agents must name a server to join; the seed's workers had it from their install env
-        assert_eq!(extra_keys(&cfg, &want), set(&["server", "token-file"]), "{node}");
+        assert_eq!(
+            extra_keys(&cfg, &want),
+            set(&["server", "token-file"]),
+            "{node}"
+        );
     }
     let gpu_want = json!({
         "server": "https://100.84.89.67:6443",
@@ -123,9 +165,15 @@ fn flannel_seed_configs() {
     });
     let gpu = config(&bundle, "k3s-gpu-worker");
     assert_holds(&gpu, "k3s-gpu-worker", &gpu_want);
-    assert_eq!(gpu.get("node-label"), Some(&json!(["gpu-type=rtx3060", "nvidia.com/gpu=true"])));
+    assert_eq!(
+        gpu.get("node-label"),
+        Some(&json!(["gpu-type=rtx3060", "nvidia.com/gpu=true"]))
+    );
     assert_eq!(gpu.get("node-taint"), Some(&json!(["gpu=true:NoSchedule"])));
-    assert_eq!(extra_keys(&gpu, &gpu_want), set(&["node-label", "node-taint", "token-file"]));
+    assert_eq!(
+        extra_keys(&gpu, &gpu_want),
+        set(&["node-label", "node-taint", "token-file"])
+    );
     assert!(cluster.node("k3s-gpu-worker").unwrap().is_tainted());
 }
 
@@ -143,7 +191,11 @@ fn flannel_seed_no_proxy_covers_the_seed_line() {
             Err(_) => needs.push(Requirement::Host(e.to_owned())),
         }
     }
-    assert_eq!(no_proxy::missing(&ours, &needs), Vec::<Requirement>::new(), "ours: {ours:?}");
+    assert_eq!(
+        no_proxy::missing(&ours, &needs),
+        Vec::<Requirement>::new(),
+        "ours: {ours:?}"
+    );
     // and what kubectl logs/exec need: every node address, the mesh range, pod and service networks
     assert!(no_proxy::missing(&ours, &cluster.no_proxy_requirements()).is_empty());
 }
@@ -153,8 +205,23 @@ fn gpu_worker_pod_subnets_follow_join_order() {
     let (cluster, _) = render("flannel-over-tailscale-gpu-worker.yaml");
     let pods: Vec<(String, String)> = cluster
         .nodes_in_join_order()
-        .map(|n| (n.name.clone(), n.pod_cidrs.iter().map(ToString::to_string).collect::<Vec<_>>().join(",")))
+        .map(|n| {
+            (
+                n.name.clone(),
+                n.pod_cidrs
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(","),
+            )
+        })
         .collect();
-    assert_eq!(pods[0], ("k3s-master".to_owned(), "10.42.0.0/24".to_owned()));
-    assert_eq!(pods[3], ("k3s-gpu-worker".to_owned(), "10.42.3.0/24".to_owned()));
+    assert_eq!(
+        pods[0],
+        ("k3s-master".to_owned(), "10.42.0.0/24".to_owned())
+    );
+    assert_eq!(
+        pods[3],
+        ("k3s-gpu-worker".to_owned(), "10.42.3.0/24".to_owned())
+    );
 }

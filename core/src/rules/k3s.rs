@@ -151,23 +151,45 @@ const SPEC_FIELDS: &[(&str, &str)] = &[
 
 fn as_list(v: &Value) -> Vec<String> {
     match v {
-        Value::Array(a) => a.iter().map(|x| x.as_str().map_or_else(|| x.to_string(), str::to_owned)).collect(),
+        Value::Array(a) => a
+            .iter()
+            .map(|x| x.as_str().map_or_else(|| x.to_string(), str::to_owned))
+            .collect(),
         Value::String(s) => s.split(',').map(|x| x.trim().to_owned()).collect(),
         other => vec![other.to_string()],
     }
 }
 
 fn extras_contradict_spec(c: &Cluster, out: &mut Vec<Diagnostic>) {
-    let Some(server) = c.servers().next() else { return };
+    let Some(server) = c.servers().next() else {
+        return;
+    };
     let derived = derived_entries(c, server);
     for (key, field) in SPEC_FIELDS {
-        let Some(extra) = c.k3s.server_extra.get(*key) else { continue };
+        let Some(extra) = c.k3s.server_extra.get(*key) else {
+            continue;
+        };
         let spec_value: Vec<String> = match derived.iter().find(|e| e.key == *key) {
             Some(e) => as_list(&e.value),
             None => match *key {
-                "cluster-cidr" => c.network.cluster_cidrs.iter().map(ToString::to_string).collect(),
-                "service-cidr" => c.network.service_cidrs.iter().map(ToString::to_string).collect(),
-                "cluster-dns" => c.network.cluster_dns.iter().map(ToString::to_string).collect(),
+                "cluster-cidr" => c
+                    .network
+                    .cluster_cidrs
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect(),
+                "service-cidr" => c
+                    .network
+                    .service_cidrs
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect(),
+                "cluster-dns" => c
+                    .network
+                    .cluster_dns
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect(),
                 _ => vec![c.network.cluster_domain.clone()],
             },
         };
