@@ -747,6 +747,7 @@ fn help_has_examples_everywhere() {
         vec!["plan", "--help"],
         vec!["explain", "--help"],
         vec!["no-proxy", "--help"],
+        vec!["mtu", "--help"],
     ] {
         meshspec()
             .args(&sub)
@@ -903,4 +904,54 @@ fn no_proxy_rejects_a_cidr_with_host_bits() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains("10.42.0.0/16"));
+}
+
+// ---------------------------------------------------------------- mtu
+
+#[test]
+fn mtu_tailscale_vxlan_gives_1230() {
+    meshspec()
+        .args([
+            "mtu",
+            "--underlay",
+            "1500",
+            "--mesh",
+            "tailscale",
+            "--tunnel",
+            "vxlan",
+        ])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("fits: 1280 + 80 = 1360 <= 1500"))
+        .stdout(predicate::str::ends_with("pod MTU: 1230\n"));
+}
+
+#[test]
+fn mtu_reports_a_layer_that_does_not_fit_with_exit_1() {
+    meshspec()
+        .args([
+            "mtu",
+            "--underlay",
+            "1492",
+            "--mesh",
+            "wireguard",
+            "--outer",
+            "ipv6",
+        ])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("too big: 1420 + 80 = 1500 > 1492"))
+        .stderr(predicate::str::contains("8 bytes too many"));
+}
+
+#[test]
+fn mtu_rejects_nonsense_flags() {
+    meshspec()
+        .args(["mtu", "--underlay", "12"])
+        .assert()
+        .code(2);
+    meshspec()
+        .args(["mtu", "--mesh", "zerotier"])
+        .assert()
+        .code(2);
 }

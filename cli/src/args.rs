@@ -85,6 +85,17 @@ Examples:
   meshspec explain --list")]
     Explain(ExplainArgs),
 
+    /// Compute the pod MTU of an encapsulation stack, layer by layer.
+    #[command(after_help = "\
+Examples:
+  meshspec mtu --underlay 1500 --mesh tailscale --tunnel vxlan
+  meshspec mtu --underlay 1492 --mesh wireguard --outer ipv6   # WireGuard over PPPoE
+  meshspec mtu --underlay 9000 --tunnel geneve
+
+Prints the stack from the underlay to the pod interface and the pod MTU on standard output.
+Exits 1 when some layer hands down packets larger than the layer below carries.")]
+    Mtu(MtuArgs),
+
     /// Compute a NO_PROXY value for a cluster, or check an existing one.
     #[command(
         name = "no-proxy",
@@ -226,4 +237,64 @@ pub struct NoProxyArgs {
     /// Check this NO_PROXY value instead of printing one: list what it misses.
     #[arg(long, value_name = "VALUE")]
     pub check: Option<String>,
+}
+
+/// A mesh, for `mtu`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum MeshArg {
+    /// Tailscale (`tailscale0`, MTU 1280).
+    Tailscale,
+    /// Headscale: Tailscale clients, same interface and MTU.
+    Headscale,
+    /// NetBird (`wt0`, MTU 1280).
+    Netbird,
+    /// Plain WireGuard (`wg0`, `wg-quick` default MTU 1420).
+    Wireguard,
+    /// No mesh: the tunnel runs on the underlay.
+    None,
+}
+
+/// A tunnel, for `mtu`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TunnelArg {
+    /// VXLAN (flannel's and Cilium's default).
+    Vxlan,
+    /// Geneve.
+    Geneve,
+    /// No tunnel (native routing).
+    None,
+}
+
+/// An IP family, for `mtu`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FamilyArg {
+    /// IPv4 headers.
+    Ipv4,
+    /// IPv6 headers (20 bytes larger).
+    Ipv6,
+}
+
+/// Arguments of `mtu`.
+#[derive(Debug, Args)]
+pub struct MtuArgs {
+    /// The underlay (physical link) MTU.
+    #[arg(long, value_name = "MTU", default_value_t = 1500, value_parser = clap::value_parser!(u32).range(576..=65535))]
+    pub underlay: u32,
+
+    /// The mesh the traffic crosses.
+    #[arg(long, value_enum, default_value_t = MeshArg::None)]
+    pub mesh: MeshArg,
+
+    /// The mesh interface MTU, when not the mesh's default.
+    #[arg(long, value_name = "MTU", value_parser = clap::value_parser!(u32).range(576..=65535))]
+    pub mesh_mtu: Option<u32>,
+
+    /// The pod tunnel inside the mesh (or on the underlay).
+    #[arg(long, value_enum, default_value_t = TunnelArg::None)]
+    pub tunnel: TunnelArg,
+
+    /// The family of the underlay headers the mesh (or tunnel) adds; a mesh may pick either,
+    /// IPv6 is the worst case.
+    #[arg(long, value_enum, default_value_t = FamilyArg::Ipv6)]
+    pub outer: FamilyArg,
 }

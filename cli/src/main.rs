@@ -29,6 +29,7 @@ fn main() -> ExitCode {
         Command::Render(a) => commands::render::run(a, &out),
         Command::Plan(a) => commands::plan::run(a, &out),
         Command::Explain(a) => commands::explain::run(a, &out),
+        Command::Mtu(a) => commands::mtu::run(a, &out),
         Command::NoProxy(a) => commands::no_proxy::run(a, &out),
     };
     match result {

@@ -3,6 +3,7 @@
 //! [`CliError`]: crate::error::CliError
 
 pub mod explain;
+pub mod mtu;
 pub mod no_proxy;
 pub mod plan;
 pub mod render;
