@@ -955,3 +955,29 @@ fn mtu_rejects_nonsense_flags() {
         .assert()
         .code(2);
 }
+
+// ---------------------------------------------------------------- plan
+
+#[test]
+fn plan_refuses_a_spec_with_errors() {
+    let (_d, spec) = with_spec(BAD);
+    meshspec()
+        .arg("plan")
+        .arg(&spec)
+        .assert()
+        .code(1)
+        .stdout("")
+        .stderr(predicate::str::contains("error[MS002]"));
+}
+
+#[test]
+fn plan_of_a_valid_spec_prints_the_report_or_says_why_not() {
+    let (_d, spec) = with_spec(OK);
+    let out = meshspec().arg("plan").arg(&spec).output().unwrap();
+    match out.status.code() {
+        Some(0) => assert!(!out.stdout.is_empty()),
+        // Until the core renders PLAN.md.
+        Some(2) => assert!(String::from_utf8_lossy(&out.stderr).contains("no PLAN.md yet")),
+        other => panic!("unexpected exit {other:?}"),
+    }
+}

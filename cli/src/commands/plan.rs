@@ -33,7 +33,7 @@ pub fn run(args: &PlanArgs, out: &Output) -> Result<u8, CliError> {
                 Ok(EXIT_OK)
             }
             None => Err(CliError::Usage {
-                message: "this build of the meshspec core renders no PLAN.md yet".to_owned(),
+                message: "this build of the meshspec core renders no PLAN.md yet\n  = help: `meshspec validate` checks the spec; `meshspec render` writes the bundle".to_owned(),
             }),
         },
         Err(ds) => {
