@@ -92,6 +92,30 @@ fn every_invalid_fixture_triggers_its_code_and_no_other_error() {
 }
 
 #[test]
+fn every_change_fixture_pair_triggers_its_code() {
+    for code in Code::ALL.iter().copied().filter(|c| is_change_rule(*c)) {
+        let read = |suffix: &str| {
+            let path = fixtures("invalid").join(format!("{code}{suffix}"));
+            Cluster::from_yaml(&fs::read_to_string(&path).unwrap()).unwrap()
+        };
+        let (old, new) = (read(".old.yaml"), read(".yaml"));
+        assert!(
+            !old.validate().has_errors() && !new.validate().has_errors(),
+            "{code}: both specs must be valid on their own"
+        );
+        let plan = meshspec::change::ChangePlan::between(&old, &new);
+        assert!(
+            plan.diagnostics.codes().contains(&code),
+            "{code}: got {:?}",
+            plan.diagnostics.codes()
+        );
+        insta::with_settings!({snapshot_path => "snapshots/invalid", prepend_module_to_snapshot => false}, {
+            insta::assert_snapshot!(code.as_str(), plan.render_markdown());
+        });
+    }
+}
+
+#[test]
 fn valid_fixtures_have_no_errors_and_render_deterministically() {
     let mut names: Vec<PathBuf> = fs::read_dir(fixtures("valid"))
         .unwrap()
