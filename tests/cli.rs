@@ -981,3 +981,45 @@ fn plan_of_a_valid_spec_prints_the_report_or_says_why_not() {
         other => panic!("unexpected exit {other:?}"),
     }
 }
+
+#[test]
+fn plan_from_an_old_spec_prints_the_change_plan() {
+    let d = TempDir::new().unwrap();
+    let old = d.path().join("old.yaml");
+    let new = d.path().join("new.yaml");
+    fs::write(&old, OK).unwrap();
+    fs::write(&new, OK).unwrap();
+    meshspec()
+        .arg("plan")
+        .arg(&new)
+        .arg("--from")
+        .arg(&old)
+        .assert()
+        .code(0)
+        .stdout(predicate::str::starts_with("# Change plan"));
+    // Moving the pod network of a running cluster is refused (MS902).
+    fs::write(
+        &new,
+        OK.replace("nodes:", "network: {cluster_cidr: 10.52.0.0/16}\nnodes:"),
+    )
+    .unwrap();
+    let out = meshspec()
+        .arg("plan")
+        .arg(&new)
+        .arg("--from")
+        .arg(&old)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(stdout.contains("10.52.0.0/16"), "{stdout}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("error[MS902]"));
+    // Unreadable old spec: exit 2.
+    meshspec()
+        .arg("plan")
+        .arg(&new)
+        .arg("--from")
+        .arg(d.path().join("missing.yaml"))
+        .assert()
+        .code(2);
+}

@@ -74,7 +74,11 @@ the spec no longer produces. Identical files are left untouched.")]
     #[command(after_help = "\
 Examples:
   meshspec plan cluster.yaml
-  meshspec plan cluster.yaml > PLAN.md")]
+  meshspec plan cluster.yaml > PLAN.md
+  meshspec plan new.yaml --from old.yaml   # what applying new.yaml to a running cluster takes
+
+With --from, prints the change plan (MS901-MS904, rolling-restart order, nodes to join and
+remove) and exits 1 when the change cannot be applied to a running cluster.")]
     Plan(PlanArgs),
 
     /// Print the documentation page of a rule code, or list every code.
@@ -164,6 +168,10 @@ pub struct PlanArgs {
     /// The spec file, or `-` for standard input.
     #[arg(value_name = "SPEC")]
     pub spec: String,
+
+    /// The spec the running cluster was built from: print the change plan from it to SPEC.
+    #[arg(long, value_name = "OLD")]
+    pub from: Option<String>,
 }
 
 /// Arguments of `explain`.

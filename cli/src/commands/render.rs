@@ -198,10 +198,7 @@ fn summary(plan: &Plan, bundle: &Bundle, dir: &Path) -> String {
     let unchanged = plan.count(Action::Unchanged);
     let plural = |n: usize| if n == 1 { "" } else { "s" };
     let mut text = if written + chmod + removed == 0 {
-        format!(
-            "{dir} is up to date ({unchanged} file{})",
-            plural(unchanged)
-        )
+        format!("{dir} is up to date: {unchanged} file{}", plural(unchanged))
     } else {
         let mut t = format!("wrote {written} file{} to {dir}", plural(written));
         if chmod > 0 {
