@@ -30,7 +30,8 @@ fn spec(nodes: usize) -> String {
     for i in 0..nodes {
         let site = if i < 3 { 0 } else { i % 50 };
         let role = if i < 3 { "server" } else { "agent" };
-        let lan = format!("172.{}.{}.{}", 16 + site / 16, (site % 16) * 16 + (i / 250) % 16, i % 250 + 1);
+        let k = i / 50; // index within its site
+        let lan = format!("172.{}.{}.{}", 16 + site / 16, (site % 16) * 16 + k / 250, k % 250 + 1);
         let mesh = format!("100.{}.{}.{}", 64 + i / 62_500, (i / 250) % 250, i % 250 + 1);
         let _ = writeln!(s, "  - name: node-{i}\n    role: {role}\n    site: site-{site}\n    lan_ip: {lan}\n    mesh_ip: {mesh}\n    labels: {{example.com/rack: r{}}}", i % 40);
         if i % 25 == 24 {

@@ -1,14 +1,11 @@
 //! `meshspec mtu`: the MTU calculator on its own, from flags.
 //!
-//! The stack is built with the core's [`Stack`] builder and its overhead constants; every
-//! number comes from `meshspec::mtu`. The core's one-call entry point (`mtu::calculate`) had
-//! not landed when this was written; once it does, this command should call it instead of
-//! composing the layers here.
+//! The stack is built with the core's [`Stack`] builder, its overhead constants and the
+//! providers' defaults (`Provider::default_mtu`): every number comes from the core.
 
 use meshspec::cidr::Family;
-use meshspec::mtu::{
-    self, NETBIRD_MTU, Stack, TAILSCALE_MTU, Tunnel, WIREGUARD_MTU, mesh_overhead,
-};
+use meshspec::mtu::{self, Stack, Tunnel, mesh_overhead};
+use meshspec::spec::Provider;
 
 use crate::args::{FamilyArg, MeshArg, MtuArgs, TunnelArg};
 use crate::error::{CliError, EXIT_ERRORS, EXIT_OK};
@@ -56,13 +53,14 @@ fn family_name(f: Family) -> &'static str {
 fn build(args: &MtuArgs) -> Stack {
     let outer = family(args.outer);
     let mut stack = Stack::underlay("underlay", args.underlay);
-    let mesh = match args.mesh {
-        MeshArg::Tailscale => Some(("tailscale0", TAILSCALE_MTU)),
-        MeshArg::Headscale => Some(("tailscale0 (Headscale)", TAILSCALE_MTU)),
-        MeshArg::Netbird => Some(("wt0", NETBIRD_MTU)),
-        MeshArg::Wireguard => Some(("wg0", WIREGUARD_MTU)),
+    let provider = match args.mesh {
+        MeshArg::Tailscale => Some(Provider::Tailscale),
+        MeshArg::Headscale => Some(Provider::Headscale),
+        MeshArg::Netbird => Some(Provider::Netbird),
+        MeshArg::Wireguard => Some(Provider::Wireguard),
         MeshArg::None => None,
     };
+    let mesh = provider.map(|p| (p.default_interface(), p.default_mtu()));
     if let Some((name, default_mtu)) = mesh {
         let overhead = mesh_overhead(outer);
         stack = stack.mesh(

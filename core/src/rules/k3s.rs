@@ -309,7 +309,10 @@ fn registration(c: &Cluster, out: &mut Vec<Diagnostic>) {
     if labelled.is_empty() {
         return;
     }
-    let names: Vec<String> = labelled.keys().map(|n| format!("`{n}`")).collect();
+    let mut names: Vec<String> = labelled.keys().take(10).map(|n| format!("`{n}`")).collect();
+    if labelled.len() > 10 {
+        names.push(format!("{} more nodes", labelled.len() - 10));
+    }
     out.push(Diagnostic::new(
         Code::TaintRegistrationOnly,
         "nodes",
