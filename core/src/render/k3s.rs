@@ -92,7 +92,7 @@ pub fn config_entries(c: &Cluster, n: &Node) -> Vec<ConfigEntry> {
         );
     }
     if !n.tls_san.is_empty() {
-        push(&mut out, "tls-san", json!(n.tls_san), format!("{np}"));
+        push(&mut out, "tls-san", json!(n.tls_san), np.clone());
     }
     if let Some(iface) = &n.flannel_iface {
         push(&mut out, "flannel-iface", json!(iface), "mesh.interface");

@@ -6,7 +6,12 @@
 
 pub mod bundle;
 pub mod cilium;
+pub mod dropin;
+pub mod env;
+pub mod install;
 pub mod k3s;
+pub mod plan;
+pub mod shell;
 pub mod yaml_out;
 
 pub use bundle::{Bundle, File, RenderOptions};
@@ -42,15 +47,49 @@ impl Cluster {
         let spec_name = options.spec_name.as_str();
         for n in &self.nodes {
             let base = format!("nodes/{}", n.name);
-            b.add(
-                format!("{base}/etc/rancher/k3s/config.yaml"),
+            let mut files: Vec<(String, String, u32)> = vec![(
+                "etc/rancher/k3s/config.yaml".to_owned(),
                 k3s::config_yaml(self, n, spec_name),
                 MODE_PRIVATE,
+            )];
+            if let Some(text) = env::service_env(self, n) {
+                let path = format!("etc/systemd/system/{}.service.env", env::service_name(n));
+                files.push((path, text, MODE_PRIVATE));
+            }
+            if let Some(text) = env::environment_d(self) {
+                let path = "etc/environment.d/10-meshspec-proxy.conf".to_owned();
+                files.push((path, text, MODE_FILE));
+            }
+            if let Some(text) = dropin::mesh_dropin(self, n) {
+                files.push((dropin::path(n), text, MODE_FILE));
+            }
+            let modes: Vec<(String, u32)> = files.iter().map(|(p, _, m)| (p.clone(), *m)).collect();
+            for (rel, text, mode) in files {
+                b.add(format!("{base}/{rel}"), text, mode);
+            }
+            b.add(
+                format!("{base}/install.sh"),
+                install::install_script(self, n, &modes),
+                MODE_SCRIPT,
             );
         }
-        if let Cni::Cilium(_) = &self.cni {
-            // cilium values are added by render::cilium
+        if let Cni::Cilium(cil) = &self.cni {
+            b.add(
+                "cluster/cilium-values.yaml",
+                cilium::values_yaml(self, cil, spec_name),
+                MODE_FILE,
+            );
+            b.add(
+                "cluster/cilium-install.sh",
+                cilium::install_script(self, cil),
+                MODE_SCRIPT,
+            );
         }
+        b.add(
+            "PLAN.md",
+            plan::plan_markdown(self, &diagnostics),
+            MODE_FILE,
+        );
         b.diagnostics = diagnostics;
         Ok(b)
     }
