@@ -4,14 +4,18 @@
 //! relative paths mapped to file contents and modes. Writing the bundle to disk is the
 //! caller's job (the CLI writes atomically); this module never touches a filesystem.
 
+pub mod acl;
 pub mod bundle;
 pub mod cilium;
 pub mod dropin;
 pub mod env;
+pub mod firewall;
 pub mod install;
 pub mod k3s;
+pub mod labels_taints;
 pub mod plan;
 pub mod shell;
+pub mod verify;
 pub mod yaml_out;
 
 pub use bundle::{Bundle, File, RenderOptions};
