@@ -90,11 +90,93 @@ impl Cluster {
             );
         }
         b.add(
+            "cluster/labels-taints.sh",
+            labels_taints::script(self),
+            MODE_SCRIPT,
+        );
+        for n in &self.nodes {
+            b.add(
+                format!("cluster/firewall/{}.sh", n.name),
+                firewall::script(self, n),
+                MODE_SCRIPT,
+            );
+        }
+        if let Some(text) = acl::acl_json(self) {
+            b.add("cluster/tailscale-acl.json", text, MODE_FILE);
+        }
+        b.add("cluster/verify.sh", verify::script(self), MODE_SCRIPT);
+        b.add(
             "PLAN.md",
             plan::plan_markdown(self, &diagnostics),
             MODE_FILE,
         );
         b.diagnostics = diagnostics;
         Ok(b)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FLANNEL: &str =
+        include_str!("../../../examples/specs/flannel-over-tailscale-gpu-worker.yaml");
+    const CILIUM: &str = include_str!("../../../examples/specs/cilium-vxlan-over-tailscale.yaml");
+
+    fn bundle(spec: &str) -> Bundle {
+        Cluster::from_yaml(spec)
+            .unwrap()
+            .render(&RenderOptions::default())
+            .unwrap()
+    }
+
+    #[test]
+    fn seed_flannel_bundle_holds_every_file_with_its_mode() {
+        let b = bundle(FLANNEL);
+        let mode = |p: &str| b.files.get(p).map(|f| f.mode);
+        assert_eq!(mode("PLAN.md"), Some(MODE_FILE));
+        assert_eq!(mode("cluster/verify.sh"), Some(MODE_SCRIPT));
+        assert_eq!(mode("cluster/labels-taints.sh"), Some(MODE_SCRIPT));
+        assert_eq!(mode("cluster/tailscale-acl.json"), Some(MODE_FILE));
+        assert_eq!(
+            mode("cluster/firewall/k3s-gpu-worker.sh"),
+            Some(MODE_SCRIPT)
+        );
+        assert_eq!(mode("cluster/cilium-values.yaml"), None);
+        let agent = "nodes/k3s-gpu-worker/etc/systemd/system/k3s-agent.service.env";
+        assert_eq!(mode(agent), Some(MODE_PRIVATE));
+        assert!(b.text(agent).unwrap().contains("100.64.0.0/10"));
+        assert_eq!(
+            mode("nodes/k3s-master/etc/systemd/system/k3s.service.env"),
+            Some(MODE_PRIVATE)
+        );
+        assert_eq!(
+            mode("nodes/k3s-master/etc/systemd/system/k3s.service.d/10-mesh.conf"),
+            Some(MODE_FILE)
+        );
+        assert_eq!(mode("nodes/k3s-master/install.sh"), Some(MODE_SCRIPT));
+        assert_eq!(b.files.len(), 4 * 5 + 4 + 4);
+    }
+
+    #[test]
+    fn no_file_holds_a_token_and_rendering_is_stable() {
+        for spec in [FLANNEL, CILIUM] {
+            let b = bundle(spec);
+            for (path, f) in &b.files {
+                assert!(!f.contents.contains("K3S_TOKEN="), "{path}");
+            }
+            assert_eq!(b, bundle(spec));
+        }
+    }
+
+    #[test]
+    fn cilium_bundle_has_values_and_installer() {
+        let b = bundle(CILIUM);
+        assert!(b.text("cluster/cilium-values.yaml").is_some());
+        assert_eq!(
+            b.files.get("cluster/cilium-install.sh").map(|f| f.mode),
+            Some(MODE_SCRIPT)
+        );
+        assert!(b.text("PLAN.md").unwrap().contains("cilium-install.sh"));
     }
 }
