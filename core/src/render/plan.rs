@@ -187,9 +187,13 @@ fn rollout(s: &mut String, c: &Cluster) {
         step += 1;
         let _ = writeln!(
             s,
-            "{step}. `{}` ({}): `sudo sh nodes/{}/install.sh`, then `kubectl get node {}` shows `Ready`.",
+            "{step}. `{}`, {}: `sudo sh nodes/{}/install.sh`, then `kubectl get node {}` shows `Ready`.",
             n.name,
-            role(n),
+            match (n.is_server(), n.init) {
+                (true, true) => "first server (initialises the cluster)",
+                (true, false) => "server",
+                _ => "agent",
+            },
             n.name,
             n.name
         );
@@ -279,7 +283,7 @@ mod tests {
         assert!(plan.contains("Site `home`") && plan.contains("Site `lab`"));
         assert!(plan.contains("Pod MTU: **1230**"));
         assert!(
-            plan.contains("1. `k3s-master` (server (init)): `sudo sh nodes/k3s-master/install.sh`")
+            plan.contains("1. `k3s-master`, first server (initialises the cluster): `sudo sh nodes/k3s-master/install.sh`")
         );
         assert!(plan.contains("[MS411]"));
         assert!(plan.contains("MS901"));

@@ -198,7 +198,7 @@ fn pods_section(s: &mut String, c: &Cluster, nodes: &[&Node]) {
             .map_or_else(String::new, |ip| ip.to_string());
         let _ = writeln!(
             s,
-            "\necho {}\ncontains 'DNS kubernetes.default' {} \"$({} nslookup kubernetes.default 2>&1)\"",
+            "\necho {}\nexpect 'DNS kubernetes.default' {} \"$({} nslookup kubernetes.default 2>&1 | awk '/^Name:/ {{ n = 1 }} n && /^Address/ {{ print $2; exit }}')\"",
             quote(&format!(
                 "== DNS from pod-{}: expected kubernetes.default -> {svc}",
                 first.name
@@ -280,7 +280,7 @@ mod tests {
         assert!(sh.contains("kubernetes.io/hostname: \"k3s-gpu-worker\""));
         // the MTU test crosses sites
         assert!(sh.contains("pod-k3s-master -> pod-k3s-gpu-worker: -s 1202 must pass"));
-        assert!(sh.contains("nslookup kubernetes.default"));
+        assert!(sh.contains("expect 'DNS kubernetes.default' 10.43.0.1 \"$(kubectl -n \"$ns\" exec pod-k3s-master -- nslookup kubernetes.default"), "{sh}");
         assert!(!sh.contains("Routing") && !sh.contains("mark 0x80000"));
         assert!(sh.ends_with("[ \"$fail\" -eq 0 ] || exit 1\n"));
     }
