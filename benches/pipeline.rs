@@ -36,10 +36,12 @@ fn spec(nodes: usize) -> String {
         );
     }
     s.push_str("nodes:\n");
+    let mut per_site = [0usize; 50];
     for i in 0..nodes {
         let site = if i < 3 { 0 } else { i % 50 };
         let role = if i < 3 { "server" } else { "agent" };
-        let k = i / 50; // index within its site
+        let k = per_site[site]; // index within its site
+        per_site[site] += 1;
         let lan = format!(
             "172.{}.{}.{}",
             16 + site / 16,
