@@ -239,3 +239,101 @@ pub struct LoadOptions {
     /// generated files; defaults to `spec.yaml`.
     pub name: Option<String>,
 }
+
+/// One level of a node's encapsulation stack.
+#[napi(object, object_from_js = false)]
+pub struct MtuLayer {
+    /// What the layer is, e.g. `tailscale0 (tailscale)`.
+    pub name: String,
+    /// The largest packet this layer carries, in bytes.
+    pub mtu: u32,
+    /// Bytes this layer adds around each packet it hands to the layer below.
+    pub overhead: u32,
+    /// A remark shown after the layer (empty for none).
+    pub note: String,
+}
+
+/// A layer whose packets do not fit the layer below.
+#[napi(object, object_from_js = false)]
+pub struct MtuViolation {
+    /// Name of the offending layer.
+    pub layer: String,
+    /// Name of the layer below it.
+    pub below: String,
+    /// The largest packet the layer hands down (`mtu + overhead`).
+    pub packet: u32,
+    /// The MTU of the layer below.
+    pub below_mtu: u32,
+    /// How many bytes too many.
+    pub excess: u32,
+}
+
+/// A node's encapsulation stack from the underlay (first layer) to the pods (last layer).
+#[napi(object, object_from_js = false)]
+pub struct MtuStack {
+    /// The underlay's MTU.
+    pub underlay_mtu: u32,
+    /// The MTU pods get.
+    pub pod_mtu: u32,
+    /// Everything the stack adds above the underlay.
+    pub total_overhead: u32,
+    /// The layers, underlay first.
+    pub layers: Vec<MtuLayer>,
+    /// Layers whose packets do not fit the layer below (empty when the stack is sound).
+    pub violations: Vec<MtuViolation>,
+    /// The stack as the CLI prints it, one line per layer.
+    pub table: String,
+}
+
+impl From<&meshspec::mtu::Stack> for MtuStack {
+    fn from(s: &meshspec::mtu::Stack) -> Self {
+        Self {
+            underlay_mtu: s.underlay_mtu(),
+            pod_mtu: s.pod_mtu(),
+            total_overhead: s.total_overhead(),
+            layers: s
+                .layers()
+                .iter()
+                .map(|l| MtuLayer {
+                    name: l.name.clone(),
+                    mtu: l.mtu,
+                    overhead: l.overhead,
+                    note: l.note.clone(),
+                })
+                .collect(),
+            violations: s
+                .violations()
+                .into_iter()
+                .map(|v| MtuViolation {
+                    layer: v.layer,
+                    below: v.below,
+                    packet: v.packet,
+                    below_mtu: v.below_mtu,
+                    excess: v.excess,
+                })
+                .collect(),
+            table: s.to_string(),
+        }
+    }
+}
+
+/// The MTUs of a cluster: the smallest pod MTU and every node's stack.
+#[napi(object, object_from_js = false)]
+pub struct Mtu {
+    /// The smallest pod MTU over all nodes (what a no-fragment test must use).
+    pub pod_mtu: u32,
+    /// Each node's stack, keyed by node name.
+    pub nodes: BTreeMap<String, MtuStack>,
+}
+
+/// Converts the cluster's MTU view.
+pub fn mtu(c: &meshspec::Cluster) -> Mtu {
+    Mtu {
+        pod_mtu: c.pod_mtu(),
+        nodes: c
+            .nodes
+            .iter()
+            .map(|n| (n.name.clone(), MtuStack::from(&c.mtu_stack(n))))
+            .collect(),
+    }
+}

@@ -13,7 +13,7 @@ use meshspec::{Bundle, RenderOptions, Source};
 use napi::bindgen_prelude::{Env, Error, Result, Status, Unknown};
 use napi_derive::napi;
 
-use convert::{CodeInfo, Diagnostic, LoadOptions, Node, RenderedFile};
+use convert::{CodeInfo, Diagnostic, LoadOptions, Mtu, Node, RenderedFile};
 
 /// A resolved cluster: read from YAML text or a plain object, then validated and rendered.
 #[napi]
@@ -110,6 +110,18 @@ impl Cluster {
                 "this meshspec core renders no `PLAN.md`",
             )
         })
+    }
+
+    /// The smallest pod MTU and each node's encapsulation stack, layer by layer.
+    #[napi]
+    pub fn mtu(&self) -> Mtu {
+        convert::mtu(&self.inner)
+    }
+
+    /// The NO_PROXY entries rendered for every node, or `null` when the spec has no `proxy:`.
+    #[napi]
+    pub fn no_proxy(&self) -> Option<Vec<String>> {
+        self.inner.no_proxy()
     }
 
     fn bundle(&self, env: &Env) -> Result<Bundle> {
