@@ -14,8 +14,13 @@ start=$SECONDS
 step() { printf '\n==> %s (%ss)\n' "$*" "$((SECONDS - start))"; }
 
 cd "$root/bindings-node"
-step "bindings-node: npm ci"
-npm ci
+# Not `npm ci`: @napi-rs/cli's optional per-platform packages (@napi-rs/lzma-*, tar-*,
+# wasm-tools-* for other OSes) are not served by the registry this lockfile was made with, so
+# the lockfile lacks them and `npm ci` refuses it as out of sync. `npm install` with the
+# committed lockfile installs the same versions; the lockfile must come out unchanged.
+step "bindings-node: npm install (locked)"
+npm install
+git diff --exit-code -- package-lock.json
 step "bindings-node: napi build --platform --release"
 npx napi build --platform --release
 step "bindings-node: generated typings and loader match the committed ones"
