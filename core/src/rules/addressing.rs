@@ -68,9 +68,14 @@ fn overlaps(c: &Cluster, out: &mut Vec<Diagnostic>) {
     for p in &net.cluster_cidrs {
         for s in &net.service_cidrs {
             if p.overlaps(s) {
+                let field = if c.spec.network.service_cidr.is_empty() {
+                    "network.cluster_cidr"
+                } else {
+                    "network.service_cidr"
+                };
                 let mut d = Diagnostic::new(
                     Code::PodServiceOverlap,
-                    "network.service_cidr",
+                    field,
                     format!("pod network `{p}` and service network `{s}` overlap"),
                 );
                 if let Some(free) = suggestion(c, s, true) {

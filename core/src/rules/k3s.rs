@@ -8,13 +8,14 @@ use crate::cluster::{Cluster, Cni, Node, NodeIpMode};
 use crate::code::Code;
 use crate::diagnostic::Diagnostic;
 use crate::k3s::flags::{self, Role};
-use crate::render::k3s::{ConfigEntry, config_entries};
+use crate::render::k3s::{ConfigEntry, config_entries, derived_entries};
 
 pub(super) fn check(c: &Cluster, out: &mut Vec<Diagnostic>) {
     let configs: Vec<(&Node, Vec<ConfigEntry>)> =
         c.nodes.iter().map(|n| (n, config_entries(c, n))).collect();
     keys_and_kinds(&configs, out);
     critical_args(&configs, out);
+    extras_contradict_spec(c, out);
     cni_switches(c, &configs, out);
     vpn_auth(c, out);
     registration(c, out);
@@ -139,6 +140,70 @@ fn critical_args(configs: &[(&Node, Vec<ConfigEntry>)], out: &mut Vec<Diagnostic
     }
 }
 
+/// Critical keys meshspec derives from spec fields; an extra that overrides one splits the
+/// cluster: servers run with the extra while pod subnets, NO_PROXY and firewalls follow the spec.
+const SPEC_FIELDS: &[(&str, &str)] = &[
+    ("cluster-cidr", "network.cluster_cidr"),
+    ("service-cidr", "network.service_cidr"),
+    ("cluster-dns", "network.cluster_dns"),
+    ("cluster-domain", "network.cluster_domain"),
+];
+
+fn as_list(v: &Value) -> Vec<String> {
+    match v {
+        Value::Array(a) => a
+            .iter()
+            .map(|x| x.as_str().map_or_else(|| x.to_string(), str::to_owned))
+            .collect(),
+        Value::String(s) => s.split(',').map(|x| x.trim().to_owned()).collect(),
+        other => vec![other.to_string()],
+    }
+}
+
+fn extras_contradict_spec(c: &Cluster, out: &mut Vec<Diagnostic>) {
+    let Some(server) = c.servers().next() else {
+        return;
+    };
+    let derived = derived_entries(c, server);
+    for (key, field) in SPEC_FIELDS {
+        let Some(extra) = c.k3s.server_extra.get(*key) else {
+            continue;
+        };
+        let spec_value: Vec<String> = match derived.iter().find(|e| e.key == *key) {
+            Some(e) => as_list(&e.value),
+            None => match *key {
+                "cluster-cidr" => c
+                    .network
+                    .cluster_cidrs
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect(),
+                "service-cidr" => c
+                    .network
+                    .service_cidrs
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect(),
+                "cluster-dns" => c
+                    .network
+                    .cluster_dns
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect(),
+                _ => vec![c.network.cluster_domain.clone()],
+            },
+        };
+        let given = as_list(extra);
+        if given != spec_value {
+            out.push(Diagnostic::new(
+                Code::CriticalArgMismatch,
+                format!("k3s.server_extra.{key}"),
+                format!("`k3s.server_extra.{key}` is `{}` but `{field}` is `{}`: servers would run with one while pod subnets, NO_PROXY and firewall rules follow the other", given.join(","), spec_value.join(",")),
+            ).with_help(format!("remove `{key}` from `k3s.server_extra` and set `{field}` instead")));
+        }
+    }
+}
+
 fn value_of<'a>(entries: &'a [ConfigEntry], key: &str) -> Option<&'a ConfigEntry> {
     entries.iter().find(|e| e.key == key)
 }
@@ -244,7 +309,10 @@ fn registration(c: &Cluster, out: &mut Vec<Diagnostic>) {
     if labelled.is_empty() {
         return;
     }
-    let names: Vec<String> = labelled.keys().map(|n| format!("`{n}`")).collect();
+    let mut names: Vec<String> = labelled.keys().take(10).map(|n| format!("`{n}`")).collect();
+    if labelled.len() > 10 {
+        names.push(format!("{} more nodes", labelled.len() - 10));
+    }
     out.push(Diagnostic::new(
         Code::TaintRegistrationOnly,
         "nodes",

@@ -68,7 +68,7 @@ pub(super) fn check(c: &Cluster, out: &mut Vec<Diagnostic>) {
         ).with_help("k3s does not support etcd over a VPN between sites: keep servers on one site and put agents elsewhere, or accept the latency risk"));
     }
     let servers = c.servers().count();
-    if servers >= 2 && servers % 2 == 0 {
+    if servers >= 2 && servers.is_multiple_of(2) {
         let msg = if servers == 2 {
             "2 servers: losing either one stops the cluster (etcd needs a majority of 2)".to_owned()
         } else {

@@ -1,4 +1,11 @@
-//! Validates a spec file and prints its diagnostics: `cargo run -p meshspec --example validate_file -- spec.yaml`.
+//! Validates a spec file and prints its diagnostics, as a program embedding the library would.
+//!
+//! `cargo run -p meshspec --example validate -- examples/specs/flannel-over-tailscale-gpu-worker.yaml`
+
+#![allow(
+    clippy::disallowed_methods,
+    reason = "an example program reads its file; the library never does"
+)]
 
 use meshspec::{Cluster, Source};
 
