@@ -37,7 +37,10 @@ export declare class Cluster {
   render(): Record<string, RenderedFile>
   /** One node with its k3s config and files, or `null` when no node has that name. */
   node(name: string): Node | null
-  /** The rollout plan (`PLAN.md`) as Markdown; throws a `MeshspecError` for a refused spec. */
+  /**
+   * The plan (`PLAN.md`) as Markdown: addressing, networks, MTU, rollout and diagnostics.
+   * Never throws: a refused spec's plan lists its errors.
+   */
   plan(): string
   /** The smallest pod MTU and each node's encapsulation stack, layer by layer. */
   mtu(): Mtu

@@ -10,7 +10,7 @@ mod errors;
 use std::collections::BTreeMap;
 
 use meshspec::{Bundle, RenderOptions, Source};
-use napi::bindgen_prelude::{Env, Error, Result, Status, Unknown};
+use napi::bindgen_prelude::{Env, Result, Unknown};
 use napi_derive::napi;
 
 use convert::{CodeInfo, Diagnostic, LoadOptions, Mtu, Node, RenderedFile};
@@ -100,16 +100,11 @@ impl Cluster {
         Ok(Some(convert::node(&self.inner, n, files)))
     }
 
-    /// The rollout plan (`PLAN.md`) as Markdown; throws a `MeshspecError` for a refused spec.
+    /// The plan (`PLAN.md`) as Markdown: addressing, networks, MTU, rollout and diagnostics.
+    /// Never throws: a refused spec's plan lists its errors.
     #[napi]
-    pub fn plan(&self, env: &Env) -> Result<String> {
-        let bundle = self.bundle(env)?;
-        bundle.text("PLAN.md").map(str::to_owned).ok_or_else(|| {
-            Error::new(
-                Status::GenericFailure,
-                "this meshspec core renders no `PLAN.md`",
-            )
-        })
+    pub fn plan(&self) -> String {
+        self.inner.plan_report()
     }
 
     /// The smallest pod MTU and each node's encapsulation stack, layer by layer.

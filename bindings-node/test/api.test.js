@@ -36,11 +36,17 @@ test('validate returns plain diagnostic objects and never throws', () => {
 
 test('render returns every file keyed by path with contents and mode', () => {
   const files = meshspec.Cluster.fromYaml(lab, { name: 'lab.yaml' }).render()
-  assert.deepEqual(Object.keys(files), ['nodes/a/etc/rancher/k3s/config.yaml', 'nodes/b/etc/rancher/k3s/config.yaml'])
+  const paths = Object.keys(files)
+  assert.deepEqual(paths, [...paths].sort(), 'paths come sorted')
+  for (const p of ['PLAN.md', 'nodes/a/etc/rancher/k3s/config.yaml', 'nodes/b/etc/rancher/k3s/config.yaml']) {
+    assert.ok(paths.includes(p), p)
+  }
   const server = files['nodes/a/etc/rancher/k3s/config.yaml']
+  assert.deepEqual(Object.keys(server), ['contents', 'mode'])
   assert.equal(server.mode, 0o600)
   assert.match(server.contents, /from lab\.yaml/)
   assert.match(server.contents, /^node-ip: "100\.64\.0\.1"$/m)
+  assert.ok(Object.values(files).every((f) => typeof f.contents === 'string' && Number.isInteger(f.mode)))
 })
 
 test('node returns the resolved node with its config and files', () => {
@@ -59,10 +65,23 @@ test('node returns the resolved node with its config and files', () => {
   assert.equal(b.config.server, 'https://100.64.0.1:6443')
   assert.deepEqual(b.configEntries.map((e) => e.key), ['server', 'token-file', 'node-ip', 'flannel-iface'])
   assert.equal(b.configEntries[2].origin, 'nodes[1].mesh_ip')
-  assert.deepEqual(Object.keys(b.files), ['etc/rancher/k3s/config.yaml'])
-  assert.equal(b.files['etc/rancher/k3s/config.yaml'].contents, c.render()['nodes/b/etc/rancher/k3s/config.yaml'].contents)
+  const all = c.render()
+  const expected = Object.keys(all)
+    .filter((p) => p.startsWith('nodes/b/'))
+    .map((p) => p.slice('nodes/b/'.length))
+  assert.ok(expected.includes('etc/rancher/k3s/config.yaml'))
+  assert.deepEqual(Object.keys(b.files), expected)
+  for (const p of expected) assert.deepEqual(b.files[p], all[`nodes/b/${p}`], p)
   assert.equal(c.node('a').role, 'server')
   assert.equal(c.node('a').init, true)
+})
+
+test('plan is the PLAN.md of the bundle and lists errors instead of throwing', () => {
+  const c = meshspec.Cluster.fromYaml(lab)
+  assert.match(c.plan(), /^# Plan for cluster `lab`\n/)
+  assert.equal(c.plan(), c.render()['PLAN.md'].contents)
+  const bad = meshspec.Cluster.fromYaml(lab + 'network: {cluster_cidr: 10.40.0.0/14}\n')
+  assert.match(bad.plan(), /MS101/)
 })
 
 test('node returns null for an unknown name', () => {

@@ -16,10 +16,6 @@ const ciliumSpec = readFileSync(path.join(specs, 'cilium-vxlan-over-tailscale.ya
 const flannelSpec = readFileSync(path.join(specs, 'flannel-over-tailscale-gpu-worker.yaml'), 'utf8')
 const CILIUM_VALUES = 'cluster/cilium-values.yaml'
 
-// Until the core adds the Cilium values to the bundle, the release tests are reported as TODO.
-const coreRendersCilium = CILIUM_VALUES in Cluster.fromYaml(ciliumSpec).render()
-const ciliumTodo = coreRendersCilium ? false : 'the core does not render cluster/cilium-values.yaml yet'
-
 const created: pulumi.runtime.MockResourceArgs[] = []
 
 before(async () => {
@@ -54,13 +50,24 @@ async function build(name: string, specYaml: string) {
   return c
 }
 
+/** What the component must declare for a spec: one command per node and system file (`etc/`). */
+function expectedFiles(prefix: string, specYaml: string) {
+  const cluster = Cluster.fromYaml(specYaml, { name: 'spec.yaml' })
+  return cluster.nodeNames.flatMap((n) => {
+    const node = cluster.node(n)!
+    const system = Object.entries(node.files).filter(([rel]) => rel.startsWith('etc/'))
+    return system.map(([rel, file]) => ({
+      name: `${prefix}-${n}/${rel}`,
+      path: `/${rel}`,
+      host: node.meshIp[0],
+      file,
+    }))
+  })
+}
+
 test('one file resource per node and path, keyed on the contents', async () => {
   await build('cil', ciliumSpec)
-  const cluster = Cluster.fromYaml(ciliumSpec, { name: 'spec.yaml' })
-  const expected = cluster.nodeNames.flatMap((n) => {
-    const node = cluster.node(n)!
-    return Object.entries(node.files).map(([rel, file]) => ({ name: `cil-${n}/${rel}`, host: node.meshIp[0], file }))
-  })
+  const expected = expectedFiles('cil', ciliumSpec)
   const commands = named('command:remote:Command', 'cil')
   assert.deepEqual(commands.map((c) => c.name).sort(), expected.map((e) => e.name).sort())
   for (const e of expected) {
@@ -69,14 +76,20 @@ test('one file resource per node and path, keyed on the contents', async () => {
     assert.deepEqual(inputs.triggers, [e.file.contents, e.file.mode], e.name)
     assert.equal(inputs.connection.host, e.host, e.name)
     assert.equal(inputs.connection.user, 'root', e.name)
-    assert.match(inputs.create, /^install -D -m 0600 \/dev\/stdin '\/etc\/rancher\/k3s\/config\.yaml'$/, e.name)
+    const mode = e.file.mode.toString(8).padStart(4, '0')
+    assert.equal(inputs.create, `install -D -m ${mode} /dev/stdin '${e.path}'`, e.name)
+    assert.equal(inputs.delete, `rm -f '${e.path}'`, e.name)
   }
+  assert.ok(commands.some((c) => c.name === 'cil-worker/etc/systemd/system/k3s-agent.service.d/10-mesh.conf'))
+  assert.ok(!commands.some((c) => c.name.endsWith('/install.sh')), 'install.sh is not a system file')
   const master = commands.find((c) => c.name === 'cil-beelink/etc/rancher/k3s/config.yaml')!
   assert.equal(master.inputs.connection.host, '100.113.23.108')
+  assert.equal(master.inputs.create, "install -D -m 0600 /dev/stdin '/etc/rancher/k3s/config.yaml'")
   assert.match(master.inputs.stdin, /^cluster-init: true$/m)
+  assert.match(master.inputs.stdin, /^flannel-backend: none$/m)
 })
 
-test('the Cilium release gets the values meshspec rendered', { todo: ciliumTodo }, async () => {
+test('the Cilium release gets the values meshspec rendered', async () => {
   const c = await build('rel', ciliumSpec)
   const rendered = Cluster.fromYaml(ciliumSpec).render()[CILIUM_VALUES]
   assert.ok(rendered, 'meshspec renders the Cilium values')
@@ -90,16 +103,16 @@ test('the Cilium release gets the values meshspec rendered', { todo: ciliumTodo 
   assert.deepEqual(c.ciliumValues, parseYaml(rendered.contents))
 })
 
-test('a flannel spec declares files only, one per node', async () => {
+test('a flannel spec declares files only, one per node and path', async () => {
   await build('fl', flannelSpec)
   const commands = named('command:remote:Command', 'fl')
-  assert.deepEqual(commands.map((c) => c.name).sort(), [
-    'fl-k3s-gpu-worker/etc/rancher/k3s/config.yaml',
-    'fl-k3s-master/etc/rancher/k3s/config.yaml',
-    'fl-k3s-worker-01/etc/rancher/k3s/config.yaml',
-    'fl-k3s-worker-02/etc/rancher/k3s/config.yaml',
-  ])
-  assert.equal(commands.find((c) => c.name.startsWith('fl-k3s-gpu-worker/'))!.inputs.connection.host, '100.80.98.64')
+  const expected = expectedFiles('fl', flannelSpec)
+  assert.deepEqual(commands.map((c) => c.name).sort(), expected.map((e) => e.name).sort())
+  for (const n of ['k3s-master', 'k3s-worker-01', 'k3s-worker-02', 'k3s-gpu-worker']) {
+    assert.ok(commands.some((c) => c.name === `fl-${n}/etc/rancher/k3s/config.yaml`), n)
+  }
+  const gpu = commands.find((c) => c.name === 'fl-k3s-gpu-worker/etc/rancher/k3s/config.yaml')!
+  assert.equal(gpu.inputs.connection.host, '100.80.98.64')
   assert.deepEqual(named('kubernetes:helm.sh/v3:Release', 'fl'), [])
 })
 
@@ -117,5 +130,11 @@ test('a broken spec throws the MeshspecError at construction', async () => {
 test('the program declares the seed Cilium spec', async () => {
   const program = await import('./index.js')
   assert.equal(program.clusterName, 'beelink')
-  assert.deepEqual(program.files, ['beelink:/etc/rancher/k3s/config.yaml', 'worker:/etc/rancher/k3s/config.yaml'])
+  assert.deepEqual(
+    [...program.files].sort(),
+    expectedFiles('mesh', ciliumSpec)
+      .map((e) => `${e.name.slice('mesh-'.length).split('/')[0]}:${e.path}`)
+      .sort(),
+  )
+  assert.ok(program.files.includes('beelink:/etc/rancher/k3s/config.yaml'))
 })

@@ -1,8 +1,10 @@
 /**
  * `MeshCluster`: a meshspec spec rendered at construction and declared as Pulumi resources.
  *
- * For every node and every file meshspec renders for it, a `command.remote.Command` writes the
- * file over SSH to the node's mesh IP (replaced whenever the contents or mode change). For a
+ * For every node and every system file meshspec renders for it (the node files under `etc/`:
+ * k3s config, systemd drop-ins), a `command.remote.Command` writes the file over SSH to the
+ * node's mesh IP (replaced whenever the contents or mode change). The bundle's `install.sh`,
+ * which copies those same files by hand, is not needed here and is not declared. For a
  * Cilium cluster, a `helm.v3.Release` installs the chart with the values meshspec rendered.
  * A spec meshspec refuses throws a `MeshspecError` from the constructor, so `pulumi preview`
  * fails with the rule code before anything is declared.
@@ -15,6 +17,8 @@ import { Cluster, type RenderedFile } from 'meshspec'
 
 /** Where meshspec puts the Cilium chart values in its bundle. */
 export const CILIUM_VALUES = 'cluster/cilium-values.yaml'
+/** Node files under this prefix are written to the node's filesystem at `/<path>`. */
+export const SYSTEM_PREFIX = 'etc/'
 /** The Cilium chart repository. */
 export const CILIUM_REPO = 'https://helm.cilium.io'
 
@@ -64,7 +68,8 @@ export class MeshCluster extends pulumi.ComponentResource {
         throw new Error(`node \`${nodeName}\` has no mesh IP to connect to`)
       }
       const connection = { host, user, privateKey: args.sshPrivateKey }
-      return Object.entries(node.files).map(([relative, file]) => {
+      const system = Object.entries(node.files).filter(([relative]) => relative.startsWith(SYSTEM_PREFIX))
+      return system.map(([relative, file]) => {
         const path = `/${relative}`
         const resource = new command.remote.Command(
           `${name}-${nodeName}${path}`,
