@@ -74,6 +74,10 @@ impl Port {
 /// ```
 #[must_use]
 pub fn required(c: &Cluster) -> Vec<Port> {
+    c.ports_cache.get_or_init(|| compute(c)).clone()
+}
+
+fn compute(c: &Cluster) -> Vec<Port> {
     let p = |scope, proto, from, to, why| Port {
         scope,
         proto,

@@ -80,6 +80,8 @@ pub struct Cluster {
     site_population: std::collections::BTreeMap<String, usize>,
     /// NO_PROXY, computed once (every node's env files use it).
     no_proxy_cache: std::sync::OnceLock<Option<Vec<String>>>,
+    /// The ports between nodes, computed once (every node's firewall script uses them).
+    pub(crate) ports_cache: std::sync::OnceLock<Vec<crate::ports::Port>>,
 }
 
 impl Cluster {
@@ -148,6 +150,7 @@ impl Cluster {
             resolution,
             site_population: std::collections::BTreeMap::new(),
             no_proxy_cache: std::sync::OnceLock::new(),
+            ports_cache: std::sync::OnceLock::new(),
             spec,
             spans,
         };
