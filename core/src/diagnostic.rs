@@ -134,7 +134,13 @@ impl Diagnostic {
             let gutter = line.to_string();
             let pad = " ".repeat(gutter.len());
             let _ = writeln!(out, "{pad} |");
-            let _ = writeln!(out, "{gutter} | {}", text.trim_end());
+            let shown = if self.code == Code::InlineSecret || crate::secrets::line_has_secret(text)
+            {
+                crate::secrets::redact_line(text)
+            } else {
+                text.trim_end().to_owned()
+            };
+            let _ = writeln!(out, "{gutter} | {shown}");
             if let Some(col) = self.column {
                 let caret_at = text.chars().take((col as usize).saturating_sub(1)).count();
                 let _ = writeln!(out, "{pad} | {}^", " ".repeat(caret_at));
@@ -311,6 +317,28 @@ mod tests {
         assert_eq!(
             out,
             "error[MS101]: overlap\n  --> c.yaml:3:17 (network.service_cidr)\n  |\n3 |   service_cidr: 10.42.0.0/16\n  |                 ^\n  = help: use `10.43.0.0/16`\n"
+        );
+    }
+
+    #[test]
+    fn a_secret_on_the_offending_line_is_never_shown() {
+        let text = "k3s:\n  server_extra:\n    token: K10abcdef0123456789abcdef0123456789abcdef::server:hunter2\n";
+        let d = Diagnostic::new(Code::InlineSecret, "k3s.server_extra.token", "secret").at(3, 5);
+        let out = d.render(Some(&Source {
+            name: "c.yaml",
+            text,
+        }));
+        assert!(!out.contains("hunter2") && !out.contains("K10abc"), "{out}");
+        assert!(out.contains("token: <redacted>"), "{out}");
+        // any other rule pointing at a line that holds an auth key hides it too
+        let text = "x: tskey-auth-abc123\n";
+        let d = Diagnostic::new(Code::UnknownField, "x", "unknown").at(1, 1);
+        assert!(
+            !d.render(Some(&Source {
+                name: "c.yaml",
+                text
+            }))
+            .contains("tskey-auth-abc123")
         );
     }
 

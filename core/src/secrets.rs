@@ -40,6 +40,41 @@ pub fn looks_secret(s: &str) -> bool {
     k10 || t.starts_with("tskey-") || t.contains("joinKey=") || t.starts_with("nbkey-")
 }
 
+/// Whether a line of spec text holds a secret value (`key: <secret>`, `- <secret>`).
+#[must_use]
+pub fn line_has_secret(line: &str) -> bool {
+    let value = line
+        .split_once(':')
+        .map_or(line, |(_, v)| v)
+        .trim()
+        .trim_start_matches("- ");
+    let value = value.trim_matches(|c| c == '"' || c == '\'');
+    looks_secret(value) || looks_secret(line.trim().trim_start_matches("- "))
+}
+
+/// The line with everything after its key replaced by `<redacted>`, for showing in messages.
+///
+/// ```
+/// use meshspec::secrets::redact_line;
+/// assert_eq!(redact_line("    token: hunter2"), "    token: <redacted>");
+/// assert_eq!(redact_line("  - tskey-abc"), "  - <redacted>");
+/// ```
+#[must_use]
+pub fn redact_line(line: &str) -> String {
+    let indent = &line[..line.len() - line.trim_start().len()];
+    let body = line.trim();
+    if let Some(rest) = body.strip_prefix("- ") {
+        if rest.contains(':') {
+            return format!("{indent}- {}", redact_line(rest).trim_start());
+        }
+        return format!("{indent}- <redacted>");
+    }
+    match body.split_once(':') {
+        Some((key, _)) => format!("{indent}{key}: <redacted>"),
+        None => format!("{indent}<redacted>"),
+    }
+}
+
 /// Every inline secret in the tree, as MS009 diagnostics (the value is never shown).
 #[must_use]
 pub fn scan(root: &Node) -> Vec<Diagnostic> {
