@@ -356,7 +356,7 @@ fn push_range(family: Family, (start, end): Span, out: &mut Vec<Cidr>) {
         let count_minus_one = end - s;
         // floor(log2(count)), where count = end - s + 1 may be 2^128
         let fit = match count_minus_one.checked_add(1) {
-            Some(n) => 127 - n.leading_zeros(),
+            Some(n) => n.ilog2(),
             None => 128,
         };
         let h = align.min(fit);
@@ -610,16 +610,17 @@ pub fn allocate(
             mask,
         });
     }
-    let out = first_free(cluster, mask, count, pinned);
-    if out.len() < count {
+    // counted first (cheap), so a huge `count` fails fast instead of walking the blocks
+    let available = free_count(cluster, mask, pinned);
+    if available < count as u128 {
         return Err(AllocError::Exhausted {
             cluster: *cluster,
             mask,
             wanted: count,
-            available: free_count(cluster, mask, pinned),
+            available,
         });
     }
-    Ok(out)
+    Ok(first_free(cluster, mask, count, pinned))
 }
 
 /// The first aligned `/prefix` block inside `within` that overlaps none of `avoid`.
@@ -991,6 +992,19 @@ mod tests {
                     mask: 128,
                     wanted: 1,
                     available: 0,
+                },
+            ),
+            // refused before walking: the shortage is counted, not discovered
+            (
+                "fd00::/64",
+                128,
+                usize::MAX,
+                &["fd00::/65"],
+                AllocError::Exhausted {
+                    cluster: c("fd00::/64"),
+                    mask: 128,
+                    wanted: usize::MAX,
+                    available: 1 << 63,
                 },
             ),
         ];

@@ -17,6 +17,7 @@ pub mod labels;
 pub mod mtu;
 pub mod netaddr;
 pub mod no_proxy;
+pub mod ports;
 pub mod render;
 pub mod rules;
 pub mod secrets;

@@ -30,7 +30,7 @@
 //! );
 //! ```
 
-use std::fmt;
+use std::fmt::{self, Write as _};
 
 use serde::{Deserialize, Serialize};
 
@@ -437,16 +437,15 @@ impl fmt::Display for Stack {
             }
             let mut line = format!("{:<name_w$}  {:>mtu_w$}", layer.name, layer.mtu);
             if let Some(b) = below {
-                let packet = layer.outer_size();
-                let sum = format!("{} + {} = {}", layer.mtu, layer.overhead, packet);
-                if packet > b.mtu {
-                    let over = packet - b.mtu;
-                    line.push_str(&format!(
-                        "   too big: {sum} > {} ({over} bytes over)",
-                        b.mtu
-                    ));
-                } else if packet < b.mtu {
-                    line.push_str(&format!("   fits: {sum} <= {}", b.mtu));
+                // in u64 so that the printed sum is right even where `outer_size` saturates
+                let packet = u64::from(layer.mtu) + u64::from(layer.overhead);
+                let below_mtu = u64::from(b.mtu);
+                let sum = format!("{} + {} = {packet}", layer.mtu, layer.overhead);
+                if packet > below_mtu {
+                    let over = packet - below_mtu;
+                    write!(line, "   too big: {sum} > {below_mtu} ({over} bytes over)")?;
+                } else if packet < below_mtu {
+                    write!(line, "   fits: {sum} <= {below_mtu}")?;
                 }
             }
             if !layer.note.is_empty() {

@@ -11,6 +11,10 @@
 mod model;
 mod nodes;
 mod pods;
+mod proxy_env;
+mod stack;
+
+pub use stack::MESH_UNDERLAY_FAMILY;
 
 use std::net::IpAddr;
 

@@ -5,6 +5,7 @@
 //! caller's job (the CLI writes atomically); this module never touches a filesystem.
 
 pub mod bundle;
+pub mod cilium;
 pub mod k3s;
 pub mod yaml_out;
 

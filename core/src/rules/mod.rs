@@ -4,6 +4,15 @@
 //! positions of field paths are attached once, at the end. Reading rules (MS0xx) run while
 //! the spec is decoded and resolved; change rules (MS9xx) compare two clusters (`plan`).
 
+mod addressing;
+mod cilium;
+mod k3s;
+mod labels;
+mod mesh_policy;
+mod packet_size;
+mod proxy;
+mod reachability;
+
 use crate::cluster::Cluster;
 use crate::diagnostic::{Diagnostic, Diagnostics};
 
@@ -18,7 +27,14 @@ impl Cluster {
     #[must_use]
     pub fn validate(&self) -> Diagnostics {
         let mut out: Vec<Diagnostic> = self.resolution_diagnostics().to_vec();
-        let all: Vec<Diagnostic> = out.drain(..).map(|d| self.locate(d)).collect();
-        Diagnostics::from_vec(all)
+        addressing::check(self, &mut out);
+        reachability::check(self, &mut out);
+        packet_size::check(self, &mut out);
+        k3s::check(self, &mut out);
+        proxy::check(self, &mut out);
+        labels::check(self, &mut out);
+        cilium::check(self, &mut out);
+        mesh_policy::check(self, &mut out);
+        Diagnostics::from_vec(out.into_iter().map(|d| self.locate(d)).collect())
     }
 }

@@ -1,0 +1,100 @@
+//! The encapsulation stack of a node: underlay, mesh, tunnel, pods.
+
+use super::{Cluster, Cni, Node, NodeIpMode};
+use crate::cidr::Family;
+use crate::mtu::{self, CiliumEncryption, Layer, Stack, Tunnel};
+use crate::spec::{FlannelBackend, TunnelProtocol};
+
+/// The mesh's own overhead assumed on the underlay: WireGuard over IPv6 (80 bytes), the case
+/// WireGuard's own 1420 default is sized for, since a site's uplink may be IPv6.
+pub const MESH_UNDERLAY_FAMILY: Family = Family::Ipv6;
+
+impl Cluster {
+    /// The stack of one node, layer by layer, from its site's underlay to the pods.
+    ///
+    /// ```
+    /// use meshspec::Cluster;
+    /// let c = Cluster::from_yaml("version: 1\nname: lab\ncni: {plugin: cilium}\nnodes:\n  - {name: a, role: server, mesh_ip: 100.64.0.1}\n").unwrap();
+    /// let stack = c.mtu_stack(&c.nodes[0]);
+    /// assert_eq!(stack.pod_mtu(), 1230);
+    /// ```
+    #[must_use]
+    pub fn mtu_stack(&self, node: &Node) -> Stack {
+        let site = node.site.as_deref().map_or_else(|| "underlay".to_owned(), |s| format!("underlay (site {s})"));
+        let mut stack = Stack::underlay(site, self.underlay_mtu(node)).mesh(
+            format!("{} ({})", self.mesh.interface, self.mesh.provider),
+            self.mesh.mtu,
+            mtu::mesh_overhead(MESH_UNDERLAY_FAMILY),
+        );
+        let outer = node.primary_ip().map_or(Family::Ipv4, Family::of);
+        match &self.cni {
+            Cni::Flannel(f) => {
+                let backend = if node.node_ip_mode == NodeIpMode::VpnAuth {
+                    mtu::FlannelBackend::TailscaleExtension
+                } else {
+                    match f.backend {
+                        FlannelBackend::Vxlan => mtu::FlannelBackend::Vxlan,
+                        FlannelBackend::WireguardNative => mtu::FlannelBackend::WireguardNative,
+                        FlannelBackend::HostGw => mtu::FlannelBackend::HostGw,
+                    }
+                };
+                let overhead = mtu::flannel_overhead(backend);
+                if overhead > 0 {
+                    stack = stack.encap(format!("flannel {} (flannel.1)", backend_word(backend)), overhead);
+                }
+                stack.pod("pod eth0")
+            }
+            Cni::Cilium(cil) => {
+                let tunnel = match cil.tunnel {
+                    TunnelProtocol::Vxlan => Tunnel::Vxlan,
+                    TunnelProtocol::Geneve => Tunnel::Geneve,
+                };
+                stack = stack.layer(Layer {
+                    name: "Cilium MTU (device MTU)".to_owned(),
+                    mtu: cil.mtu,
+                    overhead: 0,
+                    note: "Helm `MTU`: the underlay of the tunnel".to_owned(),
+                });
+                stack = stack.tunnel(tunnel, outer);
+                match self.cilium_encryption() {
+                    CiliumEncryption::WireGuard => {
+                        let o = mtu::cilium_wireguard_overhead(cil.chart_minor.unwrap_or(20));
+                        stack = stack.encap("Cilium WireGuard", o);
+                    }
+                    CiliumEncryption::Ipsec => stack = stack.encap("Cilium IPsec", mtu::CILIUM_IPSEC_OVERHEAD),
+                    CiliumEncryption::None => {}
+                }
+                stack.pod("pod eth0")
+            }
+        }
+    }
+
+    /// The smallest pod MTU over all nodes (what a no-fragment test must use).
+    #[must_use]
+    pub fn pod_mtu(&self) -> u32 {
+        self.nodes.iter().map(|n| self.mtu_stack(n).pod_mtu()).min().unwrap_or(self.mesh.mtu)
+    }
+
+    /// Cilium's own encryption as set in `cni.cilium.values`.
+    #[must_use]
+    pub fn cilium_encryption(&self) -> CiliumEncryption {
+        let Some(cil) = self.cni.cilium() else { return CiliumEncryption::None };
+        let Some(enc) = cil.values.get("encryption") else { return CiliumEncryption::None };
+        if enc.get("enabled").and_then(serde_json::Value::as_bool) != Some(true) {
+            return CiliumEncryption::None;
+        }
+        match enc.get("type").and_then(serde_json::Value::as_str) {
+            Some("wireguard") => CiliumEncryption::WireGuard,
+            _ => CiliumEncryption::Ipsec,
+        }
+    }
+}
+
+fn backend_word(b: mtu::FlannelBackend) -> &'static str {
+    match b {
+        mtu::FlannelBackend::Vxlan => "VXLAN",
+        mtu::FlannelBackend::WireguardNative => "wireguard-native",
+        mtu::FlannelBackend::HostGw => "host-gw",
+        mtu::FlannelBackend::TailscaleExtension => "tailscale extension",
+    }
+}

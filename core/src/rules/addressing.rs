@@ -1,0 +1,362 @@
+//! MS1xx: addresses and CIDRs.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use crate::cidr::{self, Cidr, Family};
+use crate::cluster::{Cluster, NodeIpMode};
+use crate::code::Code;
+use crate::diagnostic::Diagnostic;
+
+/// Ranges no pod or service network should overlap, with why.
+const WELL_KNOWN: &[(&str, &str)] = &[
+    ("172.17.0.0/16", "Docker's default bridge"),
+    ("169.254.0.0/16", "link-local addresses (cloud metadata at 169.254.169.254)"),
+    ("127.0.0.0/8", "loopback"),
+    ("0.0.0.0/8", "\"this network\""),
+    ("224.0.0.0/4", "multicast"),
+    ("240.0.0.0/4", "reserved"),
+    ("fe80::/10", "IPv6 link-local"),
+    ("ff00::/8", "IPv6 multicast"),
+];
+
+fn cidr_list(v: &[Cidr]) -> String {
+    v.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ")
+}
+
+/// Everything the pod and service networks must avoid, for free-range suggestions.
+fn taken(c: &Cluster) -> Vec<Cidr> {
+    let mut t: Vec<Cidr> = c.network.cluster_cidrs.clone();
+    t.extend(&c.network.service_cidrs);
+    t.extend(c.mesh.ranges());
+    t.extend(c.sites.iter().flat_map(|s| s.subnets.iter().copied()));
+    t.extend(WELL_KNOWN.iter().filter_map(|(s, _)| s.parse::<Cidr>().ok()));
+    t
+}
+
+fn suggestion(c: &Cluster, like: &Cidr, avoid_self: bool) -> Option<Cidr> {
+    let avoid: Vec<Cidr> = taken(c).into_iter().filter(|t| avoid_self || t != like).collect();
+    cidr::suggest_free(like.prefix(), like.family(), &avoid)
+}
+
+pub(super) fn check(c: &Cluster, out: &mut Vec<Diagnostic>) {
+    overlaps(c, out);
+    sites(c, out);
+    capacity(c, out);
+    cluster_dns(c, out);
+    node_addresses(c, out);
+    pinned(c, out);
+    shape(c, out);
+    well_known(c, out);
+}
+
+fn overlaps(c: &Cluster, out: &mut Vec<Diagnostic>) {
+    let net = &c.network;
+    for p in &net.cluster_cidrs {
+        for s in &net.service_cidrs {
+            if p.overlaps(s) {
+                let mut d = Diagnostic::new(
+                    Code::PodServiceOverlap,
+                    "network.service_cidr",
+                    format!("pod network `{p}` and service network `{s}` overlap"),
+                );
+                if let Some(free) = suggestion(c, s, true) {
+                    d = d.with_help(format!("use a service network that overlaps nothing else, e.g. `service_cidr: {free}`"));
+                }
+                out.push(d);
+            }
+        }
+    }
+    let mesh = c.mesh.ranges();
+    for (field, list) in [("network.cluster_cidr", &net.cluster_cidrs), ("network.service_cidr", &net.service_cidrs)] {
+        for x in list {
+            for m in mesh.iter().filter(|m| m.overlaps(x)) {
+                let mut d = Diagnostic::new(
+                    Code::CidrMeshOverlap,
+                    field,
+                    format!("`{x}` overlaps the mesh range `{m}` that {} hands out", c.mesh.provider),
+                );
+                if let Some(free) = suggestion(c, x, true) {
+                    d = d.with_help(format!("nodes would route mesh addresses into the cluster network; use e.g. `{free}`"));
+                }
+                out.push(d);
+            }
+            for (si, site) in c.sites.iter().enumerate() {
+                for sub in site.subnets.iter().filter(|s| s.overlaps(x)) {
+                    let mut d = Diagnostic::new(
+                        Code::CidrSiteOverlap,
+                        field,
+                        format!("`{x}` overlaps subnet `{sub}` of site `{}`", site.name),
+                    );
+                    let _ = si;
+                    if let Some(free) = suggestion(c, x, true) {
+                        d = d.with_help(format!("hosts on that site would be unreachable from pods; use e.g. `{free}`"));
+                    }
+                    out.push(d);
+                }
+            }
+        }
+    }
+}
+
+fn sites(c: &Cluster, out: &mut Vec<Diagnostic>) {
+    let mesh = c.mesh.ranges();
+    for (i, a) in c.sites.iter().enumerate() {
+        for (j, b) in c.sites.iter().enumerate().skip(i + 1) {
+            for x in &a.subnets {
+                for y in b.subnets.iter().filter(|y| y.overlaps(x)) {
+                    out.push(
+                        Diagnostic::new(
+                            Code::SiteOverlap,
+                            format!("sites[{j}].subnets"),
+                            format!("site `{}` subnet `{y}` overlaps site `{}` subnet `{x}`", b.name, a.name),
+                        )
+                        .with_help("two sites cannot share addresses: if they are one network, make them one site; otherwise renumber one"),
+                    );
+                }
+            }
+        }
+        for x in &a.subnets {
+            for m in mesh.iter().filter(|m| m.overlaps(x)) {
+                out.push(
+                    Diagnostic::new(
+                        Code::SiteOverlap,
+                        format!("sites[{i}].subnets"),
+                        format!("site `{}` subnet `{x}` overlaps the mesh range `{m}`", a.name),
+                    )
+                    .with_help("a LAN inside the mesh range makes mesh and LAN addresses ambiguous on every node; renumber the site or set `mesh.ipv4_range`"),
+                );
+            }
+        }
+    }
+}
+
+fn capacity(c: &Cluster, out: &mut Vec<Diagnostic>) {
+    let nodes = c.nodes.len();
+    for (p, (family, mask)) in c.network.cluster_cidrs.iter().zip(&c.network.node_masks) {
+        let max_mask = family.bits();
+        if *mask <= p.prefix() || *mask > max_mask {
+            out.push(
+                Diagnostic::new(
+                    Code::NodeCidrCapacity,
+                    "network.node_cidr_mask",
+                    format!("node mask /{mask} must be longer than the pod network `{p}` and at most /{max_mask}"),
+                )
+                .with_help(format!("use a mask between /{} and /{max_mask}", p.prefix() + 1)),
+            );
+            continue;
+        }
+        if mask - p.prefix() > 16 {
+            out.push(
+                Diagnostic::new(
+                    Code::NodeCidrCapacity,
+                    "network.node_cidr_mask",
+                    format!("node mask /{mask} is {} bits longer than `{p}`; kube-controller-manager allows at most 16", mask - p.prefix()),
+                )
+                .with_help(format!("use a mask of at most /{} with this pod network, or a smaller pod network", p.prefix() + 16)),
+            );
+            continue;
+        }
+        let blocks = cidr::block_count(p, *mask).unwrap_or(0);
+        if (nodes as u128) > blocks {
+            let need_bits = usize::BITS - (nodes.saturating_sub(1)).leading_zeros();
+            let suggested = u32::from(*mask).saturating_sub(need_bits);
+            out.push(
+                Diagnostic::new(
+                    Code::NodeCidrCapacity,
+                    "network.cluster_cidr",
+                    format!("{nodes} nodes need {nodes} /{mask} {family} pod subnets but `{p}` holds only {blocks}"),
+                )
+                .with_help(format!("use a pod network of /{suggested} or larger, or a longer `node_cidr_mask`")),
+            );
+        }
+    }
+}
+
+fn cluster_dns(c: &Cluster, out: &mut Vec<Diagnostic>) {
+    for dns in &c.network.cluster_dns {
+        let inside = c.network.service_cidrs.iter().find(|s| s.contains_addr(*dns));
+        match inside {
+            None => {
+                let tenth = c.network.service_cidrs.iter().find(|s| s.family() == Family::of(*dns)).and_then(|s| s.nth(10));
+                let mut d = Diagnostic::new(
+                    Code::ClusterDnsOutside,
+                    "network.cluster_dns",
+                    format!("cluster DNS `{dns}` is not inside the service network {}", cidr_list(&c.network.service_cidrs)),
+                );
+                if let Some(t) = tenth {
+                    d = d.with_help(format!("use the 10th service address, `{t}`, or remove `cluster_dns` to get it"));
+                }
+                out.push(d);
+            }
+            Some(s) if s.network() == *dns => {
+                out.push(
+                    Diagnostic::new(
+                        Code::ClusterDnsOutside,
+                        "network.cluster_dns",
+                        format!("cluster DNS `{dns}` is the network address of `{s}`"),
+                    )
+                    .with_help(format!("use `{}`", s.nth(10).map_or_else(String::new, |a| a.to_string()))),
+                );
+            }
+            Some(_) => {}
+        }
+    }
+}
+
+fn node_addresses(c: &Cluster, out: &mut Vec<Diagnostic>) {
+    let mut mesh_seen: BTreeMap<IpAddr, &str> = BTreeMap::new();
+    let mut lan_seen: BTreeMap<IpAddr, &str> = BTreeMap::new();
+    for n in &c.nodes {
+        let np = format!("nodes[{}]", n.index);
+        for ip in &n.mesh_ips {
+            let range = match Family::of(*ip) {
+                Family::Ipv4 => c.mesh.ipv4_range,
+                Family::Ipv6 => c.mesh.ipv6_range,
+            };
+            if let Some(r) = range
+                && !r.contains_addr(*ip)
+            {
+                out.push(
+                    Diagnostic::new(
+                        Code::MeshIpOutside,
+                        format!("{np}.mesh_ip"),
+                        format!("node `{}` mesh address `{ip}` is outside the mesh range `{r}`", n.name),
+                    )
+                    .with_help(format!("use the address `{}` reports for this node (`tailscale ip` for Tailscale), or correct `mesh.{}_range`", c.mesh.provider, if ip.is_ipv4() { "ipv4" } else { "ipv6" })),
+                );
+            }
+            if let Some(other) = mesh_seen.insert(*ip, &n.name) {
+                out.push(Diagnostic::new(
+                    Code::DuplicateAddress,
+                    format!("{np}.mesh_ip"),
+                    format!("nodes `{other}` and `{}` share the mesh address `{ip}`", n.name),
+                ).with_help("every node has its own mesh address: check `tailscale ip` on each"));
+            }
+        }
+        for ip in &n.lan_ips {
+            if let Some(site) = n.site.as_deref().and_then(|s| c.site(s))
+                && !site.subnets.iter().any(|s| s.contains_addr(*ip))
+            {
+                out.push(
+                    Diagnostic::new(
+                        Code::LanIpOutside,
+                        format!("{np}.lan_ip"),
+                        format!("node `{}` LAN address `{ip}` is not in any subnet of site `{}` ({})", n.name, site.name, cidr_list(&site.subnets)),
+                    )
+                    .with_help("fix the address, put the node on the right site, or add the subnet to the site"),
+                );
+            }
+            if let Some(other) = lan_seen.insert(*ip, &n.name) {
+                out.push(Diagnostic::new(
+                    Code::DuplicateAddress,
+                    format!("{np}.lan_ip"),
+                    format!("nodes `{other}` and `{}` share the LAN address `{ip}`", n.name),
+                ).with_help("two hosts cannot share an address; check the inventory"));
+            }
+        }
+    }
+}
+
+fn pinned(c: &Cluster, out: &mut Vec<Diagnostic>) {
+    let mut seen: Vec<(Cidr, &str)> = Vec::new();
+    for n in c.nodes.iter().filter(|n| n.pod_cidr_pinned) {
+        let path = format!("nodes[{}].pod_cidr", n.index);
+        for p in &n.pod_cidrs {
+            let family_net = c.network.cluster_cidrs.iter().zip(&c.network.node_masks).find(|(cc, _)| cc.family() == p.family());
+            match family_net {
+                None => out.push(Diagnostic::new(
+                    Code::PinnedPodCidr,
+                    &path,
+                    format!("node `{}` pins `{p}` but the cluster has no {} pod network", n.name, p.family()),
+                ).with_help("remove the pin or make the cluster dual-stack")),
+                Some((net, (_, mask))) => {
+                    if !net.contains(p) {
+                        out.push(Diagnostic::new(
+                            Code::PinnedPodCidr,
+                            &path,
+                            format!("node `{}` pins `{p}`, which is outside the pod network `{net}`", n.name),
+                        ).with_help("a pinned pod subnet documents what k3s already gave the node: copy it from `kubectl get node -o jsonpath='{.spec.podCIDR}'`"));
+                    } else if p.prefix() != *mask {
+                        out.push(Diagnostic::new(
+                            Code::PinnedPodCidr,
+                            &path,
+                            format!("node `{}` pins `{p}` but nodes get /{mask} subnets", n.name),
+                        ).with_help(format!("pin a /{mask} block, or change `network.node_cidr_mask`")));
+                    }
+                }
+            }
+            if let Some((_, other)) = seen.iter().find(|(q, _)| q.overlaps(p)) {
+                out.push(Diagnostic::new(
+                    Code::PinnedPodCidr,
+                    &path,
+                    format!("node `{}` pins `{p}`, which node `{other}` already pins", n.name),
+                ).with_help("every node has its own pod subnet"));
+            }
+            seen.push((*p, &n.name));
+        }
+    }
+}
+
+fn families(v: &[Cidr]) -> Vec<Family> {
+    v.iter().map(Cidr::family).collect()
+}
+
+fn shape(c: &Cluster, out: &mut Vec<Diagnostic>) {
+    let net = &c.network;
+    for (field, list) in [("network.cluster_cidr", &net.cluster_cidrs), ("network.service_cidr", &net.service_cidrs)] {
+        if list.len() == 2 && list.first().map(Cidr::family) == list.get(1).map(Cidr::family) {
+            out.push(Diagnostic::new(
+                Code::DualStackShape,
+                field,
+                format!("`{field}` lists two {} networks ({}); dual-stack takes one IPv4 and one IPv6", list.first().map_or(Family::Ipv4, Cidr::family), cidr_list(list)),
+            ).with_help("keep one network per family"));
+        }
+    }
+    let (p, s) = (families(&net.cluster_cidrs), families(&net.service_cidrs));
+    let mut ps = p.clone();
+    ps.sort();
+    let mut ss = s.clone();
+    ss.sort();
+    if ps != ss {
+        out.push(Diagnostic::new(
+            Code::DualStackShape,
+            "network.service_cidr",
+            format!("pod networks {} and service networks {} differ in address families", cidr_list(&net.cluster_cidrs), cidr_list(&net.service_cidrs)),
+        ).with_help("k3s agents refuse this (`must share the same IP version`): give both one network of each family the cluster uses"));
+    }
+    let fams = net.families();
+    for n in &c.nodes {
+        if n.node_ip_mode == NodeIpMode::VpnAuth {
+            continue;
+        }
+        let have: Vec<Family> = n.node_ips.iter().map(|ip| Family::of(*ip)).collect();
+        for f in fams.iter().filter(|f| !have.contains(f)) {
+            let field = if n.node_ip_mode == NodeIpMode::Lan { "lan_ip" } else { "mesh_ip" };
+            out.push(Diagnostic::new(
+                Code::DualStackShape,
+                format!("nodes[{}].{field}", n.index),
+                format!("node `{}` has no {f} {} address but the cluster uses {f}", n.name, if field == "lan_ip" { "LAN" } else { "mesh" }),
+            ).with_help(format!("list both addresses: `{field}: [<IPv4>, <IPv6>]`")));
+        }
+    }
+}
+
+fn well_known(c: &Cluster, out: &mut Vec<Diagnostic>) {
+    let net = &c.network;
+    for (field, list) in [("network.cluster_cidr", &net.cluster_cidrs), ("network.service_cidr", &net.service_cidrs)] {
+        for x in list {
+            for (r, why) in WELL_KNOWN {
+                if let Ok(rc) = r.parse::<Cidr>()
+                    && rc.overlaps(x)
+                {
+                    let mut d = Diagnostic::new(Code::WellKnownOverlap, field, format!("`{x}` overlaps `{rc}` ({why})"));
+                    if let Some(free) = suggestion(c, x, true) {
+                        d = d.with_help(format!("traffic to those addresses would be misrouted on some nodes; consider `{free}`"));
+                    }
+                    out.push(d);
+                }
+            }
+        }
+    }
+}

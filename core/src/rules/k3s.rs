@@ -1,0 +1,195 @@
+//! MS4xx: k3s configuration, checked on the config files that will really be written.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use crate::cluster::{Cluster, Cni, Node, NodeIpMode};
+use crate::code::Code;
+use crate::diagnostic::Diagnostic;
+use crate::k3s::flags::{self, Role};
+use crate::render::k3s::{ConfigEntry, config_entries};
+
+pub(super) fn check(c: &Cluster, out: &mut Vec<Diagnostic>) {
+    let configs: Vec<(&Node, Vec<ConfigEntry>)> = c.nodes.iter().map(|n| (n, config_entries(c, n))).collect();
+    keys_and_kinds(&configs, out);
+    critical_args(&configs, out);
+    cni_switches(c, &configs, out);
+    vpn_auth(c, out);
+    registration(c, out);
+    interface_ordering(c, out);
+}
+
+fn keys_and_kinds(configs: &[(&Node, Vec<ConfigEntry>)], out: &mut Vec<Diagnostic>) {
+    let table = flags::table();
+    let mut reported: Vec<String> = Vec::new();
+    for (n, entries) in configs {
+        let role = if n.is_server() { Role::Server } else { Role::Agent };
+        for e in entries {
+            let once = |out: &mut Vec<Diagnostic>, reported: &mut Vec<String>, d: Diagnostic| {
+                let key = format!("{}|{}", d.code, d.path);
+                if !reported.contains(&key) {
+                    reported.push(key);
+                    out.push(d);
+                }
+            };
+            let Some(flag) = table.get(&e.key) else {
+                let help = match table.nearest(&e.key) {
+                    Some(k) => format!("did you mean `{k}`?"),
+                    None => "check `k3s server --help` / `k3s agent --help` for the flag's name".to_owned(),
+                };
+                once(out, &mut reported, Diagnostic::new(Code::UnknownK3sKey, &e.origin, format!("k3s has no config key `{}`", e.key)).with_help(help));
+                continue;
+            };
+            if !flag.config_file_key {
+                once(out, &mut reported, Diagnostic::new(Code::UnknownK3sKey, &e.origin, format!("`{}` does nothing inside config.yaml", e.key)).with_help("it only works on the command line or as an environment variable"));
+                continue;
+            }
+            if !flag.accepts(role) {
+                let d = Diagnostic::new(
+                    Code::AgentServerOnlyKey,
+                    &e.origin,
+                    format!("agent `{}` would get the server-only key `{}`: k3s agents exit with `flag provided but not defined: -{}`", n.name, e.key, e.key),
+                ).with_help(format!("move `{}` to `k3s.server_extra` (k3s#6565)", e.key));
+                once(out, &mut reported, d);
+                continue;
+            }
+            if let Err(m) = flags::check_value(flag, &e.value) {
+                once(out, &mut reported, Diagnostic::new(Code::K3sKeyKind, &e.origin, m.to_string()).with_help(m.hint()));
+            }
+        }
+    }
+}
+
+fn normalise(key: &str, v: &Value) -> Value {
+    if key == "disable" {
+        // only `servicelb` among the disabled components must match across servers
+        let items: Vec<String> = match v {
+            Value::Array(a) => a.iter().filter_map(|x| x.as_str()).flat_map(|s| s.split(',')).map(|s| s.trim().to_owned()).collect(),
+            Value::String(s) => s.split(',').map(|s| s.trim().to_owned()).collect(),
+            _ => Vec::new(),
+        };
+        return Value::Bool(items.iter().any(|i| i == "servicelb"));
+    }
+    v.clone()
+}
+
+fn critical_args(configs: &[(&Node, Vec<ConfigEntry>)], out: &mut Vec<Diagnostic>) {
+    let table = flags::table();
+    let servers: Vec<&(&Node, Vec<ConfigEntry>)> = configs.iter().filter(|(n, _)| n.is_server()).collect();
+    let Some((first, first_entries)) = servers.first() else { return };
+    for flag in table.critical() {
+        let value_of = |entries: &[ConfigEntry]| entries.iter().find(|e| e.key == flag.name).map(|e| normalise(&flag.name, &e.value));
+        let base = value_of(first_entries);
+        for (n, entries) in servers.iter().skip(1) {
+            let v = value_of(entries);
+            if v != base {
+                let path = entries.iter().find(|e| e.key == flag.name).map_or_else(|| "k3s.server_extra".to_owned(), |e| e.origin.clone());
+                out.push(Diagnostic::new(
+                    Code::CriticalArgMismatch,
+                    path,
+                    format!("servers `{}` and `{}` differ in `{}`: the second fails to join with `critical configuration value mismatch`", first.name, n.name, flag.name),
+                ).with_help(format!("give every server the same `{}`", flag.name)));
+            }
+        }
+    }
+}
+
+fn value_of<'a>(entries: &'a [ConfigEntry], key: &str) -> Option<&'a ConfigEntry> {
+    entries.iter().find(|e| e.key == key)
+}
+
+fn truthy(v: &Value) -> bool {
+    matches!(v, Value::Bool(true)) || v.as_str() == Some("true")
+}
+
+fn cni_switches(c: &Cluster, configs: &[(&Node, Vec<ConfigEntry>)], out: &mut Vec<Diagnostic>) {
+    let Some((_, entries)) = configs.iter().find(|(n, _)| n.is_server()) else { return };
+    let backend = value_of(entries, "flannel-backend");
+    let npc = value_of(entries, "disable-network-policy");
+    let kube_proxy_off = value_of(entries, "disable-kube-proxy");
+    match &c.cni {
+        Cni::Cilium(cil) => {
+            if let Some(b) = backend
+                && b.value.as_str() != Some("none")
+            {
+                out.push(Diagnostic::new(Code::CniFlannelConflict, &b.origin, format!("Cilium is the CNI but servers get `flannel-backend: {}`: flannel and Cilium both claim UDP 8472", b.value.as_str().unwrap_or("?"))).with_help("remove `flannel-backend` from `k3s.server_extra`; meshspec writes `none`"));
+            }
+            if let Some(p) = npc
+                && !truthy(&p.value)
+            {
+                out.push(Diagnostic::new(Code::CniFlannelConflict, &p.origin, "Cilium is the CNI but k3s's network policy controller stays on").with_help("remove `disable-network-policy` from `k3s.server_extra`; meshspec writes `true`"));
+            }
+            let kp_off = kube_proxy_off.is_some_and(|e| truthy(&e.value));
+            let merged = crate::render::cilium::values(c, cil);
+            let host_set = merged.get("k8sServiceHost").is_some_and(|v| v.as_str().is_some_and(|s| !s.is_empty()));
+            let port_set = merged.get("k8sServicePort").is_some_and(|v| !v.is_null() && v.as_str() != Some(""));
+            if cil.kube_proxy_replacement && !kp_off {
+                out.push(Diagnostic::new(Code::KubeProxyMismatch, "cni.cilium.kube_proxy_replacement", "Cilium replaces kube-proxy but servers keep `disable-kube-proxy` off: both program service rules").with_help("remove `disable-kube-proxy: false` from `k3s.server_extra`"));
+            }
+            if cil.kube_proxy_replacement && !(host_set && port_set) {
+                out.push(Diagnostic::new(Code::KubeProxyMismatch, "cni.cilium.values", "kube-proxy replacement without `k8sServiceHost`/`k8sServicePort`: Cilium cannot reach the API server before it programs services").with_help("remove the empty `k8sServiceHost`/`k8sServicePort` from `cni.cilium.values`; meshspec writes 127.0.0.1:6444, k3s's local load balancer"));
+            }
+            if kp_off && !cil.kube_proxy_replacement {
+                out.push(Diagnostic::new(Code::KubeProxyMismatch, kube_proxy_off.map_or("k3s.server_extra", |e| e.origin.as_str()), "kube-proxy is disabled but Cilium does not replace it: services stop working").with_help("set `cni.cilium.kube_proxy_replacement: true`, or remove `disable-kube-proxy`"));
+            }
+        }
+        Cni::Flannel(_) => {
+            if let Some(b) = backend
+                && b.value.as_str() == Some("none")
+            {
+                out.push(Diagnostic::new(Code::CniFlannelConflict, &b.origin, "`flannel-backend: none` without Cilium leaves the cluster with no pod network").with_help("set `cni.plugin: cilium`, or remove `flannel-backend`"));
+            }
+            if let Some(k) = kube_proxy_off
+                && truthy(&k.value)
+            {
+                out.push(Diagnostic::new(Code::KubeProxyMismatch, &k.origin, "kube-proxy is disabled but nothing replaces it: services stop working").with_help("remove `disable-kube-proxy`, or use Cilium with `kube_proxy_replacement: true`"));
+            }
+        }
+    }
+}
+
+fn vpn_auth(c: &Cluster, out: &mut Vec<Diagnostic>) {
+    let Some(_) = &c.mesh.vpn_auth_key_file else { return };
+    for (field, extra) in [("k3s.server_extra", &c.k3s.server_extra), ("k3s.agent_extra", &c.k3s.agent_extra)] {
+        for key in ["node-ip", "advertise-address", "flannel-iface", "node-external-ip"] {
+            if extra.contains_key(key) {
+                out.push(Diagnostic::new(Code::VpnAuthOverrides, format!("{field}.{key}"), format!("`{key}` is replaced by k3s when `vpn-auth` is set (it uses the Tailscale address)")).with_help(format!("remove `{key}`; with `mesh.k3s_vpn_auth` k3s picks the tailnet address itself")));
+            }
+        }
+    }
+    for n in c.nodes.iter().filter(|n| n.node_ip_explicit) {
+        out.push(Diagnostic::new(Code::VpnAuthOverrides, format!("nodes[{}].node_ip", n.index), format!("node `{}` chooses its node-ip but k3s's vpn-auth replaces it with the Tailscale address", n.name)).with_help("remove `node_ip` from the node"));
+    }
+    let cidrs: Vec<String> = c.network.cluster_cidrs.iter().map(|c| format!("\"{c}\"")).collect();
+    out.push(Diagnostic::new(
+        Code::VpnAuthRouteApproval,
+        "mesh.k3s_vpn_auth",
+        "with vpn-auth each node advertises its pod subnet as a tailnet route, which the tailnet must approve or cross-node pod traffic fails (k3s#8372)",
+    ).with_help(format!("add to the tailnet policy:\n\"autoApprovers\": {{ \"routes\": {{ {}: [\"tag:k3s\"] }} }}", cidrs.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(", "))));
+}
+
+fn registration(c: &Cluster, out: &mut Vec<Diagnostic>) {
+    let labelled: BTreeMap<&str, usize> = c.nodes.iter().filter(|n| !n.taints.is_empty()).map(|n| (n.name.as_str(), n.index)).collect();
+    if labelled.is_empty() {
+        return;
+    }
+    let names: Vec<String> = labelled.keys().map(|n| format!("`{n}`")).collect();
+    out.push(Diagnostic::new(
+        Code::TaintRegistrationOnly,
+        "nodes",
+        format!("taints on {} apply only when a node first registers; changing them later needs kubectl", names.join(", ")),
+    ).with_help("`cluster/labels-taints.sh` in the bundle applies the labels and taints to nodes that already exist"));
+}
+
+fn interface_ordering(c: &Cluster, out: &mut Vec<Diagnostic>) {
+    let with_iface: Vec<&Node> = c.nodes.iter().filter(|n| n.flannel_iface.is_some() && n.node_ip_mode != NodeIpMode::VpnAuth).collect();
+    if with_iface.is_empty() {
+        return;
+    }
+    out.push(Diagnostic::new(
+        Code::InterfaceOrdering,
+        "mesh.interface",
+        format!("flannel uses `{}`, which must exist before k3s starts (k3s#367): at boot k3s can win the race against {}", c.mesh.interface, c.mesh.daemon_unit()),
+    ).with_help(format!("the bundle's `etc/systemd/system/k3s.service.d/10-mesh.conf` (k3s-agent.service.d for agents) orders k3s after it:\n[Unit]\nAfter={0}\nWants={0}", c.mesh.daemon_unit())));
+}

@@ -1,0 +1,146 @@
+//! MS2xx: reachability across sites.
+
+use std::collections::BTreeSet;
+
+use crate::cluster::{Cluster, Cni, NodeIpMode};
+use crate::code::Code;
+use crate::diagnostic::Diagnostic;
+use crate::netaddr::Host;
+use crate::render::k3s::config_entries;
+use crate::spec::FlannelBackend;
+
+/// A node's locality: its site, or itself when it has none.
+fn locality(n: &crate::cluster::Node) -> String {
+    n.site.clone().unwrap_or_else(|| format!("\u{0}{}", n.name))
+}
+
+pub(super) fn check(c: &Cluster, out: &mut Vec<Diagnostic>) {
+    let server_sites: BTreeSet<String> = c.servers().map(locality).collect();
+    let servers_span_sites = server_sites.len() > 1;
+    for n in &c.nodes {
+        if n.node_ip_mode != NodeIpMode::Lan {
+            continue;
+        }
+        let here = locality(n);
+        let all_servers_here = server_sites.iter().all(|s| *s == here);
+        let path = format!("nodes[{}].node_ip", n.index);
+        if n.is_server() && servers_span_sites {
+            out.push(Diagnostic::new(
+                Code::LanIpAcrossSites,
+                path,
+                format!("server `{}` uses its LAN address as node-ip while servers sit on different sites: etcd peers dial each other at node-ips", n.name),
+            ).with_help("use `node_ip: mesh` (or `auto`) on servers that span sites"));
+        } else if !all_servers_here {
+            out.push(Diagnostic::new(
+                Code::LanIpAcrossSites,
+                path,
+                format!("node `{}` uses its LAN address as node-ip but some server sits on another site and cannot reach it", n.name),
+            ).with_help("use `node_ip: mesh` (or `auto`, which picks the mesh address here)"));
+        }
+    }
+    if let Cni::Cilium(_) = &c.cni
+        && c.multi_site
+    {
+        for n in c.nodes.iter().filter(|n| n.node_ip_mode == NodeIpMode::Lan) {
+            out.push(Diagnostic::new(
+                Code::TunnelEndpointNotMesh,
+                format!("nodes[{}].node_ip", n.index),
+                format!("node `{}` would be a Cilium tunnel endpoint at its LAN address `{}`, unreachable from other sites", n.name, n.primary_ip().map_or_else(String::new, |i| i.to_string())),
+            ).with_help("Cilium's VXLAN endpoints are the node-ips: use `node_ip: mesh` (or `auto`) on every node"));
+        }
+    }
+    if let Some(f) = c.cni.flannel()
+        && f.backend == FlannelBackend::HostGw
+        && (c.multi_site || c.nodes.iter().any(|n| n.node_ip_mode != NodeIpMode::Lan))
+    {
+        out.push(Diagnostic::new(
+            Code::L2ModeAcrossSites,
+            "cni.flannel.backend",
+            "flannel `host-gw` needs every node on one L2 segment, but nodes span sites or talk over the mesh",
+        ).with_help("use `backend: vxlan` (the default)"));
+    }
+    if servers_span_sites {
+        let names: Vec<String> = c.servers().map(|s| format!("`{}`", s.name)).collect();
+        out.push(Diagnostic::new(
+            Code::EtcdAcrossSites,
+            "nodes",
+            format!("embedded-etcd servers {} sit on different sites", names.join(", ")),
+        ).with_help("k3s does not support etcd over a VPN between sites: keep servers on one site and put agents elsewhere, or accept the latency risk"));
+    }
+    let servers = c.servers().count();
+    if servers >= 2 && servers % 2 == 0 {
+        let msg = if servers == 2 {
+            "2 servers: losing either one stops the cluster (etcd needs a majority of 2)".to_owned()
+        } else {
+            format!("{servers} servers tolerate no more failures than {}", servers - 1)
+        };
+        out.push(Diagnostic::new(Code::EtcdQuorum, "nodes", msg).with_help(format!(
+            "run an odd number of servers: {} or {}",
+            servers - 1,
+            servers + 1
+        )));
+    }
+    server_url_in_san(c, out);
+    mixed_addressing(c, out);
+}
+
+fn server_url_in_san(c: &Cluster, out: &mut Vec<Diagnostic>) {
+    let Some(host) = &c.k3s.server_host else { return };
+    if c.servers().count() == 0 {
+        return;
+    }
+    let wanted = host.to_string();
+    let mut covered = false;
+    for s in c.servers() {
+        let mut sans: BTreeSet<String> = ["127.0.0.1", "::1", "localhost"].iter().map(|x| (*x).to_owned()).collect();
+        sans.insert(s.name.clone());
+        for e in config_entries(c, s) {
+            if matches!(e.key.as_str(), "node-ip" | "advertise-address" | "tls-san" | "node-external-ip") {
+                let items: Vec<String> = match &e.value {
+                    serde_json::Value::Array(a) => a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect(),
+                    serde_json::Value::String(v) => v.split(',').map(|x| x.trim().to_owned()).collect(),
+                    _ => Vec::new(),
+                };
+                sans.extend(items);
+            }
+        }
+        if s.node_ip_mode == NodeIpMode::VpnAuth {
+            sans.extend(s.mesh_ips.iter().map(ToString::to_string));
+        }
+        if sans.contains(&wanted) {
+            covered = true;
+        }
+    }
+    if !covered {
+        let what = match host {
+            Host::Ip(_) => "address",
+            Host::Name(_) => "name",
+        };
+        out.push(Diagnostic::new(
+            Code::ServerUrlNotInSan,
+            "k3s.server_url",
+            format!("`k3s.server_url` uses the {what} `{wanted}`, which no server's certificate covers"),
+        ).with_help(format!("joining nodes fail with `x509: certificate is valid for ..., not {wanted}`: add `{wanted}` to `tls-san` in `k3s.server_extra`, or point the URL at a server's address")));
+    }
+}
+
+fn mixed_addressing(c: &Cluster, out: &mut Vec<Diagnostic>) {
+    let lan_sites: BTreeSet<String> =
+        c.nodes.iter().filter(|n| n.node_ip_mode == NodeIpMode::Lan).map(locality).collect();
+    if lan_sites.is_empty() {
+        return;
+    }
+    for n in &c.nodes {
+        if n.is_tainted() {
+            continue;
+        }
+        let here = locality(n);
+        if lan_sites.iter().any(|s| *s != here) {
+            out.push(Diagnostic::new(
+                Code::MixedAddressing,
+                format!("nodes[{}]", n.index),
+                format!("untainted node `{}` sits away from nodes whose node-ips are LAN addresses: pods scheduled on it cannot reach those node-ips", n.name),
+            ).with_help(format!("taint it (e.g. `taints: [\"site={}:NoSchedule\"]`, as the second seed does for its GPU worker) or use `node_ip: mesh` everywhere", n.site.as_deref().unwrap_or("remote"))));
+        }
+    }
+}
