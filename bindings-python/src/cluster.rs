@@ -53,7 +53,7 @@ impl Cluster {
 impl Cluster {
     /// Reads a spec from YAML text; `name` is shown in messages and file headers.
     #[staticmethod]
-    #[pyo3(signature = (text, name = DEFAULT_NAME.to_owned()))]
+    #[pyo3(signature = (text, name = DEFAULT_NAME.to_owned()), text_signature = "(text, name='spec.yaml')")]
     fn from_yaml(py: Python<'_>, text: String, name: String) -> PyResult<Self> {
         let parsed = py.detach(|| meshspec::Cluster::from_yaml(&text));
         let origin = Origin {
@@ -96,7 +96,7 @@ impl Cluster {
 
     /// Reads a spec held as plain Python data (dicts, lists, str, int, bool, None).
     #[staticmethod]
-    #[pyo3(signature = (data, name = DEFAULT_NAME.to_owned()))]
+    #[pyo3(signature = (data, name = DEFAULT_NAME.to_owned()), text_signature = "(data, name='spec.yaml')")]
     fn from_dict(py: Python<'_>, data: &Bound<'_, PyAny>, name: String) -> PyResult<Self> {
         let value = py_to_json(data)?;
         let parsed = py.detach(|| meshspec::Cluster::from_json(&value));
@@ -147,6 +147,11 @@ impl Cluster {
             .map(|(path, f)| (path, File::from(f)))
             .collect();
         Ok(Node::new(&self.inner, node, files))
+    }
+
+    /// The NO_PROXY entries rendered for every node, or None when the spec has no `proxy:` block.
+    fn no_proxy(&self) -> Option<Vec<String>> {
+        self.inner.no_proxy()
     }
 
     /// The plan report (what will be written, the join order, the checks), as text.

@@ -21,9 +21,9 @@ pub fn py_to_json(obj: &Bound<'_, PyAny>) -> PyResult<Value> {
 
 fn to_json(obj: &Bound<'_, PyAny>, path: &str, depth: usize) -> PyResult<Value> {
     if depth > MAX_DEPTH {
+        let head: String = path.chars().take(40).collect();
         return Err(value_error(format!(
-            "the spec nests deeper than {MAX_DEPTH} levels at `{}` (a container that contains itself?)",
-            shown(path)
+            "the spec nests deeper than {MAX_DEPTH} levels below `{head}`: does a container hold itself?"
         )));
     }
     if obj.is_none() {
@@ -137,4 +137,108 @@ pub fn entries_to_dict<'py>(
         dict.set_item(key, json_to_py(py, value)?)?;
     }
     Ok(dict)
+}
+
+/// The arguments of `meshspec.no_proxy()`, parsed: the owned form of the core's `Inputs`.
+pub struct NoProxyArgs {
+    style: meshspec::no_proxy::Style,
+    cluster_cidrs: Vec<meshspec::cidr::Cidr>,
+    service_cidrs: Vec<meshspec::cidr::Cidr>,
+    node_addresses: Vec<std::net::IpAddr>,
+    site_subnets: Vec<meshspec::cidr::Cidr>,
+    mesh_ranges: Vec<meshspec::cidr::Cidr>,
+    server_hosts: Vec<String>,
+    cluster_domain: String,
+    dns_suffix: Option<String>,
+    extra: Vec<String>,
+}
+
+/// The texts of `meshspec.no_proxy()`'s arguments, as Python passed them.
+pub struct NoProxyTexts {
+    /// `precise` or `broad`.
+    pub style: String,
+    /// Pod CIDRs.
+    pub cluster_cidrs: Vec<String>,
+    /// Service CIDRs.
+    pub service_cidrs: Vec<String>,
+    /// Every node address.
+    pub node_addresses: Vec<String>,
+    /// Site subnets.
+    pub site_subnets: Vec<String>,
+    /// Mesh address ranges.
+    pub mesh_ranges: Vec<String>,
+    /// Server URL hosts (addresses or names).
+    pub server_hosts: Vec<String>,
+    /// The cluster domain.
+    pub cluster_domain: String,
+    /// The mesh's DNS suffix.
+    pub dns_suffix: Option<String>,
+    /// Entries added as written.
+    pub extra: Vec<String>,
+}
+
+impl NoProxyTexts {
+    /// Parses every field; a bad CIDR, address or style is a `ValueError` naming the argument.
+    pub fn parse(self) -> PyResult<NoProxyArgs> {
+        let style = match self.style.as_str() {
+            "precise" => meshspec::no_proxy::Style::Precise,
+            "broad" => meshspec::no_proxy::Style::Broad,
+            other => {
+                return Err(value_error(format!(
+                    "style must be `precise` or `broad`, not `{other}`"
+                )));
+            }
+        };
+        Ok(NoProxyArgs {
+            style,
+            cluster_cidrs: cidrs("cluster_cidrs", &self.cluster_cidrs)?,
+            service_cidrs: cidrs("service_cidrs", &self.service_cidrs)?,
+            node_addresses: addresses("node_addresses", &self.node_addresses)?,
+            site_subnets: cidrs("site_subnets", &self.site_subnets)?,
+            mesh_ranges: cidrs("mesh_ranges", &self.mesh_ranges)?,
+            server_hosts: self.server_hosts,
+            cluster_domain: self.cluster_domain,
+            dns_suffix: self.dns_suffix,
+            extra: self.extra,
+        })
+    }
+}
+
+impl NoProxyArgs {
+    /// The core's view of these arguments.
+    pub fn inputs(&self) -> meshspec::no_proxy::Inputs<'_> {
+        meshspec::no_proxy::Inputs {
+            style: self.style,
+            cluster_cidrs: &self.cluster_cidrs,
+            service_cidrs: &self.service_cidrs,
+            node_addresses: &self.node_addresses,
+            site_subnets: &self.site_subnets,
+            mesh_ranges: &self.mesh_ranges,
+            server_hosts: &self.server_hosts,
+            cluster_domain: &self.cluster_domain,
+            dns_suffix: self.dns_suffix.as_deref(),
+            extra: &self.extra,
+        }
+    }
+}
+
+fn cidrs(argument: &str, texts: &[String]) -> PyResult<Vec<meshspec::cidr::Cidr>> {
+    texts
+        .iter()
+        .map(|t| {
+            t.parse()
+                .map_err(|e| value_error(format!("{argument}: {e}")))
+        })
+        .collect()
+}
+
+fn addresses(argument: &str, texts: &[String]) -> PyResult<Vec<std::net::IpAddr>> {
+    texts
+        .iter()
+        .map(|t| {
+            t.trim()
+                .parse()
+                .map_err(|_| value_error(format!("{argument}: `{t}` is not an IP address")))
+        })
+        .collect()
 }

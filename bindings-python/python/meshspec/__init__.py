@@ -18,6 +18,7 @@ from ._meshspec import (
     __version__,
     codes,
     explain,
+    no_proxy,
 )
 
 __all__ = [
@@ -29,4 +30,5 @@ __all__ = [
     "__version__",
     "codes",
     "explain",
+    "no_proxy",
 ]
