@@ -1,5 +1,13 @@
 //! Property tests for the pure math modules: CIDR set arithmetic and allocation, the MTU stack,
 //! NO_PROXY synthesis and coverage, and label/taint round trips.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::disallowed_methods,
+    reason = "tests read fixtures and fail by panicking"
+)]
 #![expect(clippy::unwrap_used, reason = "a test fails by panicking")]
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};

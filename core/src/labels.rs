@@ -468,7 +468,6 @@ impl<'de> Deserialize<'de> for Taint {
 }
 
 #[cfg(test)]
-#[expect(clippy::unwrap_used, reason = "a test fails by panicking")]
 mod tests {
     use super::*;
 

@@ -7,6 +7,7 @@
 //! The crate is pure: it reads no files, environment, clock or network. Callers pass text in
 //! and get data out.
 
+pub mod change;
 pub mod cidr;
 pub mod cilium;
 pub mod cluster;

@@ -729,7 +729,6 @@ pub fn hosts_only(entries: &[String]) -> Vec<String> {
 }
 
 #[cfg(test)]
-#[expect(clippy::unwrap_used, reason = "a test fails by panicking")]
 mod tests {
     use super::*;
 

@@ -74,30 +74,77 @@ impl Port {
 /// ```
 #[must_use]
 pub fn required(c: &Cluster) -> Vec<Port> {
-    let p = |scope, proto, from, to, why| Port { scope, proto, from, to, why };
+    let p = |scope, proto, from, to, why| Port {
+        scope,
+        proto,
+        from,
+        to,
+        why,
+    };
     let mut v = vec![
-        p(Scope::ToServers, Proto::Tcp, 6443, 6443, "k3s supervisor and Kubernetes API"),
-        p(Scope::AllNodes, Proto::Tcp, 10250, 10250, "kubelet (logs, exec, metrics)"),
+        p(
+            Scope::ToServers,
+            Proto::Tcp,
+            6443,
+            6443,
+            "k3s supervisor and Kubernetes API",
+        ),
+        p(
+            Scope::AllNodes,
+            Proto::Tcp,
+            10250,
+            10250,
+            "kubelet (logs, exec, metrics)",
+        ),
     ];
     if c.servers().count() > 1 {
-        v.push(p(Scope::BetweenServers, Proto::Tcp, 2379, 2380, "embedded etcd client and peer traffic"));
+        v.push(p(
+            Scope::BetweenServers,
+            Proto::Tcp,
+            2379,
+            2380,
+            "embedded etcd client and peer traffic",
+        ));
     }
     match &c.cni {
         Cni::Cilium(cil) => {
-            v.push(p(Scope::AllNodes, Proto::Udp, cil.tunnel_port, cil.tunnel_port, "Cilium tunnel"));
+            v.push(p(
+                Scope::AllNodes,
+                Proto::Udp,
+                cil.tunnel_port,
+                cil.tunnel_port,
+                "Cilium tunnel",
+            ));
             v.push(p(Scope::AllNodes, Proto::Tcp, 4240, 4240, "cilium-health"));
             v.push(p(Scope::AllNodes, Proto::Icmp, 0, 0, "cilium-health echo"));
             if c.cilium_encryption() == crate::mtu::CiliumEncryption::WireGuard {
-                v.push(p(Scope::AllNodes, Proto::Udp, 51871, 51871, "Cilium WireGuard"));
+                v.push(p(
+                    Scope::AllNodes,
+                    Proto::Udp,
+                    51871,
+                    51871,
+                    "Cilium WireGuard",
+                ));
             }
         }
         Cni::Flannel(f) => {
-            let vpn = c.nodes.iter().any(|n| n.node_ip_mode == NodeIpMode::VpnAuth);
+            let vpn = c
+                .nodes
+                .iter()
+                .any(|n| n.node_ip_mode == NodeIpMode::VpnAuth);
             match f.backend {
                 _ if vpn => {}
-                FlannelBackend::Vxlan => v.push(p(Scope::AllNodes, Proto::Udp, 8472, 8472, "flannel VXLAN")),
+                FlannelBackend::Vxlan => {
+                    v.push(p(Scope::AllNodes, Proto::Udp, 8472, 8472, "flannel VXLAN"))
+                }
                 FlannelBackend::WireguardNative => {
-                    v.push(p(Scope::AllNodes, Proto::Udp, 51820, 51821, "flannel wireguard-native (IPv4, IPv6)"));
+                    v.push(p(
+                        Scope::AllNodes,
+                        Proto::Udp,
+                        51820,
+                        51821,
+                        "flannel wireguard-native (IPv4, IPv6)",
+                    ));
                 }
                 FlannelBackend::HostGw => {}
             }

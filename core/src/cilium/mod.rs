@@ -312,7 +312,6 @@ pub fn chart_default(line: ChartLine, key: &str) -> Option<&'static Value> {
 }
 
 #[cfg(test)]
-#[expect(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
 mod tests {
     use serde_json::json;
 

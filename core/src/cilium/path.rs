@@ -103,7 +103,6 @@ pub(super) fn unescaped_keys(segs: &[Seg<'_>]) -> Vec<String> {
 }
 
 #[cfg(test)]
-#[expect(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
 mod tests {
     use super::*;
 

@@ -321,7 +321,6 @@ pub fn auto_direct_routes_with_tunnel(values: &Value) -> bool {
 }
 
 #[cfg(test)]
-#[expect(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
 mod tests {
     use std::collections::BTreeSet;
 

@@ -537,7 +537,6 @@ pub fn nearest_key(line: ChartLine, dotted_path: &str) -> Option<String> {
 }
 
 #[cfg(test)]
-#[expect(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
 mod tests {
     use serde_json::json;
 

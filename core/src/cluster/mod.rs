@@ -299,16 +299,8 @@ fn resolve_network(spec: &Spec) -> Network {
 fn resolve_mesh(spec: &Spec, diags: &mut Vec<Diagnostic>) -> Mesh {
     let m = &spec.mesh;
     let provider = m.provider.unwrap_or(Provider::Tailscale);
-    let (iface, mtu, v4, v6) = match provider {
-        Provider::Tailscale | Provider::Headscale => (
-            "tailscale0",
-            1280,
-            Some("100.64.0.0/10"),
-            Some("fd7a:115c:a1e0::/48"),
-        ),
-        Provider::Netbird => ("wt0", 1280, Some("100.64.0.0/10"), None),
-        Provider::Wireguard => ("wg0", 1420, None, None),
-    };
+    let (iface, mtu) = (provider.default_interface(), provider.default_mtu());
+    let (v4, v6) = provider.default_ranges();
     if provider == Provider::Wireguard && m.ipv4_range.is_none() && m.ipv6_range.is_none() {
         diags.push(
             Diagnostic::new(

@@ -221,10 +221,12 @@ pub(super) fn resolve_nodes(c: &mut Cluster) {
                 san.push(name.clone());
             }
         }
-        // An IP server URL that is not one of this server's own addresses (a VIP or another
-        // server) must be in every server's certificate: agents may reach any of them there.
+        // An IP server URL that k3s does not put in the certificate by itself (the mesh IP of a
+        // server whose node-ip is its LAN address, a VIP, another server) must be in every
+        // server's certificate: agents may reach any of them there.
         if let Some(ip) = server_host_ip
-            && !n.addresses().contains(&ip)
+            && !n.node_ips.contains(&ip)
+            && n.advertise_address != Some(ip)
             && !nodes_have_agent_ip(&c.spec, ip)
         {
             san.push(ip.to_string());

@@ -8,9 +8,18 @@ use crate::spec::ProxyStyle;
 impl Cluster {
     fn with_no_proxy_inputs<T>(&self, f: impl FnOnce(&Inputs<'_>) -> T) -> T {
         let addresses: Vec<_> = self.nodes.iter().flat_map(|n| n.addresses()).collect();
-        let subnets: Vec<Cidr> = self.sites.iter().flat_map(|s| s.subnets.iter().copied()).collect();
+        let subnets: Vec<Cidr> = self
+            .sites
+            .iter()
+            .flat_map(|s| s.subnets.iter().copied())
+            .collect();
         let mesh = self.mesh.ranges();
-        let hosts: Vec<String> = self.k3s.server_host.iter().map(ToString::to_string).collect();
+        let hosts: Vec<String> = self
+            .k3s
+            .server_host
+            .iter()
+            .map(ToString::to_string)
+            .collect();
         let proxy = self.proxy.as_ref();
         let extra: Vec<String> = proxy.map(|p| p.no_proxy_extra.clone()).unwrap_or_default();
         let style = match proxy.map(|p| p.style) {

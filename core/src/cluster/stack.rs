@@ -20,7 +20,10 @@ impl Cluster {
     /// ```
     #[must_use]
     pub fn mtu_stack(&self, node: &Node) -> Stack {
-        let site = node.site.as_deref().map_or_else(|| "underlay".to_owned(), |s| format!("underlay (site {s})"));
+        let site = node
+            .site
+            .as_deref()
+            .map_or_else(|| "underlay".to_owned(), |s| format!("underlay (site {s})"));
         let mut stack = Stack::underlay(site, self.underlay_mtu(node)).mesh(
             format!("{} ({})", self.mesh.interface, self.mesh.provider),
             self.mesh.mtu,
@@ -40,7 +43,10 @@ impl Cluster {
                 };
                 let overhead = mtu::flannel_overhead(backend);
                 if overhead > 0 {
-                    stack = stack.encap(format!("flannel {} (flannel.1)", backend_word(backend)), overhead);
+                    stack = stack.encap(
+                        format!("flannel {} (flannel.1)", backend_word(backend)),
+                        overhead,
+                    );
                 }
                 stack.pod("pod eth0")
             }
@@ -61,7 +67,9 @@ impl Cluster {
                         let o = mtu::cilium_wireguard_overhead(cil.chart_minor.unwrap_or(20));
                         stack = stack.encap("Cilium WireGuard", o);
                     }
-                    CiliumEncryption::Ipsec => stack = stack.encap("Cilium IPsec", mtu::CILIUM_IPSEC_OVERHEAD),
+                    CiliumEncryption::Ipsec => {
+                        stack = stack.encap("Cilium IPsec", mtu::CILIUM_IPSEC_OVERHEAD)
+                    }
                     CiliumEncryption::None => {}
                 }
                 stack.pod("pod eth0")
@@ -72,14 +80,22 @@ impl Cluster {
     /// The smallest pod MTU over all nodes (what a no-fragment test must use).
     #[must_use]
     pub fn pod_mtu(&self) -> u32 {
-        self.nodes.iter().map(|n| self.mtu_stack(n).pod_mtu()).min().unwrap_or(self.mesh.mtu)
+        self.nodes
+            .iter()
+            .map(|n| self.mtu_stack(n).pod_mtu())
+            .min()
+            .unwrap_or(self.mesh.mtu)
     }
 
     /// Cilium's own encryption as set in `cni.cilium.values`.
     #[must_use]
     pub fn cilium_encryption(&self) -> CiliumEncryption {
-        let Some(cil) = self.cni.cilium() else { return CiliumEncryption::None };
-        let Some(enc) = cil.values.get("encryption") else { return CiliumEncryption::None };
+        let Some(cil) = self.cni.cilium() else {
+            return CiliumEncryption::None;
+        };
+        let Some(enc) = cil.values.get("encryption") else {
+            return CiliumEncryption::None;
+        };
         if enc.get("enabled").and_then(serde_json::Value::as_bool) != Some(true) {
             return CiliumEncryption::None;
         }

@@ -384,7 +384,6 @@ fn parse(text: &str) -> Result<FlagTable, serde_json::Error> {
 }
 
 #[cfg(test)]
-#[expect(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
 mod tests {
     use super::*;
 

@@ -198,7 +198,6 @@ fn is_go_duration(s: &str) -> bool {
 }
 
 #[cfg(test)]
-#[expect(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
 mod tests {
     use serde_json::json;
 

@@ -43,14 +43,21 @@ pub fn values(c: &Cluster, cil: &Cilium) -> Value {
     let ipam = match cil.ipam {
         CiliumIpam::Kubernetes => json!({"mode": "kubernetes"}),
         CiliumIpam::ClusterPool => {
-            let pool: Vec<String> = cil.cluster_pool_cidr.iter().map(ToString::to_string).collect();
+            let pool: Vec<String> = cil
+                .cluster_pool_cidr
+                .iter()
+                .map(ToString::to_string)
+                .collect();
             let mask = c.network.mask(Family::Ipv4).unwrap_or(24);
             json!({"mode": "cluster-pool", "operator": {"clusterPoolIPv4PodCIDRList": pool, "clusterPoolIPv4MaskSize": mask}})
         }
     };
     v.insert("ipam".into(), ipam);
     v.insert("MTU".into(), json!(cil.mtu));
-    v.insert("kubeProxyReplacement".into(), json!(cil.kube_proxy_replacement));
+    v.insert(
+        "kubeProxyReplacement".into(),
+        json!(cil.kube_proxy_replacement),
+    );
     if cil.kube_proxy_replacement {
         // k3s runs a local API load balancer on every node: no kube-proxy is needed to reach it.
         v.insert("k8sServiceHost".into(), json!("127.0.0.1"));

@@ -51,6 +51,28 @@ fn one_or_list(items: Vec<String>) -> Value {
 /// ```
 #[must_use]
 pub fn config_entries(c: &Cluster, n: &Node) -> Vec<ConfigEntry> {
+    let mut out = derived_entries(c, n);
+    let (extra, field) = if n.is_server() {
+        (&c.k3s.server_extra, "k3s.server_extra")
+    } else {
+        (&c.k3s.agent_extra, "k3s.agent_extra")
+    };
+    for (k, v) in extra {
+        let origin = format!("{field}.{k}");
+        match out.iter_mut().find(|e| e.key == *k) {
+            Some(e) => {
+                e.value = v.clone();
+                e.origin = origin;
+            }
+            None => push(&mut out, k, v.clone(), origin),
+        }
+    }
+    out
+}
+
+/// The entries meshspec derives from the spec, before `server_extra`/`agent_extra` apply.
+#[must_use]
+pub fn derived_entries(c: &Cluster, n: &Node) -> Vec<ConfigEntry> {
     let mut out = Vec::new();
     let np = format!("nodes[{}]", n.index);
     if !n.init && !c.k3s.server_url.is_empty() {
@@ -92,7 +114,7 @@ pub fn config_entries(c: &Cluster, n: &Node) -> Vec<ConfigEntry> {
         );
     }
     if !n.tls_san.is_empty() {
-        push(&mut out, "tls-san", json!(n.tls_san), format!("{np}"));
+        push(&mut out, "tls-san", json!(n.tls_san), np.clone());
     }
     if let Some(iface) = &n.flannel_iface {
         push(&mut out, "flannel-iface", json!(iface), "mesh.interface");
@@ -124,21 +146,6 @@ pub fn config_entries(c: &Cluster, n: &Node) -> Vec<ConfigEntry> {
             json!(n.taints),
             format!("{np}.taints"),
         );
-    }
-    let (extra, field) = if n.is_server() {
-        (&c.k3s.server_extra, "k3s.server_extra")
-    } else {
-        (&c.k3s.agent_extra, "k3s.agent_extra")
-    };
-    for (k, v) in extra {
-        let origin = format!("{field}.{k}");
-        match out.iter_mut().find(|e| e.key == *k) {
-            Some(e) => {
-                e.value = v.clone();
-                e.origin = origin;
-            }
-            None => push(&mut out, k, v.clone(), origin),
-        }
     }
     out
 }

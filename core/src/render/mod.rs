@@ -4,9 +4,18 @@
 //! relative paths mapped to file contents and modes. Writing the bundle to disk is the
 //! caller's job (the CLI writes atomically); this module never touches a filesystem.
 
+pub mod acl;
 pub mod bundle;
 pub mod cilium;
+pub mod dropin;
+pub mod env;
+pub mod firewall;
+pub mod install;
 pub mod k3s;
+pub mod labels_taints;
+pub mod plan;
+pub mod shell;
+pub mod verify;
 pub mod yaml_out;
 
 pub use bundle::{Bundle, File, RenderOptions};
@@ -42,16 +51,132 @@ impl Cluster {
         let spec_name = options.spec_name.as_str();
         for n in &self.nodes {
             let base = format!("nodes/{}", n.name);
-            b.add(
-                format!("{base}/etc/rancher/k3s/config.yaml"),
+            let mut files: Vec<(String, String, u32)> = vec![(
+                "etc/rancher/k3s/config.yaml".to_owned(),
                 k3s::config_yaml(self, n, spec_name),
                 MODE_PRIVATE,
+            )];
+            if let Some(text) = env::service_env(self, n) {
+                let path = format!("etc/systemd/system/{}.service.env", env::service_name(n));
+                files.push((path, text, MODE_PRIVATE));
+            }
+            if let Some(text) = env::environment_d(self) {
+                let path = "etc/environment.d/10-meshspec-proxy.conf".to_owned();
+                files.push((path, text, MODE_FILE));
+            }
+            if let Some(text) = dropin::mesh_dropin(self, n) {
+                files.push((dropin::path(n), text, MODE_FILE));
+            }
+            let modes: Vec<(String, u32)> = files.iter().map(|(p, _, m)| (p.clone(), *m)).collect();
+            for (rel, text, mode) in files {
+                b.add(format!("{base}/{rel}"), text, mode);
+            }
+            b.add(
+                format!("{base}/install.sh"),
+                install::install_script(self, n, &modes),
+                MODE_SCRIPT,
             );
         }
-        if let Cni::Cilium(_) = &self.cni {
-            // cilium values are added by render::cilium
+        if let Cni::Cilium(cil) = &self.cni {
+            b.add(
+                "cluster/cilium-values.yaml",
+                cilium::values_yaml(self, cil, spec_name),
+                MODE_FILE,
+            );
+            b.add(
+                "cluster/cilium-install.sh",
+                cilium::install_script(self, cil),
+                MODE_SCRIPT,
+            );
         }
+        b.add(
+            "cluster/labels-taints.sh",
+            labels_taints::script(self),
+            MODE_SCRIPT,
+        );
+        for n in &self.nodes {
+            b.add(
+                format!("cluster/firewall/{}.sh", n.name),
+                firewall::script(self, n),
+                MODE_SCRIPT,
+            );
+        }
+        if let Some(text) = acl::acl_json(self) {
+            b.add("cluster/tailscale-acl.json", text, MODE_FILE);
+        }
+        b.add("cluster/verify.sh", verify::script(self), MODE_SCRIPT);
+        b.add(
+            "PLAN.md",
+            plan::plan_markdown(self, &diagnostics),
+            MODE_FILE,
+        );
         b.diagnostics = diagnostics;
         Ok(b)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FLANNEL: &str =
+        include_str!("../../../examples/specs/flannel-over-tailscale-gpu-worker.yaml");
+    const CILIUM: &str = include_str!("../../../examples/specs/cilium-vxlan-over-tailscale.yaml");
+
+    fn bundle(spec: &str) -> Bundle {
+        Cluster::from_yaml(spec)
+            .unwrap()
+            .render(&RenderOptions::default())
+            .unwrap()
+    }
+
+    #[test]
+    fn seed_flannel_bundle_holds_every_file_with_its_mode() {
+        let b = bundle(FLANNEL);
+        let mode = |p: &str| b.files.get(p).map(|f| f.mode);
+        assert_eq!(mode("PLAN.md"), Some(MODE_FILE));
+        assert_eq!(mode("cluster/verify.sh"), Some(MODE_SCRIPT));
+        assert_eq!(mode("cluster/labels-taints.sh"), Some(MODE_SCRIPT));
+        assert_eq!(mode("cluster/tailscale-acl.json"), Some(MODE_FILE));
+        assert_eq!(
+            mode("cluster/firewall/k3s-gpu-worker.sh"),
+            Some(MODE_SCRIPT)
+        );
+        assert_eq!(mode("cluster/cilium-values.yaml"), None);
+        let agent = "nodes/k3s-gpu-worker/etc/systemd/system/k3s-agent.service.env";
+        assert_eq!(mode(agent), Some(MODE_PRIVATE));
+        assert!(b.text(agent).unwrap().contains("100.64.0.0/10"));
+        assert_eq!(
+            mode("nodes/k3s-master/etc/systemd/system/k3s.service.env"),
+            Some(MODE_PRIVATE)
+        );
+        assert_eq!(
+            mode("nodes/k3s-master/etc/systemd/system/k3s.service.d/10-mesh.conf"),
+            Some(MODE_FILE)
+        );
+        assert_eq!(mode("nodes/k3s-master/install.sh"), Some(MODE_SCRIPT));
+        assert_eq!(b.files.len(), 4 * 5 + 4 + 4);
+    }
+
+    #[test]
+    fn no_file_holds_a_token_and_rendering_is_stable() {
+        for spec in [FLANNEL, CILIUM] {
+            let b = bundle(spec);
+            for (path, f) in &b.files {
+                assert!(!f.contents.contains("K3S_TOKEN="), "{path}");
+            }
+            assert_eq!(b, bundle(spec));
+        }
+    }
+
+    #[test]
+    fn cilium_bundle_has_values_and_installer() {
+        let b = bundle(CILIUM);
+        assert!(b.text("cluster/cilium-values.yaml").is_some());
+        assert_eq!(
+            b.files.get("cluster/cilium-install.sh").map(|f| f.mode),
+            Some(MODE_SCRIPT)
+        );
+        assert!(b.text("PLAN.md").unwrap().contains("cilium-install.sh"));
     }
 }

@@ -11,7 +11,10 @@ use crate::diagnostic::Diagnostic;
 /// Ranges no pod or service network should overlap, with why.
 const WELL_KNOWN: &[(&str, &str)] = &[
     ("172.17.0.0/16", "Docker's default bridge"),
-    ("169.254.0.0/16", "link-local addresses (cloud metadata at 169.254.169.254)"),
+    (
+        "169.254.0.0/16",
+        "link-local addresses (cloud metadata at 169.254.169.254)",
+    ),
     ("127.0.0.0/8", "loopback"),
     ("0.0.0.0/8", "\"this network\""),
     ("224.0.0.0/4", "multicast"),
@@ -21,7 +24,10 @@ const WELL_KNOWN: &[(&str, &str)] = &[
 ];
 
 fn cidr_list(v: &[Cidr]) -> String {
-    v.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ")
+    v.iter()
+        .map(|c| format!("`{c}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Everything the pod and service networks must avoid, for free-range suggestions.
@@ -30,12 +36,19 @@ fn taken(c: &Cluster) -> Vec<Cidr> {
     t.extend(&c.network.service_cidrs);
     t.extend(c.mesh.ranges());
     t.extend(c.sites.iter().flat_map(|s| s.subnets.iter().copied()));
-    t.extend(WELL_KNOWN.iter().filter_map(|(s, _)| s.parse::<Cidr>().ok()));
+    t.extend(
+        WELL_KNOWN
+            .iter()
+            .filter_map(|(s, _)| s.parse::<Cidr>().ok()),
+    );
     t
 }
 
 fn suggestion(c: &Cluster, like: &Cidr, avoid_self: bool) -> Option<Cidr> {
-    let avoid: Vec<Cidr> = taken(c).into_iter().filter(|t| avoid_self || t != like).collect();
+    let avoid: Vec<Cidr> = taken(c)
+        .into_iter()
+        .filter(|t| avoid_self || t != like)
+        .collect();
     cidr::suggest_free(like.prefix(), like.family(), &avoid)
 }
 
@@ -55,9 +68,14 @@ fn overlaps(c: &Cluster, out: &mut Vec<Diagnostic>) {
     for p in &net.cluster_cidrs {
         for s in &net.service_cidrs {
             if p.overlaps(s) {
+                let field = if c.spec.network.service_cidr.is_empty() {
+                    "network.cluster_cidr"
+                } else {
+                    "network.service_cidr"
+                };
                 let mut d = Diagnostic::new(
                     Code::PodServiceOverlap,
-                    "network.service_cidr",
+                    field,
                     format!("pod network `{p}` and service network `{s}` overlap"),
                 );
                 if let Some(free) = suggestion(c, s, true) {
@@ -68,13 +86,19 @@ fn overlaps(c: &Cluster, out: &mut Vec<Diagnostic>) {
         }
     }
     let mesh = c.mesh.ranges();
-    for (field, list) in [("network.cluster_cidr", &net.cluster_cidrs), ("network.service_cidr", &net.service_cidrs)] {
+    for (field, list) in [
+        ("network.cluster_cidr", &net.cluster_cidrs),
+        ("network.service_cidr", &net.service_cidrs),
+    ] {
         for x in list {
             for m in mesh.iter().filter(|m| m.overlaps(x)) {
                 let mut d = Diagnostic::new(
                     Code::CidrMeshOverlap,
                     field,
-                    format!("`{x}` overlaps the mesh range `{m}` that {} hands out", c.mesh.provider),
+                    format!(
+                        "`{x}` overlaps the mesh range `{m}` that {} hands out",
+                        c.mesh.provider
+                    ),
                 );
                 if let Some(free) = suggestion(c, x, true) {
                     d = d.with_help(format!("nodes would route mesh addresses into the cluster network; use e.g. `{free}`"));
@@ -90,7 +114,9 @@ fn overlaps(c: &Cluster, out: &mut Vec<Diagnostic>) {
                     );
                     let _ = si;
                     if let Some(free) = suggestion(c, x, true) {
-                        d = d.with_help(format!("hosts on that site would be unreachable from pods; use e.g. `{free}`"));
+                        d = d.with_help(format!(
+                            "hosts on that site would be unreachable from pods; use e.g. `{free}`"
+                        ));
                     }
                     out.push(d);
                 }
@@ -175,17 +201,31 @@ fn capacity(c: &Cluster, out: &mut Vec<Diagnostic>) {
 
 fn cluster_dns(c: &Cluster, out: &mut Vec<Diagnostic>) {
     for dns in &c.network.cluster_dns {
-        let inside = c.network.service_cidrs.iter().find(|s| s.contains_addr(*dns));
+        let inside = c
+            .network
+            .service_cidrs
+            .iter()
+            .find(|s| s.contains_addr(*dns));
         match inside {
             None => {
-                let tenth = c.network.service_cidrs.iter().find(|s| s.family() == Family::of(*dns)).and_then(|s| s.nth(10));
+                let tenth = c
+                    .network
+                    .service_cidrs
+                    .iter()
+                    .find(|s| s.family() == Family::of(*dns))
+                    .and_then(|s| s.nth(10));
                 let mut d = Diagnostic::new(
                     Code::ClusterDnsOutside,
                     "network.cluster_dns",
-                    format!("cluster DNS `{dns}` is not inside the service network {}", cidr_list(&c.network.service_cidrs)),
+                    format!(
+                        "cluster DNS `{dns}` is not inside the service network {}",
+                        cidr_list(&c.network.service_cidrs)
+                    ),
                 );
                 if let Some(t) = tenth {
-                    d = d.with_help(format!("use the 10th service address, `{t}`, or remove `cluster_dns` to get it"));
+                    d = d.with_help(format!(
+                        "use the 10th service address, `{t}`, or remove `cluster_dns` to get it"
+                    ));
                 }
                 out.push(d);
             }
@@ -196,7 +236,10 @@ fn cluster_dns(c: &Cluster, out: &mut Vec<Diagnostic>) {
                         "network.cluster_dns",
                         format!("cluster DNS `{dns}` is the network address of `{s}`"),
                     )
-                    .with_help(format!("use `{}`", s.nth(10).map_or_else(String::new, |a| a.to_string()))),
+                    .with_help(format!(
+                        "use `{}`",
+                        s.nth(10).map_or_else(String::new, |a| a.to_string())
+                    )),
                 );
             }
             Some(_) => {}
@@ -227,11 +270,17 @@ fn node_addresses(c: &Cluster, out: &mut Vec<Diagnostic>) {
                 );
             }
             if let Some(other) = mesh_seen.insert(*ip, &n.name) {
-                out.push(Diagnostic::new(
-                    Code::DuplicateAddress,
-                    format!("{np}.mesh_ip"),
-                    format!("nodes `{other}` and `{}` share the mesh address `{ip}`", n.name),
-                ).with_help("every node has its own mesh address: check `tailscale ip` on each"));
+                out.push(
+                    Diagnostic::new(
+                        Code::DuplicateAddress,
+                        format!("{np}.mesh_ip"),
+                        format!(
+                            "nodes `{other}` and `{}` share the mesh address `{ip}`",
+                            n.name
+                        ),
+                    )
+                    .with_help("every node has its own mesh address: check `tailscale ip` on each"),
+                );
             }
         }
         for ip in &n.lan_ips {
@@ -248,11 +297,17 @@ fn node_addresses(c: &Cluster, out: &mut Vec<Diagnostic>) {
                 );
             }
             if let Some(other) = lan_seen.insert(*ip, &n.name) {
-                out.push(Diagnostic::new(
-                    Code::DuplicateAddress,
-                    format!("{np}.lan_ip"),
-                    format!("nodes `{other}` and `{}` share the LAN address `{ip}`", n.name),
-                ).with_help("two hosts cannot share an address; check the inventory"));
+                out.push(
+                    Diagnostic::new(
+                        Code::DuplicateAddress,
+                        format!("{np}.lan_ip"),
+                        format!(
+                            "nodes `{other}` and `{}` share the LAN address `{ip}`",
+                            n.name
+                        ),
+                    )
+                    .with_help("two hosts cannot share an address; check the inventory"),
+                );
             }
         }
     }
@@ -263,13 +318,25 @@ fn pinned(c: &Cluster, out: &mut Vec<Diagnostic>) {
     for n in c.nodes.iter().filter(|n| n.pod_cidr_pinned) {
         let path = format!("nodes[{}].pod_cidr", n.index);
         for p in &n.pod_cidrs {
-            let family_net = c.network.cluster_cidrs.iter().zip(&c.network.node_masks).find(|(cc, _)| cc.family() == p.family());
+            let family_net = c
+                .network
+                .cluster_cidrs
+                .iter()
+                .zip(&c.network.node_masks)
+                .find(|(cc, _)| cc.family() == p.family());
             match family_net {
-                None => out.push(Diagnostic::new(
-                    Code::PinnedPodCidr,
-                    &path,
-                    format!("node `{}` pins `{p}` but the cluster has no {} pod network", n.name, p.family()),
-                ).with_help("remove the pin or make the cluster dual-stack")),
+                None => out.push(
+                    Diagnostic::new(
+                        Code::PinnedPodCidr,
+                        &path,
+                        format!(
+                            "node `{}` pins `{p}` but the cluster has no {} pod network",
+                            n.name,
+                            p.family()
+                        ),
+                    )
+                    .with_help("remove the pin or make the cluster dual-stack"),
+                ),
                 Some((net, (_, mask))) => {
                     if !net.contains(p) {
                         out.push(Diagnostic::new(
@@ -278,20 +345,34 @@ fn pinned(c: &Cluster, out: &mut Vec<Diagnostic>) {
                             format!("node `{}` pins `{p}`, which is outside the pod network `{net}`", n.name),
                         ).with_help("a pinned pod subnet documents what k3s already gave the node: copy it from `kubectl get node -o jsonpath='{.spec.podCIDR}'`"));
                     } else if p.prefix() != *mask {
-                        out.push(Diagnostic::new(
-                            Code::PinnedPodCidr,
-                            &path,
-                            format!("node `{}` pins `{p}` but nodes get /{mask} subnets", n.name),
-                        ).with_help(format!("pin a /{mask} block, or change `network.node_cidr_mask`")));
+                        out.push(
+                            Diagnostic::new(
+                                Code::PinnedPodCidr,
+                                &path,
+                                format!(
+                                    "node `{}` pins `{p}` but nodes get /{mask} subnets",
+                                    n.name
+                                ),
+                            )
+                            .with_help(format!(
+                                "pin a /{mask} block, or change `network.node_cidr_mask`"
+                            )),
+                        );
                     }
                 }
             }
             if let Some((_, other)) = seen.iter().find(|(q, _)| q.overlaps(p)) {
-                out.push(Diagnostic::new(
-                    Code::PinnedPodCidr,
-                    &path,
-                    format!("node `{}` pins `{p}`, which node `{other}` already pins", n.name),
-                ).with_help("every node has its own pod subnet"));
+                out.push(
+                    Diagnostic::new(
+                        Code::PinnedPodCidr,
+                        &path,
+                        format!(
+                            "node `{}` pins `{p}`, which node `{other}` already pins",
+                            n.name
+                        ),
+                    )
+                    .with_help("every node has its own pod subnet"),
+                );
             }
             seen.push((*p, &n.name));
         }
@@ -304,7 +385,10 @@ fn families(v: &[Cidr]) -> Vec<Family> {
 
 fn shape(c: &Cluster, out: &mut Vec<Diagnostic>) {
     let net = &c.network;
-    for (field, list) in [("network.cluster_cidr", &net.cluster_cidrs), ("network.service_cidr", &net.service_cidrs)] {
+    for (field, list) in [
+        ("network.cluster_cidr", &net.cluster_cidrs),
+        ("network.service_cidr", &net.service_cidrs),
+    ] {
         if list.len() == 2 && list.first().map(Cidr::family) == list.get(1).map(Cidr::family) {
             out.push(Diagnostic::new(
                 Code::DualStackShape,
@@ -332,25 +416,43 @@ fn shape(c: &Cluster, out: &mut Vec<Diagnostic>) {
         }
         let have: Vec<Family> = n.node_ips.iter().map(|ip| Family::of(*ip)).collect();
         for f in fams.iter().filter(|f| !have.contains(f)) {
-            let field = if n.node_ip_mode == NodeIpMode::Lan { "lan_ip" } else { "mesh_ip" };
-            out.push(Diagnostic::new(
-                Code::DualStackShape,
-                format!("nodes[{}].{field}", n.index),
-                format!("node `{}` has no {f} {} address but the cluster uses {f}", n.name, if field == "lan_ip" { "LAN" } else { "mesh" }),
-            ).with_help(format!("list both addresses: `{field}: [<IPv4>, <IPv6>]`")));
+            let field = if n.node_ip_mode == NodeIpMode::Lan {
+                "lan_ip"
+            } else {
+                "mesh_ip"
+            };
+            out.push(
+                Diagnostic::new(
+                    Code::DualStackShape,
+                    format!("nodes[{}].{field}", n.index),
+                    format!(
+                        "node `{}` has no {f} {} address but the cluster uses {f}",
+                        n.name,
+                        if field == "lan_ip" { "LAN" } else { "mesh" }
+                    ),
+                )
+                .with_help(format!("list both addresses: `{field}: [<IPv4>, <IPv6>]`")),
+            );
         }
     }
 }
 
 fn well_known(c: &Cluster, out: &mut Vec<Diagnostic>) {
     let net = &c.network;
-    for (field, list) in [("network.cluster_cidr", &net.cluster_cidrs), ("network.service_cidr", &net.service_cidrs)] {
+    for (field, list) in [
+        ("network.cluster_cidr", &net.cluster_cidrs),
+        ("network.service_cidr", &net.service_cidrs),
+    ] {
         for x in list {
             for (r, why) in WELL_KNOWN {
                 if let Ok(rc) = r.parse::<Cidr>()
                     && rc.overlaps(x)
                 {
-                    let mut d = Diagnostic::new(Code::WellKnownOverlap, field, format!("`{x}` overlaps `{rc}` ({why})"));
+                    let mut d = Diagnostic::new(
+                        Code::WellKnownOverlap,
+                        field,
+                        format!("`{x}` overlaps `{rc}` ({why})"),
+                    );
                     if let Some(free) = suggestion(c, x, true) {
                         d = d.with_help(format!("traffic to those addresses would be misrouted on some nodes; consider `{free}`"));
                     }

@@ -29,7 +29,10 @@ pub(super) fn check(c: &Cluster, out: &mut Vec<Diagnostic>) {
     let merged = values(c, cil);
     let user = serde_json::Value::Object(cil.values.clone().into_iter().collect());
     for r in chart::removed_keys(line, &user) {
-        let mut msg = format!("`{}` was removed from the Cilium chart in {}", r.path, r.removed_in);
+        let mut msg = format!(
+            "`{}` was removed from the Cilium chart in {}",
+            r.path, r.removed_in
+        );
         if let Some(f) = r.chart_failure {
             msg.push_str(&format!(": the chart fails with `{f}`"));
         } else {
@@ -39,7 +42,14 @@ pub(super) fn check(c: &Cluster, out: &mut Vec<Diagnostic>) {
             || "remove it from `cni.cilium.values`".to_owned(),
             |rep| format!("use {rep} instead"),
         );
-        out.push(Diagnostic::new(Code::CiliumRemovedKey, format!("cni.cilium.values.{}", r.path), msg).with_help(help));
+        out.push(
+            Diagnostic::new(
+                Code::CiliumRemovedKey,
+                format!("cni.cilium.values.{}", r.path),
+                msg,
+            )
+            .with_help(help),
+        );
     }
     if chart::auto_direct_routes_with_tunnel(&merged) {
         out.push(Diagnostic::new(
@@ -58,15 +68,27 @@ pub(super) fn check(c: &Cluster, out: &mut Vec<Diagnostic>) {
     }
     pool(c, cil, out);
     for v in schema::check(line, &merged) {
-        let in_user = cil.values.keys().any(|k| v.path == *k || v.path.starts_with(&format!("{k}.")) || v.path.starts_with(&format!("{k}[")));
-        let path = if in_user { format!("cni.cilium.values.{}", v.path) } else { "cni.cilium".to_owned() };
+        let in_user = cil.values.keys().any(|k| {
+            v.path == *k
+                || v.path.starts_with(&format!("{k}."))
+                || v.path.starts_with(&format!("{k}["))
+        });
+        let path = if in_user {
+            format!("cni.cilium.values.{}", v.path)
+        } else {
+            "cni.cilium".to_owned()
+        };
         out.push(Diagnostic::new(
             Code::CiliumSchema,
             path,
             format!("{v} (chart {})", line.chart_version()),
         ).with_help("fix the value's type: the chart's values.schema.json refuses it and `helm install` fails"));
     }
-    if !chart::kube_proxy_replacement_valid(merged.get("kubeProxyReplacement").unwrap_or(&serde_json::Value::Bool(false))) {
+    if !chart::kube_proxy_replacement_valid(
+        merged
+            .get("kubeProxyReplacement")
+            .unwrap_or(&serde_json::Value::Bool(false)),
+    ) {
         out.push(Diagnostic::new(
             Code::CiliumSchema,
             "cni.cilium.values.kubeProxyReplacement",

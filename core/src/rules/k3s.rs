@@ -8,12 +8,14 @@ use crate::cluster::{Cluster, Cni, Node, NodeIpMode};
 use crate::code::Code;
 use crate::diagnostic::Diagnostic;
 use crate::k3s::flags::{self, Role};
-use crate::render::k3s::{ConfigEntry, config_entries};
+use crate::render::k3s::{ConfigEntry, config_entries, derived_entries};
 
 pub(super) fn check(c: &Cluster, out: &mut Vec<Diagnostic>) {
-    let configs: Vec<(&Node, Vec<ConfigEntry>)> = c.nodes.iter().map(|n| (n, config_entries(c, n))).collect();
+    let configs: Vec<(&Node, Vec<ConfigEntry>)> =
+        c.nodes.iter().map(|n| (n, config_entries(c, n))).collect();
     keys_and_kinds(&configs, out);
     critical_args(&configs, out);
+    extras_contradict_spec(c, out);
     cni_switches(c, &configs, out);
     vpn_auth(c, out);
     registration(c, out);
@@ -24,7 +26,11 @@ fn keys_and_kinds(configs: &[(&Node, Vec<ConfigEntry>)], out: &mut Vec<Diagnosti
     let table = flags::table();
     let mut reported: Vec<String> = Vec::new();
     for (n, entries) in configs {
-        let role = if n.is_server() { Role::Server } else { Role::Agent };
+        let role = if n.is_server() {
+            Role::Server
+        } else {
+            Role::Agent
+        };
         for e in entries {
             let once = |out: &mut Vec<Diagnostic>, reported: &mut Vec<String>, d: Diagnostic| {
                 let key = format!("{}|{}", d.code, d.path);
@@ -36,13 +42,32 @@ fn keys_and_kinds(configs: &[(&Node, Vec<ConfigEntry>)], out: &mut Vec<Diagnosti
             let Some(flag) = table.get(&e.key) else {
                 let help = match table.nearest(&e.key) {
                     Some(k) => format!("did you mean `{k}`?"),
-                    None => "check `k3s server --help` / `k3s agent --help` for the flag's name".to_owned(),
+                    None => "check `k3s server --help` / `k3s agent --help` for the flag's name"
+                        .to_owned(),
                 };
-                once(out, &mut reported, Diagnostic::new(Code::UnknownK3sKey, &e.origin, format!("k3s has no config key `{}`", e.key)).with_help(help));
+                once(
+                    out,
+                    &mut reported,
+                    Diagnostic::new(
+                        Code::UnknownK3sKey,
+                        &e.origin,
+                        format!("k3s has no config key `{}`", e.key),
+                    )
+                    .with_help(help),
+                );
                 continue;
             };
             if !flag.config_file_key {
-                once(out, &mut reported, Diagnostic::new(Code::UnknownK3sKey, &e.origin, format!("`{}` does nothing inside config.yaml", e.key)).with_help("it only works on the command line or as an environment variable"));
+                once(
+                    out,
+                    &mut reported,
+                    Diagnostic::new(
+                        Code::UnknownK3sKey,
+                        &e.origin,
+                        format!("`{}` does nothing inside config.yaml", e.key),
+                    )
+                    .with_help("it only works on the command line or as an environment variable"),
+                );
                 continue;
             }
             if !flag.accepts(role) {
@@ -55,7 +80,11 @@ fn keys_and_kinds(configs: &[(&Node, Vec<ConfigEntry>)], out: &mut Vec<Diagnosti
                 continue;
             }
             if let Err(m) = flags::check_value(flag, &e.value) {
-                once(out, &mut reported, Diagnostic::new(Code::K3sKeyKind, &e.origin, m.to_string()).with_help(m.hint()));
+                once(
+                    out,
+                    &mut reported,
+                    Diagnostic::new(Code::K3sKeyKind, &e.origin, m.to_string()).with_help(m.hint()),
+                );
             }
         }
     }
@@ -65,7 +94,12 @@ fn normalise(key: &str, v: &Value) -> Value {
     if key == "disable" {
         // only `servicelb` among the disabled components must match across servers
         let items: Vec<String> = match v {
-            Value::Array(a) => a.iter().filter_map(|x| x.as_str()).flat_map(|s| s.split(',')).map(|s| s.trim().to_owned()).collect(),
+            Value::Array(a) => a
+                .iter()
+                .filter_map(|x| x.as_str())
+                .flat_map(|s| s.split(','))
+                .map(|s| s.trim().to_owned())
+                .collect(),
             Value::String(s) => s.split(',').map(|s| s.trim().to_owned()).collect(),
             _ => Vec::new(),
         };
@@ -76,21 +110,96 @@ fn normalise(key: &str, v: &Value) -> Value {
 
 fn critical_args(configs: &[(&Node, Vec<ConfigEntry>)], out: &mut Vec<Diagnostic>) {
     let table = flags::table();
-    let servers: Vec<&(&Node, Vec<ConfigEntry>)> = configs.iter().filter(|(n, _)| n.is_server()).collect();
-    let Some((first, first_entries)) = servers.first() else { return };
+    let servers: Vec<&(&Node, Vec<ConfigEntry>)> =
+        configs.iter().filter(|(n, _)| n.is_server()).collect();
+    let Some((first, first_entries)) = servers.first() else {
+        return;
+    };
     for flag in table.critical() {
-        let value_of = |entries: &[ConfigEntry]| entries.iter().find(|e| e.key == flag.name).map(|e| normalise(&flag.name, &e.value));
+        let value_of = |entries: &[ConfigEntry]| {
+            entries
+                .iter()
+                .find(|e| e.key == flag.name)
+                .map(|e| normalise(&flag.name, &e.value))
+        };
         let base = value_of(first_entries);
         for (n, entries) in servers.iter().skip(1) {
             let v = value_of(entries);
             if v != base {
-                let path = entries.iter().find(|e| e.key == flag.name).map_or_else(|| "k3s.server_extra".to_owned(), |e| e.origin.clone());
+                let path = entries
+                    .iter()
+                    .find(|e| e.key == flag.name)
+                    .map_or_else(|| "k3s.server_extra".to_owned(), |e| e.origin.clone());
                 out.push(Diagnostic::new(
                     Code::CriticalArgMismatch,
                     path,
                     format!("servers `{}` and `{}` differ in `{}`: the second fails to join with `critical configuration value mismatch`", first.name, n.name, flag.name),
                 ).with_help(format!("give every server the same `{}`", flag.name)));
             }
+        }
+    }
+}
+
+/// Critical keys meshspec derives from spec fields; an extra that overrides one splits the
+/// cluster: servers run with the extra while pod subnets, NO_PROXY and firewalls follow the spec.
+const SPEC_FIELDS: &[(&str, &str)] = &[
+    ("cluster-cidr", "network.cluster_cidr"),
+    ("service-cidr", "network.service_cidr"),
+    ("cluster-dns", "network.cluster_dns"),
+    ("cluster-domain", "network.cluster_domain"),
+];
+
+fn as_list(v: &Value) -> Vec<String> {
+    match v {
+        Value::Array(a) => a
+            .iter()
+            .map(|x| x.as_str().map_or_else(|| x.to_string(), str::to_owned))
+            .collect(),
+        Value::String(s) => s.split(',').map(|x| x.trim().to_owned()).collect(),
+        other => vec![other.to_string()],
+    }
+}
+
+fn extras_contradict_spec(c: &Cluster, out: &mut Vec<Diagnostic>) {
+    let Some(server) = c.servers().next() else {
+        return;
+    };
+    let derived = derived_entries(c, server);
+    for (key, field) in SPEC_FIELDS {
+        let Some(extra) = c.k3s.server_extra.get(*key) else {
+            continue;
+        };
+        let spec_value: Vec<String> = match derived.iter().find(|e| e.key == *key) {
+            Some(e) => as_list(&e.value),
+            None => match *key {
+                "cluster-cidr" => c
+                    .network
+                    .cluster_cidrs
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect(),
+                "service-cidr" => c
+                    .network
+                    .service_cidrs
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect(),
+                "cluster-dns" => c
+                    .network
+                    .cluster_dns
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect(),
+                _ => vec![c.network.cluster_domain.clone()],
+            },
+        };
+        let given = as_list(extra);
+        if given != spec_value {
+            out.push(Diagnostic::new(
+                Code::CriticalArgMismatch,
+                format!("k3s.server_extra.{key}"),
+                format!("`k3s.server_extra.{key}` is `{}` but `{field}` is `{}`: servers would run with one while pod subnets, NO_PROXY and firewall rules follow the other", given.join(","), spec_value.join(",")),
+            ).with_help(format!("remove `{key}` from `k3s.server_extra` and set `{field}` instead")));
         }
     }
 }
@@ -104,7 +213,9 @@ fn truthy(v: &Value) -> bool {
 }
 
 fn cni_switches(c: &Cluster, configs: &[(&Node, Vec<ConfigEntry>)], out: &mut Vec<Diagnostic>) {
-    let Some((_, entries)) = configs.iter().find(|(n, _)| n.is_server()) else { return };
+    let Some((_, entries)) = configs.iter().find(|(n, _)| n.is_server()) else {
+        return;
+    };
     let backend = value_of(entries, "flannel-backend");
     let npc = value_of(entries, "disable-network-policy");
     let kube_proxy_off = value_of(entries, "disable-kube-proxy");
@@ -122,8 +233,12 @@ fn cni_switches(c: &Cluster, configs: &[(&Node, Vec<ConfigEntry>)], out: &mut Ve
             }
             let kp_off = kube_proxy_off.is_some_and(|e| truthy(&e.value));
             let merged = crate::render::cilium::values(c, cil);
-            let host_set = merged.get("k8sServiceHost").is_some_and(|v| v.as_str().is_some_and(|s| !s.is_empty()));
-            let port_set = merged.get("k8sServicePort").is_some_and(|v| !v.is_null() && v.as_str() != Some(""));
+            let host_set = merged
+                .get("k8sServiceHost")
+                .is_some_and(|v| v.as_str().is_some_and(|s| !s.is_empty()));
+            let port_set = merged
+                .get("k8sServicePort")
+                .is_some_and(|v| !v.is_null() && v.as_str() != Some(""));
             if cil.kube_proxy_replacement && !kp_off {
                 out.push(Diagnostic::new(Code::KubeProxyMismatch, "cni.cilium.kube_proxy_replacement", "Cilium replaces kube-proxy but servers keep `disable-kube-proxy` off: both program service rules").with_help("remove `disable-kube-proxy: false` from `k3s.server_extra`"));
             }
@@ -150,9 +265,19 @@ fn cni_switches(c: &Cluster, configs: &[(&Node, Vec<ConfigEntry>)], out: &mut Ve
 }
 
 fn vpn_auth(c: &Cluster, out: &mut Vec<Diagnostic>) {
-    let Some(_) = &c.mesh.vpn_auth_key_file else { return };
-    for (field, extra) in [("k3s.server_extra", &c.k3s.server_extra), ("k3s.agent_extra", &c.k3s.agent_extra)] {
-        for key in ["node-ip", "advertise-address", "flannel-iface", "node-external-ip"] {
+    let Some(_) = &c.mesh.vpn_auth_key_file else {
+        return;
+    };
+    for (field, extra) in [
+        ("k3s.server_extra", &c.k3s.server_extra),
+        ("k3s.agent_extra", &c.k3s.agent_extra),
+    ] {
+        for key in [
+            "node-ip",
+            "advertise-address",
+            "flannel-iface",
+            "node-external-ip",
+        ] {
             if extra.contains_key(key) {
                 out.push(Diagnostic::new(Code::VpnAuthOverrides, format!("{field}.{key}"), format!("`{key}` is replaced by k3s when `vpn-auth` is set (it uses the Tailscale address)")).with_help(format!("remove `{key}`; with `mesh.k3s_vpn_auth` k3s picks the tailnet address itself")));
             }
@@ -161,7 +286,12 @@ fn vpn_auth(c: &Cluster, out: &mut Vec<Diagnostic>) {
     for n in c.nodes.iter().filter(|n| n.node_ip_explicit) {
         out.push(Diagnostic::new(Code::VpnAuthOverrides, format!("nodes[{}].node_ip", n.index), format!("node `{}` chooses its node-ip but k3s's vpn-auth replaces it with the Tailscale address", n.name)).with_help("remove `node_ip` from the node"));
     }
-    let cidrs: Vec<String> = c.network.cluster_cidrs.iter().map(|c| format!("\"{c}\"")).collect();
+    let cidrs: Vec<String> = c
+        .network
+        .cluster_cidrs
+        .iter()
+        .map(|c| format!("\"{c}\""))
+        .collect();
     out.push(Diagnostic::new(
         Code::VpnAuthRouteApproval,
         "mesh.k3s_vpn_auth",
@@ -170,11 +300,19 @@ fn vpn_auth(c: &Cluster, out: &mut Vec<Diagnostic>) {
 }
 
 fn registration(c: &Cluster, out: &mut Vec<Diagnostic>) {
-    let labelled: BTreeMap<&str, usize> = c.nodes.iter().filter(|n| !n.taints.is_empty()).map(|n| (n.name.as_str(), n.index)).collect();
+    let labelled: BTreeMap<&str, usize> = c
+        .nodes
+        .iter()
+        .filter(|n| !n.taints.is_empty())
+        .map(|n| (n.name.as_str(), n.index))
+        .collect();
     if labelled.is_empty() {
         return;
     }
-    let names: Vec<String> = labelled.keys().map(|n| format!("`{n}`")).collect();
+    let mut names: Vec<String> = labelled.keys().take(10).map(|n| format!("`{n}`")).collect();
+    if labelled.len() > 10 {
+        names.push(format!("{} more nodes", labelled.len() - 10));
+    }
     out.push(Diagnostic::new(
         Code::TaintRegistrationOnly,
         "nodes",
@@ -183,7 +321,11 @@ fn registration(c: &Cluster, out: &mut Vec<Diagnostic>) {
 }
 
 fn interface_ordering(c: &Cluster, out: &mut Vec<Diagnostic>) {
-    let with_iface: Vec<&Node> = c.nodes.iter().filter(|n| n.flannel_iface.is_some() && n.node_ip_mode != NodeIpMode::VpnAuth).collect();
+    let with_iface: Vec<&Node> = c
+        .nodes
+        .iter()
+        .filter(|n| n.flannel_iface.is_some() && n.node_ip_mode != NodeIpMode::VpnAuth)
+        .collect();
     if with_iface.is_empty() {
         return;
     }

@@ -24,7 +24,11 @@ pub(super) fn check(c: &Cluster, out: &mut Vec<Diagnostic>) {
         let tp = format!("nodes[{}].taints", n.index);
         let own = c.spec.nodes.get(n.index).map_or(0, |s| s.taints.len());
         for (i, t) in n.taints.iter().enumerate() {
-            let path = if i < own { format!("{tp}[{i}]") } else { format!("nodes[{}].gpu", n.index) };
+            let path = if i < own {
+                format!("{tp}[{i}]")
+            } else {
+                format!("nodes[{}].gpu", n.index)
+            };
             if let Err(e) = t.parse::<Taint>() {
                 out.push(Diagnostic::new(Code::InvalidTaint, path, format!("taint `{t}` on node `{}`: {e}", n.name)).with_help("write `key[=value]:Effect` with Effect `NoSchedule`, `PreferNoSchedule` or `NoExecute`"));
             }

@@ -11,9 +11,18 @@ pub(super) fn check(c: &Cluster, out: &mut Vec<Diagnostic>) {
     }
     let ports = ports::required(c);
     let list = |scope: Scope| {
-        ports.iter().filter(|p| p.scope == scope).map(|p| p.spec()).collect::<Vec<_>>().join(", ")
+        ports
+            .iter()
+            .filter(|p| p.scope == scope)
+            .map(|p| p.spec())
+            .collect::<Vec<_>>()
+            .join(", ")
     };
-    let mut msg = format!("the mesh policy must allow {} to servers and {} between all nodes", list(Scope::ToServers), list(Scope::AllNodes));
+    let mut msg = format!(
+        "the mesh policy must allow {} to servers and {} between all nodes",
+        list(Scope::ToServers),
+        list(Scope::AllNodes)
+    );
     let between = list(Scope::BetweenServers);
     if !between.is_empty() {
         msg.push_str(&format!(", and {between} between servers"));

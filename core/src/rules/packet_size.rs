@@ -29,7 +29,10 @@ pub(super) fn check(c: &Cluster, out: &mut Vec<Diagnostic>) {
             TunnelProtocol::Geneve => Tunnel::Geneve,
         };
         let outer = first.primary_ip().map_or(Family::Ipv4, Family::of);
-        let presub = c.mesh.mtu.saturating_sub(mtu::tunnel_overhead(tunnel, outer));
+        let presub = c
+            .mesh
+            .mtu
+            .saturating_sub(mtu::tunnel_overhead(tunnel, outer));
         if cil.mtu_explicit && cil.mtu == presub {
             out.push(
                 Diagnostic::new(
@@ -59,7 +62,9 @@ pub(super) fn check(c: &Cluster, out: &mut Vec<Diagnostic>) {
     }
     if let Some(f) = c.cni.flannel()
         && f.backend == FlannelBackend::WireguardNative
-        && c.nodes.iter().any(|n| n.node_ip_mode != NodeIpMode::Lan || n.flannel_iface.is_some())
+        && c.nodes
+            .iter()
+            .any(|n| n.node_ip_mode != NodeIpMode::Lan || n.flannel_iface.is_some())
     {
         out.push(
             Diagnostic::new(
@@ -94,7 +99,11 @@ pub(super) fn check(c: &Cluster, out: &mut Vec<Diagnostic>) {
     }
     let overhead = mtu::mesh_overhead(crate::cluster::MESH_UNDERLAY_FAMILY);
     for (i, s) in c.sites.iter().enumerate() {
-        if !c.nodes.iter().any(|n| n.site.as_deref() == Some(s.name.as_str())) {
+        if !c
+            .nodes
+            .iter()
+            .any(|n| n.site.as_deref() == Some(s.name.as_str()))
+        {
             continue;
         }
         if c.mesh.mtu + overhead > s.mtu {

@@ -68,37 +68,55 @@ pub(super) fn check(c: &Cluster, out: &mut Vec<Diagnostic>) {
         ).with_help("k3s does not support etcd over a VPN between sites: keep servers on one site and put agents elsewhere, or accept the latency risk"));
     }
     let servers = c.servers().count();
-    if servers >= 2 && servers % 2 == 0 {
+    if servers >= 2 && servers.is_multiple_of(2) {
         let msg = if servers == 2 {
             "2 servers: losing either one stops the cluster (etcd needs a majority of 2)".to_owned()
         } else {
-            format!("{servers} servers tolerate no more failures than {}", servers - 1)
+            format!(
+                "{servers} servers tolerate no more failures than {}",
+                servers - 1
+            )
         };
-        out.push(Diagnostic::new(Code::EtcdQuorum, "nodes", msg).with_help(format!(
-            "run an odd number of servers: {} or {}",
-            servers - 1,
-            servers + 1
-        )));
+        out.push(
+            Diagnostic::new(Code::EtcdQuorum, "nodes", msg).with_help(format!(
+                "run an odd number of servers: {} or {}",
+                servers - 1,
+                servers + 1
+            )),
+        );
     }
     server_url_in_san(c, out);
     mixed_addressing(c, out);
 }
 
 fn server_url_in_san(c: &Cluster, out: &mut Vec<Diagnostic>) {
-    let Some(host) = &c.k3s.server_host else { return };
+    let Some(host) = &c.k3s.server_host else {
+        return;
+    };
     if c.servers().count() == 0 {
         return;
     }
     let wanted = host.to_string();
     let mut covered = false;
     for s in c.servers() {
-        let mut sans: BTreeSet<String> = ["127.0.0.1", "::1", "localhost"].iter().map(|x| (*x).to_owned()).collect();
+        let mut sans: BTreeSet<String> = ["127.0.0.1", "::1", "localhost"]
+            .iter()
+            .map(|x| (*x).to_owned())
+            .collect();
         sans.insert(s.name.clone());
         for e in config_entries(c, s) {
-            if matches!(e.key.as_str(), "node-ip" | "advertise-address" | "tls-san" | "node-external-ip") {
+            if matches!(
+                e.key.as_str(),
+                "node-ip" | "advertise-address" | "tls-san" | "node-external-ip"
+            ) {
                 let items: Vec<String> = match &e.value {
-                    serde_json::Value::Array(a) => a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect(),
-                    serde_json::Value::String(v) => v.split(',').map(|x| x.trim().to_owned()).collect(),
+                    serde_json::Value::Array(a) => a
+                        .iter()
+                        .filter_map(|v| v.as_str().map(str::to_owned))
+                        .collect(),
+                    serde_json::Value::String(v) => {
+                        v.split(',').map(|x| x.trim().to_owned()).collect()
+                    }
                     _ => Vec::new(),
                 };
                 sans.extend(items);
@@ -125,8 +143,12 @@ fn server_url_in_san(c: &Cluster, out: &mut Vec<Diagnostic>) {
 }
 
 fn mixed_addressing(c: &Cluster, out: &mut Vec<Diagnostic>) {
-    let lan_sites: BTreeSet<String> =
-        c.nodes.iter().filter(|n| n.node_ip_mode == NodeIpMode::Lan).map(locality).collect();
+    let lan_sites: BTreeSet<String> = c
+        .nodes
+        .iter()
+        .filter(|n| n.node_ip_mode == NodeIpMode::Lan)
+        .map(locality)
+        .collect();
     if lan_sites.is_empty() {
         return;
     }

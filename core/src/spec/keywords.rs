@@ -148,3 +148,40 @@ keyword!(
         Broad = "broad",
     }
 );
+
+impl Provider {
+    /// The interface the provider brings up by default.
+    ///
+    /// ```
+    /// use meshspec::spec::Provider;
+    /// assert_eq!(Provider::Netbird.default_interface(), "wt0");
+    /// ```
+    #[must_use]
+    pub fn default_interface(self) -> &'static str {
+        match self {
+            Provider::Tailscale | Provider::Headscale => "tailscale0",
+            Provider::Netbird => "wt0",
+            Provider::Wireguard => "wg0",
+        }
+    }
+
+    /// The provider's interface MTU (Tailscale fixes 1280; WireGuard's default is 1420).
+    #[must_use]
+    pub fn default_mtu(self) -> u32 {
+        match self {
+            Provider::Tailscale | Provider::Headscale => crate::mtu::TAILSCALE_MTU,
+            Provider::Netbird => crate::mtu::NETBIRD_MTU,
+            Provider::Wireguard => crate::mtu::WIREGUARD_MTU,
+        }
+    }
+
+    /// The address ranges the provider hands out by default (none for plain WireGuard).
+    #[must_use]
+    pub fn default_ranges(self) -> (Option<&'static str>, Option<&'static str>) {
+        match self {
+            Provider::Tailscale | Provider::Headscale => (Some("100.64.0.0/10"), Some("fd7a:115c:a1e0::/48")),
+            Provider::Netbird => (Some("100.64.0.0/10"), None),
+            Provider::Wireguard => (None, None),
+        }
+    }
+}

@@ -1,0 +1,308 @@
+//! The command line, as clap types: every subcommand, flag and help text.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+use meshspec::cidr::Cidr;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+const ROOT_AFTER_HELP: &str = "\
+Examples:
+  meshspec validate cluster.yaml
+  meshspec render cluster.yaml --out out/
+  meshspec render cluster.yaml --out out/ --check
+  meshspec explain MS101
+
+Exit codes:
+  0  no errors (warnings allowed); --check: up to date
+  1  the spec has errors; --check: the output differs; render: a write was refused
+  2  a file could not be read, is not YAML, or the command line is wrong";
+
+/// Turn one YAML spec of a multi-site k3s cluster over an encrypted mesh into every file
+/// the cluster needs, and refuse specs that would break.
+#[derive(Debug, Parser)]
+#[command(name = "meshspec", version, after_help = ROOT_AFTER_HELP)]
+pub struct Cli {
+    /// When to colour the output: `auto` colours a terminal unless `NO_COLOR` is set.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, global = true, value_name = "WHEN")]
+    pub color: ColorChoice,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// When to colour output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    /// Colour when the stream is a terminal and `NO_COLOR` is unset.
+    Auto,
+    /// Always colour.
+    Always,
+    /// Never colour.
+    Never,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check a spec and print every diagnostic.
+    #[command(after_help = "\
+Examples:
+  meshspec validate cluster.yaml
+  meshspec validate cluster.yaml --format json | jq '.diagnostics[].code'
+  cat cluster.yaml | meshspec validate -
+
+Exit codes: 0 no errors (warnings allowed), 1 errors, 2 unreadable or not YAML")]
+    Validate(ValidateArgs),
+
+    /// Write every file the cluster needs into a directory.
+    #[command(after_help = "\
+Examples:
+  meshspec render cluster.yaml --out out/
+  meshspec render cluster.yaml --out out/ --check   # exit 1 and a diff when out/ drifted
+  meshspec render - --out out/ --spec-name cluster.yaml < cluster.yaml
+
+Files are written atomically with their modes (0600 for files that may point at secrets,
+0755 for scripts). meshspec records what it wrote in DIR/.meshspec-manifest.json; it never
+overwrites a file it did not write unless --force, and removes files it wrote earlier that
+the spec no longer produces. Identical files are left untouched.")]
+    Render(RenderArgs),
+
+    /// Print the plan report (addressing, pod subnets, MTU stack, rollout order).
+    #[command(after_help = "\
+Examples:
+  meshspec plan cluster.yaml
+  meshspec plan cluster.yaml > PLAN.md
+  meshspec plan new.yaml --from old.yaml   # what applying new.yaml to a running cluster takes
+
+With --from, prints the change plan (MS901-MS904, rolling-restart order, nodes to join and
+remove) and exits 1 when the change cannot be applied to a running cluster.")]
+    Plan(PlanArgs),
+
+    /// Print the documentation page of a rule code, or list every code.
+    #[command(after_help = "\
+Examples:
+  meshspec explain MS101
+  meshspec explain pod-service-overlap
+  meshspec explain --list")]
+    Explain(ExplainArgs),
+
+    /// Compute the pod MTU of an encapsulation stack, layer by layer.
+    #[command(after_help = "\
+Examples:
+  meshspec mtu --underlay 1500 --mesh tailscale --tunnel vxlan
+  meshspec mtu --underlay 1492 --mesh wireguard --outer ipv6   # WireGuard over PPPoE
+  meshspec mtu --underlay 9000 --tunnel geneve
+
+Prints the stack from the underlay to the pod interface and the pod MTU on standard output.
+Exits 1 when some layer hands down packets larger than the layer below carries.")]
+    Mtu(MtuArgs),
+
+    /// Compute a NO_PROXY value for a cluster, or check an existing one.
+    #[command(
+        name = "no-proxy",
+        after_help = "\
+Examples:
+  meshspec no-proxy --cluster-cidr 10.42.0.0/16 --service-cidr 10.43.0.0/16 \\
+      --node 192.168.2.20 --mesh-range 100.64.0.0/10 --style broad
+  meshspec no-proxy --node 100.64.0.1 --node 100.64.0.2 --mesh-range 100.64.0.0/10 \\
+      --check \"$NO_PROXY\"
+
+Prints the comma-separated value on standard output. With --check, prints the addresses,
+ranges and names the given value misses (Go's httpproxy matching) and exits 1 when any is
+missing."
+    )]
+    NoProxy(NoProxyArgs),
+}
+
+/// Output format of `validate`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Human-readable diagnostics with the offending line.
+    Text,
+    /// `{"diagnostics":[{"code","slug","severity","path","line","column","message","help"}]}`.
+    Json,
+}
+
+/// Arguments of `validate`.
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// The spec file, or `-` for standard input.
+    #[arg(value_name = "SPEC")]
+    pub spec: String,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+/// Arguments of `render`.
+#[derive(Debug, Args)]
+pub struct RenderArgs {
+    /// The spec file, or `-` for standard input.
+    #[arg(value_name = "SPEC")]
+    pub spec: String,
+
+    /// The directory to write the bundle into (created when missing).
+    #[arg(long, short, value_name = "DIR")]
+    pub out: PathBuf,
+
+    /// Write nothing; show a diff of what would change and exit 1 when DIR differs.
+    #[arg(long)]
+    pub check: bool,
+
+    /// Overwrite files in DIR that meshspec did not write.
+    #[arg(long)]
+    pub force: bool,
+
+    /// The spec name shown in generated-file headers (default: the spec's file name).
+    #[arg(long, value_name = "NAME")]
+    pub spec_name: Option<String>,
+}
+
+/// Arguments of `plan`.
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// The spec file, or `-` for standard input.
+    #[arg(value_name = "SPEC")]
+    pub spec: String,
+
+    /// The spec the running cluster was built from: print the change plan from it to SPEC.
+    #[arg(long, value_name = "OLD")]
+    pub from: Option<String>,
+}
+
+/// Arguments of `explain`.
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// A rule code (`MS101`) or slug (`pod-service-overlap`).
+    #[arg(
+        value_name = "CODE",
+        required_unless_present = "list",
+        conflicts_with = "list"
+    )]
+    pub code: Option<String>,
+
+    /// List every code with its slug, severity and summary.
+    #[arg(long)]
+    pub list: bool,
+}
+
+/// How broad a synthesized NO_PROXY is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum NoProxyStyle {
+    /// Exactly the ranges the cluster uses (pod, service, mesh, site subnets), collapsed.
+    Precise,
+    /// The private IPv4 blocks and the mesh ranges, plus whatever else is required.
+    Broad,
+}
+
+/// Arguments of `no-proxy`.
+#[derive(Debug, Args)]
+pub struct NoProxyArgs {
+    /// Pod CIDR (`cluster-cidr`); repeat for dual-stack.
+    #[arg(long, value_name = "CIDR", default_values = ["10.42.0.0/16"])]
+    pub cluster_cidr: Vec<Cidr>,
+
+    /// Service CIDR (`service-cidr`); repeat for dual-stack.
+    #[arg(long, value_name = "CIDR", default_values = ["10.43.0.0/16"])]
+    pub service_cidr: Vec<Cidr>,
+
+    /// A node address (LAN or mesh); repeat for each.
+    #[arg(long = "node", value_name = "IP")]
+    pub nodes: Vec<IpAddr>,
+
+    /// A range the mesh hands out (Tailscale: `100.64.0.0/10`, `fd7a:115c:a1e0::/48`); repeatable.
+    #[arg(long = "mesh-range", value_name = "CIDR")]
+    pub mesh_ranges: Vec<Cidr>,
+
+    /// A site subnet (used by `--style precise`); repeatable.
+    #[arg(long = "site-subnet", value_name = "CIDR")]
+    pub site_subnets: Vec<Cidr>,
+
+    /// The host of a server URL (address or DNS name); repeatable.
+    #[arg(long = "server", value_name = "HOST")]
+    pub servers: Vec<String>,
+
+    /// The cluster domain.
+    #[arg(long, value_name = "DOMAIN", default_value = "cluster.local")]
+    pub cluster_domain: String,
+
+    /// The mesh's DNS suffix (e.g. `tail1234.ts.net`).
+    #[arg(long, value_name = "SUFFIX")]
+    pub dns_suffix: Option<String>,
+
+    /// An entry to add as written; repeatable.
+    #[arg(long = "extra", value_name = "ENTRY")]
+    pub extras: Vec<String>,
+
+    /// How broad the value is.
+    #[arg(long, value_enum, default_value_t = NoProxyStyle::Precise)]
+    pub style: NoProxyStyle,
+
+    /// Check this NO_PROXY value instead of printing one: list what it misses.
+    #[arg(long, value_name = "VALUE")]
+    pub check: Option<String>,
+}
+
+/// A mesh, for `mtu`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum MeshArg {
+    /// Tailscale (`tailscale0`, MTU 1280).
+    Tailscale,
+    /// Headscale: Tailscale clients, same interface and MTU.
+    Headscale,
+    /// NetBird (`wt0`, MTU 1280).
+    Netbird,
+    /// Plain WireGuard (`wg0`, `wg-quick` default MTU 1420).
+    Wireguard,
+    /// No mesh: the tunnel runs on the underlay.
+    None,
+}
+
+/// A tunnel, for `mtu`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TunnelArg {
+    /// VXLAN (flannel's and Cilium's default).
+    Vxlan,
+    /// Geneve.
+    Geneve,
+    /// No tunnel (native routing).
+    None,
+}
+
+/// An IP family, for `mtu`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FamilyArg {
+    /// IPv4 headers.
+    Ipv4,
+    /// IPv6 headers (20 bytes larger).
+    Ipv6,
+}
+
+/// Arguments of `mtu`.
+#[derive(Debug, Args)]
+pub struct MtuArgs {
+    /// The underlay (physical link) MTU.
+    #[arg(long, value_name = "MTU", default_value_t = 1500, value_parser = clap::value_parser!(u32).range(576..=65535))]
+    pub underlay: u32,
+
+    /// The mesh the traffic crosses.
+    #[arg(long, value_enum, default_value_t = MeshArg::None)]
+    pub mesh: MeshArg,
+
+    /// The mesh interface MTU, when not the mesh's default.
+    #[arg(long, value_name = "MTU", value_parser = clap::value_parser!(u32).range(576..=65535))]
+    pub mesh_mtu: Option<u32>,
+
+    /// The pod tunnel inside the mesh (or on the underlay).
+    #[arg(long, value_enum, default_value_t = TunnelArg::None)]
+    pub tunnel: TunnelArg,
+
+    /// The family of the underlay headers the mesh (or tunnel) adds; a mesh may pick either,
+    /// IPv6 is the worst case.
+    #[arg(long, value_enum, default_value_t = FamilyArg::Ipv6)]
+    pub outer: FamilyArg,
+}

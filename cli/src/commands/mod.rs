@@ -1,0 +1,10 @@
+//! One module per subcommand. Each `run` returns the exit code, or a [`CliError`].
+//!
+//! [`CliError`]: crate::error::CliError
+
+pub mod explain;
+pub mod mtu;
+pub mod no_proxy;
+pub mod plan;
+pub mod render;
+pub mod validate;

@@ -1,0 +1,81 @@
+//! `meshspec plan SPEC [--from OLD]`: the plan report, or the change plan between two specs.
+
+use meshspec::change::ChangePlan;
+use meshspec::{Cluster, RenderOptions};
+
+use crate::args::PlanArgs;
+use crate::error::{CliError, EXIT_ERRORS, EXIT_OK};
+use crate::input::{SpecText, load};
+use crate::output::{Output, emit, emit_err};
+
+/// Runs `plan`: prints PLAN.md, or with `--from` the change plan, on standard output.
+///
+/// # Errors
+/// [`CliError::Read`] when a spec cannot be read.
+pub fn run(args: &PlanArgs, out: &Output) -> Result<u8, CliError> {
+    let spec = SpecText::read(&args.spec)?;
+    let cluster = match read_cluster(&spec, out) {
+        Ok(c) => c,
+        Err(code) => return Ok(code),
+    };
+    if let Some(old_arg) = &args.from {
+        let old_spec = SpecText::read(old_arg)?;
+        let old = match read_cluster(&old_spec, out) {
+            Ok(c) => c,
+            Err(code) => return Ok(code),
+        };
+        return Ok(change_plan(&old, &cluster, &spec, out));
+    }
+    let options = RenderOptions {
+        spec_name: spec.file_name.clone(),
+    };
+    match cluster.render(&options) {
+        Ok(bundle) => match bundle.text("PLAN.md") {
+            Some(text) => {
+                emit(text);
+                Ok(EXIT_OK)
+            }
+            None => Err(CliError::Usage {
+                message: "this build of the meshspec core renders no PLAN.md yet\n  = help: `meshspec validate` checks the spec; `meshspec render` writes the bundle".to_owned(),
+            }),
+        },
+        Err(ds) => {
+            emit_err(&out.stderr.diagnostics(&ds.render(Some(&spec.source()))));
+            Ok(EXIT_ERRORS)
+        }
+    }
+}
+
+/// Decodes a spec, printing its reading diagnostics on failure; `Err` is the exit code.
+fn read_cluster(spec: &SpecText, out: &Output) -> Result<Cluster, u8> {
+    load(spec).map_err(|failure| {
+        emit_err(
+            &out.stderr
+                .diagnostics(&failure.diagnostics.render(Some(&spec.source()))),
+        );
+        failure.exit_code
+    })
+}
+
+/// Prints the change plan; 1 when the new spec has errors or the change cannot be applied.
+fn change_plan(old: &Cluster, new: &Cluster, spec: &SpecText, out: &Output) -> u8 {
+    let problems = new.validate();
+    if problems.has_errors() {
+        emit_err(
+            &out.stderr
+                .diagnostics(&problems.render(Some(&spec.source()))),
+        );
+        return EXIT_ERRORS;
+    }
+    let plan = ChangePlan::between(old, new);
+    emit(&plan.render_markdown());
+    if plan.diagnostics.has_errors() {
+        emit_err(
+            &out.stderr
+                .diagnostics(&plan.diagnostics.render(Some(&spec.source()))),
+        );
+        EXIT_ERRORS
+    } else {
+        EXIT_OK
+    }
+}

@@ -1,0 +1,224 @@
+//! `meshspec render SPEC --out DIR [--check] [--force]`: the bundle on disk, or a drift check.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use meshspec::{Bundle, RenderOptions, Severity};
+
+use crate::args::RenderArgs;
+use crate::diff::plan_diff;
+use crate::error::{CliError, EXIT_ERRORS, EXIT_OK};
+use crate::input::{SpecText, load};
+use crate::output::{Output, emit, emit_err};
+use crate::write::{self, Action, Conflict, Plan};
+
+/// Runs `render`: writes the bundle (or, with `--check`, shows what would change).
+///
+/// # Errors
+/// [`CliError`] when the spec cannot be read, the directory cannot be written, or a write
+/// is refused (files meshspec did not write).
+pub fn run(args: &RenderArgs, out: &Output) -> Result<u8, CliError> {
+    let spec = SpecText::read(&args.spec)?;
+    let cluster = match load(&spec) {
+        Ok(c) => c,
+        Err(failure) => {
+            emit_err(
+                &out.stderr
+                    .diagnostics(&failure.diagnostics.render(Some(&spec.source()))),
+            );
+            let why = if failure.exit_code == EXIT_ERRORS {
+                "the spec has errors"
+            } else {
+                "the spec could not be read"
+            };
+            emit_err(&nothing_written(out, &args.out, why));
+            return Ok(failure.exit_code);
+        }
+    };
+    let options = RenderOptions {
+        spec_name: args
+            .spec_name
+            .clone()
+            .unwrap_or_else(|| spec.file_name.clone()),
+    };
+    let bundle = match cluster.render(&options) {
+        Ok(b) => b,
+        Err(ds) => {
+            emit_err(&out.stderr.diagnostics(&ds.render(Some(&spec.source()))));
+            emit_err(&nothing_written(out, &args.out, "the spec has errors"));
+            return Ok(EXIT_ERRORS);
+        }
+    };
+    if !bundle.diagnostics.is_empty() {
+        emit_err(
+            &out.stderr
+                .diagnostics(&bundle.diagnostics.render(Some(&spec.source()))),
+        );
+    }
+    let plan = write::plan(&args.out, &bundle, args.force)?;
+    if args.check {
+        return Ok(check(&plan, args, out));
+    }
+    if !plan.conflicts.is_empty() {
+        return Err(CliError::Refused {
+            message: refusal(&plan, &args.out),
+        });
+    }
+    for c in plan.changes.iter().filter(|c| c.edited) {
+        let verb = if c.action == Action::Remove {
+            "removing"
+        } else {
+            "overwriting"
+        };
+        emit_err(&format!(
+            "{}: {verb} {}, edited since meshspec wrote it\n",
+            out.stderr.warning("warning"),
+            args.out.join(&c.path).display()
+        ));
+    }
+    write::apply(&plan)?;
+    emit_err(&format!("{}\n", summary(&plan, &bundle, &args.out)));
+    Ok(EXIT_OK)
+}
+
+fn nothing_written(out: &Output, dir: &Path, why: &str) -> String {
+    format!(
+        "{}\n",
+        out.stderr
+            .error_line(&format!("nothing written to {}: {why}", dir.display()))
+    )
+}
+
+/// `--check`: the diff on standard output, a summary on standard error; 1 on drift.
+fn check(plan: &Plan, args: &RenderArgs, out: &Output) -> u8 {
+    let dir = args.out.display();
+    let diff = plan_diff(plan);
+    if diff.is_empty() && plan.conflicts.is_empty() {
+        emit_err(&format!(
+            "{dir} is up to date ({} files)\n",
+            plan.count(Action::Unchanged)
+        ));
+        return EXIT_OK;
+    }
+    emit(&out.stdout.diff(&diff));
+    let mut parts = Vec::new();
+    for (action, label) in [
+        (Action::Create, "to create"),
+        (Action::Update, "to update"),
+        (Action::Chmod, "to re-mode"),
+        (Action::Remove, "to remove"),
+    ] {
+        let n = plan.count(action);
+        if n > 0 {
+            parts.push(format!("{n} {label}"));
+        }
+    }
+    let mut msg = format!(
+        "{dir} differs from the spec: {}\n",
+        if parts.is_empty() {
+            "files in the way".to_owned()
+        } else {
+            parts.join(", ")
+        }
+    );
+    if !plan.conflicts.is_empty() {
+        let _ = writeln!(
+            msg,
+            "{}: render would refuse as it stands:",
+            out.stderr.note("note")
+        );
+        msg.push_str(&conflict_lines(plan, &args.out));
+    }
+    let _ = writeln!(
+        msg,
+        "  = {} run `meshspec render {} --out {dir}` to update it",
+        out.stderr.note("help:"),
+        args.spec
+    );
+    emit_err(&msg);
+    EXIT_ERRORS
+}
+
+fn conflict_lines(plan: &Plan, dir: &Path) -> String {
+    let mut text = String::new();
+    for c in &plan.conflicts {
+        match c {
+            Conflict::Foreign(p) => {
+                let _ = writeln!(
+                    text,
+                    "  {} (not written by meshspec)",
+                    dir.join(p).display()
+                );
+            }
+            Conflict::Blocked(p, why) => {
+                let _ = writeln!(text, "  {} ({why})", dir.join(p).display());
+            }
+        }
+    }
+    text
+}
+
+/// The refusal message: which files, why, and what to do. Nothing has been written.
+fn refusal(plan: &Plan, dir: &Path) -> String {
+    let foreign = plan
+        .conflicts
+        .iter()
+        .filter(|c| matches!(c, Conflict::Foreign(_)))
+        .count();
+    let blocked = plan.conflicts.len() - foreign;
+    let mut msg = if blocked == 0 {
+        format!(
+            "refusing to overwrite {foreign} file{} in {} that meshspec did not write:\n",
+            if foreign == 1 { "" } else { "s" },
+            dir.display()
+        )
+    } else {
+        format!("cannot write the bundle into {}:\n", dir.display())
+    };
+    msg.push_str(&conflict_lines(plan, dir));
+    if blocked > 0 {
+        msg.push_str("  = help: move the listed paths out of the way (--force does not replace directories)\n");
+    } else {
+        let them = if foreign == 1 { "it" } else { "them" };
+        let _ = writeln!(
+            msg,
+            "  = help: move {them} away, or pass --force to overwrite {them}"
+        );
+    }
+    msg.push_str("nothing was written");
+    msg
+}
+
+/// `wrote 14 files to out/ (3 warnings)`, with unchanged, re-moded and removed counts.
+fn summary(plan: &Plan, bundle: &Bundle, dir: &Path) -> String {
+    let dir = dir.display();
+    let written = plan.count(Action::Create) + plan.count(Action::Update);
+    let chmod = plan.count(Action::Chmod);
+    let removed = plan.count(Action::Remove);
+    let unchanged = plan.count(Action::Unchanged);
+    let plural = |n: usize| if n == 1 { "" } else { "s" };
+    let mut text = if written + chmod + removed == 0 {
+        format!("{dir} is up to date: {unchanged} file{}", plural(unchanged))
+    } else {
+        let mut t = format!("wrote {written} file{} to {dir}", plural(written));
+        if chmod > 0 {
+            let _ = write!(t, ", changed the mode of {chmod}");
+        }
+        if removed > 0 {
+            let _ = write!(t, ", removed {removed}");
+        }
+        if unchanged > 0 {
+            let _ = write!(t, ", {unchanged} unchanged");
+        }
+        t
+    };
+    let warnings = bundle
+        .diagnostics
+        .iter()
+        .filter(|d| d.severity == Severity::Warning)
+        .count();
+    if warnings > 0 {
+        let _ = write!(text, " ({warnings} warning{})", plural(warnings));
+    }
+    text
+}

@@ -1,0 +1,158 @@
+//! Unified diffs of a render plan, for `render --check`.
+//!
+//! Each changed path gets a git-style header (`diff a/PATH b/PATH`, `new file mode 100600`,
+//! `old mode`/`new mode`, `deleted file mode`) followed by a unified diff with three lines of
+//! context. Files that are not UTF-8 are reported as `binary files differ`.
+
+use std::fmt::Write as _;
+
+use similar::TextDiff;
+
+use crate::write::{Action, Change, Plan};
+
+/// The diff of everything `plan` would change; empty when it changes nothing.
+#[must_use]
+pub fn plan_diff(plan: &Plan) -> String {
+    let mut out = String::new();
+    for c in &plan.changes {
+        change_diff(&mut out, c);
+    }
+    out
+}
+
+fn change_diff(out: &mut String, c: &Change) {
+    let path = &c.path;
+    let old_text = c
+        .old
+        .as_ref()
+        .map(|o| String::from_utf8(o.bytes.clone()).map_err(|_| ()));
+    let old_mode = c.old.as_ref().map(|o| o.mode);
+    let new_mode = c.new.as_ref().map(|(_, m)| *m);
+    match c.action {
+        Action::Unchanged => {}
+        Action::Create => {
+            let _ = writeln!(out, "diff a/{path} b/{path}");
+            let _ = writeln!(out, "new file mode {}", git_mode(new_mode));
+            unified(out, "/dev/null", &format!("b/{path}"), "", new_text(c));
+        }
+        Action::Remove => {
+            let _ = writeln!(out, "diff a/{path} b/{path}");
+            let _ = writeln!(out, "deleted file mode {}", git_mode(old_mode));
+            match old_text {
+                Some(Ok(text)) => unified(out, &format!("a/{path}"), "/dev/null", &text, ""),
+                _ => binary(out, path),
+            }
+        }
+        Action::Chmod | Action::Update => {
+            let _ = writeln!(out, "diff a/{path} b/{path}");
+            if old_mode != new_mode {
+                let _ = writeln!(out, "old mode {}", git_mode(old_mode));
+                let _ = writeln!(out, "new mode {}", git_mode(new_mode));
+            }
+            if c.action == Action::Update {
+                match old_text {
+                    Some(Ok(text)) => unified(
+                        out,
+                        &format!("a/{path}"),
+                        &format!("b/{path}"),
+                        &text,
+                        new_text(c),
+                    ),
+                    _ => binary(out, path),
+                }
+            }
+        }
+    }
+}
+
+fn new_text(c: &Change) -> &str {
+    c.new.as_ref().map_or("", |(t, _)| t.as_str())
+}
+
+fn git_mode(mode: Option<u32>) -> String {
+    format!("100{:03o}", mode.unwrap_or(0o644) & 0o777)
+}
+
+fn binary(out: &mut String, path: &str) {
+    let _ = writeln!(out, "binary files a/{path} and b/{path} differ");
+}
+
+fn unified(out: &mut String, old_name: &str, new_name: &str, old: &str, new: &str) {
+    let diff = TextDiff::from_lines(old, new);
+    let text = diff
+        .unified_diff()
+        .context_radius(3)
+        .missing_newline_hint(true)
+        .header(old_name, new_name)
+        .to_string();
+    out.push_str(&text);
+    if !text.is_empty() && !text.ends_with('\n') {
+        out.push('\n');
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::manifest::Manifest;
+    use crate::write::OnDisk;
+
+    fn plan_of(changes: Vec<Change>) -> Plan {
+        Plan {
+            dir: "out".into(),
+            changes,
+            conflicts: vec![],
+            old_manifest: Manifest::default(),
+            old_manifest_text: None,
+            new_manifest: Manifest::default(),
+        }
+    }
+
+    #[test]
+    fn create_update_chmod_remove() {
+        let p = plan_of(vec![
+            Change {
+                path: "a".into(),
+                action: Action::Create,
+                old: None,
+                new: Some(("x\n".into(), 0o600)),
+                edited: false,
+            },
+            Change {
+                path: "b".into(),
+                action: Action::Update,
+                old: Some(OnDisk {
+                    bytes: b"1\n2\n".to_vec(),
+                    mode: 0o644,
+                }),
+                new: Some(("1\n3\n".into(), 0o644)),
+                edited: false,
+            },
+            Change {
+                path: "c".into(),
+                action: Action::Chmod,
+                old: Some(OnDisk {
+                    bytes: b"s\n".to_vec(),
+                    mode: 0o644,
+                }),
+                new: Some(("s\n".into(), 0o755)),
+                edited: false,
+            },
+            Change {
+                path: "d".into(),
+                action: Action::Remove,
+                old: Some(OnDisk {
+                    bytes: b"gone\n".to_vec(),
+                    mode: 0o644,
+                }),
+                new: None,
+                edited: false,
+            },
+        ]);
+        let d = plan_diff(&p);
+        assert!(d.contains("new file mode 100600\n--- /dev/null\n+++ b/a\n@@ -0,0 +1 @@\n+x\n"));
+        assert!(d.contains("--- a/b\n+++ b/b\n@@ -1,2 +1,2 @@\n 1\n-2\n+3\n"));
+        assert!(d.contains("diff a/c b/c\nold mode 100644\nnew mode 100755\n"));
+        assert!(d.contains("deleted file mode 100644\n--- a/d\n+++ /dev/null\n"));
+    }
+}

@@ -1,0 +1,129 @@
+//! The output manifest: which files `meshspec render` wrote into a directory, with a content
+//! hash and mode for each, so later runs know what they own.
+//!
+//! Stored as `DIR/.meshspec-manifest.json`:
+//! `{"generator":"meshspec","version":1,"files":{"PLAN.md":{"sha256":"…","mode":"0644"}}}`.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Value, json};
+use sha2::{Digest as _, Sha256};
+
+/// The manifest's file name inside the output directory.
+pub const MANIFEST_NAME: &str = ".meshspec-manifest.json";
+
+/// One file meshspec wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// Lowercase hex SHA-256 of the contents written.
+    pub sha256: String,
+    /// The permission bits written.
+    pub mode: u32,
+}
+
+/// Relative path → what was written there.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Manifest {
+    /// The files, by path relative to the output directory (`/`-separated).
+    pub files: BTreeMap<String, Entry>,
+}
+
+impl Manifest {
+    /// Parses a manifest.
+    ///
+    /// # Errors
+    /// A short reason when the text is not a manifest this version understands.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let value: Value = serde_json::from_str(text).map_err(|e| format!("not JSON ({e})"))?;
+        if value.get("generator").and_then(Value::as_str) != Some("meshspec") {
+            return Err("not a meshspec manifest (no `generator: meshspec`)".to_owned());
+        }
+        if value.get("version").and_then(Value::as_u64) != Some(1) {
+            return Err("unsupported manifest version (expected 1)".to_owned());
+        }
+        let files = value
+            .get("files")
+            .and_then(Value::as_object)
+            .ok_or_else(|| "no `files` object".to_owned())?;
+        let mut out = BTreeMap::new();
+        for (path, entry) in files {
+            let sha256 = entry
+                .get("sha256")
+                .and_then(Value::as_str)
+                .ok_or_else(|| format!("`{path}` has no sha256"))?
+                .to_owned();
+            let mode = entry
+                .get("mode")
+                .and_then(Value::as_str)
+                .and_then(|m| u32::from_str_radix(m, 8).ok())
+                .ok_or_else(|| format!("`{path}` has no octal mode"))?;
+            out.insert(path.clone(), Entry { sha256, mode });
+        }
+        Ok(Self { files: out })
+    }
+
+    /// The manifest as pretty JSON with a trailing newline (deterministic: paths sorted).
+    #[must_use]
+    pub fn to_json(&self) -> String {
+        let files: serde_json::Map<String, Value> = self
+            .files
+            .iter()
+            .map(|(p, e)| {
+                (
+                    p.clone(),
+                    json!({"sha256": e.sha256, "mode": format!("{:04o}", e.mode)}),
+                )
+            })
+            .collect();
+        let value = json!({"generator": "meshspec", "version": 1, "files": files});
+        let mut text = serde_json::to_string_pretty(&value).unwrap_or_default();
+        text.push('\n');
+        text
+    }
+}
+
+/// Lowercase hex SHA-256 of some bytes.
+#[must_use]
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    let digest = Sha256::digest(bytes);
+    let mut out = String::with_capacity(64);
+    for b in digest {
+        out.push(char::from_digit(u32::from(b >> 4), 16).unwrap_or('0'));
+        out.push(char::from_digit(u32::from(b & 0xf), 16).unwrap_or('0'));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip() {
+        let mut m = Manifest::default();
+        m.files.insert(
+            "nodes/a/install.sh".to_owned(),
+            Entry {
+                sha256: sha256_hex(b"x"),
+                mode: 0o755,
+            },
+        );
+        let text = m.to_json();
+        assert!(text.contains("\"mode\": \"0755\""));
+        assert_eq!(Manifest::parse(&text).unwrap(), m);
+    }
+
+    #[test]
+    fn known_hash() {
+        assert_eq!(
+            sha256_hex(b"abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+
+    #[test]
+    fn rejects_foreign_json() {
+        assert!(Manifest::parse("{}").is_err());
+        assert!(Manifest::parse("nope").is_err());
+    }
+}

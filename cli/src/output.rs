@@ -1,0 +1,204 @@
+//! Terminal output: when to colour, and the few styles the CLI uses.
+//!
+//! Results go to standard output, progress and errors to standard error; each stream decides
+//! on its own whether it is a terminal. Colour is plain ANSI, applied line by line to text the
+//! core already formatted, so piped output is byte-for-byte the core's text.
+
+use std::io::{IsTerminal, Write as _};
+
+use crate::args::ColorChoice;
+
+/// Where colour decisions come from: the flag and the environment.
+#[derive(Debug, Clone, Copy)]
+pub struct Output {
+    /// Colour standard output.
+    pub stdout: Painter,
+    /// Colour standard error.
+    pub stderr: Painter,
+}
+
+impl Output {
+    /// Decides colour for both streams from `--color`, `NO_COLOR` and whether each is a terminal.
+    #[must_use]
+    pub fn new(choice: ColorChoice) -> Self {
+        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        let decide = |is_tty: bool| match choice {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => is_tty && !no_color,
+        };
+        Self {
+            stdout: Painter {
+                enabled: decide(std::io::stdout().is_terminal()),
+            },
+            stderr: Painter {
+                enabled: decide(std::io::stderr().is_terminal()),
+            },
+        }
+    }
+}
+
+/// Writes `text` to standard output. A closed pipe (`| head`) is not worth a panic or a message.
+pub fn emit(text: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes());
+    let _ = out.flush();
+}
+
+/// Writes `text` to standard error, ignoring failures.
+pub fn emit_err(text: &str) {
+    let _ = std::io::stderr().lock().write_all(text.as_bytes());
+}
+
+/// Applies ANSI styles when enabled, and returns text unchanged otherwise.
+#[derive(Debug, Clone, Copy)]
+pub struct Painter {
+    /// Whether to emit escape codes.
+    pub enabled: bool,
+}
+
+const RESET: &str = "\x1b[0m";
+const BOLD: &str = "\x1b[1m";
+const RED: &str = "\x1b[1;31m";
+const YELLOW: &str = "\x1b[1;33m";
+const BLUE: &str = "\x1b[1;34m";
+const CYAN: &str = "\x1b[1;36m";
+const GREEN: &str = "\x1b[32m";
+const DIM_RED: &str = "\x1b[31m";
+
+impl Painter {
+    fn paint(self, style: &str, text: &str) -> String {
+        if self.enabled {
+            format!("{style}{text}{RESET}")
+        } else {
+            text.to_owned()
+        }
+    }
+
+    /// Bold text.
+    #[must_use]
+    pub fn bold(self, text: &str) -> String {
+        self.paint(BOLD, text)
+    }
+
+    /// The `error` label.
+    #[must_use]
+    pub fn error(self, text: &str) -> String {
+        self.paint(RED, text)
+    }
+
+    /// The `warning` label.
+    #[must_use]
+    pub fn warning(self, text: &str) -> String {
+        self.paint(YELLOW, text)
+    }
+
+    /// A `help`/`note` label.
+    #[must_use]
+    pub fn note(self, text: &str) -> String {
+        self.paint(CYAN, text)
+    }
+
+    /// Prefixes `error: ` (coloured) to a message, for errors printed on standard error.
+    #[must_use]
+    pub fn error_line(self, message: &str) -> String {
+        format!("{}: {message}", self.error("error"))
+    }
+
+    /// Colours text formatted by `Diagnostics::render`: headers by severity, gutters and help.
+    #[must_use]
+    pub fn diagnostics(self, text: &str) -> String {
+        if !self.enabled {
+            return text.to_owned();
+        }
+        let mut out = String::with_capacity(text.len() + 64);
+        for line in text.split_inclusive('\n') {
+            let (body, nl) = match line.strip_suffix('\n') {
+                Some(b) => (b, "\n"),
+                None => (line, ""),
+            };
+            out.push_str(&self.diagnostic_line(body));
+            out.push_str(nl);
+        }
+        out
+    }
+
+    fn diagnostic_line(self, line: &str) -> String {
+        for (label, style) in [("error[", RED), ("warning[", YELLOW), ("info[", BLUE)] {
+            if line.starts_with(label)
+                && let Some(end) = line.find("]:")
+            {
+                let (head, rest) = line.split_at(end + 2);
+                return format!("{}{}", self.paint(style, head), self.bold(rest));
+            }
+        }
+        if let Some(rest) = line.strip_prefix("  = help:") {
+            return format!("  = {}{rest}", self.note("help:"));
+        }
+        if let Some(rest) = line.strip_prefix("  -->") {
+            return format!("  {}{rest}", self.paint(BLUE, "-->"));
+        }
+        if let Some(bar) = line.find(" |")
+            && line[..bar].chars().all(|c| c.is_ascii_digit() || c == ' ')
+        {
+            let (gutter, rest) = line.split_at(bar + 2);
+            let rest_styled = if rest.trim() == "^" {
+                self.paint(RED, rest)
+            } else {
+                rest.to_owned()
+            };
+            return format!("{}{rest_styled}", self.paint(BLUE, gutter));
+        }
+        line.to_owned()
+    }
+
+    /// Colours a unified diff: additions green, removals red, headers bold.
+    #[must_use]
+    pub fn diff(self, text: &str) -> String {
+        if !self.enabled {
+            return text.to_owned();
+        }
+        let mut out = String::with_capacity(text.len() + 64);
+        for line in text.split_inclusive('\n') {
+            let styled = if line.starts_with("+++") || line.starts_with("---") {
+                self.bold(line.trim_end_matches('\n'))
+            } else if line.starts_with('+') {
+                self.paint(GREEN, line.trim_end_matches('\n'))
+            } else if line.starts_with('-') {
+                self.paint(DIM_RED, line.trim_end_matches('\n'))
+            } else if line.starts_with("@@") {
+                self.paint(CYAN, line.trim_end_matches('\n'))
+            } else if line.starts_with("diff ") || line.contains(" mode ") {
+                self.bold(line.trim_end_matches('\n'))
+            } else {
+                line.trim_end_matches('\n').to_owned()
+            };
+            out.push_str(&styled);
+            if line.ends_with('\n') {
+                out.push('\n');
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn disabled_painter_is_identity() {
+        let p = Painter { enabled: false };
+        let text = "error[MS101]: overlap\n  --> a.yaml:3:1\n";
+        assert_eq!(p.diagnostics(text), text);
+        assert_eq!(p.diff("+a\n-b\n"), "+a\n-b\n");
+    }
+
+    #[test]
+    fn enabled_painter_colours_headers() {
+        let p = Painter { enabled: true };
+        let out = p.diagnostics("error[MS101]: overlap\n");
+        assert!(out.starts_with("\x1b[1;31merror[MS101]:"));
+        assert!(out.ends_with('\n'));
+    }
+}
