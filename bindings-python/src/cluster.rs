@@ -154,10 +154,11 @@ impl Cluster {
         self.inner.no_proxy()
     }
 
-    /// The plan report (what will be written, the join order, the checks), as text.
-    fn plan(&self, py: Python<'_>) -> PyResult<String> {
-        let bundle = self.bundle(py)?;
-        Ok(bundle.text("PLAN.md").unwrap_or_default().to_owned())
+    /// The plan report (`PLAN.md`: addressing, networks, MTU, NO_PROXY, rollout, diagnostics).
+    ///
+    /// Written for specs with errors too: their diagnostics are part of the report.
+    fn plan(&self, py: Python<'_>) -> String {
+        py.detach(|| self.inner.plan_report())
     }
 
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {

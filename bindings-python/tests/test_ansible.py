@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import stat
 import subprocess
 import sys
@@ -72,6 +71,7 @@ class Lab:
             ANSIBLE_FORCE_COLOR="0",
             ANSIBLE_DEPRECATION_WARNINGS="0",
             ANSIBLE_PYTHON_INTERPRETER=sys.executable,
+            ANSIBLE_PIPELINING="1",
         )
 
     def play(self, *args: str, spec: Path = FLANNEL_SEED, playbook: Path = SITE) -> Run:
@@ -94,7 +94,7 @@ class Lab:
         return Run(proc.returncode, out, recap)
 
     def files(self) -> dict[str, str]:
-        """Every file under the roots, relative to the roots directory."""
+        """Every file under the roots, as `node/path` relative to the roots directory."""
         base = self.tmp / "roots"
         return {str(p.relative_to(base)): p.read_text() for p in sorted(base.rglob("*")) if p.is_file()}
 
@@ -109,31 +109,44 @@ def seed() -> meshspec.Cluster:
     return meshspec.Cluster.from_file(FLANNEL_SEED)
 
 
+@pytest.fixture(scope="module")
+def written(tmp_path_factory: pytest.TempPathFactory) -> tuple[Lab, Run]:
+    """A lab after one real run of site.yml; tests that change its files put them back."""
+    lab = Lab(tmp_path_factory.mktemp("written"))
+    return lab, lab.play()
+
+
 def assert_ok(run: Run, hosts: list[str] = NODES) -> None:
     assert run.rc == 0, run.out
     assert sorted(run.recap) == sorted(hosts), run.out
     assert all(c["failed"] == 0 and c["unreachable"] == 0 for c in run.recap.values()), run.out
 
 
-def test_first_run_writes_the_files_second_run_changes_nothing(lab: Lab, seed: meshspec.Cluster):
-    first = lab.play()
+def expected_files(seed: meshspec.Cluster) -> dict[str, meshspec.File]:
+    """What site.yml writes: every node file but install.sh, keyed like Lab.files()."""
+    return {
+        f"{n}/{rel}": f
+        for n in NODES
+        for rel, f in seed.node(n).files.items()
+        if rel != "install.sh"
+    }
+
+
+def test_first_run_writes_every_node_file_with_its_mode(written, seed: meshspec.Cluster):
+    lab, first = written
     assert_ok(first)
     assert all(n >= 1 for n in first.changed().values()), first.out
-    for n in NODES:
-        written = lab.roots[n] / CONFIG
-        expected = seed.node(n).files[CONFIG]
-        assert written.read_text() == expected.contents
-        assert stat.S_IMODE(written.stat().st_mode) == expected.mode
+    expected = expected_files(seed)
+    assert lab.files() == {k: f.contents for k, f in expected.items()}
+    base = lab.tmp / "roots"
+    for key, f in expected.items():
+        assert stat.S_IMODE((base / key).stat().st_mode) == f.mode, key
     # the filter feeds the play's other task
     assert "k3s-gpu-worker (agent): node-ip 100.80.98.64, pod CIDR 10.42.3.0/24" in first.out
 
-    second = lab.play()
-    assert_ok(second)
-    assert second.changed() == {n: 0 for n in NODES}, second.out
 
-
-def test_seed_gpu_worker_file_holds_the_seed_values(lab: Lab):
-    assert_ok(lab.play("--limit", "k3s-gpu-worker"), ["k3s-gpu-worker"])
+def test_seed_gpu_worker_file_holds_the_seed_values(written):
+    lab, _ = written
     yaml = pytest.importorskip("yaml")  # PyYAML comes with ansible-core
     config = yaml.safe_load((lab.roots["k3s-gpu-worker"] / CONFIG).read_text())
     assert config["server"] == "https://100.84.89.67:6443"
@@ -141,15 +154,15 @@ def test_seed_gpu_worker_file_holds_the_seed_values(lab: Lab):
     assert config["flannel-iface"] == "tailscale0"
 
 
-def test_check_mode_changes_nothing_on_disk(lab: Lab):
-    run = lab.play("--check")
-    assert_ok(run)
-    assert all(n >= 1 for n in run.changed().values()), run.out
-    assert lab.files() == {}
+def test_second_run_changes_nothing(written):
+    lab, _ = written
+    second = lab.play()
+    assert_ok(second)
+    assert second.changed() == {n: 0 for n in NODES}, second.out
 
 
-def test_check_and_diff_on_an_edited_file(lab: Lab):
-    assert_ok(lab.play())
+def test_check_and_diff_on_an_edited_file(written):
+    lab, _ = written
     edited = lab.roots["k3s-gpu-worker"] / CONFIG
     original = edited.read_text()
     lines = original.splitlines(keepends=True)
@@ -159,22 +172,23 @@ def test_check_and_diff_on_an_edited_file(lab: Lab):
     edited.write_text("".join(lines))
     before = lab.files()
 
-    run = lab.play("--check", "--diff")
-    assert_ok(run)
-    assert run.changed() == {n: (1 if n == "k3s-gpu-worker" else 0) for n in NODES}, run.out
+    pair = ["k3s-master", "k3s-gpu-worker"]  # the edited node and an untouched one
+    run = lab.play("--check", "--diff", "--limit", ",".join(pair))
+    assert_ok(run, pair)
+    assert run.changed() == {"k3s-master": 0, "k3s-gpu-worker": 1}, run.out
     assert "-node-ip: 192.168.0.25" in run.out
     assert f"+{node_ip_line}" in run.out
     assert lab.files() == before
 
-    fixed = lab.play()
-    assert fixed.changed()["k3s-gpu-worker"] == 1
+    fixed = lab.play("--limit", ",".join(pair))
+    assert fixed.changed() == {"k3s-master": 0, "k3s-gpu-worker": 1}, fixed.out
     assert edited.read_text() == original
 
 
-def test_diff_mode_on_new_files_shows_their_contents(lab: Lab):
-    run = lab.play("--check", "--diff", "--limit", "k3s-gpu-worker")
-    assert_ok(run, ["k3s-gpu-worker"])
-    assert run.changed() == {"k3s-gpu-worker": 1}, run.out
+def test_check_mode_on_fresh_nodes_writes_nothing_and_diffs_new_files(lab: Lab):
+    run = lab.play("--check", "--diff")
+    assert_ok(run)
+    assert all(n >= 1 for n in run.changed().values()), run.out
     assert "+server: https://100.84.89.67:6443" in run.out
     assert lab.files() == {}
 
@@ -186,7 +200,7 @@ def test_broken_spec_fails_the_play_with_the_rule_code(lab: Lab, tmp_path: Path)
             "cni:", "network:\n  cluster_cidr: 10.42.0.0/16\n  service_cidr: 10.42.0.0/16\n\ncni:", 1
         )
     )
-    run = lab.play(spec=broken)
+    run = lab.play("--limit", "k3s-master,k3s-gpu-worker", spec=broken)
     assert run.rc != 0
     assert run.recap and all(c["failed"] == 1 for c in run.recap.values()), run.out
     assert "meshspec: 1 error in" in run.out and "MS101 at network." in run.out
@@ -195,7 +209,7 @@ def test_broken_spec_fails_the_play_with_the_rule_code(lab: Lab, tmp_path: Path)
     assert lab.files() == {}
 
 
-def test_spec_data_from_a_variable_writes_the_same_files(lab: Lab, tmp_path: Path):
+def test_spec_data_from_a_variable_writes_the_same_files(lab: Lab, tmp_path: Path, written):
     playbook = tmp_path / "spec_data.yml"
     playbook.write_text(
         "- hosts: k3s\n"
@@ -204,20 +218,17 @@ def test_spec_data_from_a_variable_writes_the_same_files(lab: Lab, tmp_path: Pat
         "    - meshspec.k3s.render:\n"
         "        spec_data: \"{{ lookup('ansible.builtin.file', meshspec_spec) | from_yaml }}\"\n"
         "        root: \"{{ meshspec_root }}\"\n"
+        "        include: ['etc/*']\n"
     )
-    assert_ok(lab.play(playbook=playbook))
+    assert_ok(lab.play("--limit", "k3s-gpu-worker", playbook=playbook), ["k3s-gpu-worker"])
     via_data = lab.files()
-    shutil.rmtree(lab.tmp / "roots")
-    for root in lab.roots.values():
-        root.mkdir(parents=True)
-    assert_ok(lab.play())
-    via_file = lab.files()
-    assert via_file.keys() == via_data.keys() and via_file
+    via_file = {k: t for k, t in written[0].files().items() if k.startswith("k3s-gpu-worker/")}
+    assert via_data.keys() == via_file.keys() and via_data
 
     def body(text: str) -> str:  # the header names the source: the file, or spec_data
         return text.split("\n", 1)[1]
 
-    assert {p: body(t) for p, t in via_file.items()} == {p: body(t) for p, t in via_data.items()}
+    assert {p: body(t) for p, t in via_data.items()} == {p: body(t) for p, t in via_file.items()}
 
 
 def test_unknown_node_fails_with_the_known_names(lab: Lab, tmp_path: Path):

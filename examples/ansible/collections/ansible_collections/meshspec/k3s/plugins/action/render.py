@@ -12,6 +12,7 @@ diffs are what ``copy`` shows and honour ``no_log``/``diff: false`` like any tas
 
 from __future__ import annotations
 
+import fnmatch
 import posixpath
 from typing import Any
 
@@ -31,7 +32,18 @@ ARGUMENT_SPEC = {
     "spec_data": {"type": "dict"},
     "node": {"type": "str"},
     "root": {"type": "str", "default": "/"},
+    "include": {"type": "list", "elements": "str", "default": ["*"]},
+    "exclude": {"type": "list", "elements": "str", "default": []},
 }
+
+
+def selected(rel: str, include: list[str], exclude: list[str]) -> bool:
+    """Whether a node file (path relative to the node's root) is written."""
+
+    def matches(patterns: list[str]) -> bool:
+        return any(fnmatch.fnmatchcase(rel, p) for p in patterns)
+
+    return matches(include) and not matches(exclude)
 
 
 def failure_message(err: Any, source: str) -> str:
@@ -85,9 +97,12 @@ class ActionModule(ActionBase):
 
         written: dict[str, Any] = {}
         diffs: list[Any] = []
+        made: dict[str, dict[str, Any]] = {}
         for rel, file in sorted(node.files.items()):
+            if not selected(rel, args["include"], args["exclude"]):
+                continue
             dest = posixpath.join(args["root"], rel)
-            outcome = self._write(dest, file, task_vars)
+            outcome = self._write(dest, file, task_vars, made)
             if outcome.get("failed"):
                 outcome["msg"] = f"meshspec: writing {dest}: {outcome.get('msg', 'failed')}"
                 return outcome
@@ -115,17 +130,22 @@ class ActionModule(ActionBase):
             return meshspec.Cluster.from_file(to_text(path))
         return meshspec.Cluster.from_dict(args["spec_data"], "spec_data")
 
-    def _write(self, dest: str, file: Any, task_vars: dict[str, Any]) -> dict[str, Any]:
-        """Writes one file with ``copy`` after making its directory; returns copy's result."""
+    def _write(
+        self, dest: str, file: Any, task_vars: dict[str, Any], made: dict[str, dict[str, Any]]
+    ) -> dict[str, Any]:
+        """Writes one file with ``copy`` after making its directory (once per directory, kept in
+        ``made``); returns copy's result."""
         parent = posixpath.dirname(dest)
-        made = self._execute_module(
-            module_name="ansible.legacy.file",
-            module_args={"path": parent, "state": "directory"},
-            task_vars=task_vars,
-        )
-        if made.get("failed"):
-            return made
-        if made.get("changed") and self._task.check_mode:
+        if parent not in made:
+            made[parent] = self._execute_module(
+                module_name="ansible.legacy.file",
+                module_args={"path": parent, "state": "directory"},
+                task_vars=task_vars,
+            )
+        directory = made[parent]
+        if directory.get("failed"):
+            return directory
+        if directory.get("changed") and self._task.check_mode:
             # the directory does not exist yet, so copy cannot check the file: it would be new
             result: dict[str, Any] = {"changed": True}
             if self._task.diff:

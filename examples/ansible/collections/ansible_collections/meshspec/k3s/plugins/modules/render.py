@@ -43,6 +43,20 @@ options:
       - Point it elsewhere to stage files or to test without touching the system.
     type: str
     default: /
+  include:
+    description:
+      - Shell-style patterns (C(fnmatch), where C(*) also matches C(/)) of the node files to
+        write, relative to the node's root, for example C(etc/*).
+    type: list
+    elements: str
+    default: ["*"]
+  exclude:
+    description:
+      - Patterns of node files not to write, for example C(install.sh), the one-time k3s install
+        script that sits at the top of each node's directory in the bundle.
+    type: list
+    elements: str
+    default: []
 attributes:
   check_mode:
     support: full
@@ -66,6 +80,7 @@ EXAMPLES = r"""
 - name: Write this node's k3s config from the cluster spec
   meshspec.k3s.render:
     spec: cluster.yaml
+    exclude: [install.sh]
   become: true
   notify: Restart k3s
 
