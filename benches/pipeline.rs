@@ -5,7 +5,11 @@
 //! prints the time and, through divan's allocation profiler, the bytes allocated per stage
 //! (`max alloc` is the peak).
 
-#![allow(clippy::unwrap_used, clippy::expect_used, reason = "a benchmark fails by panicking")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a benchmark fails by panicking"
+)]
 
 use std::fmt::Write as _;
 
@@ -24,16 +28,37 @@ fn spec(nodes: usize) -> String {
         "version: 1\nname: bench\nnetwork:\n  cluster_cidr: 10.64.0.0/10\nproxy:\n  http: http://proxy.lan:3128\n  style: precise\nsites:\n",
     );
     for site in 0..50 {
-        let _ = writeln!(s, "  - name: site-{site}\n    subnets: [172.{}.{}.0/20]", 16 + site / 16, (site % 16) * 16);
+        let _ = writeln!(
+            s,
+            "  - name: site-{site}\n    subnets: [172.{}.{}.0/20]",
+            16 + site / 16,
+            (site % 16) * 16
+        );
     }
     s.push_str("nodes:\n");
+    let mut per_site = [0usize; 50];
     for i in 0..nodes {
         let site = if i < 3 { 0 } else { i % 50 };
         let role = if i < 3 { "server" } else { "agent" };
-        let k = i / 50; // index within its site
-        let lan = format!("172.{}.{}.{}", 16 + site / 16, (site % 16) * 16 + k / 250, k % 250 + 1);
-        let mesh = format!("100.{}.{}.{}", 64 + i / 62_500, (i / 250) % 250, i % 250 + 1);
-        let _ = writeln!(s, "  - name: node-{i}\n    role: {role}\n    site: site-{site}\n    lan_ip: {lan}\n    mesh_ip: {mesh}\n    labels: {{example.com/rack: r{}}}", i % 40);
+        let k = per_site[site]; // index within its site
+        per_site[site] += 1;
+        let lan = format!(
+            "172.{}.{}.{}",
+            16 + site / 16,
+            (site % 16) * 16 + k / 250,
+            k % 250 + 1
+        );
+        let mesh = format!(
+            "100.{}.{}.{}",
+            64 + i / 62_500,
+            (i / 250) % 250,
+            i % 250 + 1
+        );
+        let _ = writeln!(
+            s,
+            "  - name: node-{i}\n    role: {role}\n    site: site-{site}\n    lan_ip: {lan}\n    mesh_ip: {mesh}\n    labels: {{example.com/rack: r{}}}",
+            i % 40
+        );
         if i % 25 == 24 {
             s.push_str("    gpu: {vendor: nvidia, model: rtx3060}\n");
         }
@@ -68,6 +93,9 @@ fn pipeline(b: Bencher, nodes: usize) {
     let text = spec(nodes);
     let opts = RenderOptions::default();
     b.bench(|| {
-        Cluster::from_yaml(black_box(&text)).expect("reads").render(&opts).expect("renders")
+        Cluster::from_yaml(black_box(&text))
+            .expect("reads")
+            .render(&opts)
+            .expect("renders")
     });
 }

@@ -57,13 +57,10 @@ impl ChangePlan {
                 ).with_help(format!("keep `node_ip: {keep}` on `{}`; meshspec advertises the mesh address with `advertise-address`, which is what the seed's master did", n.name)));
             }
         }
-        let net_change = |what: &str,
-                          a: String,
-                          b: String,
-                          path: &str,
-                          out: &mut Vec<Diagnostic>| {
-            if a != b {
-                out.push(
+        let net_change =
+            |what: &str, a: String, b: String, path: &str, out: &mut Vec<Diagnostic>| {
+                if a != b {
+                    out.push(
                     Diagnostic::new(
                         Code::CidrChange,
                         path,
@@ -75,8 +72,8 @@ impl ChangePlan {
                         "keep the old value, or build a new cluster and migrate workloads to it",
                     ),
                 );
-            }
-        };
+                }
+            };
         let join = |v: &[crate::cidr::Cidr]| {
             v.iter()
                 .map(ToString::to_string)

@@ -230,7 +230,17 @@ fn diagnostics_section(s: &mut String, d: &Diagnostics) {
         s.push_str("None.\n");
         return;
     }
-    for x in d.iter() {
+    // by severity, code and path, not by line: the report is the same for a spec read from
+    // YAML text and one read from a JSON value (which has no positions)
+    let mut sorted: Vec<_> = d.iter().collect();
+    sorted.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then(a.code.cmp(&b.code))
+            .then(a.path.cmp(&b.path))
+            .then(a.message.cmp(&b.message))
+    });
+    for x in sorted {
         let at = if x.path.is_empty() {
             String::new()
         } else {

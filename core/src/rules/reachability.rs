@@ -1,6 +1,6 @@
 //! MS2xx: reachability across sites.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::cluster::{Cluster, Cni, NodeIpMode};
 use crate::code::Code;
@@ -152,17 +152,33 @@ fn mixed_addressing(c: &Cluster, out: &mut Vec<Diagnostic>) {
     if lan_sites.is_empty() {
         return;
     }
-    for n in &c.nodes {
-        if n.is_tainted() {
-            continue;
-        }
+    // one warning per remote site, naming its untainted nodes
+    let mut remote: BTreeMap<String, Vec<&crate::cluster::Node>> = BTreeMap::new();
+    for n in c.nodes.iter().filter(|n| !n.is_tainted()) {
         let here = locality(n);
         if lan_sites.iter().any(|s| *s != here) {
-            out.push(Diagnostic::new(
-                Code::MixedAddressing,
-                format!("nodes[{}]", n.index),
-                format!("untainted node `{}` sits away from nodes whose node-ips are LAN addresses: pods scheduled on it cannot reach those node-ips", n.name),
-            ).with_help(format!("taint it (e.g. `taints: [\"site={}:NoSchedule\"]`, as the second seed does for its GPU worker) or use `node_ip: mesh` everywhere", n.site.as_deref().unwrap_or("remote"))));
+            remote.entry(here).or_default().push(n);
         }
+    }
+    for nodes in remote.values() {
+        let Some(first) = nodes.first() else { continue };
+        let mut names: Vec<String> = nodes
+            .iter()
+            .take(10)
+            .map(|n| format!("`{}`", n.name))
+            .collect();
+        if nodes.len() > 10 {
+            names.push(format!("{} more", nodes.len() - 10));
+        }
+        let (what, verb) = if nodes.len() == 1 {
+            ("node", "sits")
+        } else {
+            ("nodes", "sit")
+        };
+        out.push(Diagnostic::new(
+            Code::MixedAddressing,
+            format!("nodes[{}]", first.index),
+            format!("untainted {what} {} {verb} away from nodes whose node-ips are LAN addresses: pods scheduled there cannot reach those node-ips", names.join(", ")),
+        ).with_help(format!("taint them (e.g. `taints: [\"site={}:NoSchedule\"]`, as the second seed does for its GPU worker) or use `node_ip: mesh` everywhere", first.site.as_deref().unwrap_or("remote"))));
     }
 }

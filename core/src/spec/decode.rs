@@ -202,7 +202,12 @@ impl Decoder {
         };
         for (k, v) in &entries {
             let child = join(path, &k.name);
-            self.spans.insert(&child, k.pos.or(v.pos));
+            // a scalar points at its value (where the fix goes); a block at its key
+            let at = match v.value {
+                Value::Map(_) | Value::Seq(_) | Value::Null => k.pos.or(v.pos),
+                _ => v.pos.or(k.pos),
+            };
+            self.spans.insert(&child, at);
             if !known.contains(&k.name.as_str()) {
                 let near = suggest::nearest(&k.name, known.iter().copied());
                 let help = match near {

@@ -179,7 +179,9 @@ impl Provider {
     #[must_use]
     pub fn default_ranges(self) -> (Option<&'static str>, Option<&'static str>) {
         match self {
-            Provider::Tailscale | Provider::Headscale => (Some("100.64.0.0/10"), Some("fd7a:115c:a1e0::/48")),
+            Provider::Tailscale | Provider::Headscale => {
+                (Some("100.64.0.0/10"), Some("fd7a:115c:a1e0::/48"))
+            }
             Provider::Netbird => (Some("100.64.0.0/10"), None),
             Provider::Wireguard => (None, None),
         }

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# The whole test suite, cheapest first. README: `bash scripts/test.sh`. CI: `.ci/run` calls it.
+# Needs Rust, Python 3.9+ with pip, Node 18+ with npm; installs maturin, pytest, mypy,
+# ansible-core and the npm packages itself (into throwaway venvs and node_modules).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+export INSTA_UPDATE=no        # snapshots are reviewed by hand, never written by the suite
+
+step() { printf '\n==== %s\n' "$*"; }
+
+step "format"
+cargo fmt --all -- --check
+
+step "clippy (all crates, all targets, warnings are errors)"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "Rust tests (unit, integration, doctests) for the core and the CLI"
+cargo test --workspace --locked
+
+step "Rust examples run"
+cargo run -q --locked -p meshspec --example validate -- examples/specs/flannel-over-tailscale-gpu-worker.yaml >/dev/null
+cargo run -q --locked -p meshspec --example render -- examples/specs/cilium-vxlan-over-tailscale.yaml worker >/dev/null
+cargo run -q --locked -p meshspec --example calculators >/dev/null
+
+step "benchmarks compile"
+cargo bench --locked -p meshspec --no-run
+
+if [ -f bindings-python/ci.sh ]; then
+  step "Python binding, stubs and the Ansible collection"
+  bash bindings-python/ci.sh
+fi
+
+if [ -f bindings-node/ci.sh ]; then
+  step "Node binding, generated typings and the Pulumi program"
+  bash bindings-node/ci.sh
+fi
+
+step "all checks passed"
