@@ -119,6 +119,12 @@ impl Cluster {
         self.inner.nodes.iter().map(|n| n.name.clone()).collect()
     }
 
+    /// The smallest pod MTU over all nodes (what a no-fragment ping across the cluster must use).
+    #[getter]
+    fn pod_mtu(&self) -> u32 {
+        self.inner.pod_mtu()
+    }
+
     /// Every diagnostic (errors, warnings, info), errors first.
     fn validate(&self, py: Python<'_>) -> Vec<Diagnostic> {
         let diagnostics = py.detach(|| self.inner.validate());

@@ -8,9 +8,9 @@ use std::collections::BTreeMap;
 use pyo3::IntoPyObjectExt;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
-use serde_json::Value;
+use serde_json::{Value, json};
 
-use crate::convert::entries_to_dict;
+use crate::convert::{entries_to_dict, json_to_py};
 
 /// One problem found in a spec (a rule code, where, what, and how to fix it).
 #[pyclass(module = "meshspec", frozen, eq)]
@@ -187,6 +187,11 @@ pub struct Node {
     /// Taints, GPU taint included.
     #[pyo3(get)]
     pub taints: Vec<String>,
+    /// The pod interface's MTU, from the node's encapsulation stack.
+    #[pyo3(get)]
+    pub pod_mtu: u32,
+    /// The encapsulation stack, underlay first: `{name, mtu, overhead, note}` per layer.
+    pub mtu_stack: Vec<Value>,
     /// The k3s config keys and values, in file order.
     pub config: Vec<(String, Value)>,
     /// The node's rendered files, relative to its root.
@@ -204,6 +209,12 @@ impl Node {
             .into_iter()
             .map(|e| (e.key, e.value))
             .collect();
+        let stack = cluster.mtu_stack(node);
+        let mtu_stack = stack
+            .layers()
+            .iter()
+            .map(|l| json!({"name": l.name, "mtu": l.mtu, "overhead": l.overhead, "note": l.note}))
+            .collect();
         Self {
             name: node.name.clone(),
             role: node.role.to_string(),
@@ -213,6 +224,8 @@ impl Node {
             pod_cidr: node.pod_cidrs.iter().map(ToString::to_string).collect(),
             labels: node.labels.clone(),
             taints: node.taints.clone(),
+            pod_mtu: stack.pod_mtu(),
+            mtu_stack,
             config,
             files,
         }
@@ -225,6 +238,12 @@ impl Node {
     #[getter]
     fn config<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         entries_to_dict(py, &self.config)
+    }
+
+    /// The encapsulation stack, underlay first, as dicts (`name`, `mtu`, `overhead`, `note`).
+    #[getter]
+    fn mtu_stack<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        json_to_py(py, &Value::Array(self.mtu_stack.clone()))
     }
 
     /// The node's rendered files, keyed by path relative to the node's root.
@@ -248,6 +267,8 @@ impl Node {
         d.set_item("pod_cidr", &self.pod_cidr)?;
         d.set_item("labels", &self.labels)?;
         d.set_item("taints", &self.taints)?;
+        d.set_item("pod_mtu", self.pod_mtu)?;
+        d.set_item("mtu_stack", self.mtu_stack(py)?)?;
         d.set_item("config", self.config(py)?)?;
         let files = PyDict::new(py);
         for (path, file) in &self.files {

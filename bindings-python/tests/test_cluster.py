@@ -142,7 +142,7 @@ def test_node_as_dict_is_plain_data():
     assert d["files"]["etc/rancher/k3s/config.yaml"]["mode"] == 0o600
     assert set(d) == {
         "name", "role", "site", "node_ip", "advertise_address", "pod_cidr",
-        "labels", "taints", "config", "files",
+        "labels", "taints", "pod_mtu", "mtu_stack", "config", "files",
     }
 
 

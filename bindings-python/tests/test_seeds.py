@@ -29,6 +29,16 @@ def test_gpu_worker_labels_and_taint(flannel: meshspec.Cluster):
     assert gpu.node_ip == ["100.80.98.64"]
 
 
+def test_mtu_over_tailscale_and_vxlan(flannel: meshspec.Cluster):
+    # seed: "MTU 1280 on tailscale0 prevents VXLAN fragmentation"; flannel VXLAN takes 50 more
+    gpu = flannel.node("k3s-gpu-worker")
+    layers = gpu.mtu_stack
+    assert layers[0]["name"].startswith("underlay")
+    assert [layer["mtu"] for layer in layers][1] == 1280
+    assert gpu.pod_mtu == layers[-1]["mtu"] == 1230
+    assert flannel.pod_mtu == 1230
+
+
 def test_master_config_equals_the_seed(flannel: meshspec.Cluster):
     # "Master config": LAN node-ip for etcd, the Tailscale address advertised
     master = flannel.node("k3s-master")
