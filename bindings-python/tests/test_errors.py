@@ -125,3 +125,29 @@ def test_explain_and_codes():
 def test_explain_unknown_code_is_value_error_with_hint():
     with pytest.raises(ValueError, match=r"`MS999` is not a meshspec rule code.*meshspec.codes\(\)"):
         meshspec.explain("MS999")
+
+
+@pytest.mark.parametrize("name", ["flannel", "cilium"])
+def test_no_prefix_of_a_seed_panics(name: str):
+    """Every prefix of a seed spec either reads or raises SpecError, and whatever reads can be
+    validated, rendered (or refused with SpecError) and planned: no PanicException ever."""
+    from conftest import CILIUM_SEED, FLANNEL_SEED
+
+    text = (FLANNEL_SEED if name == "flannel" else CILIUM_SEED).read_text()
+    read = 0
+    for end in range(0, len(text), 7):
+        try:
+            c = meshspec.Cluster.from_yaml(text[:end])
+        except meshspec.SpecError as e:
+            assert e.diagnostics and e.code
+            continue
+        read += 1
+        c.validate()
+        c.plan()
+        try:
+            c.render()
+            for node in c.nodes:
+                c.node(node).as_dict()
+        except meshspec.SpecError as e:
+            assert any(d.is_error for d in e.diagnostics)
+    assert read > 0
