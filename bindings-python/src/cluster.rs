@@ -8,7 +8,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
 use crate::convert::py_to_json;
-use crate::errors::{Origin, io_error, spec_error, unknown_node};
+use crate::errors::{Origin, io_error, not_utf8, spec_error, unknown_node};
 use crate::types::{Diagnostic, File, Node};
 
 /// The name used in messages and file headers when the caller gives none.
@@ -66,26 +66,14 @@ impl Cluster {
     /// Reads a spec from a YAML file (`str` or `os.PathLike`).
     #[staticmethod]
     fn from_file(py: Python<'_>, path: PathBuf) -> PyResult<Self> {
-        let bytes = std::fs::read(&path).map_err(|e| io_error(&path, &e))?;
+        let bytes = py
+            .detach(|| std::fs::read(&path))
+            .map_err(|e| io_error(&path, &e))?;
         let name = path.display().to_string();
         let spec_name = path
             .file_name()
             .map_or_else(|| name.clone(), |f| f.to_string_lossy().into_owned());
-        let text = String::from_utf8(bytes).map_err(|e| {
-            let d = meshspec::Diagnostic::new(
-                meshspec::Code::YamlSyntax,
-                "",
-                format!(
-                    "the file is not UTF-8 text (invalid byte at offset {})",
-                    e.utf8_error().valid_up_to()
-                ),
-            );
-            let origin = Origin {
-                name: name.clone(),
-                text: None,
-            };
-            spec_error(py, &meshspec::Diagnostics::from_vec(vec![d]), &origin)
-        })?;
+        let text = String::from_utf8(bytes).map_err(|e| not_utf8(py, &name, &e))?;
         let parsed = py.detach(|| meshspec::Cluster::from_yaml(&text));
         let origin = Origin {
             name,

@@ -5,6 +5,7 @@
 //! text the CLI prints. Conversion and lookup problems become `TypeError` / `ValueError`, and
 //! file problems the matching `OSError` subclass. Nothing here panics.
 
+use std::collections::BTreeSet;
 use std::io;
 use std::path::Path;
 
@@ -33,19 +34,48 @@ pub struct Origin {
     pub text: Option<String>,
 }
 
-impl Origin {
-    /// The core's view of the source, used to show the offending line.
-    fn source(&self) -> Option<meshspec::Source<'_>> {
-        self.text.as_deref().map(|text| meshspec::Source {
-            name: &self.name,
-            text,
-        })
+/// What replaces a source line that may hold a secret.
+const HIDDEN: &str = "<line hidden: it holds a secret>";
+
+/// The spec text with every line that may hold a secret replaced by [`HIDDEN`], so that the
+/// message never echoes a token: the lines an `MS009` diagnostic points at, and lines with a
+/// word that looks like a join token or auth key.
+fn redacted(text: &str, diagnostics: &meshspec::Diagnostics) -> String {
+    let flagged: BTreeSet<u32> = diagnostics
+        .iter()
+        .filter(|d| d.code == meshspec::Code::InlineSecret)
+        .filter_map(|d| d.line)
+        .collect();
+    let is_separator = |c: char| c.is_whitespace() || ",{}[]\"'".contains(c);
+    let mut out = String::with_capacity(text.len());
+    for (number, line) in (1u32..).zip(text.split_inclusive('\n')) {
+        let secret = flagged.contains(&number)
+            || line
+                .split(is_separator)
+                .any(meshspec::secrets::looks_secret);
+        if secret {
+            let indent = line.len() - line.trim_start().len();
+            out.push_str(line.get(..indent).unwrap_or_default());
+            out.push_str(HIDDEN);
+            if line.ends_with('\n') {
+                out.push('\n');
+            }
+        } else {
+            out.push_str(line);
+        }
     }
+    out
 }
 
-/// A [`SpecError`] for these diagnostics, its message rendered like the CLI's text output.
+/// A [`SpecError`] for these diagnostics, its message rendered like the CLI's text output
+/// (with the offending lines of the spec, except lines that may hold a secret).
 pub fn spec_error(py: Python<'_>, diagnostics: &meshspec::Diagnostics, origin: &Origin) -> PyErr {
-    let message = diagnostics.render(origin.source().as_ref());
+    let text = origin.text.as_deref().map(|t| redacted(t, diagnostics));
+    let source = text.as_deref().map(|text| meshspec::Source {
+        name: &origin.name,
+        text,
+    });
+    let message = diagnostics.render(source.as_ref());
     let err = SpecError::new_err(message.trim_end().to_owned());
     let attach = || -> PyResult<()> {
         let value = err.value(py);
@@ -79,6 +109,23 @@ pub fn io_error(path: &Path, err: &io::Error) -> PyErr {
         io::ErrorKind::PermissionDenied => PyPermissionError::new_err(message),
         _ => PyOSError::new_err(message),
     }
+}
+
+/// A spec file that is not UTF-8 text: a [`SpecError`] with `MS001`, as for unreadable YAML.
+pub fn not_utf8(py: Python<'_>, name: &str, err: &std::string::FromUtf8Error) -> PyErr {
+    let d = meshspec::Diagnostic::new(
+        meshspec::Code::YamlSyntax,
+        "",
+        format!(
+            "the file is not UTF-8 text (invalid byte at offset {})",
+            err.utf8_error().valid_up_to()
+        ),
+    );
+    let origin = Origin {
+        name: name.to_owned(),
+        text: None,
+    };
+    spec_error(py, &meshspec::Diagnostics::from_vec(vec![d]), &origin)
 }
 
 /// An unknown rule code, with the hint the core gives.

@@ -209,6 +209,17 @@ def test_broken_spec_fails_the_play_with_the_rule_code(lab: Lab, tmp_path: Path)
     assert lab.files() == {}
 
 
+def test_a_spec_holding_a_secret_fails_without_echoing_it(lab: Lab, tmp_path: Path):
+    secret = "K10e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855::server:hunter2"
+    leaky = tmp_path / "leaky.yaml"
+    leaky.write_text(
+        FLANNEL_SEED.read_text().replace("k3s:\n", f"k3s:\n  server_extra: {{token: {secret}}}\n", 1)
+    )
+    run = lab.play("--limit", "k3s-master", "-v", spec=leaky)
+    assert run.rc != 0 and "MS009" in run.out, run.out
+    assert "hunter2" not in run.out and "K10e3b0" not in run.out
+
+
 def test_spec_data_from_a_variable_writes_the_same_files(lab: Lab, tmp_path: Path, written):
     playbook = tmp_path / "spec_data.yml"
     playbook.write_text(
