@@ -1,1 +1,168 @@
-//! Node binding of meshspec (being built).
+//! Node binding of meshspec: `require('meshspec')`.
+//!
+//! Each export is a few lines that call the core and convert: types live in `convert.rs`,
+//! errors (the `MeshspecError` thrown for a refused spec) in `errors.rs`. Everything is
+//! synchronous and pure: specs come in as text or plain objects, files come out as strings.
+
+mod convert;
+mod errors;
+
+use std::collections::BTreeMap;
+
+use meshspec::{Bundle, RenderOptions, Source};
+use napi::bindgen_prelude::{Env, Result, Unknown};
+use napi_derive::napi;
+
+use convert::{CodeInfo, Diagnostic, LoadOptions, Mtu, Node, RenderedFile};
+
+/// A resolved cluster: read from YAML text or a plain object, then validated and rendered.
+#[napi]
+pub struct Cluster {
+    inner: meshspec::Cluster,
+    name: String,
+    text: Option<String>,
+}
+
+#[napi]
+impl Cluster {
+    /// Reads a spec from YAML text; throws a `MeshspecError` (MS0xx) when it cannot be read.
+    #[napi(factory)]
+    pub fn from_yaml(env: &Env, text: String, options: Option<LoadOptions>) -> Result<Self> {
+        let name = spec_name(options);
+        let source = Source {
+            name: &name,
+            text: &text,
+        };
+        let inner = meshspec::Cluster::from_yaml(&text)
+            .map_err(|d| errors::spec_error(env, &d, Some(&source)))?;
+        Ok(Self {
+            inner,
+            name,
+            text: Some(text),
+        })
+    }
+
+    /// Reads a spec from a plain object (as a Pulumi config holds it); diagnostics carry no lines.
+    #[napi(
+        factory,
+        ts_args_type = "spec: Record<string, unknown>, options?: LoadOptions | undefined | null"
+    )]
+    pub fn from_object(
+        env: &Env,
+        spec: serde_json::Value,
+        options: Option<LoadOptions>,
+    ) -> Result<Self> {
+        let inner =
+            meshspec::Cluster::from_json(&spec).map_err(|d| errors::spec_error(env, &d, None))?;
+        Ok(Self {
+            inner,
+            name: spec_name(options),
+            text: None,
+        })
+    }
+
+    /// The cluster's name.
+    #[napi(getter)]
+    pub fn name(&self) -> String {
+        self.inner.name.clone()
+    }
+
+    /// The node names, in spec order.
+    #[napi(getter)]
+    pub fn node_names(&self) -> Vec<String> {
+        self.inner.nodes.iter().map(|n| n.name.clone()).collect()
+    }
+
+    /// Every diagnostic (errors, warnings, info); never throws for a bad spec.
+    #[napi]
+    pub fn validate(&self) -> Vec<Diagnostic> {
+        convert::diagnostics(&self.inner.validate())
+    }
+
+    /// Every file, keyed by path; throws a `MeshspecError` when any diagnostic is an error.
+    #[napi]
+    pub fn render(&self, env: &Env) -> Result<BTreeMap<String, RenderedFile>> {
+        Ok(convert::files(&self.bundle(env)?.files))
+    }
+
+    /// One node with its k3s config and files, or `null` when no node has that name.
+    #[napi]
+    pub fn node(&self, env: &Env, name: String) -> Result<Option<Node>> {
+        let Some(n) = self.inner.node(&name) else {
+            return Ok(None);
+        };
+        let bundle = self.bundle(env)?;
+        let files = bundle
+            .node_files(&n.name)
+            .into_iter()
+            .map(|(p, f)| (p, f.into()))
+            .collect();
+        Ok(Some(convert::node(&self.inner, n, files)))
+    }
+
+    /// The plan (`PLAN.md`) as Markdown: addressing, networks, MTU, rollout and diagnostics.
+    /// Never throws: a refused spec's plan lists its errors.
+    #[napi]
+    pub fn plan(&self) -> String {
+        self.inner.plan_report()
+    }
+
+    /// The smallest pod MTU and each node's encapsulation stack, layer by layer.
+    #[napi]
+    pub fn mtu(&self) -> Mtu {
+        convert::mtu(&self.inner)
+    }
+
+    /// The NO_PROXY entries rendered for every node, or `null` when the spec has no `proxy:`.
+    #[napi]
+    pub fn no_proxy(&self) -> Option<Vec<String>> {
+        self.inner.no_proxy()
+    }
+
+    fn bundle(&self, env: &Env) -> Result<Bundle> {
+        let options = RenderOptions {
+            spec_name: self.name.clone(),
+        };
+        self.inner
+            .render(&options)
+            .map_err(|d| errors::spec_error(env, &d, self.source().as_ref()))
+    }
+
+    fn source(&self) -> Option<Source<'_>> {
+        self.text.as_deref().map(|text| Source {
+            name: &self.name,
+            text,
+        })
+    }
+}
+
+fn spec_name(options: Option<LoadOptions>) -> String {
+    options
+        .and_then(|o| o.name)
+        .unwrap_or_else(|| RenderOptions::default().spec_name)
+}
+
+/// The explanation page (Markdown) of a rule code or slug, or `null` when it is unknown.
+#[napi]
+pub fn explain(code: String) -> Option<String> {
+    meshspec::explain(&code).map(str::to_owned)
+}
+
+/// Every rule code, in numeric order.
+#[napi]
+pub fn codes() -> Vec<CodeInfo> {
+    meshspec::Code::ALL
+        .iter()
+        .copied()
+        .map(CodeInfo::from)
+        .collect()
+}
+
+/// Whether a caught value is the error thrown for a refused spec.
+#[napi(
+    ts_args_type = "error: unknown",
+    ts_return_type = "error is MeshspecError"
+)]
+pub fn is_meshspec_error(error: Unknown<'_>) -> Result<bool> {
+    errors::is_spec_error(&error)
+}

@@ -76,6 +76,10 @@ pub struct Cluster {
     /// Whether the nodes sit on more than one network (a node without a site is its own).
     pub multi_site: bool,
     resolution: Vec<Diagnostic>,
+    /// How many nodes sit on each site.
+    site_population: std::collections::BTreeMap<String, usize>,
+    /// NO_PROXY, computed once (every node's env files use it).
+    no_proxy_cache: std::sync::OnceLock<Option<Vec<String>>>,
 }
 
 impl Cluster {
@@ -142,11 +146,16 @@ impl Cluster {
             join_order: Vec::new(),
             multi_site: false,
             resolution,
+            site_population: std::collections::BTreeMap::new(),
+            no_proxy_cache: std::sync::OnceLock::new(),
             spec,
             spans,
         };
         nodes::resolve_nodes(&mut cluster);
         pods::predict_pod_cidrs(&mut cluster);
+        for site in cluster.nodes.iter().filter_map(|n| n.site.clone()) {
+            *cluster.site_population.entry(site).or_insert(0) += 1;
+        }
         cluster
     }
 
@@ -197,6 +206,12 @@ impl Cluster {
     /// The nodes in join order.
     pub fn nodes_in_join_order(&self) -> impl Iterator<Item = &Node> {
         self.join_order.iter().filter_map(|i| self.nodes.get(*i))
+    }
+
+    /// How many nodes sit on a site.
+    #[must_use]
+    pub fn site_population(&self, site: &str) -> usize {
+        self.site_population.get(site).copied().unwrap_or(0)
     }
 
     /// The site with this name.

@@ -51,8 +51,12 @@ impl Cluster {
     /// ```
     #[must_use]
     pub fn no_proxy(&self) -> Option<Vec<String>> {
-        self.proxy.as_ref()?;
-        Some(self.with_no_proxy_inputs(no_proxy::synthesize))
+        self.no_proxy_cache
+            .get_or_init(|| {
+                self.proxy.as_ref()?;
+                Some(self.with_no_proxy_inputs(no_proxy::synthesize))
+            })
+            .clone()
     }
 
     /// What NO_PROXY must cover for `kubectl logs/exec` and node traffic to bypass the proxy.

@@ -54,8 +54,7 @@ pub fn sources(c: &Cluster, n: &Node) -> Vec<Source> {
             }
         }
     }
-    let shares_site =
-        n.site.is_some() && c.nodes.iter().any(|p| p.name != n.name && p.site == n.site);
+    let shares_site = n.site.as_deref().is_some_and(|s| c.site_population(s) > 1);
     if shares_site && let Some(site) = n.site.as_deref().and_then(|s| c.site(s)) {
         out.extend(site.subnets.iter().map(|cidr| Source {
             iface: None,

@@ -1,0 +1,339 @@
+//! Conversions from core types to the plain JavaScript objects the binding returns.
+//!
+//! Every struct here is a `#[napi(object)]`: a plain object with camelCase fields, typed in
+//! the generated `index.d.ts`. Optional values are `null` (never absent) so a field name can
+//! be checked by `tsc` and by `'line' in d` alike. Nothing here throws; errors live in
+//! `errors.rs`.
+
+use std::collections::BTreeMap;
+
+use meshspec::render::k3s::config_entries;
+use napi_derive::napi;
+
+/// How serious a diagnostic is; only errors stop rendering.
+#[napi(string_enum = "lowercase")]
+pub enum Severity {
+    /// The cluster would break; rendering refuses.
+    Error,
+    /// Likely to hurt; rendering goes on.
+    Warning,
+    /// Worth knowing; nothing is wrong.
+    Info,
+}
+
+impl From<meshspec::Severity> for Severity {
+    fn from(s: meshspec::Severity) -> Self {
+        match s {
+            meshspec::Severity::Error => Self::Error,
+            meshspec::Severity::Warning => Self::Warning,
+            meshspec::Severity::Info => Self::Info,
+        }
+    }
+}
+
+/// A node's role in the cluster.
+#[napi(string_enum = "lowercase")]
+pub enum Role {
+    /// Runs the control plane (and workloads unless tainted).
+    Server,
+    /// Runs workloads only.
+    Agent,
+}
+
+/// One problem found in a spec.
+#[napi(object, object_from_js = false, use_nullable = true)]
+pub struct Diagnostic {
+    /// The rule code, e.g. `MS101`.
+    pub code: String,
+    /// The rule's stable slug, e.g. `pod-service-overlap`.
+    pub slug: String,
+    /// How serious it is.
+    pub severity: Severity,
+    /// The field path in the spec, e.g. `nodes[2].mesh_ip`; empty for the whole document.
+    pub path: String,
+    /// 1-based line in the spec text, when the spec came from YAML text.
+    pub line: Option<u32>,
+    /// 1-based column in the spec text, when the spec came from YAML text.
+    pub column: Option<u32>,
+    /// One line: what is wrong.
+    pub message: String,
+    /// A concrete fix, when one can be computed.
+    pub help: Option<String>,
+}
+
+impl From<&meshspec::Diagnostic> for Diagnostic {
+    fn from(d: &meshspec::Diagnostic) -> Self {
+        Self {
+            code: d.code.as_str().to_owned(),
+            slug: d.slug.to_owned(),
+            severity: d.severity.into(),
+            path: d.path.clone(),
+            line: d.line,
+            column: d.column,
+            message: d.message.clone(),
+            help: d.help.clone(),
+        }
+    }
+}
+
+/// Converts a list of core diagnostics.
+pub fn diagnostics(d: &meshspec::Diagnostics) -> Vec<Diagnostic> {
+    d.iter().map(Diagnostic::from).collect()
+}
+
+/// One rendered file.
+#[napi(object, object_from_js = false)]
+pub struct RenderedFile {
+    /// The full text.
+    pub contents: String,
+    /// Unix permission bits, e.g. `0o600` (384).
+    pub mode: u32,
+}
+
+impl From<&meshspec::File> for RenderedFile {
+    fn from(f: &meshspec::File) -> Self {
+        Self {
+            contents: f.contents.clone(),
+            mode: f.mode,
+        }
+    }
+}
+
+/// Converts a bundle's files, keyed by path, in path order.
+pub fn files<'a>(
+    files: impl IntoIterator<Item = (&'a String, &'a meshspec::File)>,
+) -> BTreeMap<String, RenderedFile> {
+    files
+        .into_iter()
+        .map(|(p, f)| (p.clone(), f.into()))
+        .collect()
+}
+
+/// One key of a node's k3s config, with the spec field it comes from.
+#[napi(object, object_from_js = false)]
+pub struct ConfigEntry {
+    /// The k3s flag name, e.g. `node-ip`.
+    pub key: String,
+    /// Its value: a scalar or a list of scalars.
+    #[napi(ts_type = "unknown")]
+    pub value: serde_json::Value,
+    /// The spec path that produced it, e.g. `nodes[1].mesh_ip`.
+    pub origin: String,
+}
+
+/// A resolved node: addresses, pod subnets, labels, its k3s config and its files.
+#[napi(object, object_from_js = false, use_nullable = true)]
+pub struct Node {
+    /// Its name.
+    pub name: String,
+    /// Server or agent.
+    pub role: Role,
+    /// Its site, when it names an existing one.
+    pub site: Option<String>,
+    /// Whether this node initialises the cluster (`cluster-init`).
+    pub init: bool,
+    /// Whether it has a GPU.
+    pub gpu: bool,
+    /// Mesh addresses.
+    pub mesh_ip: Vec<String>,
+    /// LAN addresses.
+    pub lan_ip: Vec<String>,
+    /// The node-ip(s), primary family first.
+    pub node_ip: Vec<String>,
+    /// The API server's advertise address, for servers that need one.
+    pub advertise_address: Option<String>,
+    /// Extra SANs for a server's certificate.
+    pub tls_san: Vec<String>,
+    /// Flannel's interface, when it must be the mesh's.
+    pub flannel_iface: Option<String>,
+    /// Predicted (or pinned) pod subnets.
+    pub pod_cidr: Vec<String>,
+    /// Labels, GPU labels included.
+    pub labels: BTreeMap<String, String>,
+    /// Taints, GPU taint included, as `key[=value]:Effect`.
+    pub taints: Vec<String>,
+    /// The k3s config as key → value (keys in alphabetical order).
+    #[napi(ts_type = "Record<string, unknown>")]
+    pub config: serde_json::Value,
+    /// The k3s config entries in the order they are written, with their origins.
+    pub config_entries: Vec<ConfigEntry>,
+    /// The node's files, keyed by path relative to the node's root (`etc/rancher/k3s/config.yaml`).
+    pub files: BTreeMap<String, RenderedFile>,
+}
+
+fn texts<T: ToString>(items: &[T]) -> Vec<String> {
+    items.iter().map(ToString::to_string).collect()
+}
+
+/// Converts a resolved node, given the node's rendered files.
+pub fn node(
+    cluster: &meshspec::Cluster,
+    n: &meshspec::cluster::Node,
+    files: BTreeMap<String, RenderedFile>,
+) -> Node {
+    let entries = config_entries(cluster, n);
+    let config = entries
+        .iter()
+        .map(|e| (e.key.clone(), e.value.clone()))
+        .collect::<serde_json::Map<_, _>>();
+    Node {
+        name: n.name.clone(),
+        role: if n.is_server() {
+            Role::Server
+        } else {
+            Role::Agent
+        },
+        site: n.site.clone(),
+        init: n.init,
+        gpu: n.gpu,
+        mesh_ip: texts(&n.mesh_ips),
+        lan_ip: texts(&n.lan_ips),
+        node_ip: texts(&n.node_ips),
+        advertise_address: n.advertise_address.map(|a| a.to_string()),
+        tls_san: n.tls_san.clone(),
+        flannel_iface: n.flannel_iface.clone(),
+        pod_cidr: texts(&n.pod_cidrs),
+        labels: n.labels.clone(),
+        taints: n.taints.clone(),
+        config: serde_json::Value::Object(config),
+        config_entries: entries
+            .into_iter()
+            .map(|e| ConfigEntry {
+                key: e.key,
+                value: e.value,
+                origin: e.origin,
+            })
+            .collect(),
+        files,
+    }
+}
+
+/// A rule code from the registry.
+#[napi(object, object_from_js = false)]
+pub struct CodeInfo {
+    /// The code, e.g. `MS101`.
+    pub code: String,
+    /// The stable slug, e.g. `pod-service-overlap`.
+    pub slug: String,
+    /// The severity the rule reports at.
+    pub severity: Severity,
+    /// When the rule fires, in one line.
+    pub summary: String,
+}
+
+impl From<meshspec::Code> for CodeInfo {
+    fn from(c: meshspec::Code) -> Self {
+        Self {
+            code: c.as_str().to_owned(),
+            slug: c.slug().to_owned(),
+            severity: c.default_severity().into(),
+            summary: c.summary().to_owned(),
+        }
+    }
+}
+
+/// Options for reading a spec.
+#[napi(object, object_to_js = false)]
+pub struct LoadOptions {
+    /// The spec's name, shown in diagnostics (`--> cluster.yaml:7:17`) and in the headers of
+    /// generated files; defaults to `spec.yaml`.
+    pub name: Option<String>,
+}
+
+/// One level of a node's encapsulation stack.
+#[napi(object, object_from_js = false)]
+pub struct MtuLayer {
+    /// What the layer is, e.g. `tailscale0 (tailscale)`.
+    pub name: String,
+    /// The largest packet this layer carries, in bytes.
+    pub mtu: u32,
+    /// Bytes this layer adds around each packet it hands to the layer below.
+    pub overhead: u32,
+    /// A remark shown after the layer (empty for none).
+    pub note: String,
+}
+
+/// A layer whose packets do not fit the layer below.
+#[napi(object, object_from_js = false)]
+pub struct MtuViolation {
+    /// Name of the offending layer.
+    pub layer: String,
+    /// Name of the layer below it.
+    pub below: String,
+    /// The largest packet the layer hands down (`mtu + overhead`).
+    pub packet: u32,
+    /// The MTU of the layer below.
+    pub below_mtu: u32,
+    /// How many bytes too many.
+    pub excess: u32,
+}
+
+/// A node's encapsulation stack from the underlay (first layer) to the pods (last layer).
+#[napi(object, object_from_js = false)]
+pub struct MtuStack {
+    /// The underlay's MTU.
+    pub underlay_mtu: u32,
+    /// The MTU pods get.
+    pub pod_mtu: u32,
+    /// Everything the stack adds above the underlay.
+    pub total_overhead: u32,
+    /// The layers, underlay first.
+    pub layers: Vec<MtuLayer>,
+    /// Layers whose packets do not fit the layer below (empty when the stack is sound).
+    pub violations: Vec<MtuViolation>,
+    /// The stack as the CLI prints it, one line per layer.
+    pub table: String,
+}
+
+impl From<&meshspec::mtu::Stack> for MtuStack {
+    fn from(s: &meshspec::mtu::Stack) -> Self {
+        Self {
+            underlay_mtu: s.underlay_mtu(),
+            pod_mtu: s.pod_mtu(),
+            total_overhead: s.total_overhead(),
+            layers: s
+                .layers()
+                .iter()
+                .map(|l| MtuLayer {
+                    name: l.name.clone(),
+                    mtu: l.mtu,
+                    overhead: l.overhead,
+                    note: l.note.clone(),
+                })
+                .collect(),
+            violations: s
+                .violations()
+                .into_iter()
+                .map(|v| MtuViolation {
+                    layer: v.layer,
+                    below: v.below,
+                    packet: v.packet,
+                    below_mtu: v.below_mtu,
+                    excess: v.excess,
+                })
+                .collect(),
+            table: s.to_string(),
+        }
+    }
+}
+
+/// The MTUs of a cluster: the smallest pod MTU and every node's stack.
+#[napi(object, object_from_js = false)]
+pub struct Mtu {
+    /// The smallest pod MTU over all nodes (what a no-fragment test must use).
+    pub pod_mtu: u32,
+    /// Each node's stack, keyed by node name.
+    pub nodes: BTreeMap<String, MtuStack>,
+}
+
+/// Converts the cluster's MTU view.
+pub fn mtu(c: &meshspec::Cluster) -> Mtu {
+    Mtu {
+        pod_mtu: c.pod_mtu(),
+        nodes: c
+            .nodes
+            .iter()
+            .map(|n| (n.name.clone(), MtuStack::from(&c.mtu_stack(n))))
+            .collect(),
+    }
+}

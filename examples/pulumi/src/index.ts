@@ -1,0 +1,25 @@
+/**
+ * The Pulumi program: deploys the spec named by the `specFile` config (by default the seed
+ * Cilium spec, examples/specs/cilium-vxlan-over-tailscale.yaml).
+ */
+import * as path from 'node:path'
+import { readFileSync } from 'node:fs'
+import * as pulumi from '@pulumi/pulumi'
+import { MeshCluster } from './cluster.js'
+
+const config = new pulumi.Config()
+const specFile =
+  config.get('specFile') ?? path.join(__dirname, '..', '..', 'specs', 'cilium-vxlan-over-tailscale.yaml')
+
+const cluster = new MeshCluster('mesh', {
+  specYaml: readFileSync(specFile, 'utf8'),
+  specName: path.basename(specFile),
+  sshUser: config.get('sshUser'),
+  sshPrivateKey: config.getSecret('sshPrivateKey'),
+  kubeconfig: config.getSecret('kubeconfig'),
+})
+
+/** The cluster's name from the spec. */
+export const clusterName = cluster.clusterName
+/** Every file written, as `node:/path`. */
+export const files = cluster.files.map((f) => `${f.node}:${f.path}`)
