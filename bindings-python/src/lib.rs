@@ -1,1 +1,89 @@
-//! Python binding of meshspec (being built).
+//! Python binding of meshspec: `import meshspec`.
+//!
+//! Thin by design: each exported function calls the core and converts. Type conversion lives
+//! in `convert`, exceptions in `errors`, the value classes in `types` and `meshspec.Cluster`
+//! in `cluster`.
+
+mod cluster;
+mod convert;
+mod errors;
+mod types;
+
+use pyo3::prelude::*;
+
+/// The explanation page of a rule code or slug (`MS101`, `pod-service-overlap`).
+#[pyfunction]
+fn explain(code: &str) -> PyResult<&'static str> {
+    let code = code
+        .parse::<meshspec::Code>()
+        .map_err(|e| errors::unknown_code(&e))?;
+    Ok(code.page())
+}
+
+/// Every rule code, in numeric order.
+#[pyfunction]
+fn codes() -> Vec<&'static str> {
+    meshspec::Code::ALL.iter().map(|c| c.as_str()).collect()
+}
+
+/// A complete NO_PROXY list for a cluster's addresses (join it with `","`).
+#[pyfunction]
+#[pyo3(signature = (
+    *,
+    style = "precise".to_owned(),
+    cluster_cidrs = vec!["10.42.0.0/16".to_owned()],
+    service_cidrs = vec!["10.43.0.0/16".to_owned()],
+    node_addresses = Vec::new(),
+    site_subnets = Vec::new(),
+    mesh_ranges = Vec::new(),
+    server_hosts = Vec::new(),
+    cluster_domain = "cluster.local".to_owned(),
+    dns_suffix = None,
+    extra = Vec::new(),
+), text_signature = "(*, style='precise', cluster_cidrs=['10.42.0.0/16'], \
+    service_cidrs=['10.43.0.0/16'], node_addresses=[], site_subnets=[], mesh_ranges=[], \
+    server_hosts=[], cluster_domain='cluster.local', dns_suffix=None, extra=[])")]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "keyword arguments mirroring the fields of meshspec::no_proxy::Inputs"
+)]
+fn no_proxy(
+    style: String,
+    cluster_cidrs: Vec<String>,
+    service_cidrs: Vec<String>,
+    node_addresses: Vec<String>,
+    site_subnets: Vec<String>,
+    mesh_ranges: Vec<String>,
+    server_hosts: Vec<String>,
+    cluster_domain: String,
+    dns_suffix: Option<String>,
+    extra: Vec<String>,
+) -> PyResult<Vec<String>> {
+    let texts = convert::NoProxyTexts {
+        style,
+        cluster_cidrs,
+        service_cidrs,
+        node_addresses,
+        site_subnets,
+        mesh_ranges,
+        server_hosts,
+        cluster_domain,
+        dns_suffix,
+        extra,
+    };
+    Ok(meshspec::no_proxy::synthesize(&texts.parse()?.inputs()))
+}
+
+#[pymodule]
+fn _meshspec(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("SpecError", m.py().get_type::<errors::SpecError>())?;
+    m.add_class::<cluster::Cluster>()?;
+    m.add_class::<types::Diagnostic>()?;
+    m.add_class::<types::File>()?;
+    m.add_class::<types::Node>()?;
+    m.add_function(wrap_pyfunction!(explain, m)?)?;
+    m.add_function(wrap_pyfunction!(codes, m)?)?;
+    m.add_function(wrap_pyfunction!(no_proxy, m)?)?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    Ok(())
+}

@@ -1,0 +1,163 @@
+//! `meshspec.Cluster`: a resolved spec, and the calls that validate and render it.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use pyo3::IntoPyObjectExt;
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+
+use crate::convert::py_to_json;
+use crate::errors::{Origin, io_error, not_utf8, spec_error, unknown_node};
+use crate::types::{Diagnostic, File, Node};
+
+/// The name used in messages and file headers when the caller gives none.
+const DEFAULT_NAME: &str = "spec.yaml";
+
+/// A cluster spec, read and resolved (every default applied, every derived value computed).
+#[pyclass(module = "meshspec", frozen)]
+pub struct Cluster {
+    inner: meshspec::Cluster,
+    origin: Origin,
+    /// The spec's name as shown in generated-file headers.
+    spec_name: String,
+}
+
+impl Cluster {
+    fn read(
+        py: Python<'_>,
+        parsed: Result<meshspec::Cluster, meshspec::Diagnostics>,
+        origin: Origin,
+        spec_name: String,
+    ) -> PyResult<Self> {
+        match parsed {
+            Ok(inner) => Ok(Self {
+                inner,
+                origin,
+                spec_name,
+            }),
+            Err(d) => Err(spec_error(py, &d, &origin)),
+        }
+    }
+
+    fn bundle(&self, py: Python<'_>) -> PyResult<meshspec::Bundle> {
+        let options = meshspec::RenderOptions {
+            spec_name: self.spec_name.clone(),
+        };
+        py.detach(|| self.inner.render(&options))
+            .map_err(|d| spec_error(py, &d, &self.origin))
+    }
+}
+
+#[pymethods]
+impl Cluster {
+    /// Reads a spec from YAML text; `name` is shown in messages and file headers.
+    #[staticmethod]
+    #[pyo3(signature = (text, name = DEFAULT_NAME.to_owned()), text_signature = "(text, name='spec.yaml')")]
+    fn from_yaml(py: Python<'_>, text: String, name: String) -> PyResult<Self> {
+        let parsed = py.detach(|| meshspec::Cluster::from_yaml(&text));
+        let origin = Origin {
+            name: name.clone(),
+            text: Some(text),
+        };
+        Self::read(py, parsed, origin, name)
+    }
+
+    /// Reads a spec from a YAML file (`str` or `os.PathLike`).
+    #[staticmethod]
+    fn from_file(py: Python<'_>, path: PathBuf) -> PyResult<Self> {
+        let bytes = py
+            .detach(|| std::fs::read(&path))
+            .map_err(|e| io_error(&path, &e))?;
+        let name = path.display().to_string();
+        let spec_name = path
+            .file_name()
+            .map_or_else(|| name.clone(), |f| f.to_string_lossy().into_owned());
+        let text = String::from_utf8(bytes).map_err(|e| not_utf8(py, &name, &e))?;
+        let parsed = py.detach(|| meshspec::Cluster::from_yaml(&text));
+        let origin = Origin {
+            name,
+            text: Some(text),
+        };
+        Self::read(py, parsed, origin, spec_name)
+    }
+
+    /// Reads a spec held as plain Python data (dicts, lists, str, int, bool, None).
+    #[staticmethod]
+    #[pyo3(signature = (data, name = DEFAULT_NAME.to_owned()), text_signature = "(data, name='spec.yaml')")]
+    fn from_dict(py: Python<'_>, data: &Bound<'_, PyAny>, name: String) -> PyResult<Self> {
+        let value = py_to_json(data)?;
+        let parsed = py.detach(|| meshspec::Cluster::from_json(&value));
+        let origin = Origin {
+            name: name.clone(),
+            text: None,
+        };
+        Self::read(py, parsed, origin, name)
+    }
+
+    /// The cluster's name.
+    #[getter]
+    fn name(&self) -> &str {
+        &self.inner.name
+    }
+
+    /// The node names, in spec order.
+    #[getter]
+    fn nodes(&self) -> Vec<String> {
+        self.inner.nodes.iter().map(|n| n.name.clone()).collect()
+    }
+
+    /// The smallest pod MTU over all nodes (what a no-fragment ping across the cluster must use).
+    #[getter]
+    fn pod_mtu(&self) -> u32 {
+        self.inner.pod_mtu()
+    }
+
+    /// Every diagnostic (errors, warnings, info), errors first.
+    fn validate(&self, py: Python<'_>) -> Vec<Diagnostic> {
+        let diagnostics = py.detach(|| self.inner.validate());
+        diagnostics.into_iter().map(Diagnostic::from).collect()
+    }
+
+    /// Every file the cluster needs, `{path: File}`; raises SpecError when the spec has errors.
+    fn render<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let bundle = self.bundle(py)?;
+        let files = PyDict::new(py);
+        for (path, file) in &bundle.files {
+            files.set_item(path, File::from(file))?;
+        }
+        Ok(files)
+    }
+
+    /// One node's resolved view; raises SpecError when the spec has errors.
+    fn node(&self, py: Python<'_>, name: &str) -> PyResult<Node> {
+        let Some(node) = self.inner.node(name) else {
+            return Err(unknown_node(name, &self.nodes()));
+        };
+        let bundle = self.bundle(py)?;
+        let files: BTreeMap<String, File> = bundle
+            .node_files(name)
+            .into_iter()
+            .map(|(path, f)| (path, File::from(f)))
+            .collect();
+        Ok(Node::new(&self.inner, node, files))
+    }
+
+    /// The NO_PROXY entries rendered for every node, or None when the spec has no `proxy:` block.
+    fn no_proxy(&self) -> Option<Vec<String>> {
+        self.inner.no_proxy()
+    }
+
+    /// The plan report (`PLAN.md`: addressing, networks, MTU, NO_PROXY, rollout, diagnostics).
+    ///
+    /// Written for specs with errors too: their diagnostics are part of the report.
+    fn plan(&self, py: Python<'_>) -> String {
+        py.detach(|| self.inner.plan_report())
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        let name = self.inner.name.as_str().into_bound_py_any(py)?.repr()?;
+        let nodes = self.nodes().into_bound_py_any(py)?.repr()?;
+        Ok(format!("Cluster(name={name}, nodes={nodes})"))
+    }
+}

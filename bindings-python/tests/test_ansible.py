@@ -1,0 +1,267 @@
+"""The Ansible collection in examples/ansible/, run for real with ansible-playbook.
+
+Every node is a local host whose root is a throwaway directory under pytest's tmp_path; the
+Ansible home, temp and remote temp directories are there too, so nothing else is touched.
+Needs ansible-core in the same environment (ci.sh installs it); set MESHSPEC_REQUIRE_ANSIBLE=1
+to fail instead of skip when it is missing.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+import meshspec
+from conftest import FLANNEL_SEED, REPO
+
+ANSIBLE_DIR = REPO / "examples" / "ansible"
+SITE = ANSIBLE_DIR / "site.yml"
+NODES = ["k3s-master", "k3s-worker-01", "k3s-worker-02", "k3s-gpu-worker"]
+CONFIG = "etc/rancher/k3s/config.yaml"
+BIN = Path(sys.executable).parent
+RECAP = re.compile(r"^(\S+)\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
+
+if not (BIN / "ansible-playbook").exists():
+    if os.environ.get("MESHSPEC_REQUIRE_ANSIBLE") == "1":
+        raise RuntimeError(f"ansible-playbook is not installed next to {sys.executable}")
+    pytest.skip("ansible-core is not installed in this environment", allow_module_level=True)
+
+
+@dataclass
+class Run:
+    rc: int
+    out: str
+    recap: dict[str, dict[str, int]]
+
+    def changed(self) -> dict[str, int]:
+        return {host: counts["changed"] for host, counts in self.recap.items()}
+
+
+class Lab:
+    """Four seed nodes as local hosts, each with its own root under a temp directory."""
+
+    def __init__(self, tmp: Path):
+        self.tmp = tmp
+        self.roots = {n: tmp / "roots" / n for n in NODES}
+        for root in self.roots.values():
+            root.mkdir(parents=True)
+        self.inventory = tmp / "inventory.ini"
+        lines = ["[k3s]"]
+        for n in NODES:
+            lines.append(
+                f"{n} ansible_connection=local ansible_python_interpreter={sys.executable} "
+                f"meshspec_root={self.roots[n]}"
+            )
+        self.inventory.write_text("\n".join(lines) + "\n")
+        self.env = dict(os.environ)
+        self.env.update(
+            ANSIBLE_CONFIG=str(ANSIBLE_DIR / "ansible.cfg"),
+            ANSIBLE_COLLECTIONS_PATH=str(ANSIBLE_DIR / "collections"),
+            ANSIBLE_HOME=str(tmp / "ansible-home"),
+            ANSIBLE_LOCAL_TEMP=str(tmp / "ansible-local"),
+            ANSIBLE_REMOTE_TMP=str(tmp / "ansible-remote"),
+            ANSIBLE_NOCOLOR="1",
+            ANSIBLE_FORCE_COLOR="0",
+            ANSIBLE_DEPRECATION_WARNINGS="0",
+            ANSIBLE_PYTHON_INTERPRETER=sys.executable,
+            ANSIBLE_PIPELINING="1",
+        )
+
+    def play(self, *args: str, spec: Path = FLANNEL_SEED, playbook: Path = SITE) -> Run:
+        cmd = [
+            str(BIN / "ansible-playbook"),
+            "-i", str(self.inventory),
+            str(playbook),
+            "-e", f"meshspec_spec={spec}",
+            "-e", "meshspec_become=false",
+            "-e", "meshspec_restart=false",
+            "-e", "meshspec_serial=0",  # all hosts at once: the rolling order is not under test
+            *args,
+        ]
+        proc = subprocess.run(cmd, env=self.env, capture_output=True, text=True, timeout=300)
+        out = proc.stdout + proc.stderr
+        recap = {
+            m[1]: {"ok": int(m[2]), "changed": int(m[3]), "unreachable": int(m[4]), "failed": int(m[5])}
+            for m in RECAP.finditer(proc.stdout)
+        }
+        return Run(proc.returncode, out, recap)
+
+    def files(self) -> dict[str, str]:
+        """Every file under the roots, as `node/path` relative to the roots directory."""
+        base = self.tmp / "roots"
+        return {str(p.relative_to(base)): p.read_text() for p in sorted(base.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture
+def lab(tmp_path: Path) -> Lab:
+    return Lab(tmp_path)
+
+
+@pytest.fixture(scope="module")
+def seed() -> meshspec.Cluster:
+    return meshspec.Cluster.from_file(FLANNEL_SEED)
+
+
+@pytest.fixture(scope="module")
+def written(tmp_path_factory: pytest.TempPathFactory) -> tuple[Lab, Run]:
+    """A lab after one real run of site.yml; tests that change its files put them back."""
+    lab = Lab(tmp_path_factory.mktemp("written"))
+    return lab, lab.play()
+
+
+def assert_ok(run: Run, hosts: list[str] = NODES) -> None:
+    assert run.rc == 0, run.out
+    assert sorted(run.recap) == sorted(hosts), run.out
+    assert all(c["failed"] == 0 and c["unreachable"] == 0 for c in run.recap.values()), run.out
+
+
+def expected_files(seed: meshspec.Cluster) -> dict[str, meshspec.File]:
+    """What site.yml writes: every node file but install.sh, keyed like Lab.files()."""
+    return {
+        f"{n}/{rel}": f
+        for n in NODES
+        for rel, f in seed.node(n).files.items()
+        if rel != "install.sh"
+    }
+
+
+def test_first_run_writes_every_node_file_with_its_mode(written, seed: meshspec.Cluster):
+    lab, first = written
+    assert_ok(first)
+    assert all(n >= 1 for n in first.changed().values()), first.out
+    expected = expected_files(seed)
+    assert lab.files() == {k: f.contents for k, f in expected.items()}
+    base = lab.tmp / "roots"
+    for key, f in expected.items():
+        assert stat.S_IMODE((base / key).stat().st_mode) == f.mode, key
+    # the filter feeds the play's other task
+    assert "k3s-gpu-worker (agent): node-ip 100.80.98.64, pod CIDR 10.42.3.0/24" in first.out
+
+
+def test_seed_gpu_worker_file_holds_the_seed_values(written):
+    lab, _ = written
+    yaml = pytest.importorskip("yaml")  # PyYAML comes with ansible-core
+    config = yaml.safe_load((lab.roots["k3s-gpu-worker"] / CONFIG).read_text())
+    assert config["server"] == "https://100.84.89.67:6443"
+    assert config["node-ip"] == "100.80.98.64"
+    assert config["flannel-iface"] == "tailscale0"
+
+
+def test_second_run_changes_nothing(written):
+    lab, _ = written
+    second = lab.play()
+    assert_ok(second)
+    assert second.changed() == {n: 0 for n in NODES}, second.out
+
+
+def test_check_and_diff_on_an_edited_file(written):
+    lab, _ = written
+    edited = lab.roots["k3s-gpu-worker"] / CONFIG
+    original = edited.read_text()
+    lines = original.splitlines(keepends=True)
+    at = next(i for i, line in enumerate(lines) if line.startswith("node-ip:"))
+    node_ip_line = lines[at].rstrip("\n")
+    lines[at] = "node-ip: 192.168.0.25\n"
+    edited.write_text("".join(lines))
+    before = lab.files()
+
+    pair = ["k3s-master", "k3s-gpu-worker"]  # the edited node and an untouched one
+    run = lab.play("--check", "--diff", "--limit", ",".join(pair))
+    assert_ok(run, pair)
+    assert run.changed() == {"k3s-master": 0, "k3s-gpu-worker": 1}, run.out
+    assert "-node-ip: 192.168.0.25" in run.out
+    assert f"+{node_ip_line}" in run.out
+    assert lab.files() == before
+
+    fixed = lab.play("--limit", ",".join(pair))
+    assert fixed.changed() == {"k3s-master": 0, "k3s-gpu-worker": 1}, fixed.out
+    assert edited.read_text() == original
+
+
+def test_check_mode_on_fresh_nodes_writes_nothing_and_diffs_new_files(lab: Lab):
+    run = lab.play("--check", "--diff")
+    assert_ok(run)
+    assert all(n >= 1 for n in run.changed().values()), run.out
+    assert "+server: https://100.84.89.67:6443" in run.out
+    assert lab.files() == {}
+
+
+def test_broken_spec_fails_the_play_with_the_rule_code(lab: Lab, tmp_path: Path):
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(
+        FLANNEL_SEED.read_text().replace(
+            "cni:", "network:\n  cluster_cidr: 10.42.0.0/16\n  service_cidr: 10.42.0.0/16\n\ncni:", 1
+        )
+    )
+    run = lab.play("--limit", "k3s-master,k3s-gpu-worker", spec=broken)
+    assert run.rc != 0
+    assert run.recap and all(c["failed"] == 1 for c in run.recap.values()), run.out
+    assert "meshspec: 1 error in" in run.out and "MS101 at network." in run.out
+    assert '"code": "MS101"' in run.out
+    assert '"diagnostics"' in run.out
+    assert lab.files() == {}
+
+
+def test_a_spec_holding_a_secret_fails_without_echoing_it(lab: Lab, tmp_path: Path):
+    secret = "K10e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855::server:hunter2"
+    leaky = tmp_path / "leaky.yaml"
+    leaky.write_text(
+        FLANNEL_SEED.read_text().replace("k3s:\n", f"k3s:\n  server_extra: {{token: {secret}}}\n", 1)
+    )
+    run = lab.play("--limit", "k3s-master", "-v", spec=leaky)
+    assert run.rc != 0 and "MS009" in run.out, run.out
+    assert "hunter2" not in run.out and "K10e3b0" not in run.out
+
+
+def test_spec_data_from_a_variable_writes_the_same_files(lab: Lab, tmp_path: Path, written):
+    playbook = tmp_path / "spec_data.yml"
+    playbook.write_text(
+        "- hosts: k3s\n"
+        "  gather_facts: false\n"
+        "  tasks:\n"
+        "    - meshspec.k3s.render:\n"
+        "        spec_data: \"{{ lookup('ansible.builtin.file', meshspec_spec) | from_yaml }}\"\n"
+        "        root: \"{{ meshspec_root }}\"\n"
+        "        include: ['etc/*']\n"
+    )
+    assert_ok(lab.play("--limit", "k3s-gpu-worker", playbook=playbook), ["k3s-gpu-worker"])
+    via_data = lab.files()
+    via_file = {k: t for k, t in written[0].files().items() if k.startswith("k3s-gpu-worker/")}
+    assert via_data.keys() == via_file.keys() and via_data
+
+    def body(text: str) -> str:  # the header names the source: the file, or spec_data
+        return text.split("\n", 1)[1]
+
+    assert {p: body(t) for p, t in via_data.items()} == {p: body(t) for p, t in via_file.items()}
+
+
+def test_unknown_node_fails_with_the_known_names(lab: Lab, tmp_path: Path):
+    playbook = tmp_path / "unknown.yml"
+    playbook.write_text(
+        "- hosts: k3s-master\n"
+        "  gather_facts: false\n"
+        "  tasks:\n"
+        "    - meshspec.k3s.render:\n"
+        "        spec: \"{{ meshspec_spec }}\"\n"
+        "        node: nope\n"
+        "        root: \"{{ meshspec_root }}\"\n"
+    )
+    run = lab.play(playbook=playbook)
+    assert run.rc != 0
+    assert "no node named `nope`" in run.out
+
+
+def test_ansible_doc_reads_the_module_and_filter_docs(lab: Lab):
+    for args in (["meshspec.k3s.render"], ["-t", "filter", "meshspec.k3s.meshspec_node"]):
+        proc = subprocess.run(
+            [str(BIN / "ansible-doc"), *args], env=lab.env, capture_output=True, text=True, timeout=120
+        )
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert "meshspec" in proc.stdout
