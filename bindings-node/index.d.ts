@@ -108,6 +108,12 @@ export interface LoadOptions {
   name?: string
 }
 
+/**
+ * The MTU stack of a mesh and a tunnel on an underlay, layer by layer, with the pod MTU.
+ * Throws an `InvalidArg` error for an unknown mesh, tunnel or family.
+ */
+export declare function mtu(options?: MtuOptions | undefined | null): MtuStack
+
 /** The MTUs of a cluster: the smallest pod MTU and every node's stack. */
 export interface Mtu {
   /** The smallest pod MTU over all nodes (what a no-fragment test must use). */
@@ -126,6 +132,20 @@ export interface MtuLayer {
   overhead: number
   /** A remark shown after the layer (empty for none). */
   note: string
+}
+
+/** The question for the stand-alone MTU calculator; every field is optional. */
+export interface MtuOptions {
+  /** The underlay's MTU (default 1500). */
+  underlay?: number
+  /** `tailscale` (default), `headscale`, `netbird`, `wireguard`, or `none` for no mesh. */
+  mesh?: string
+  /** The mesh interface's MTU (default: the provider's, e.g. 1280 for Tailscale). */
+  meshMtu?: number
+  /** `vxlan` (default), `geneve`, or `none`. */
+  tunnel?: string
+  /** The underlay's family under the mesh: `ipv6` (default, the worst case) or `ipv4`. */
+  outer?: string
 }
 
 /** A node's encapsulation stack from the underlay (first layer) to the pods (last layer). */

@@ -839,5 +839,6 @@ module.exports.Cluster = nativeBinding.Cluster
 module.exports.codes = nativeBinding.codes
 module.exports.explain = nativeBinding.explain
 module.exports.isMeshspecError = nativeBinding.isMeshspecError
+module.exports.mtu = nativeBinding.mtu
 module.exports.Role = nativeBinding.Role
 module.exports.Severity = nativeBinding.Severity

@@ -501,12 +501,15 @@ fn render_removes_files_it_wrote_that_the_spec_no_longer_has() {
     render(&spec, &out).code(0);
     fs::write(out.join("notes.txt"), "keep me").unwrap();
     fs::write(&spec, OK.replace("name: b", "name: c")).unwrap();
+    // node b had four files: its config, its systemd drop-in, its install script, its firewall
     render(&spec, &out)
         .code(0)
-        .stderr(predicate::str::contains("removed 1"));
+        .stderr(predicate::str::contains("removed 4"));
     let files = tree(&out);
     assert!(
-        !files.iter().any(|f| f.starts_with("nodes/b/")),
+        !files
+            .iter()
+            .any(|f| f.starts_with("nodes/b/") || f == "cluster/firewall/b.sh"),
         "{files:?}"
     );
     assert!(files.contains(&"nodes/c/etc/rancher/k3s/config.yaml".to_owned()));

@@ -337,3 +337,66 @@ pub fn mtu(c: &meshspec::Cluster) -> Mtu {
             .collect(),
     }
 }
+
+/// The question for the stand-alone MTU calculator; every field is optional.
+#[napi(object)]
+pub struct MtuOptions {
+    /// The underlay's MTU (default 1500).
+    pub underlay: Option<u32>,
+    /// `tailscale` (default), `headscale`, `netbird`, `wireguard`, or `none` for no mesh.
+    pub mesh: Option<String>,
+    /// The mesh interface's MTU (default: the provider's, e.g. 1280 for Tailscale).
+    pub mesh_mtu: Option<u32>,
+    /// `vxlan` (default), `geneve`, or `none`.
+    pub tunnel: Option<String>,
+    /// The underlay's family under the mesh: `ipv6` (default, the worst case) or `ipv4`.
+    pub outer: Option<String>,
+}
+
+/// The core's calculator question from JavaScript options; a bad word is an `InvalidArg` error.
+pub fn mtu_query(o: MtuOptions) -> napi::Result<meshspec::mtu::Query> {
+    use meshspec::cidr::Family;
+    use meshspec::spec::{Keyword, Provider};
+    let bad = |what: &str, got: &str, expected: &str| {
+        napi::Error::new(
+            napi::Status::InvalidArg,
+            format!("`{what}` is `{got}`; expected {expected}"),
+        )
+    };
+    let provider = match o.mesh.as_deref() {
+        None => Some(Provider::Tailscale),
+        Some("none") => None,
+        Some(word) => Some(
+            Provider::from_word(word)
+                .ok_or_else(|| bad("mesh", word, &format!("{} or `none`", Provider::expected())))?,
+        ),
+    };
+    let tunnel = match o.tunnel.as_deref() {
+        None | Some("vxlan") => Some(meshspec::mtu::Tunnel::Vxlan),
+        Some("geneve") => Some(meshspec::mtu::Tunnel::Geneve),
+        Some("none") => None,
+        Some(other) => return Err(bad("tunnel", other, "`vxlan`, `geneve` or `none`")),
+    };
+    let outer = match o.outer.as_deref() {
+        None | Some("ipv6") => Family::Ipv6,
+        Some("ipv4") => Family::Ipv4,
+        Some(other) => return Err(bad("outer", other, "`ipv4` or `ipv6`")),
+    };
+    Ok(meshspec::mtu::Query {
+        underlay_mtu: o.underlay.unwrap_or(meshspec::mtu::ETHERNET_MTU),
+        mesh: provider.map(|p| {
+            (
+                p.default_interface().to_owned(),
+                o.mesh_mtu.unwrap_or_else(|| p.default_mtu()),
+            )
+        }),
+        mesh_outer: outer,
+        tunnel,
+        // inside a mesh the tunnel runs between mesh addresses (IPv4 on Tailscale)
+        tunnel_outer: if provider.is_some() {
+            Family::Ipv4
+        } else {
+            outer
+        },
+    })
+}

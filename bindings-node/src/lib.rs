@@ -13,7 +13,7 @@ use meshspec::{Bundle, RenderOptions, Source};
 use napi::bindgen_prelude::{Env, Result, Unknown};
 use napi_derive::napi;
 
-use convert::{CodeInfo, Diagnostic, LoadOptions, Mtu, Node, RenderedFile};
+use convert::{CodeInfo, Diagnostic, LoadOptions, Mtu, MtuOptions, MtuStack, Node, RenderedFile};
 
 /// A resolved cluster: read from YAML text or a plain object, then validated and rendered.
 #[napi]
@@ -140,6 +140,21 @@ fn spec_name(options: Option<LoadOptions>) -> String {
     options
         .and_then(|o| o.name)
         .unwrap_or_else(|| RenderOptions::default().spec_name)
+}
+
+/// The MTU stack of a mesh and a tunnel on an underlay, layer by layer, with the pod MTU.
+/// Throws an `InvalidArg` error for an unknown mesh, tunnel or family.
+#[napi]
+pub fn mtu(options: Option<MtuOptions>) -> Result<MtuStack> {
+    let options = options.unwrap_or(MtuOptions {
+        underlay: None,
+        mesh: None,
+        mesh_mtu: None,
+        tunnel: None,
+        outer: None,
+    });
+    let query = convert::mtu_query(options)?;
+    Ok(MtuStack::from(&meshspec::mtu::calculate(&query)))
 }
 
 /// The explanation page (Markdown) of a rule code or slug, or `null` when it is unknown.

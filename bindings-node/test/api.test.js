@@ -122,3 +122,15 @@ test('noProxy is null without a proxy block and a list with one', () => {
   assert.ok(entries.includes('100.64.0.0/10'))
   assert.ok(entries.includes('localhost'))
 })
+
+test('mtu() is the stand-alone calculator: the seeds pod MTU and a stack that does not fit', () => {
+  const seed = meshspec.mtu()
+  assert.equal(seed.podMtu, 1230)
+  assert.deepEqual(seed.layers.map((l) => l.mtu), [1500, 1280, 1230, 1230])
+  assert.deepEqual(seed.violations, [])
+  const pppoe = meshspec.mtu({ underlay: 1492, mesh: 'wireguard', tunnel: 'vxlan' })
+  assert.equal(pppoe.violations.length, 1)
+  assert.equal(pppoe.violations[0].excess, 8)
+  assert.equal(meshspec.mtu({ mesh: 'none', tunnel: 'none', underlay: 9000 }).podMtu, 9000)
+  assert.throws(() => meshspec.mtu({ mesh: 'zerotier' }), /`mesh` is `zerotier`/)
+})

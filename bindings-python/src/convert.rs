@@ -242,3 +242,68 @@ fn addresses(argument: &str, texts: &[String]) -> PyResult<Vec<std::net::IpAddr>
         })
         .collect()
 }
+
+/// The stand-alone MTU calculator's question, from the keyword arguments of `meshspec.mtu()`.
+pub fn mtu_query(
+    underlay: u32,
+    mesh: Option<&str>,
+    mesh_mtu: Option<u32>,
+    tunnel: Option<&str>,
+    outer: &str,
+) -> PyResult<meshspec::mtu::Query> {
+    use meshspec::spec::{Keyword, Provider};
+    let family = |word: &str, what: &str| match word {
+        "ipv4" => Ok(meshspec::cidr::Family::Ipv4),
+        "ipv6" => Ok(meshspec::cidr::Family::Ipv6),
+        other => Err(value_error(format!(
+            "`{what}` is `{other}`; expected `ipv4` or `ipv6`"
+        ))),
+    };
+    let provider = match mesh {
+        None => None,
+        Some(word) => Some(Provider::from_word(word).ok_or_else(|| {
+            value_error(format!(
+                "`mesh` is `{word}`; expected one of {} or None",
+                Provider::expected()
+            ))
+        })?),
+    };
+    let tunnel = match tunnel {
+        None => None,
+        Some("vxlan") => Some(meshspec::mtu::Tunnel::Vxlan),
+        Some("geneve") => Some(meshspec::mtu::Tunnel::Geneve),
+        Some(other) => {
+            return Err(value_error(format!(
+                "`tunnel` is `{other}`; expected `vxlan`, `geneve` or None"
+            )));
+        }
+    };
+    let outer = family(outer, "outer")?;
+    Ok(meshspec::mtu::Query {
+        underlay_mtu: underlay,
+        mesh: provider.map(|p| {
+            (
+                p.default_interface().to_owned(),
+                mesh_mtu.unwrap_or_else(|| p.default_mtu()),
+            )
+        }),
+        mesh_outer: outer,
+        tunnel,
+        // inside a mesh the tunnel runs between mesh addresses (IPv4 on Tailscale)
+        tunnel_outer: if provider.is_some() {
+            meshspec::cidr::Family::Ipv4
+        } else {
+            outer
+        },
+    })
+}
+
+/// A stack as plain data: `pod_mtu`, `layers`, `violations` (messages) and the printable `table`.
+pub fn stack_to_json(stack: &meshspec::mtu::Stack) -> Value {
+    serde_json::json!({
+        "pod_mtu": stack.pod_mtu(),
+        "layers": stack.layers().iter().map(|l| serde_json::json!({"name": l.name, "mtu": l.mtu, "overhead": l.overhead, "note": l.note})).collect::<Vec<_>>(),
+        "violations": stack.violations().iter().map(ToString::to_string).collect::<Vec<_>>(),
+        "table": stack.to_string(),
+    })
+}

@@ -74,6 +74,31 @@ fn no_proxy(
     Ok(meshspec::no_proxy::synthesize(&texts.parse()?.inputs()))
 }
 
+/// The MTU stack of a mesh and tunnel on an underlay, layer by layer, with the pod MTU.
+#[pyfunction]
+#[pyo3(signature = (*, underlay = 1500, mesh = Some("tailscale".to_owned()), mesh_mtu = None, tunnel = Some("vxlan".to_owned()), outer = "ipv6".to_owned()),
+    text_signature = "(*, underlay=1500, mesh='tailscale', mesh_mtu=None, tunnel='vxlan', outer='ipv6')")]
+fn mtu(
+    py: Python<'_>,
+    underlay: u32,
+    mesh: Option<String>,
+    mesh_mtu: Option<u32>,
+    tunnel: Option<String>,
+    outer: String,
+) -> PyResult<Bound<'_, PyAny>> {
+    let query = convert::mtu_query(
+        underlay,
+        mesh.as_deref(),
+        mesh_mtu,
+        tunnel.as_deref(),
+        &outer,
+    )?;
+    convert::json_to_py(
+        py,
+        &convert::stack_to_json(&meshspec::mtu::calculate(&query)),
+    )
+}
+
 #[pymodule]
 fn _meshspec(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("SpecError", m.py().get_type::<errors::SpecError>())?;
@@ -84,6 +109,7 @@ fn _meshspec(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(explain, m)?)?;
     m.add_function(wrap_pyfunction!(codes, m)?)?;
     m.add_function(wrap_pyfunction!(no_proxy, m)?)?;
+    m.add_function(wrap_pyfunction!(mtu, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

@@ -414,6 +414,71 @@ impl Stack {
     }
 }
 
+/// A stand-alone MTU question: an underlay, an optional mesh on it, an optional tunnel inside.
+///
+/// This is the calculator behind `meshspec mtu` and the bindings' `mtu()`; for a whole cluster
+/// use `Cluster::mtu_stack`, which also knows Cilium's own encryption and each node's site.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Query {
+    /// The underlay's MTU (the site's uplink).
+    pub underlay_mtu: u32,
+    /// The mesh interface, as its name and MTU; `None` when the tunnel runs on the underlay.
+    pub mesh: Option<(String, u32)>,
+    /// The family of the underlay under the mesh: its WireGuard overhead is 60 over IPv4 and
+    /// 80 over IPv6 (WireGuard's own 1420 default assumes IPv6).
+    pub mesh_outer: Family,
+    /// A VXLAN or Geneve tunnel carrying the pods, if any.
+    pub tunnel: Option<Tunnel>,
+    /// The family of the tunnel's outer header: the node-ip family (mesh addresses are IPv4
+    /// `100.64.0.0/10` on Tailscale unless the cluster runs on IPv6 node-ips).
+    pub tunnel_outer: Family,
+}
+
+impl Default for Query {
+    fn default() -> Self {
+        Self {
+            underlay_mtu: ETHERNET_MTU,
+            mesh: Some(("tailscale0".to_owned(), TAILSCALE_MTU)),
+            mesh_outer: Family::Ipv6,
+            tunnel: Some(Tunnel::Vxlan),
+            tunnel_outer: Family::Ipv4,
+        }
+    }
+}
+
+/// The stack a [`Query`] describes, layer by layer, with the pod MTU at the end.
+///
+/// ```
+/// use meshspec::mtu::{calculate, Query};
+/// // the seeds' case: VXLAN inside Tailscale on a 1500-byte LAN
+/// let stack = calculate(&Query::default());
+/// assert_eq!(stack.pod_mtu(), 1230);
+/// assert!(stack.violations().is_empty());
+/// // plain WireGuard (1420) over PPPoE (1492) does not fit over an IPv6 underlay
+/// let pppoe = Query { underlay_mtu: 1492, mesh: Some(("wg0".into(), 1420)), ..Query::default() };
+/// assert_eq!(calculate(&pppoe).violations()[0].excess, 8);
+/// ```
+#[must_use]
+pub fn calculate(q: &Query) -> Stack {
+    let mut stack = Stack::underlay("underlay", q.underlay_mtu);
+    if let Some((name, mtu)) = &q.mesh {
+        let overhead = mesh_overhead(q.mesh_outer);
+        let family = match q.mesh_outer {
+            Family::Ipv4 => "IPv4",
+            Family::Ipv6 => "IPv6",
+        };
+        stack = stack.mesh(
+            format!("{name} (WireGuard over {family} +{overhead})"),
+            *mtu,
+            overhead,
+        );
+    }
+    if let Some(t) = q.tunnel {
+        stack = stack.tunnel(t, q.tunnel_outer);
+    }
+    stack.pod("pod eth0")
+}
+
 impl fmt::Display for Stack {
     /// One line per layer: name, MTU, then the fit check for layers whose outer packet does
     /// not exactly fill the layer below, then the note.

@@ -40,16 +40,18 @@ pub fn looks_secret(s: &str) -> bool {
     k10 || t.starts_with("tskey-") || t.contains("joinKey=") || t.starts_with("nbkey-")
 }
 
-/// Whether a line of spec text holds a secret value (`key: <secret>`, `- <secret>`).
+/// Whether a line of spec text holds a secret: any word on it (split at spaces, commas,
+/// brackets and quotes, so flow style counts too) looks like a token or an auth key.
+///
+/// ```
+/// use meshspec::secrets::line_has_secret;
+/// assert!(line_has_secret("  - {name: a, key: \"tskey-auth-abc\"}"));
+/// assert!(!line_has_secret("  token_file: /etc/rancher/k3s/token"));
+/// ```
 #[must_use]
 pub fn line_has_secret(line: &str) -> bool {
-    let value = line
-        .split_once(':')
-        .map_or(line, |(_, v)| v)
-        .trim()
-        .trim_start_matches("- ");
-    let value = value.trim_matches(|c| c == '"' || c == '\'');
-    looks_secret(value) || looks_secret(line.trim().trim_start_matches("- "))
+    let separator = |c: char| c.is_whitespace() || ",{}[]\"'".contains(c);
+    line.split(separator).any(looks_secret)
 }
 
 /// The line with everything after its key replaced by `<redacted>`, for showing in messages.

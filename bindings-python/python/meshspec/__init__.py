@@ -18,6 +18,7 @@ from ._meshspec import (
     __version__,
     codes,
     explain,
+    mtu,
     no_proxy,
 )
 
@@ -30,5 +31,6 @@ __all__ = [
     "__version__",
     "codes",
     "explain",
+    "mtu",
     "no_proxy",
 ]

@@ -13,6 +13,7 @@ __all__ = [
     "__version__",
     "codes",
     "explain",
+    "mtu",
     "no_proxy",
 ]
 __version__: str
@@ -117,6 +118,14 @@ class Cluster:
     def plan(self) -> str: ...
 
 def explain(code: str) -> str: ...
+def mtu(
+    *,
+    underlay: int = 1500,
+    mesh: str | None = "tailscale",
+    mesh_mtu: int | None = None,
+    tunnel: str | None = "vxlan",
+    outer: str = "ipv6",
+) -> dict[str, Any]: ...
 def codes() -> list[str]: ...
 def no_proxy(
     *,

@@ -4,7 +4,7 @@
 //! providers' defaults (`Provider::default_mtu`): every number comes from the core.
 
 use meshspec::cidr::Family;
-use meshspec::mtu::{self, Stack, Tunnel, mesh_overhead};
+use meshspec::mtu::{self, Stack, Tunnel};
 use meshspec::spec::Provider;
 
 use crate::args::{FamilyArg, MeshArg, MtuArgs, TunnelArg};
@@ -42,17 +42,8 @@ fn family(f: FamilyArg) -> Family {
     }
 }
 
-fn family_name(f: Family) -> &'static str {
-    match f {
-        Family::Ipv4 => "IPv4",
-        Family::Ipv6 => "IPv6",
-    }
-}
-
 /// The stack the flags describe: underlay, then the mesh, then the tunnel, then the pod.
 fn build(args: &MtuArgs) -> Stack {
-    let outer = family(args.outer);
-    let mut stack = Stack::underlay("underlay", args.underlay);
     let provider = match args.mesh {
         MeshArg::Tailscale => Some(Provider::Tailscale),
         MeshArg::Headscale => Some(Provider::Headscale),
@@ -60,29 +51,28 @@ fn build(args: &MtuArgs) -> Stack {
         MeshArg::Wireguard => Some(Provider::Wireguard),
         MeshArg::None => None,
     };
-    let mesh = provider.map(|p| (p.default_interface(), p.default_mtu()));
-    if let Some((name, default_mtu)) = mesh {
-        let overhead = mesh_overhead(outer);
-        stack = stack.mesh(
-            format!("{name} (WireGuard over {} +{overhead})", family_name(outer)),
-            args.mesh_mtu.unwrap_or(default_mtu),
-            overhead,
-        );
-    }
-    let tunnel = match args.tunnel {
-        TunnelArg::Vxlan => Some(Tunnel::Vxlan),
-        TunnelArg::Geneve => Some(Tunnel::Geneve),
-        TunnelArg::None => None,
+    let outer = family(args.outer);
+    let query = mtu::Query {
+        underlay_mtu: args.underlay,
+        mesh: provider.map(|p| {
+            (
+                p.default_interface().to_owned(),
+                args.mesh_mtu.unwrap_or_else(|| p.default_mtu()),
+            )
+        }),
+        mesh_outer: outer,
+        tunnel: match args.tunnel {
+            TunnelArg::Vxlan => Some(Tunnel::Vxlan),
+            TunnelArg::Geneve => Some(Tunnel::Geneve),
+            TunnelArg::None => None,
+        },
+        // inside a mesh the tunnel's outer header uses the mesh addresses (IPv4 100.64/10);
+        // on a bare underlay it uses the underlay's family
+        tunnel_outer: if provider.is_some() {
+            Family::Ipv4
+        } else {
+            outer
+        },
     };
-    if let Some(t) = tunnel {
-        // Inside a mesh the tunnel's outer header uses the mesh addresses (IPv4 100.64/10);
-        // on a bare underlay it uses the underlay's family.
-        let tunnel_outer = if mesh.is_some() { Family::Ipv4 } else { outer };
-        let overhead = mtu::tunnel_overhead(t, tunnel_outer);
-        stack = stack.encap(
-            format!("{t} over {} (-{overhead})", family_name(tunnel_outer)),
-            overhead,
-        );
-    }
-    stack.pod("pod eth0")
+    mtu::calculate(&query)
 }
