@@ -889,7 +889,9 @@ fn no_proxy_check_lists_what_is_missing() {
         .assert()
         .code(1)
         .stdout("127.0.0.1\n192.168.2.20\n100.64.0.0/10\n")
-        .stderr(predicate::str::contains("misses 3 required entries"));
+        .stderr(predicate::str::contains(
+            "error[MS501]: NO_PROXY misses `127.0.0.1`, `192.168.2.20`, `100.64.0.0/10`",
+        ));
     let full = meshspec().args(args).output().unwrap().stdout;
     let full = String::from_utf8(full).unwrap();
     meshspec()

@@ -1,7 +1,5 @@
 //! `meshspec no-proxy`: the NO_PROXY calculator on its own, from flags.
 
-use std::fmt::Write as _;
-
 use meshspec::no_proxy::{self, Inputs, Style};
 
 use crate::args::{NoProxyArgs, NoProxyStyle};
@@ -34,29 +32,21 @@ pub fn run(args: &NoProxyArgs, out: &Output) -> Result<u8, CliError> {
         return Ok(EXIT_OK);
     };
 
-    let entries = no_proxy::split(value);
-    let mut report = String::new();
-    for e in &entries {
-        if let Err(err) = no_proxy::parse_entry(e) {
-            let _ = writeln!(report, "{}: {err}", out.stderr.warning("warning"));
-        }
-    }
-    let missing = no_proxy::missing(&entries, &no_proxy::required(&inputs));
-    if missing.is_empty() {
-        emit_err(&report);
+    let required = no_proxy::required(&inputs);
+    let diagnostics = meshspec::Diagnostics::from_vec(meshspec::rules::check_no_proxy_value(
+        value, &required, "NO_PROXY",
+    ));
+    let missing = no_proxy::missing(&no_proxy::split(value), &required);
+    let listed: String = missing.iter().map(|m| format!("{m}\n")).collect();
+    emit(&listed);
+    if diagnostics.is_empty() {
         emit_err("NO_PROXY covers every node, range and server\n");
         return Ok(EXIT_OK);
     }
-    let listed: String = missing.iter().map(|m| format!("{m}\n")).collect();
-    emit(&listed);
-    let _ = writeln!(
-        report,
-        "{}: NO_PROXY misses {} required entr{}; kubectl logs/exec through the proxy break (k3s#6705)\n  = {} use `meshspec no-proxy` with the same flags (without --check) for a complete value",
-        out.stderr.error("error"),
-        missing.len(),
-        if missing.len() == 1 { "y" } else { "ies" },
-        out.stderr.note("help:")
-    );
-    emit_err(&report);
-    Ok(EXIT_ERRORS)
+    emit_err(&out.stderr.diagnostics(&diagnostics.render(None)));
+    Ok(if diagnostics.has_errors() {
+        EXIT_ERRORS
+    } else {
+        EXIT_OK
+    })
 }

@@ -11,6 +11,8 @@ mod labels;
 mod mesh_policy;
 mod packet_size;
 mod proxy;
+
+pub use proxy::check_no_proxy_value;
 mod reachability;
 
 use crate::cluster::Cluster;
