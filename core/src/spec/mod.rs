@@ -10,6 +10,7 @@
 
 mod decode;
 mod keywords;
+mod sections;
 mod spans;
 
 use std::collections::BTreeMap;

@@ -1,0 +1,667 @@
+//! The spec's sections, decoded field by field with the primitives of `decode`.
+
+use std::collections::BTreeMap;
+
+use super::decode::{Decoder, is_dns_label, shown};
+use super::{
+    CiliumMtu, CiliumSpec, CniSpec, EtcdSnapshotsSpec, FlannelSpec, GpuSpec, K3sSpec, MeshSpec,
+    NetworkSpec, NodeCidrMask, NodeSpec, ProxySpec, SPEC_VERSION, SiteSpec, Spec, VpnAuthSpec,
+};
+use crate::code::Code;
+use crate::suggest;
+use crate::yaml::{Node, Value};
+
+const TOP: &[&str] = &[
+    "version", "name", "network", "mesh", "sites", "cni", "k3s", "proxy", "nodes",
+];
+const NETWORK: &[&str] = &[
+    "cluster_cidr",
+    "service_cidr",
+    "node_cidr_mask",
+    "cluster_dns",
+    "cluster_domain",
+];
+const MESH: &[&str] = &[
+    "provider",
+    "interface",
+    "mtu",
+    "ipv4_range",
+    "ipv6_range",
+    "dns_suffix",
+    "k3s_vpn_auth",
+];
+const SITE: &[&str] = &["name", "subnets", "mtu"];
+const CNI: &[&str] = &["plugin", "cilium", "flannel"];
+const CILIUM: &[&str] = &[
+    "version",
+    "tunnel_protocol",
+    "tunnel_port",
+    "ipam",
+    "cluster_pool_cidr",
+    "kube_proxy_replacement",
+    "masquerade",
+    "mtu",
+    "values",
+];
+const K3S: &[&str] = &[
+    "version",
+    "server_url",
+    "token_file",
+    "disable",
+    "write_kubeconfig_mode",
+    "etcd_snapshots",
+    "server_extra",
+    "agent_extra",
+];
+const PROXY: &[&str] = &["http", "https", "no_proxy_extra", "style"];
+const NODE: &[&str] = &[
+    "name", "role", "site", "lan_ip", "mesh_ip", "node_ip", "pod_cidr", "labels", "taints", "gpu",
+];
+
+impl Decoder {
+    pub(super) fn spec(&mut self, root: &Node) -> Option<Spec> {
+        let f = self.fields(root, "", TOP)?;
+        let version = match f.get("version") {
+            None => {
+                self.missing(&f, "version", "add `version: 1` as the first line");
+                None
+            }
+            Some((n, p)) => {
+                match n.value {
+                    Value::Int(1) => Some(SPEC_VERSION),
+                    Value::Int(v) => {
+                        self.report(
+                        Code::UnsupportedVersion,
+                        &p,
+                        n.pos,
+                        format!("spec `version` is {v}; this meshspec reads version {SPEC_VERSION}"),
+                        Some("write `version: 1`, or use the meshspec release that reads this version".to_owned()),
+                    );
+                        return None;
+                    }
+                    _ => {
+                        self.report(
+                        Code::UnsupportedVersion,
+                        &p,
+                        n.pos,
+                        format!("spec `version` is `{}`; this meshspec reads version {SPEC_VERSION}", shown(n)),
+                        Some("write `version: 1` (a number, not text)".to_owned()),
+                    );
+                        return None;
+                    }
+                }
+            }
+        };
+        let name = match f.get("name") {
+            Some((n, p)) => self.label(n, &p, "the cluster name"),
+            None => {
+                self.missing(
+                    &f,
+                    "name",
+                    "add `name: <cluster name>` (a DNS-1123 label such as `homelab`)",
+                );
+                None
+            }
+        };
+        let network = f
+            .get("network")
+            .and_then(|(n, p)| self.network(n, &p))
+            .unwrap_or_default();
+        let mesh = f
+            .get("mesh")
+            .and_then(|(n, p)| self.mesh(n, &p))
+            .unwrap_or_default();
+        let sites = self.list(&f, "sites", Self::site);
+        let cni = f
+            .get("cni")
+            .and_then(|(n, p)| self.cni(n, &p))
+            .unwrap_or_default();
+        let k3s = f
+            .get("k3s")
+            .and_then(|(n, p)| self.k3s(n, &p))
+            .unwrap_or_default();
+        let proxy = f.get("proxy").and_then(|(n, p)| self.proxy(n, &p));
+        let vpn_auth = mesh.k3s_vpn_auth.is_some();
+        let nodes = match f.get("nodes") {
+            None => {
+                self.missing(
+                    &f,
+                    "nodes",
+                    "add a `nodes:` list with at least one `role: server`",
+                );
+                Vec::new()
+            }
+            Some((n, p)) => match &n.value {
+                Value::Seq(items) => items
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, it)| self.node(it, &format!("{p}[{i}]"), vpn_auth))
+                    .collect(),
+                _ => {
+                    self.wrong_type(n, &p, "a list of nodes");
+                    Vec::new()
+                }
+            },
+        };
+        Some(Spec {
+            version: version?,
+            name: name?,
+            network,
+            mesh,
+            sites,
+            cni,
+            k3s,
+            proxy,
+            nodes,
+        })
+    }
+
+    fn network(&mut self, node: &Node, path: &str) -> Option<NetworkSpec> {
+        let f = self.fields(node, path, NETWORK)?;
+        let cluster_cidr = self
+            .one_or_many(&f, "cluster_cidr", 2, Self::cidr)
+            .unwrap_or_default();
+        let service_cidr = self
+            .one_or_many(&f, "service_cidr", 2, Self::cidr)
+            .unwrap_or_default();
+        let node_cidr_mask = f.get("node_cidr_mask").and_then(|(n, p)| match &n.value {
+            Value::Null => None,
+            Value::Int(_) => self
+                .number(n, &p, 1, 128)
+                .and_then(|m| u8::try_from(m).ok())
+                .map(NodeCidrMask::Single),
+            Value::Map(_) => {
+                let mf = self.fields(n, &p, &["ipv4", "ipv6"])?;
+                let ipv4 = self
+                    .opt_u32(&mf, "ipv4", 1, 32)
+                    .and_then(|m| u8::try_from(m).ok());
+                let ipv6 = self
+                    .opt_u32(&mf, "ipv6", 1, 128)
+                    .and_then(|m| u8::try_from(m).ok());
+                Some(NodeCidrMask::PerFamily { ipv4, ipv6 })
+            }
+            _ => {
+                self.wrong_type(n, &p, "a number, or `{ipv4: 24, ipv6: 64}`");
+                None
+            }
+        });
+        let cluster_dns = self
+            .one_or_many(&f, "cluster_dns", 2, Self::ip)
+            .unwrap_or_default();
+        let cluster_domain = self.opt_text(&f, "cluster_domain");
+        if let Some(d) = &cluster_domain
+            && !d.split('.').all(is_dns_label)
+        {
+            let (n, p) = f.get("cluster_domain")?;
+            self.report(
+                Code::InvalidValue,
+                &p,
+                n.pos,
+                format!("`{p}` `{d}` is not a DNS domain"),
+                Some("use dot-separated DNS-1123 labels, e.g. `cluster.local`".to_owned()),
+            );
+        }
+        Some(NetworkSpec {
+            cluster_cidr,
+            service_cidr,
+            node_cidr_mask,
+            cluster_dns,
+            cluster_domain,
+        })
+    }
+
+    fn mesh(&mut self, node: &Node, path: &str) -> Option<MeshSpec> {
+        let f = self.fields(node, path, MESH)?;
+        let provider = self.keyword(&f, "provider");
+        let interface = self.opt_text(&f, "interface");
+        if let Some(i) = &interface
+            && (i.is_empty() || i.len() > 15 || i.contains(['/', ' ', ':']))
+        {
+            let (n, p) = f.get("interface")?;
+            self.report(
+                Code::InvalidValue,
+                &p,
+                n.pos,
+                format!("`{p}` `{i}` is not a Linux interface name"),
+                Some("interface names are 1-15 characters without `/`, `:` or spaces".to_owned()),
+            );
+        }
+        let mtu = self.opt_u32(&f, "mtu", 576, 65_535);
+        let ipv4_range = f.get("ipv4_range").and_then(|(n, p)| self.cidr(n, &p));
+        let ipv6_range = f.get("ipv6_range").and_then(|(n, p)| self.cidr(n, &p));
+        for (name, want) in [
+            ("ipv4_range", crate::cidr::Family::Ipv4),
+            ("ipv6_range", crate::cidr::Family::Ipv6),
+        ] {
+            let r = if name == "ipv4_range" {
+                ipv4_range
+            } else {
+                ipv6_range
+            };
+            if let (Some(r), Some((n, p))) = (r, f.get(name))
+                && r.family() != want
+            {
+                self.report(
+                    Code::InvalidValue,
+                    &p,
+                    n.pos,
+                    format!("`{p}` is `{r}`, which is not {want}"),
+                    Some(format!(
+                        "put {} ranges under `{}`",
+                        r.family(),
+                        if want == crate::cidr::Family::Ipv4 {
+                            "ipv6_range"
+                        } else {
+                            "ipv4_range"
+                        }
+                    )),
+                );
+            }
+        }
+        let dns_suffix = self
+            .opt_text(&f, "dns_suffix")
+            .map(|s| s.trim_start_matches('.').to_owned());
+        let k3s_vpn_auth = f.get("k3s_vpn_auth").and_then(|(n, p)| {
+            if n.value == Value::Null {
+                return None;
+            }
+            let vf = self.fields(n, &p, &["key_file"])?;
+            match vf.get("key_file") {
+                Some((kn, kp)) => self.text(kn, &kp).map(|key_file| VpnAuthSpec { key_file }),
+                None => {
+                    self.missing(&vf, "key_file", "add `key_file: /etc/rancher/k3s/vpn-auth` (the file holds `name=tailscale,joinKey=...` on each node)");
+                    None
+                }
+            }
+        });
+        Some(MeshSpec {
+            provider,
+            interface,
+            mtu,
+            ipv4_range,
+            ipv6_range,
+            dns_suffix,
+            k3s_vpn_auth,
+        })
+    }
+
+    fn site(&mut self, node: &Node, path: &str) -> Option<SiteSpec> {
+        let f = self.fields(node, path, SITE)?;
+        let name = match f.get("name") {
+            Some((n, p)) => self.label(n, &p, "the site name"),
+            None => {
+                self.missing(&f, "name", "give the site a name, e.g. `name: home`");
+                None
+            }
+        };
+        let subnets = match f.get("subnets") {
+            None => {
+                self.missing(
+                    &f,
+                    "subnets",
+                    "list the site's subnets, e.g. `subnets: [192.168.2.0/24]`",
+                );
+                None
+            }
+            Some(_) => self.one_or_many(&f, "subnets", 64, Self::cidr),
+        };
+        let mtu = self.opt_u32(&f, "mtu", 576, 65_535);
+        Some(SiteSpec {
+            name: name?,
+            subnets: subnets?,
+            mtu,
+        })
+    }
+
+    fn cni(&mut self, node: &Node, path: &str) -> Option<CniSpec> {
+        let f = self.fields(node, path, CNI)?;
+        let plugin = self.keyword(&f, "plugin");
+        let cilium = f.get("cilium").and_then(|(n, p)| self.cilium(n, &p));
+        let flannel = f.get("flannel").and_then(|(n, p)| {
+            let ff = self.fields(n, &p, &["backend"])?;
+            Some(FlannelSpec {
+                backend: self.keyword(&ff, "backend"),
+            })
+        });
+        Some(CniSpec {
+            plugin,
+            cilium,
+            flannel,
+        })
+    }
+
+    fn cilium(&mut self, node: &Node, path: &str) -> Option<CiliumSpec> {
+        let f = self.fields(node, path, CILIUM)?;
+        let version = f.get("version").and_then(|(n, p)| match &n.value {
+            Value::Null => None,
+            Value::Str(s) => Some(s.clone()),
+            Value::Float(_) | Value::Int(_) => {
+                self.report(
+                    Code::InvalidValue,
+                    &p,
+                    n.pos,
+                    format!("`{p}` must be text; YAML reads `{}` as a number", shown(n)),
+                    Some("quote the chart line: `version: \"1.20\"` (unquoted, 1.20 is the number 1.2)".to_owned()),
+                );
+                None
+            }
+            _ => {
+                self.wrong_type(n, &p, "text such as `\"1.20\"`");
+                None
+            }
+        });
+        let tunnel_protocol = self.keyword(&f, "tunnel_protocol");
+        let tunnel_port = self
+            .opt_u32(&f, "tunnel_port", 1, 65_535)
+            .and_then(|v| u16::try_from(v).ok());
+        let ipam = self.keyword(&f, "ipam");
+        let cluster_pool_cidr = f.get("cluster_pool_cidr").and_then(|(n, p)| {
+            if n.value == Value::Null {
+                None
+            } else {
+                self.cidr(n, &p)
+            }
+        });
+        let kube_proxy_replacement = self.flag(&f, "kube_proxy_replacement");
+        let masquerade = self.flag(&f, "masquerade");
+        let mtu = f.get("mtu").and_then(|(n, p)| match &n.value {
+            Value::Null => None,
+            Value::Str(s) if s == "auto" => Some(CiliumMtu::Auto),
+            Value::Int(_) => self
+                .number(n, &p, 576, 65_535)
+                .and_then(|v| u32::try_from(v).ok())
+                .map(CiliumMtu::Fixed),
+            _ => {
+                self.wrong_type(n, &p, "`auto` or a number from 576 to 65535");
+                None
+            }
+        });
+        let values = self.value_map(&f, "values");
+        Some(CiliumSpec {
+            version,
+            tunnel_protocol,
+            tunnel_port,
+            ipam,
+            cluster_pool_cidr,
+            kube_proxy_replacement,
+            masquerade,
+            mtu,
+            values,
+        })
+    }
+
+    fn k3s(&mut self, node: &Node, path: &str) -> Option<K3sSpec> {
+        let f = self.fields(node, path, K3S)?;
+        let version = self.opt_text(&f, "version");
+        if let Some(v) = &version
+            && !is_k3s_version(v)
+        {
+            let (n, p) = f.get("version")?;
+            self.report(
+                Code::InvalidValue,
+                &p,
+                n.pos,
+                format!("`{p}` `{v}` is not a k3s release"),
+                Some("k3s releases look like `v1.33.5+k3s1`".to_owned()),
+            );
+        }
+        let server_url = self.opt_text(&f, "server_url");
+        if let Some(u) = &server_url
+            && crate::netaddr::url_host(u).is_none()
+        {
+            let (n, p) = f.get("server_url")?;
+            self.report(
+                Code::InvalidValue,
+                &p,
+                n.pos,
+                format!("`{p}` `{u}` is not an https URL"),
+                Some("write `https://<host>:6443`".to_owned()),
+            );
+        }
+        let token_file = self.opt_text(&f, "token_file");
+        if let Some(t) = &token_file
+            && !t.starts_with('/')
+        {
+            let (n, p) = f.get("token_file")?;
+            self.report(
+                Code::InvalidValue,
+                &p,
+                n.pos,
+                format!("`{p}` `{t}` is not an absolute path"),
+                Some("k3s reads it from the node's filesystem: write an absolute path such as `/etc/rancher/k3s/token`".to_owned()),
+            );
+        }
+        let disable = self.list(&f, "disable", Self::text);
+        let write_kubeconfig_mode =
+            f.get("write_kubeconfig_mode")
+                .and_then(|(n, p)| match &n.value {
+                    Value::Null => None,
+                    Value::Str(s) if is_mode(s) => Some(s.clone()),
+                    Value::Int(i) if is_mode(&i.to_string()) => Some(i.to_string()),
+                    _ => {
+                        self.report(
+                            Code::InvalidValue,
+                            &p,
+                            n.pos,
+                            format!("`{p}` `{}` is not a file mode", shown(n)),
+                            Some("write octal digits in quotes, e.g. `\"0644\"`".to_owned()),
+                        );
+                        None
+                    }
+                });
+        let etcd_snapshots = f.get("etcd_snapshots").and_then(|(n, p)| {
+            if n.value == Value::Null {
+                return None;
+            }
+            let ef = self.fields(n, &p, &["dir", "schedule", "retention"])?;
+            Some(EtcdSnapshotsSpec {
+                dir: self.opt_text(&ef, "dir"),
+                schedule: self.opt_text(&ef, "schedule"),
+                retention: self.opt_u32(&ef, "retention", 1, 10_000),
+            })
+        });
+        let server_extra = self.value_map(&f, "server_extra");
+        let agent_extra = self.value_map(&f, "agent_extra");
+        Some(K3sSpec {
+            version,
+            server_url,
+            token_file,
+            disable,
+            write_kubeconfig_mode,
+            etcd_snapshots,
+            server_extra,
+            agent_extra,
+        })
+    }
+
+    fn proxy(&mut self, node: &Node, path: &str) -> Option<ProxySpec> {
+        let f = self.fields(node, path, PROXY)?;
+        let http = self.opt_text(&f, "http");
+        let https = self.opt_text(&f, "https");
+        for name in ["http", "https"] {
+            let v = if name == "http" { &http } else { &https };
+            if let (Some(u), Some((n, p))) = (v, f.get(name))
+                && crate::netaddr::proxy_url_host(u).is_none()
+            {
+                self.report(
+                    Code::InvalidValue,
+                    &p,
+                    n.pos,
+                    format!("`{p}` `{}` is not a proxy URL", shown(n)),
+                    Some("write `http://host:port`, e.g. `http://proxy.lan:3128`".to_owned()),
+                );
+            }
+        }
+        let no_proxy_extra = self.list(&f, "no_proxy_extra", Self::text);
+        let style = self.keyword(&f, "style");
+        Some(ProxySpec {
+            http,
+            https,
+            no_proxy_extra,
+            style,
+        })
+    }
+
+    fn node(&mut self, node: &Node, path: &str, vpn_auth: bool) -> Option<NodeSpec> {
+        let f = self.fields(node, path, NODE)?;
+        let name = match f.get("name") {
+            Some((n, p)) => self.label(n, &p, "the node name"),
+            None => {
+                self.missing(
+                    &f,
+                    "name",
+                    "give the node its hostname, e.g. `name: k3s-master`",
+                );
+                None
+            }
+        };
+        let role = if f.get("role").is_some() {
+            self.keyword(&f, "role")
+        } else {
+            self.missing(&f, "role", "add `role: server` or `role: agent`");
+            None
+        };
+        let site = f.get("site").and_then(|(n, p)| {
+            if n.value == Value::Null {
+                None
+            } else {
+                self.text(n, &p)
+            }
+        });
+        let lan_ip = self
+            .one_or_many(&f, "lan_ip", 2, Self::ip)
+            .unwrap_or_default();
+        let mesh_ip = self
+            .one_or_many(&f, "mesh_ip", 2, Self::ip)
+            .unwrap_or_default();
+        if f.get("mesh_ip").is_none() && !vpn_auth {
+            self.missing(
+                &f,
+                "mesh_ip",
+                "add the node's mesh address (`tailscale ip -4` prints it), or set `mesh.k3s_vpn_auth` to let k3s join the tailnet itself",
+            );
+        }
+        let node_ip = self.keyword(&f, "node_ip");
+        let pod_cidr = self
+            .one_or_many(&f, "pod_cidr", 2, Self::cidr)
+            .unwrap_or_default();
+        let labels = match f.get("labels") {
+            None => BTreeMap::new(),
+            Some((n, p)) => match &n.value {
+                Value::Null => BTreeMap::new(),
+                Value::Map(entries) => {
+                    self.spans.insert(&p, n.pos);
+                    entries
+                        .iter()
+                        .filter_map(|(k, v)| {
+                            let lp = format!("{p}.{}", k.name);
+                            self.spans.insert(&lp, k.pos);
+                            let value = match &v.value {
+                                Value::Str(s) => s.clone(),
+                                Value::Bool(b) => b.to_string(),
+                                Value::Int(i) => i.to_string(),
+                                Value::Null => String::new(),
+                                _ => {
+                                    self.wrong_type(v, &lp, "text");
+                                    return None;
+                                }
+                            };
+                            Some((k.name.clone(), value))
+                        })
+                        .collect()
+                }
+                _ => {
+                    self.wrong_type(n, &p, "a mapping of label keys to values");
+                    BTreeMap::new()
+                }
+            },
+        };
+        let taints = self.list(&f, "taints", Self::text);
+        let gpu = f.get("gpu").and_then(|(n, p)| {
+            if n.value == Value::Null {
+                return None;
+            }
+            let gf = self.fields(n, &p, &["vendor", "model"])?;
+            let vendor = match gf.get("vendor") {
+                Some((vn, vp)) => self.text(vn, &vp),
+                None => {
+                    self.missing(&gf, "vendor", "add `vendor: nvidia` (or `amd`, `intel`)");
+                    None
+                }
+            };
+            if let Some(v) = &vendor
+                && !crate::cluster::GPU_VENDORS.contains(&v.as_str())
+            {
+                let (vn, vp) = gf.get("vendor")?;
+                let near = suggest::nearest(v, crate::cluster::GPU_VENDORS.iter().copied());
+                self.report(
+                    Code::InvalidValue,
+                    &vp,
+                    vn.pos,
+                    format!("`{vp}` is `{v}`; expected one of `nvidia`, `amd`, `intel`"),
+                    near.map(|n| format!("did you mean `{n}`?")),
+                );
+                return None;
+            }
+            let model = self.opt_text(&gf, "model");
+            Some(GpuSpec {
+                vendor: vendor?,
+                model,
+            })
+        });
+        Some(NodeSpec {
+            name: name?,
+            role: role?,
+            site,
+            lan_ip,
+            mesh_ip,
+            node_ip,
+            pod_cidr,
+            labels,
+            taints,
+            gpu,
+        })
+    }
+}
+
+fn is_mode(s: &str) -> bool {
+    (3..=4).contains(&s.len()) && s.chars().all(|c| ('0'..='7').contains(&c))
+}
+
+/// `v1.33.5+k3s1`, also accepting `-rc1` style pre-releases.
+fn is_k3s_version(v: &str) -> bool {
+    let Some(rest) = v.strip_prefix('v') else {
+        return false;
+    };
+    let (core, suffix) = rest.split_once('+').unwrap_or((rest, ""));
+    let core = core.split('-').next().unwrap_or(core);
+    let parts: Vec<&str> = core.split('.').collect();
+    parts.len() == 3
+        && parts
+            .iter()
+            .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()))
+        && (suffix.is_empty() || suffix.starts_with("k3s"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::decode::to_dns_label;
+
+    #[test]
+    fn dns_labels() {
+        assert!(is_dns_label("k3s-master"));
+        for bad in ["", "-a", "a-", "A", "a_b", &"a".repeat(64)] {
+            assert!(!is_dns_label(bad), "{bad}");
+        }
+        assert_eq!(to_dns_label("My_Node"), "my-node");
+    }
+
+    #[test]
+    fn k3s_versions() {
+        assert!(is_k3s_version("v1.33.5+k3s1"));
+        assert!(is_k3s_version("v1.34.1-rc1+k3s1"));
+        assert!(!is_k3s_version("1.33.5"));
+        assert!(!is_k3s_version("v1.33+k3s1"));
+    }
+}
