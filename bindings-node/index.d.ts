@@ -33,6 +33,11 @@ export declare class Cluster {
   get nodeNames(): Array<string>
   /** Every diagnostic (errors, warnings, info); never throws for a bad spec. */
   validate(): Array<Diagnostic>
+  /**
+   * Checks a NO_PROXY value already in use on the nodes: MS501 for what it misses, MS502
+   * for malformed entries; an empty array when it covers everything the cluster needs.
+   */
+  checkNoProxy(value: string): Array<Diagnostic>
   /** Every file, keyed by path; throws a `MeshspecError` when any diagnostic is an error. */
   render(): Record<string, RenderedFile>
   /** One node with its k3s config and files, or `null` when no node has that name. */

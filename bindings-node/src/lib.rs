@@ -79,6 +79,13 @@ impl Cluster {
         convert::diagnostics(&self.inner.validate())
     }
 
+    /// Checks a NO_PROXY value already in use on the nodes: MS501 for what it misses, MS502
+    /// for malformed entries; an empty array when it covers everything the cluster needs.
+    #[napi]
+    pub fn check_no_proxy(&self, value: String) -> Vec<Diagnostic> {
+        convert::diagnostics(&self.inner.check_no_proxy(&value))
+    }
+
     /// Every file, keyed by path; throws a `MeshspecError` when any diagnostic is an error.
     #[napi]
     pub fn render(&self, env: &Env) -> Result<BTreeMap<String, RenderedFile>> {

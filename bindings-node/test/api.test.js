@@ -134,3 +134,11 @@ test('mtu() is the stand-alone calculator: the seeds pod MTU and a stack that do
   assert.equal(meshspec.mtu({ mesh: 'none', tunnel: 'none', underlay: 9000 }).podMtu, 9000)
   assert.throws(() => meshspec.mtu({ mesh: 'zerotier' }), /`mesh` is `zerotier`/)
 })
+
+test('checkNoProxy reports what a NO_PROXY line in use misses (MS501) and malformed entries (MS502)', () => {
+  const c = meshspec.Cluster.fromYaml(lab)
+  const found = c.checkNoProxy('localhost,127.0.0.0/8,10.0.0.0/8')
+  assert.deepEqual(found.map((d) => d.code), ['MS501'])
+  assert.match(found[0].help, /100\.64\.0\.0\/10/)
+  assert.deepEqual(c.checkNoProxy('http://proxy:3128').map((d) => d.code).sort(), ['MS501', 'MS502'])
+})

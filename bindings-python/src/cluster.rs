@@ -119,6 +119,16 @@ impl Cluster {
         diagnostics.into_iter().map(Diagnostic::from).collect()
     }
 
+    /// Checks a NO_PROXY value already in use on the nodes: MS501 for what it misses, MS502 for
+    /// malformed entries; an empty list when it covers everything the cluster needs.
+    fn check_no_proxy(&self, value: &str) -> Vec<Diagnostic> {
+        self.inner
+            .check_no_proxy(value)
+            .into_iter()
+            .map(Diagnostic::from)
+            .collect()
+    }
+
     /// Every file the cluster needs, `{path: File}`; raises SpecError when the spec has errors.
     fn render<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let bundle = self.bundle(py)?;
