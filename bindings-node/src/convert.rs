@@ -355,48 +355,12 @@ pub struct MtuOptions {
 
 /// The core's calculator question from JavaScript options; a bad word is an `InvalidArg` error.
 pub fn mtu_query(o: MtuOptions) -> napi::Result<meshspec::mtu::Query> {
-    use meshspec::cidr::Family;
-    use meshspec::spec::{Keyword, Provider};
-    let bad = |what: &str, got: &str, expected: &str| {
-        napi::Error::new(
-            napi::Status::InvalidArg,
-            format!("`{what}` is `{got}`; expected {expected}"),
-        )
-    };
-    let provider = match o.mesh.as_deref() {
-        None => Some(Provider::Tailscale),
-        Some("none") => None,
-        Some(word) => Some(
-            Provider::from_word(word)
-                .ok_or_else(|| bad("mesh", word, &format!("{} or `none`", Provider::expected())))?,
-        ),
-    };
-    let tunnel = match o.tunnel.as_deref() {
-        None | Some("vxlan") => Some(meshspec::mtu::Tunnel::Vxlan),
-        Some("geneve") => Some(meshspec::mtu::Tunnel::Geneve),
-        Some("none") => None,
-        Some(other) => return Err(bad("tunnel", other, "`vxlan`, `geneve` or `none`")),
-    };
-    let outer = match o.outer.as_deref() {
-        None | Some("ipv6") => Family::Ipv6,
-        Some("ipv4") => Family::Ipv4,
-        Some(other) => return Err(bad("outer", other, "`ipv4` or `ipv6`")),
-    };
-    Ok(meshspec::mtu::Query {
-        underlay_mtu: o.underlay.unwrap_or(meshspec::mtu::ETHERNET_MTU),
-        mesh: provider.map(|p| {
-            (
-                p.default_interface().to_owned(),
-                o.mesh_mtu.unwrap_or_else(|| p.default_mtu()),
-            )
-        }),
-        mesh_outer: outer,
-        tunnel,
-        // inside a mesh the tunnel runs between mesh addresses (IPv4 on Tailscale)
-        tunnel_outer: if provider.is_some() {
-            Family::Ipv4
-        } else {
-            outer
-        },
-    })
+    meshspec::spec::mtu_query(
+        o.underlay.unwrap_or(meshspec::mtu::ETHERNET_MTU),
+        Some(o.mesh.as_deref().unwrap_or("tailscale")),
+        o.mesh_mtu,
+        Some(o.tunnel.as_deref().unwrap_or("vxlan")),
+        o.outer.as_deref().unwrap_or("ipv6"),
+    )
+    .map_err(|e| napi::Error::new(napi::Status::InvalidArg, e.to_string()))
 }

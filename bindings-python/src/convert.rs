@@ -251,51 +251,8 @@ pub fn mtu_query(
     tunnel: Option<&str>,
     outer: &str,
 ) -> PyResult<meshspec::mtu::Query> {
-    use meshspec::spec::{Keyword, Provider};
-    let family = |word: &str, what: &str| match word {
-        "ipv4" => Ok(meshspec::cidr::Family::Ipv4),
-        "ipv6" => Ok(meshspec::cidr::Family::Ipv6),
-        other => Err(value_error(format!(
-            "`{what}` is `{other}`; expected `ipv4` or `ipv6`"
-        ))),
-    };
-    let provider = match mesh {
-        None => None,
-        Some(word) => Some(Provider::from_word(word).ok_or_else(|| {
-            value_error(format!(
-                "`mesh` is `{word}`; expected one of {} or None",
-                Provider::expected()
-            ))
-        })?),
-    };
-    let tunnel = match tunnel {
-        None => None,
-        Some("vxlan") => Some(meshspec::mtu::Tunnel::Vxlan),
-        Some("geneve") => Some(meshspec::mtu::Tunnel::Geneve),
-        Some(other) => {
-            return Err(value_error(format!(
-                "`tunnel` is `{other}`; expected `vxlan`, `geneve` or None"
-            )));
-        }
-    };
-    let outer = family(outer, "outer")?;
-    Ok(meshspec::mtu::Query {
-        underlay_mtu: underlay,
-        mesh: provider.map(|p| {
-            (
-                p.default_interface().to_owned(),
-                mesh_mtu.unwrap_or_else(|| p.default_mtu()),
-            )
-        }),
-        mesh_outer: outer,
-        tunnel,
-        // inside a mesh the tunnel runs between mesh addresses (IPv4 on Tailscale)
-        tunnel_outer: if provider.is_some() {
-            meshspec::cidr::Family::Ipv4
-        } else {
-            outer
-        },
-    })
+    meshspec::spec::mtu_query(underlay, mesh, mesh_mtu, tunnel, outer)
+        .map_err(|e| value_error(e.to_string()))
 }
 
 /// A stack as plain data: `pod_mtu`, `layers`, `violations` (messages) and the printable `table`.

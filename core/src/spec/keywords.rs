@@ -187,3 +187,84 @@ impl Provider {
         }
     }
 }
+
+/// A word the stand-alone MTU calculator does not know.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{field}` is `{given}`; expected {expected}")]
+pub struct UnknownWord {
+    /// Which argument.
+    pub field: &'static str,
+    /// What was given.
+    pub given: String,
+    /// The accepted words.
+    pub expected: String,
+}
+
+/// The stand-alone MTU calculator's question from words, as bindings and scripts take them:
+/// `mesh` is a provider (`tailscale`, ...) or `none`/absent for no mesh, `tunnel` is `vxlan`,
+/// `geneve` or `none`/absent, `outer` is the underlay family under the mesh (`ipv4`/`ipv6`).
+///
+/// ```
+/// use meshspec::spec::mtu_query;
+/// let q = mtu_query(1492, Some("wireguard"), None, Some("vxlan"), "ipv6").unwrap();
+/// assert_eq!(meshspec::mtu::calculate(&q).violations()[0].excess, 8);
+/// assert!(mtu_query(1500, Some("zerotier"), None, None, "ipv6").is_err());
+/// ```
+///
+/// # Errors
+/// [`UnknownWord`] naming the argument and the accepted words.
+pub fn mtu_query(
+    underlay: u32,
+    mesh: Option<&str>,
+    mesh_mtu: Option<u32>,
+    tunnel: Option<&str>,
+    outer: &str,
+) -> Result<crate::mtu::Query, UnknownWord> {
+    use crate::cidr::Family;
+    let unknown = |field, given: &str, expected: String| UnknownWord {
+        field,
+        given: given.to_owned(),
+        expected,
+    };
+    let provider =
+        match mesh {
+            None | Some("none") => None,
+            Some(word) => Some(Provider::from_word(word).ok_or_else(|| {
+                unknown("mesh", word, format!("{} or `none`", Provider::expected()))
+            })?),
+        };
+    let tunnel = match tunnel {
+        None | Some("none") => None,
+        Some("vxlan") => Some(crate::mtu::Tunnel::Vxlan),
+        Some("geneve") => Some(crate::mtu::Tunnel::Geneve),
+        Some(other) => {
+            return Err(unknown(
+                "tunnel",
+                other,
+                "`vxlan`, `geneve` or `none`".to_owned(),
+            ));
+        }
+    };
+    let outer = match outer {
+        "ipv4" => Family::Ipv4,
+        "ipv6" => Family::Ipv6,
+        other => return Err(unknown("outer", other, "`ipv4` or `ipv6`".to_owned())),
+    };
+    Ok(crate::mtu::Query {
+        underlay_mtu: underlay,
+        mesh: provider.map(|p| {
+            (
+                p.default_interface().to_owned(),
+                mesh_mtu.unwrap_or_else(|| p.default_mtu()),
+            )
+        }),
+        mesh_outer: outer,
+        tunnel,
+        // inside a mesh the tunnel runs between mesh addresses (IPv4 on Tailscale)
+        tunnel_outer: if provider.is_some() {
+            Family::Ipv4
+        } else {
+            outer
+        },
+    })
+}

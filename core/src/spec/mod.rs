@@ -23,7 +23,7 @@ use crate::diagnostic::Diagnostics;
 
 pub use keywords::{
     CiliumIpam, CniPlugin, FlannelBackend, Keyword, NodeIpChoice, Provider, ProxyStyle, Role,
-    TunnelProtocol,
+    TunnelProtocol, UnknownWord, mtu_query,
 };
 pub use spans::SpanMap;
 
