@@ -120,6 +120,34 @@ impl ChangePlan {
                 format!("the CNI changes from {} to {}: every node restarts and pod networking drops meanwhile", cni(old), cni(new)),
             ).with_help("plan a maintenance window; restart nodes one at a time in the order below and delete pods stuck on the old network"));
         }
+        for n in &new.nodes {
+            let Some(o) = old.node(&n.name) else { continue };
+            if o.labels == n.labels && o.taints == n.taints {
+                continue;
+            }
+            let mut commands: Vec<String> = Vec::new();
+            for (k, v) in n
+                .labels
+                .iter()
+                .filter(|(k, v)| o.labels.get(*k) != Some(*v))
+            {
+                commands.push(format!("kubectl label node {} --overwrite {k}={v}", n.name));
+            }
+            for k in o.labels.keys().filter(|k| !n.labels.contains_key(*k)) {
+                commands.push(format!("kubectl label node {} {k}-", n.name));
+            }
+            for t in n.taints.iter().filter(|t| !o.taints.contains(t)) {
+                commands.push(format!("kubectl taint node {} --overwrite {t}", n.name));
+            }
+            for t in o.taints.iter().filter(|t| !n.taints.contains(t)) {
+                commands.push(format!("kubectl taint node {} {t}-", n.name));
+            }
+            out.push(Diagnostic::new(
+                Code::TaintRegistrationOnly,
+                format!("nodes[{}]", n.index),
+                format!("labels or taints of `{}` change: k3s applies them only when a node registers", n.name),
+            ).with_help(format!("apply them to the running node:\n{}", commands.join("\n"))));
+        }
         let mut restarts = Vec::new();
         for n in new.nodes_in_join_order() {
             if let Some(o) = old.node(&n.name)

@@ -121,6 +121,20 @@ fn compute(c: &Cluster) -> Vec<Port> {
             ));
             v.push(p(Scope::AllNodes, Proto::Tcp, 4240, 4240, "cilium-health"));
             v.push(p(Scope::AllNodes, Proto::Icmp, 0, 0, "cilium-health echo"));
+            let hubble = cil.values.get("hubble");
+            if hubble
+                .and_then(|h| h.get("enabled"))
+                .and_then(serde_json::Value::as_bool)
+                == Some(true)
+            {
+                v.push(p(
+                    Scope::AllNodes,
+                    Proto::Tcp,
+                    4244,
+                    4244,
+                    "Hubble server (the relay dials every node)",
+                ));
+            }
             if c.cilium_encryption() == crate::mtu::CiliumEncryption::WireGuard {
                 v.push(p(
                     Scope::AllNodes,

@@ -1,7 +1,5 @@
 //! MS4xx: k3s configuration, checked on the config files that will really be written.
 
-use std::collections::BTreeMap;
-
 use serde_json::Value;
 
 use crate::cluster::{Cluster, Cni, Node, NodeIpMode};
@@ -300,24 +298,24 @@ fn vpn_auth(c: &Cluster, out: &mut Vec<Diagnostic>) {
 }
 
 fn registration(c: &Cluster, out: &mut Vec<Diagnostic>) {
-    let labelled: BTreeMap<&str, usize> = c
+    let marked: Vec<&str> = c
         .nodes
         .iter()
-        .filter(|n| !n.taints.is_empty())
-        .map(|n| (n.name.as_str(), n.index))
+        .filter(|n| !n.taints.is_empty() || !n.labels.is_empty())
+        .map(|n| n.name.as_str())
         .collect();
-    if labelled.is_empty() {
+    if marked.is_empty() {
         return;
     }
-    let mut names: Vec<String> = labelled.keys().take(10).map(|n| format!("`{n}`")).collect();
-    if labelled.len() > 10 {
-        names.push(format!("{} more nodes", labelled.len() - 10));
+    let mut names: Vec<String> = marked.iter().take(10).map(|n| format!("`{n}`")).collect();
+    if marked.len() > 10 {
+        names.push(format!("{} more nodes", marked.len() - 10));
     }
     out.push(Diagnostic::new(
         Code::TaintRegistrationOnly,
         "nodes",
-        format!("taints on {} apply only when a node first registers; changing them later needs kubectl", names.join(", ")),
-    ).with_help("`cluster/labels-taints.sh` in the bundle applies the labels and taints to nodes that already exist"));
+        format!("labels and taints on {} apply when a node first registers; changing them later needs kubectl", names.join(", ")),
+    ).with_help("`cluster/labels-taints.sh` in the bundle applies them to nodes that already exist; `meshspec plan NEW --from OLD` lists the nodes whose labels or taints changed"));
 }
 
 fn interface_ordering(c: &Cluster, out: &mut Vec<Diagnostic>) {
