@@ -149,9 +149,51 @@ pub fn script(c: &Cluster) -> String {
     s
 }
 
-fn pods_section(s: &mut String, c: &Cluster, nodes: &[&Node]) {
+/// Up to this many nodes, every node gets test pods; beyond it, one node per site does.
+pub const PROBE_EVERY_NODE_UP_TO: usize = 24;
+
+/// The nodes that get test pods: all of them in a small cluster, else the first node (in join
+/// order) of each site and each site-less node, up to [`PROBE_EVERY_NODE_UP_TO`]. Cross-site
+/// paths are what a mesh can break; the per-node checks above still cover every node.
+fn probed<'a>(nodes: &[&'a Node]) -> Vec<&'a Node> {
+    if nodes.len() <= PROBE_EVERY_NODE_UP_TO {
+        return nodes.to_vec();
+    }
+    let mut seen_sites: Vec<&str> = Vec::new();
+    let mut out = Vec::new();
+    for n in nodes {
+        let fresh = match n.site.as_deref() {
+            Some(site) if seen_sites.contains(&site) => false,
+            Some(site) => {
+                seen_sites.push(site);
+                true
+            }
+            None => true,
+        };
+        if fresh && out.len() < PROBE_EVERY_NODE_UP_TO {
+            out.push(*n);
+        }
+    }
+    out
+}
+
+fn pods_section(s: &mut String, c: &Cluster, all: &[&Node]) {
     let fwmark = c.cni.cilium().is_some() && c.mesh.is_tailscale();
-    s.push_str("\necho '== test pods: one per node (pinned by kubernetes.io/hostname, tolerating its taints)'\n");
+    let picked = probed(all);
+    let nodes = picked.as_slice();
+    if nodes.len() == all.len() {
+        s.push_str("\necho '== test pods: one per node (pinned by kubernetes.io/hostname, tolerating its taints)'\n");
+    } else {
+        let _ = writeln!(
+            s,
+            "\necho {}",
+            quote(&format!(
+                "== test pods on {} of {} nodes: one per site (pinned by kubernetes.io/hostname, tolerating its taints)",
+                nodes.len(),
+                all.len()
+            ))
+        );
+    }
     s.push_str("kubectl create namespace \"$ns\" >/dev/null 2>&1 || true\n");
     for n in nodes {
         s.push_str(&pod_manifest(n, &format!("pod-{}", n.name), false));
@@ -259,6 +301,40 @@ mod tests {
     const FLANNEL: &str =
         include_str!("../../../examples/specs/flannel-over-tailscale-gpu-worker.yaml");
     const CILIUM: &str = include_str!("../../../examples/specs/cilium-vxlan-over-tailscale.yaml");
+
+    #[test]
+    fn large_clusters_probe_one_node_per_site() {
+        let mut spec = String::from("version: 1\nname: big\nsites:\n");
+        for site in 0..3 {
+            spec.push_str(&format!(
+                "  - {{name: s{site}, subnets: [192.168.{site}.0/24]}}\n"
+            ));
+        }
+        spec.push_str("nodes:\n");
+        for i in 0..40 {
+            let role = if i == 0 { "server" } else { "agent" };
+            spec.push_str(&format!(
+                "  - {{name: n{i}, role: {role}, site: s{}, lan_ip: 192.168.{}.{}, mesh_ip: 100.64.0.{}}}\n",
+                i % 3,
+                i % 3,
+                i + 10,
+                i + 10
+            ));
+        }
+        let c = Cluster::from_yaml(&spec).unwrap();
+        let sh = script(&c);
+        assert!(
+            sh.contains("test pods on 3 of 40 nodes: one per site"),
+            "{sh}"
+        );
+        assert_eq!(sh.matches("kind: Pod").count(), 3);
+        // every node's addresses are still checked
+        let address_checks = sh
+            .lines()
+            .filter(|l| l.starts_with("expect '") && l.contains(" InternalIP' "))
+            .count();
+        assert_eq!(address_checks, 40);
+    }
 
     #[test]
     fn seed_flannel_checks() {
