@@ -777,10 +777,39 @@ fn example_specs() -> Vec<PathBuf> {
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
+        // `broken-*.yaml` are the README's examples of refused specs
+        .filter(|p| {
+            !p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("broken-"))
+        })
         .collect();
     specs.sort();
     assert!(!specs.is_empty(), "no example specs in {}", dir.display());
     specs
+}
+
+#[test]
+fn the_readmes_broken_example_is_refused_with_its_two_mistakes() {
+    let spec =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/specs/broken-gpu-worker.yaml");
+    meshspec()
+        .arg("validate")
+        .arg(&spec)
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains(
+            "error[MS103]: `192.168.0.0/16` overlaps subnet `192.168.0.0/24` of site `lab`",
+        ))
+        .stdout(predicate::str::contains(
+            "error[MS201]: node `k3s-gpu-worker` uses its LAN address as node-ip",
+        ))
+        .stdout(predicate::str::contains("3 errors, 2 warnings, 3 info"));
+    let d = TempDir::new().unwrap();
+    render(&spec, &d.path().join("out")).code(1);
+    assert!(
+        !d.path().join("out").exists(),
+        "nothing is written for a refused spec"
+    );
 }
 
 #[test]

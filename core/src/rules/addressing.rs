@@ -44,12 +44,22 @@ fn taken(c: &Cluster) -> Vec<Cidr> {
     t
 }
 
-fn suggestion(c: &Cluster, like: &Cidr, avoid_self: bool) -> Option<Cidr> {
-    let avoid: Vec<Cidr> = taken(c)
-        .into_iter()
-        .filter(|t| avoid_self || t != like)
-        .collect();
-    cidr::suggest_free(like.prefix(), like.family(), &avoid)
+/// A free block the size of `like`: k3s's own defaults first (what most clusters use and
+/// most guides assume), else the first free block of the private ranges.
+fn suggestion(c: &Cluster, like: &Cidr) -> Option<Cidr> {
+    let avoid = taken(c);
+    let defaults = [
+        crate::cluster::DEFAULT_CLUSTER_CIDR_V4,
+        crate::cluster::DEFAULT_SERVICE_CIDR_V4,
+        crate::cluster::DEFAULT_CLUSTER_CIDR_V6,
+        crate::cluster::DEFAULT_SERVICE_CIDR_V6,
+    ];
+    defaults
+        .iter()
+        .filter_map(|d| d.parse::<Cidr>().ok())
+        .filter(|d| d.family() == like.family() && d.prefix() == like.prefix())
+        .find(|d| !avoid.iter().any(|a| a.overlaps(d)))
+        .or_else(|| cidr::suggest_free(like.prefix(), like.family(), &avoid))
 }
 
 pub(super) fn check(c: &Cluster, out: &mut Vec<Diagnostic>) {
@@ -78,7 +88,7 @@ fn overlaps(c: &Cluster, out: &mut Vec<Diagnostic>) {
                     field,
                     format!("pod network `{p}` and service network `{s}` overlap"),
                 );
-                if let Some(free) = suggestion(c, s, true) {
+                if let Some(free) = suggestion(c, s) {
                     d = d.with_help(format!("use a service network that overlaps nothing else, e.g. `service_cidr: {free}`"));
                 }
                 out.push(d);
@@ -100,7 +110,7 @@ fn overlaps(c: &Cluster, out: &mut Vec<Diagnostic>) {
                         c.mesh.provider
                     ),
                 );
-                if let Some(free) = suggestion(c, x, true) {
+                if let Some(free) = suggestion(c, x) {
                     d = d.with_help(format!("nodes would route mesh addresses into the cluster network; use e.g. `{free}`"));
                 }
                 out.push(d);
@@ -113,7 +123,7 @@ fn overlaps(c: &Cluster, out: &mut Vec<Diagnostic>) {
                         format!("`{x}` overlaps subnet `{sub}` of site `{}`", site.name),
                     );
                     let _ = si;
-                    if let Some(free) = suggestion(c, x, true) {
+                    if let Some(free) = suggestion(c, x) {
                         d = d.with_help(format!(
                             "hosts on that site would be unreachable from pods; use e.g. `{free}`"
                         ));
@@ -453,7 +463,7 @@ fn well_known(c: &Cluster, out: &mut Vec<Diagnostic>) {
                         field,
                         format!("`{x}` overlaps `{rc}` ({why})"),
                     );
-                    if let Some(free) = suggestion(c, x, true) {
+                    if let Some(free) = suggestion(c, x) {
                         d = d.with_help(format!("traffic to those addresses would be misrouted on some nodes; consider `{free}`"));
                     }
                     out.push(d);
