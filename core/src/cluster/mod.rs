@@ -19,8 +19,9 @@ pub use stack::MESH_UNDERLAY_FAMILY;
 use std::net::IpAddr;
 
 use crate::cidr::{Cidr, Family};
-use crate::diagnostic::{Diagnostic, Diagnostics, Source};
-use crate::netaddr::{self, Host};
+use crate::cilium::ChartLine;
+use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::netaddr;
 use crate::spec::{
     CiliumIpam, CiliumMtu, CniPlugin, FlannelBackend, Keyword, Provider, ProxyStyle, SpanMap, Spec,
     TunnelProtocol,
@@ -43,11 +44,6 @@ pub const DEFAULT_SERVICE_CIDR_V6: &str = "fd00:43::/112";
 pub const API_PORT: u16 = 6443;
 /// Where the join token lives by default.
 pub const DEFAULT_TOKEN_FILE: &str = "/etc/rancher/k3s/token";
-/// The newest Cilium chart line meshspec writes values for.
-pub const NEWEST_CILIUM_LINE: &str = "1.20";
-/// The Cilium chart lines meshspec writes values for.
-pub const CILIUM_LINES: &[&str] = &["1.18", "1.19", "1.20"];
-
 /// A spec with every default applied, ready to validate and render.
 #[derive(Debug, Clone)]
 pub struct Cluster {
@@ -231,12 +227,6 @@ impl Cluster {
             .and_then(|s| self.site(s))
             .map_or(1500, |s| s.mtu)
     }
-
-    /// A [`Source`] for rendering diagnostics against the spec text.
-    #[must_use]
-    pub fn source<'a>(name: &'a str, text: &'a str) -> Source<'a> {
-        Source { name, text }
-    }
 }
 
 fn parse_const(s: &str) -> Option<Cidr> {
@@ -396,11 +386,10 @@ fn resolve_cni(spec: &Spec, mesh: &Mesh, diags: &mut Vec<Diagnostic>) -> Cni {
             let version = s
                 .version
                 .clone()
-                .unwrap_or_else(|| NEWEST_CILIUM_LINE.to_owned());
-            let chart_minor = chart_minor(&version);
+                .unwrap_or_else(|| ChartLine::newest().as_str().to_owned());
             Cni::Cilium(Cilium {
+                line: version.parse().ok(),
                 version,
-                chart_minor,
                 tunnel,
                 tunnel_port: s.tunnel_port.unwrap_or(match tunnel {
                     TunnelProtocol::Vxlan => 8472,
@@ -422,17 +411,6 @@ fn resolve_cni(spec: &Spec, mesh: &Mesh, diags: &mut Vec<Diagnostic>) -> Cni {
     }
 }
 
-/// The minor number of a supported chart line (`"1.20"` or `"1.20.0"` → 20).
-fn chart_minor(version: &str) -> Option<u32> {
-    let mut parts = version.trim().trim_start_matches('v').split('.');
-    let (major, minor) = (parts.next()?, parts.next()?);
-    let line = format!("{major}.{minor}");
-    if !CILIUM_LINES.contains(&line.as_str()) {
-        return None;
-    }
-    minor.parse().ok()
-}
-
 impl K3s {
     fn placeholder(spec: &Spec) -> K3s {
         let k = &spec.k3s;
@@ -452,10 +430,4 @@ impl K3s {
             agent_extra: k.agent_extra.clone(),
         }
     }
-}
-
-/// The host of the server URL as text.
-#[must_use]
-pub fn host_text(h: &Host) -> String {
-    h.to_string()
 }

@@ -153,8 +153,8 @@ pub struct Flannel {
 pub struct Cilium {
     /// The chart line as written (default the newest).
     pub version: String,
-    /// The chart line's minor number, when it is a supported line.
-    pub chart_minor: Option<u32>,
+    /// The chart line, when `version` names a supported one (MS706 otherwise).
+    pub line: Option<crate::cilium::ChartLine>,
     /// VXLAN or Geneve.
     pub tunnel: TunnelProtocol,
     /// The tunnel's UDP port.

@@ -1,7 +1,7 @@
 //! Pod subnet prediction: node k in join order gets the k-th free block of the pod network.
 
 use super::Cluster;
-use crate::cidr::{Cidr, Family};
+use crate::cidr::Cidr;
 
 /// Fills `pod_cidrs` of every unpinned node, family by family, in join order.
 ///
@@ -49,7 +49,6 @@ pub(super) fn predict_pod_cidrs(c: &mut Cluster) {
                 slot.push(b);
             }
         }
-        let _ = family == Family::Ipv4;
     }
     for (n, p) in c.nodes.iter_mut().zip(predicted) {
         n.pod_cidrs = p;

@@ -2,6 +2,7 @@
 
 use super::{Cluster, Cni, Node, NodeIpMode};
 use crate::cidr::Family;
+use crate::cilium::ChartLine;
 use crate::mtu::{self, CiliumEncryption, Layer, Stack, Tunnel};
 use crate::spec::{FlannelBackend, TunnelProtocol};
 
@@ -64,7 +65,9 @@ impl Cluster {
                 stack = stack.tunnel(tunnel, outer);
                 match self.cilium_encryption() {
                     CiliumEncryption::WireGuard => {
-                        let o = mtu::cilium_wireguard_overhead(cil.chart_minor.unwrap_or(20));
+                        let o = mtu::cilium_wireguard_overhead(
+                            cil.line.unwrap_or_else(ChartLine::newest).minor(),
+                        );
                         stack = stack.encap("Cilium WireGuard", o);
                     }
                     CiliumEncryption::Ipsec => {

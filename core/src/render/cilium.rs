@@ -7,6 +7,7 @@
 use serde_json::{Map, Value, json};
 
 use crate::cidr::Family;
+use crate::cilium::ChartLine;
 use crate::cluster::{Cilium, Cluster};
 use crate::spec::CiliumIpam;
 
@@ -96,12 +97,8 @@ pub fn values_yaml(c: &Cluster, cil: &Cilium, spec_name: &str) -> String {
 
 /// The chart version pinned in the install script.
 #[must_use]
-pub fn chart_version(cil: &Cilium) -> String {
-    match cil.chart_minor {
-        Some(18) => "1.18.12".to_owned(),
-        Some(19) => "1.19.6".to_owned(),
-        _ => "1.20.0".to_owned(),
-    }
+pub fn chart_version(cil: &Cilium) -> &'static str {
+    cil.line.unwrap_or_else(ChartLine::newest).chart_version()
 }
 
 /// `cluster/cilium-install.sh`: `helm upgrade --install` always with the values file.

@@ -11,9 +11,8 @@ use crate::spec::CiliumIpam;
 
 pub(super) fn check(c: &Cluster, out: &mut Vec<Diagnostic>) {
     let Cni::Cilium(cil) = &c.cni else { return };
-    let line = match ChartLine::from_str(&cil.version) {
-        Ok(l) if cil.chart_minor.is_some() => l,
-        Ok(_) | Err(_) => {
+    let Some(line) = cil.line else {
+        {
             let hint = ChartLine::from_str(&cil.version).err().map_or_else(
                 || "use `\"1.18\"`, `\"1.19\"` or `\"1.20\"`".to_owned(),
                 |e| e.hint(),
