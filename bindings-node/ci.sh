@@ -14,13 +14,27 @@ start=$SECONDS
 step() { printf '\n==> %s (%ss)\n' "$*" "$((SECONDS - start))"; }
 
 cd "$root/bindings-node"
-# Not `npm ci`: @napi-rs/cli's optional per-platform packages (@napi-rs/lzma-*, tar-*,
-# wasm-tools-* for other OSes) are not served by the registry this lockfile was made with, so
-# the lockfile lacks them and `npm ci` refuses it as out of sync. `npm install` with the
-# committed lockfile installs the same versions; the lockfile must come out unchanged.
-step "bindings-node: npm install (locked)"
-npm install
-git diff --exit-code -- package-lock.json
+# `npm ci` installs exactly the committed lockfile (every platform's optional packages are in it),
+# so what the registry serves on the day cannot change the tree. A lockfile out of step with
+# package.json fails here with one line, not with npm's page of "Missing:" entries.
+locked_install() {
+  local dir=$1 log
+  log="$(mktemp)"
+  if ! (cd "$dir" && npm ci --no-audit --no-fund >"$log" 2>&1); then
+    if grep -q EUSAGE "$log"; then
+      echo "error: $dir/package-lock.json is out of sync with package.json: run 'npm install' in $dir and commit the lockfile" >&2
+    else
+      cat "$log" >&2
+      echo "error: 'npm ci' failed in $dir (output above)" >&2
+    fi
+    rm -f "$log"
+    exit 1
+  fi
+  tail -n 1 "$log"
+  rm -f "$log"
+}
+step "bindings-node: npm ci (exactly the committed lockfile)"
+locked_install "$root/bindings-node"
 step "bindings-node: napi build --platform --release"
 npx napi build --platform --release
 step "bindings-node: generated typings and loader match the committed ones"
@@ -35,7 +49,7 @@ npx tsc -p test/tsconfig.json
 
 cd "$root/examples/pulumi"
 step "examples/pulumi: npm ci (install scripts stay unapproved: no plugin downloads)"
-npm ci
+locked_install "$root/examples/pulumi"
 step "examples/pulumi: tsc"
 rm -rf dist
 npx tsc -p .

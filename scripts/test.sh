@@ -8,6 +8,8 @@ export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 export INSTA_UPDATE=no        # snapshots are reviewed by hand, never written by the suite
 
 step() { printf '\n==== %s\n' "$*"; }
+tree_state() { git status --porcelain --untracked-files=all 2>/dev/null; }
+tree_before="$(tree_state)"
 
 step "format"
 cargo fmt --all -- --check
@@ -34,6 +36,13 @@ fi
 if [ -f bindings-node/ci.sh ]; then
   step "Node binding, generated typings and the Pulumi program"
   bash bindings-node/ci.sh
+fi
+
+step "the suite left the work tree as it found it"
+if [ "$(tree_state)" != "$tree_before" ]; then
+  diff <(echo "$tree_before") <(tree_state) >&2 || true
+  echo "error: the test suite changed or left files in the work tree (git status before/after above)" >&2
+  exit 1
 fi
 
 step "all checks passed"
