@@ -15,6 +15,8 @@ pub mod code;
 pub mod diagnostic;
 pub mod k3s;
 pub mod labels;
+pub mod lint;
+pub mod live;
 pub mod mtu;
 pub mod netaddr;
 pub mod no_proxy;
