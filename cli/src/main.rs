@@ -31,6 +31,9 @@ fn main() -> ExitCode {
         Command::Explain(a) => commands::explain::run(a, &out),
         Command::Mtu(a) => commands::mtu::run(a, &out),
         Command::NoProxy(a) => commands::no_proxy::run(a, &out),
+        Command::Lint(a) => commands::lint::run(a, &out),
+        Command::CheckLive(a) => commands::check_live::run(a, &out),
+        Command::Import(a) => commands::import::run(a, &out),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -13,6 +13,7 @@ pub mod cilium;
 pub mod cluster;
 pub mod code;
 pub mod diagnostic;
+pub mod import;
 pub mod k3s;
 pub mod labels;
 pub mod lint;

@@ -8,3 +8,6 @@ pub mod no_proxy;
 pub mod plan;
 pub mod render;
 pub mod validate;
+pub mod check_live;
+pub mod import;
+pub mod lint;

@@ -195,7 +195,14 @@ pub(super) fn critical(nodes: &[NodeConfig], servers: &[(usize, Merged)], out: &
             .map_or_else(String::new, |f| f.name.clone())
     };
     for flag in flags::table().critical() {
-        let value = |m: &Merged| m.get(&flag.name).map(|e| normalised(&flag.name, &e.value));
+        // an absent key means the flag's default, so `disable: [traefik]` equals no `disable`
+        let value = |m: &Merged| {
+            m.get(&flag.name)
+                .map(|e| &e.value)
+                .or(flag.default.as_ref())
+                .map(|v| normalised(&flag.name, v))
+                .or_else(|| (flag.name == "disable").then(|| vec!["false".to_owned()]))
+        };
         let base = value(first);
         for (index, m) in servers.iter().skip(1) {
             let v = value(m);

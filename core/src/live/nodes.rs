@@ -88,14 +88,6 @@ impl LiveNode {
     }
 }
 
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum Doc {
-    List { items: Vec<RawNode> },
-    Many(Vec<RawNode>),
-    One(Box<RawNode>),
-}
-
 #[derive(Deserialize, Default)]
 #[serde(default, rename_all = "camelCase")]
 struct RawNode {
@@ -217,7 +209,14 @@ pub fn parse_nodes(text: &str) -> Result<Vec<LiveNode>, Diagnostic> {
         .with_help("pass the output of `kubectl get nodes -o json` as it is");
         if line > 0 { d.at(line, column.max(1)) } else { d }
     })?;
-    let doc: Doc = serde_json::from_value(value).map_err(|e| {
+    let items = match value {
+        serde_json::Value::Object(mut m) if m.contains_key("items") => {
+            m.remove("items").unwrap_or_default()
+        }
+        serde_json::Value::Array(a) => serde_json::Value::Array(a),
+        one => serde_json::Value::Array(vec![one]),
+    };
+    let raw: Vec<RawNode> = serde_json::from_value(items).map_err(|e| {
         Diagnostic::new(
             Code::YamlSyntax,
             "",
@@ -225,10 +224,6 @@ pub fn parse_nodes(text: &str) -> Result<Vec<LiveNode>, Diagnostic> {
         )
         .with_help("pass a `List` with `items`, one `Node`, or an array of nodes")
     })?;
-    let raw = match doc {
-        Doc::List { items } | Doc::Many(items) => items,
-        Doc::One(n) => vec![*n],
-    };
     Ok(raw.into_iter().map(LiveNode::from).collect())
 }
 
