@@ -452,7 +452,14 @@ pub(super) fn spec(
         .position(|n| n.role == Role::Server && truthy(n.get("cluster-init")))
         .or_else(|| nodes.iter().position(|n| n.role == Role::Server));
     let first = init_index.and_then(|i| nodes.get(i));
-    let mesh = mesh(nodes, todos);
+    let mut mesh = mesh(nodes, todos);
+    // a tls-san name `<node>.<suffix>` is the mesh's DNS suffix (MagicDNS)
+    mesh.dns_suffix = nodes.iter().find_map(|n| {
+        n.list("tls-san")
+            .into_iter()
+            .find_map(|san| san.strip_prefix(&format!("{}.", n.name)).map(str::to_owned))
+            .filter(|suffix| suffix.contains('.'))
+    });
     let ranges = mesh_ranges(&mesh);
     let k3s = k3s(nodes, first, todos);
     let url_host: Option<IpAddr> = k3s.server_url.as_deref().and_then(|u| {
