@@ -18,6 +18,8 @@ from ._meshspec import (
     __version__,
     codes,
     explain,
+    import_cluster,
+    lint,
     mtu,
     no_proxy,
 )
@@ -31,6 +33,8 @@ __all__ = [
     "__version__",
     "codes",
     "explain",
+    "import_cluster",
+    "lint",
     "mtu",
     "no_proxy",
 ]
