@@ -40,8 +40,11 @@ fn agent_dir() -> TempDir {
         "node-taint+:\n  - gpu=true:NoSchedul\n",
     )
     .unwrap();
-    fs::write(dir.path().join("config.yaml.d/10-x.yml"), "write-kubeconfig-mode: \"644\"\n")
-        .unwrap();
+    fs::write(
+        dir.path().join("config.yaml.d/10-x.yml"),
+        "write-kubeconfig-mode: \"644\"\n",
+    )
+    .unwrap();
     dir
 }
 
@@ -57,13 +60,22 @@ fn lint_reports_every_finding_with_file_line_and_column() {
         .stdout
         .clone();
     let text = String::from_utf8(out).unwrap();
-    assert!(text.contains("error[MS402]: k3s has no config key `kublet-arg`"), "{text}");
+    assert!(
+        text.contains("error[MS402]: k3s has no config key `kublet-arg`"),
+        "{text}"
+    );
     assert!(text.contains("config.yaml:3:1 (kublet-arg)"), "{text}");
     assert!(text.contains("did you mean `kubelet-arg`?"), "{text}");
     // the drop-ins are read, in name order, each finding pointing into its own file
-    assert!(text.contains("config.yaml.d/10-x.yml:1:1 (write-kubeconfig-mode)"), "{text}");
+    assert!(
+        text.contains("config.yaml.d/10-x.yml:1:1 (write-kubeconfig-mode)"),
+        "{text}"
+    );
     assert!(text.contains("error[MS401]"), "{text}");
-    assert!(text.contains("config.yaml.d/20-gpu.yaml:2:5 (node-taint+[0])"), "{text}");
+    assert!(
+        text.contains("config.yaml.d/20-gpu.yaml:2:5 (node-taint+[0])"),
+        "{text}"
+    );
     assert!(text.contains("error[MS602]"), "{text}");
 }
 
@@ -127,7 +139,12 @@ fn lint_sarif_validates_against_the_sarif_2_1_0_schema() {
     let results = sarif["runs"][0]["results"].as_array().unwrap();
     assert_eq!(results.len(), 3);
     let first = &results[0]["locations"][0]["physicalLocation"];
-    assert!(first["artifactLocation"]["uri"].as_str().unwrap().ends_with("config.yaml"));
+    assert!(
+        first["artifactLocation"]["uri"]
+            .as_str()
+            .unwrap()
+            .ends_with("config.yaml")
+    );
     assert_eq!(first["region"]["startLine"], 3);
     assert_eq!(results[0]["ruleId"], "MS402");
 }
@@ -136,11 +153,22 @@ fn lint_sarif_validates_against_the_sarif_2_1_0_schema() {
 fn lint_checks_a_cilium_values_file() {
     let dir = TempDir::new().unwrap();
     let server = dir.path().join("server.yaml");
-    fs::write(&server, "cluster-init: true\nflannel-backend: none\ndisable-network-policy: true\n").unwrap();
+    fs::write(
+        &server,
+        "cluster-init: true\nflannel-backend: none\ndisable-network-policy: true\n",
+    )
+    .unwrap();
     let values = dir.path().join("values.yaml");
     fs::write(&values, "tunnel: vxlan\nMTU: 1230\n").unwrap();
     let out = meshspec()
-        .args(["lint", "--color", "never", "--cilium-version", "1.19", "--cilium-values"])
+        .args([
+            "lint",
+            "--color",
+            "never",
+            "--cilium-version",
+            "1.19",
+            "--cilium-values",
+        ])
         .arg(&values)
         .arg(&server)
         .assert()
@@ -192,7 +220,12 @@ fn import_writes_a_spec_that_validates_and_says_what_would_change() {
     let seed = fixture("import/seed-flannel");
     let mut cmd = meshspec();
     cmd.arg("import");
-    for n in ["k3s-master", "k3s-worker-01", "k3s-worker-02", "k3s-gpu-worker"] {
+    for n in [
+        "k3s-master",
+        "k3s-worker-01",
+        "k3s-worker-02",
+        "k3s-gpu-worker",
+    ] {
         cmd.arg(format!("{n}={}", seed.join(format!("{n}.yaml")).display()));
     }
     cmd.arg("--nodes-json")

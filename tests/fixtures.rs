@@ -169,7 +169,8 @@ fn every_live_fixture_triggers_its_code_and_no_other_finding_but_its_consequence
 fn healthy_live_clusters_give_no_finding() {
     for seed in ["seed-flannel", "seed-cilium"] {
         let spec = fs::read_to_string(fixtures("valid").join(format!("{seed}.yaml"))).unwrap();
-        let nodes = fs::read_to_string(fixtures("live").join(format!("{seed}.nodes.json"))).unwrap();
+        let nodes =
+            fs::read_to_string(fixtures("live").join(format!("{seed}.nodes.json"))).unwrap();
         let cluster = Cluster::from_yaml(&spec).unwrap();
         let diags = meshspec::live::check_live(&cluster, &nodes).unwrap();
         assert!(diags.is_empty(), "{seed}: {}", diags.render(None));

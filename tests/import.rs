@@ -105,7 +105,10 @@ fn every_rendered_fixture_round_trips_through_import() {
         let original = Cluster::from_yaml(&fs::read_to_string(&path).unwrap()).unwrap();
         let bundle = original.render(&RenderOptions::default()).unwrap();
         let config_of = |b: &meshspec::Bundle, n: &str| {
-            strip_header(b.text(&format!("nodes/{n}/etc/rancher/k3s/config.yaml")).unwrap())
+            strip_header(
+                b.text(&format!("nodes/{n}/etc/rancher/k3s/config.yaml"))
+                    .unwrap(),
+            )
         };
         let nodes: Vec<ImportNode> = original
             .nodes
@@ -153,14 +156,21 @@ fn every_rendered_fixture_round_trips_through_import() {
                 .map(|n| ImportNode {
                     files: vec![ConfigFile::new(
                         n.files[0].name.clone(),
-                        format!("# any generated header\n# second line: {}\n{}", n.name, n.files[0].text),
+                        format!(
+                            "# any generated header\n# second line: {}\n{}",
+                            n.name, n.files[0].text
+                        ),
                     )],
                     ..n.clone()
                 })
                 .collect(),
             ..input.clone()
         };
-        assert_eq!(import(&with_headers).unwrap().yaml, imported.yaml, "{fixture}");
+        assert_eq!(
+            import(&with_headers).unwrap().yaml,
+            imported.yaml,
+            "{fixture}"
+        );
         assert!(
             imported.plan.restarts.is_empty(),
             "{fixture}: import of meshspec's own output must change nothing: {:?}",
@@ -172,17 +182,22 @@ fn every_rendered_fixture_round_trips_through_import() {
 
 fn seed_input(with_live: bool) -> ImportInput {
     let dir = fixtures("import/seed-flannel");
-    let nodes = ["k3s-master", "k3s-worker-01", "k3s-worker-02", "k3s-gpu-worker"]
-        .iter()
-        .map(|name| ImportNode {
-            name: (*name).to_owned(),
-            role: None,
-            files: vec![ConfigFile::new(
-                format!("{name}.yaml"),
-                fs::read_to_string(dir.join(format!("{name}.yaml"))).unwrap(),
-            )],
-        })
-        .collect();
+    let nodes = [
+        "k3s-master",
+        "k3s-worker-01",
+        "k3s-worker-02",
+        "k3s-gpu-worker",
+    ]
+    .iter()
+    .map(|name| ImportNode {
+        name: (*name).to_owned(),
+        role: None,
+        files: vec![ConfigFile::new(
+            format!("{name}.yaml"),
+            fs::read_to_string(dir.join(format!("{name}.yaml"))).unwrap(),
+        )],
+    })
+    .collect();
     ImportInput {
         name: Some("homelab".into()),
         nodes,
@@ -224,7 +239,10 @@ fn the_second_seeds_hand_written_configs_round_trip() {
     // the roles, addresses and the GPU node's taint came from the configs and the live nodes
     let gpu = c.node("k3s-gpu-worker").unwrap();
     assert_eq!(gpu.taints, ["gpu=true:NoSchedule"]);
-    assert_eq!(c.node("k3s-worker-01").unwrap().mesh_ips[0].to_string(), "100.113.151.13");
+    assert_eq!(
+        c.node("k3s-worker-01").unwrap().mesh_ips[0].to_string(),
+        "100.113.151.13"
+    );
     assert!(c.node("k3s-master").unwrap().is_server());
     assert_eq!(c.k3s.version.as_deref(), Some("v1.33.5+k3s1"));
     assert_eq!(c.k3s.server_url, "https://100.84.89.67:6443");
@@ -232,7 +250,11 @@ fn the_second_seeds_hand_written_configs_round_trip() {
     // the GPU node's label and taint keys; k3s restarts on all four nodes, the master first
     assert_eq!(imported.plan.restarts[0], "k3s-master");
     assert_eq!(imported.plan.restarts.len(), 4);
-    let w1 = imported.changes.iter().find(|c| c.node == "k3s-worker-01").unwrap();
+    let w1 = imported
+        .changes
+        .iter()
+        .find(|c| c.node == "k3s-worker-01")
+        .unwrap();
     assert_eq!(w1.added, ["server", "token-file"]);
     assert!(w1.changed.is_empty() && w1.dropped.is_empty());
 }

@@ -186,7 +186,11 @@ pub fn lint(
     options: Option<existing::LintOptions>,
 ) -> Result<Vec<existing::LintFinding>> {
     let (role, cilium, version) = match options {
-        Some(o) => (o.role.map(meshspec::spec::Role::from), o.cilium_values, o.cilium_version),
+        Some(o) => (
+            o.role.map(meshspec::spec::Role::from),
+            o.cilium_values,
+            o.cilium_version,
+        ),
         None => (None, None, None),
     };
     let role = role.map(|r| match r {
@@ -203,7 +207,10 @@ pub fn lint(
     let mut lint_options = meshspec::lint::LintOptions::default();
     if let Some(file) = cilium {
         let version = version.ok_or_else(|| {
-            napi::Error::new(napi::Status::InvalidArg, "ciliumValues needs ciliumVersion (e.g. \"1.19\")")
+            napi::Error::new(
+                napi::Status::InvalidArg,
+                "ciliumValues needs ciliumVersion (e.g. \"1.19\")",
+            )
         })?;
         lint_options.cilium = Some(meshspec::lint::CiliumValues {
             file: file.into(),

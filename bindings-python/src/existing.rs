@@ -99,7 +99,10 @@ pub fn import_cluster(
         let node: String = node.extract()?;
         let text: NodeText = text.extract()?;
         let files = match text {
-            NodeText::Text(t) => vec![meshspec::lint::ConfigFile::new(format!("{node}/config.yaml"), t)],
+            NodeText::Text(t) => vec![meshspec::lint::ConfigFile::new(
+                format!("{node}/config.yaml"),
+                t,
+            )],
             NodeText::Files(l) => l
                 .into_iter()
                 .map(|(n, t)| meshspec::lint::ConfigFile::new(n, t))
@@ -111,13 +114,15 @@ pub fn import_cluster(
             files,
         });
     }
-    let imported = py.detach(|| meshspec::import::import(&input)).map_err(|report| {
-        let origin = Origin {
-            name: "import".to_owned(),
-            text: None,
-        };
-        spec_error(py, &report.diagnostics(), &origin)
-    })?;
+    let imported = py
+        .detach(|| meshspec::import::import(&input))
+        .map_err(|report| {
+            let origin = Origin {
+                name: "import".to_owned(),
+                text: None,
+            };
+            spec_error(py, &report.diagnostics(), &origin)
+        })?;
     let value = json!({
         "spec": imported.yaml,
         "todos": imported.todos,

@@ -244,6 +244,10 @@ pub struct ImportArgs {
     /// Write the spec here instead of standard output.
     #[arg(long, short, value_name = "FILE")]
     pub output: Option<PathBuf>,
+
+    /// The cluster's name in the spec (default: `cluster`, with a TODO).
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
 }
 
 /// Arguments of `validate`.

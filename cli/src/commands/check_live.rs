@@ -31,7 +31,11 @@ pub fn run(args: &CheckLiveArgs, out: &Output) -> Result<u8, CliError> {
     let nodes = SpecText::read(&args.nodes)?;
     let (ds, code, source) = match check_live(&cluster, &nodes.text) {
         Ok(ds) => {
-            let code = if ds.has_errors() { EXIT_ERRORS } else { EXIT_OK };
+            let code = if ds.has_errors() {
+                EXIT_ERRORS
+            } else {
+                EXIT_OK
+            };
             (ds, code, spec.source())
         }
         Err(ds) => (ds, EXIT_UNREADABLE, nodes.source()),

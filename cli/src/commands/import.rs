@@ -15,7 +15,9 @@ use crate::output::{Output, emit, emit_err};
 
 fn parse_node(arg: &str) -> Result<(String, Option<Role>, &str), CliError> {
     let usage = || CliError::Usage {
-        message: format!("`{arg}` is not NAME=PATH\n  = help: write e.g. `k3s-master=/etc/rancher/k3s/config.yaml` or `k3s-master=server:master.yaml`"),
+        message: format!(
+            "`{arg}` is not NAME=PATH\n  = help: write e.g. `k3s-master=/etc/rancher/k3s/config.yaml` or `k3s-master=server:master.yaml`"
+        ),
     };
     let (name, rest) = arg.split_once('=').ok_or_else(usage)?;
     if name.is_empty() || rest.is_empty() {
@@ -34,7 +36,10 @@ fn parse_node(arg: &str) -> Result<(String, Option<Role>, &str), CliError> {
 /// # Errors
 /// [`CliError::Read`] when an input cannot be read; [`CliError::Write`] when `-o` fails.
 pub fn run(args: &ImportArgs, out: &Output) -> Result<u8, CliError> {
-    let mut input = ImportInput::default();
+    let mut input = ImportInput {
+        name: args.name.clone(),
+        ..ImportInput::default()
+    };
     let mut all_files: Vec<ConfigFile> = Vec::new();
     for arg in &args.nodes {
         let (name, role, path) = parse_node(arg)?;
@@ -56,7 +61,9 @@ pub fn run(args: &ImportArgs, out: &Output) -> Result<u8, CliError> {
         }
     };
     match &args.output {
-        Some(path) => std::fs::write(path, &imported.yaml).map_err(|e| CliError::write(path, &e))?,
+        Some(path) => {
+            std::fs::write(path, &imported.yaml).map_err(|e| CliError::write(path, &e))?
+        }
         None => emit(&imported.yaml),
     }
     let mut report = String::new();
@@ -76,7 +83,11 @@ pub fn run(args: &ImportArgs, out: &Output) -> Result<u8, CliError> {
             continue;
         }
         let mut parts = Vec::new();
-        for (what, keys) in [("adds", &ch.added), ("changes", &ch.changed), ("drops", &ch.dropped)] {
+        for (what, keys) in [
+            ("adds", &ch.added),
+            ("changes", &ch.changed),
+            ("drops", &ch.dropped),
+        ] {
             if !keys.is_empty() {
                 parts.push(format!("{what} {}", keys.join(", ")));
             }
@@ -84,7 +95,10 @@ pub fn run(args: &ImportArgs, out: &Output) -> Result<u8, CliError> {
         let _ = writeln!(report, "  {}: render {}", ch.node, parts.join("; "));
     }
     if imported.plan.restarts.is_empty() && !imported.changes.is_empty() {
-        let _ = writeln!(report, "rendering this spec now restarts nothing: every config.yaml stays as it is");
+        let _ = writeln!(
+            report,
+            "rendering this spec now restarts nothing: every config.yaml stays as it is"
+        );
     } else if !imported.plan.restarts.is_empty() {
         let _ = writeln!(
             report,
@@ -100,7 +114,10 @@ pub fn run(args: &ImportArgs, out: &Output) -> Result<u8, CliError> {
             name: &name,
             text: &imported.yaml,
         };
-        emit_err(&out.stderr.diagnostics(&imported.diagnostics.render(Some(&source))));
+        emit_err(
+            &out.stderr
+                .diagnostics(&imported.diagnostics.render(Some(&source))),
+        );
     }
     Ok(if imported.diagnostics.has_errors() {
         EXIT_ERRORS

@@ -2,12 +2,12 @@
 //!
 //! [`CliError`]: crate::error::CliError
 
+pub mod check_live;
 pub mod explain;
+pub mod import;
+pub mod lint;
 pub mod mtu;
 pub mod no_proxy;
 pub mod plan;
 pub mod render;
 pub mod validate;
-pub mod check_live;
-pub mod import;
-pub mod lint;

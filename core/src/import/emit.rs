@@ -13,8 +13,12 @@ fn node_index(path: &str) -> Option<usize> {
 
 pub(super) fn yaml(spec: &Spec, todos: &[Todo]) -> String {
     let mut out = String::new();
-    out.push_str("# Written by `meshspec import` from the cluster's k3s configs; its report says what\n");
-    out.push_str("# `meshspec render` of this spec would add to, change in or drop from each config.\n");
+    out.push_str(
+        "# Written by `meshspec import` from the cluster's k3s configs; its report says what\n",
+    );
+    out.push_str(
+        "# `meshspec render` of this spec would add to, change in or drop from each config.\n",
+    );
     if !todos.is_empty() {
         out.push_str("# What the inputs do not show (nothing below was guessed silently):\n");
         for t in todos {
@@ -32,7 +36,12 @@ pub(super) fn yaml(spec: &Spec, todos: &[Todo]) -> String {
             node_seen = Some(i);
             let indent = &line[..line.len() - line.trim_start().len()];
             for t in todos.iter().filter(|t| node_index(&t.path) == Some(i)) {
-                let _ = writeln!(out, "{indent}# TODO({}): {}", t.path, t.reason.replace('\n', " "));
+                let _ = writeln!(
+                    out,
+                    "{indent}# TODO({}): {}",
+                    t.path,
+                    t.reason.replace('\n', " ")
+                );
             }
         }
         out.push_str(line);

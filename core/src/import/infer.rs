@@ -35,7 +35,10 @@ impl Source<'_> {
     }
 
     fn ips(&self, key: &str) -> Vec<IpAddr> {
-        self.list(key).iter().filter_map(|s| s.parse().ok()).collect()
+        self.list(key)
+            .iter()
+            .filter_map(|s| s.parse().ok())
+            .collect()
     }
 
     fn live_arg(&self, key: &str) -> Vec<String> {
@@ -45,7 +48,9 @@ impl Source<'_> {
                     .into_iter()
                     .filter(|(k, _)| k == key)
                     .flat_map(|(_, v)| {
-                        v.split(',').map(|s| s.trim().to_owned()).collect::<Vec<_>>()
+                        v.split(',')
+                            .map(|s| s.trim().to_owned())
+                            .collect::<Vec<_>>()
                     })
                     .collect()
             })
@@ -82,7 +87,9 @@ fn cidrs(list: &[String]) -> Vec<Cidr> {
 /// Which mesh the configs use, from `flannel-iface` (or `vpn-auth-file`).
 fn mesh(nodes: &[Source<'_>], todos: &mut Vec<Todo>) -> MeshSpec {
     let mut m = MeshSpec::default();
-    let iface = nodes.iter().find_map(|n| n.list("flannel-iface").into_iter().next());
+    let iface = nodes
+        .iter()
+        .find_map(|n| n.list("flannel-iface").into_iter().next());
     if let Some(i) = &iface {
         let provider = if i.starts_with("tailscale") {
             Some(Provider::Tailscale)
@@ -119,7 +126,10 @@ fn mesh(nodes: &[Source<'_>], todos: &mut Vec<Todo>) -> MeshSpec {
     } else {
         todos.push(Todo::new("mesh", "no config names a mesh interface (`flannel-iface`): meshspec assumed Tailscale; set `mesh.provider` if the nodes use another mesh"));
     }
-    if let Some(f) = nodes.iter().find_map(|n| n.list("vpn-auth-file").into_iter().next()) {
+    if let Some(f) = nodes
+        .iter()
+        .find_map(|n| n.list("vpn-auth-file").into_iter().next())
+    {
         m.k3s_vpn_auth = Some(VpnAuthSpec { key_file: f });
     }
     if nodes.iter().any(|n| n.get("vpn-auth").is_some()) {
@@ -130,14 +140,8 @@ fn mesh(nodes: &[Source<'_>], todos: &mut Vec<Todo>) -> MeshSpec {
 
 fn mesh_ranges(m: &MeshSpec) -> Vec<Cidr> {
     let mut out = Vec::new();
-    out.extend(
-        m.ipv4_range
-            .or_else(|| "100.64.0.0/10".parse().ok()),
-    );
-    out.extend(
-        m.ipv6_range
-            .or_else(|| "fd7a:115c:a1e0::/48".parse().ok()),
-    );
+    out.extend(m.ipv4_range.or_else(|| "100.64.0.0/10".parse().ok()));
+    out.extend(m.ipv6_range.or_else(|| "fd7a:115c:a1e0::/48".parse().ok()));
     out
 }
 
@@ -186,7 +190,9 @@ fn cni(
 ) -> CniSpec {
     let backend = first.and_then(|s| s.list("flannel-backend").into_iter().next());
     if backend.as_deref() != Some("none") {
-        let b = backend.as_deref().map(|b| FlannelBackend::from_word(b).ok_or(b));
+        let b = backend
+            .as_deref()
+            .map(|b| FlannelBackend::from_word(b).ok_or(b));
         return match b {
             None => CniSpec {
                 plugin: Some(CniPlugin::Flannel),
@@ -275,7 +281,11 @@ fn k3s(nodes: &[Source<'_>], first: Option<&Source<'_>>, todos: &mut Vec<Todo>) 
     let url = nodes
         .iter()
         .find_map(|n| n.list("server").into_iter().next())
-        .or_else(|| nodes.iter().find_map(|n| n.live_arg("server").into_iter().next()))
+        .or_else(|| {
+            nodes
+                .iter()
+                .find_map(|n| n.live_arg("server").into_iter().next())
+        })
         .or_else(|| {
             nodes
                 .iter()
@@ -301,12 +311,17 @@ fn k3s(nodes: &[Source<'_>], first: Option<&Source<'_>>, todos: &mut Vec<Todo>) 
             k.etcd_snapshots = Some(snap);
         }
     }
-    if let Some(f) = nodes.iter().find_map(|n| n.list("token-file").into_iter().next())
+    if let Some(f) = nodes
+        .iter()
+        .find_map(|n| n.list("token-file").into_iter().next())
         && f != crate::cluster::DEFAULT_TOKEN_FILE
     {
         k.token_file = Some(f);
     }
-    if nodes.iter().any(|n| n.get("token").is_some() || n.get("agent-token").is_some()) {
+    if nodes
+        .iter()
+        .any(|n| n.get("token").is_some() || n.get("agent-token").is_some())
+    {
         todos.push(Todo::new("k3s.token_file", format!("a config holds the join token inline; meshspec never copies it: write it to `{}` (mode 0600) on every node, the rendered configs read it with `token-file`", k.token_file.as_deref().unwrap_or(crate::cluster::DEFAULT_TOKEN_FILE))));
     }
     let versions: Vec<&str> = nodes
@@ -346,7 +361,11 @@ fn node_spec(
     let np = format!("nodes[{index}]");
     let mut node_ips = s.ips("node-ip");
     if node_ips.is_empty() {
-        node_ips = s.live_arg("node-ip").iter().filter_map(|x| x.parse().ok()).collect();
+        node_ips = s
+            .live_arg("node-ip")
+            .iter()
+            .filter_map(|x| x.parse().ok())
+            .collect();
     }
     let mut candidates: Vec<IpAddr> = node_ips.clone();
     candidates.extend(s.ips("advertise-address"));
@@ -369,7 +388,13 @@ fn node_spec(
         }
     }
     if mesh.is_empty() && s.get("vpn-auth-file").is_none() && s.get("vpn-auth").is_none() {
-        todos.push(Todo::new(format!("{np}.mesh_ip"), format!("`{}`'s mesh address is in neither its config nor the live data: add `mesh_ip`", s.name)));
+        todos.push(Todo::new(
+            format!("{np}.mesh_ip"),
+            format!(
+                "`{}`'s mesh address is in neither its config nor the live data: add `mesh_ip`",
+                s.name
+            ),
+        ));
     }
     if lan.is_empty() {
         todos.push(Todo::new(format!("{np}.lan_ip"), format!("`{}`'s LAN address is in neither its config nor the live data: add `lan_ip` and `site` if it sits on a LAN (firewall rules and NO_PROXY use them)", s.name)));
@@ -397,7 +422,14 @@ fn node_spec(
             }
         }
         if !taken.is_empty() {
-            todos.push(Todo::new(format!("{np}.labels"), format!("taken over from the live node `{}`: {}; remove any a controller (not you) set", s.name, taken.join(", "))));
+            todos.push(Todo::new(
+                format!("{np}.labels"),
+                format!(
+                    "taken over from the live node `{}`: {}; remove any a controller (not you) set",
+                    s.name,
+                    taken.join(", ")
+                ),
+            ));
         }
         pod_cidr = cidrs(&l.pod_cidrs);
     }
@@ -419,9 +451,13 @@ fn node_spec(
 fn sites(nodes: &mut [NodeSpec], todos: &mut Vec<Todo>) -> Vec<SiteSpec> {
     let mut sites: Vec<SiteSpec> = Vec::new();
     for n in nodes.iter_mut() {
-        let Some(ip) = n.lan_ip.first().copied() else { continue };
+        let Some(ip) = n.lan_ip.first().copied() else {
+            continue;
+        };
         let prefix = if ip.is_ipv4() { 24 } else { 64 };
-        let Some(subnet) = Cidr::truncated(ip, prefix) else { continue };
+        let Some(subnet) = Cidr::truncated(ip, prefix) else {
+            continue;
+        };
         let name = match sites.iter().find(|s| s.subnets.contains(&subnet)) {
             Some(s) => s.name.clone(),
             None => {
@@ -475,7 +511,14 @@ pub(super) fn spec(
         .enumerate()
         .filter_map(|(pos, &i)| {
             let s = nodes.get(i)?;
-            Some(node_spec(s, Some(i) == init_index, url_host, &ranges, todos, pos))
+            Some(node_spec(
+                s,
+                Some(i) == init_index,
+                url_host,
+                &ranges,
+                todos,
+                pos,
+            ))
         })
         .collect();
     let sites = sites(&mut specs, todos);

@@ -179,13 +179,17 @@ fn sources<'a>(
 fn fit_node_ips(spec: &mut Spec, srcs: &[Source<'_>]) {
     let c = Cluster::resolve(spec.clone());
     for (i, ns) in spec.nodes.iter_mut().enumerate() {
-        let Some(s) = srcs.iter().find(|s| s.name == ns.name) else { continue };
+        let Some(s) = srcs.iter().find(|s| s.name == ns.name) else {
+            continue;
+        };
         let wanted: Vec<std::net::IpAddr> = s
             .list("node-ip")
             .iter()
             .filter_map(|x| x.parse().ok())
             .collect();
-        let Some(resolved) = c.nodes.get(i) else { continue };
+        let Some(resolved) = c.nodes.get(i) else {
+            continue;
+        };
         if wanted.is_empty() || resolved.node_ips == wanted {
             continue;
         }
@@ -209,7 +213,9 @@ fn fit_extras(spec: &mut Spec, srcs: &[Source<'_>], todos: &mut Vec<Todo>) {
             let Some(n) = c.node(&s.name) else { continue };
             let rendered = config_entries(&c, n);
             for key in missing_keys(&s.merged, &rendered) {
-                let Some(e) = s.merged.get(&key) else { continue };
+                let Some(e) = s.merged.get(&key) else {
+                    continue;
+                };
                 if is_secret(&key, &e.value) || blocked.contains(&key) {
                     continue;
                 }
@@ -263,7 +269,9 @@ fn fit_extras(spec: &mut Spec, srcs: &[Source<'_>], todos: &mut Vec<Todo>) {
 fn changes(c: &Cluster, srcs: &[Source<'_>]) -> Vec<NodeChange> {
     let mut out = Vec::new();
     for n in c.nodes_in_join_order() {
-        let Some(s) = srcs.iter().find(|s| s.name == n.name) else { continue };
+        let Some(s) = srcs.iter().find(|s| s.name == n.name) else {
+            continue;
+        };
         let rendered = config_entries(c, n);
         let mut ch = NodeChange {
             node: n.name.clone(),
@@ -371,13 +379,19 @@ pub fn import(input: &ImportInput) -> Result<Imported, LintReport> {
     }
     let mut todos = Vec::new();
     let name = input.name.clone().unwrap_or_else(|| {
-        todos.push(Todo::new("name", "the cluster's name is in no config: `cluster` is a placeholder"));
+        todos.push(Todo::new(
+            "name",
+            "the cluster's name is in no config: `cluster` is a placeholder",
+        ));
         "cluster".to_owned()
     });
     let mut spec = infer::spec(&name, &srcs, cilium.as_ref(), &mut todos);
     fit_node_ips(&mut spec, &srcs);
     fit_extras(&mut spec, &srcs, &mut todos);
-    for l in live.iter().filter(|l| !srcs.iter().any(|s| s.name == l.name)) {
+    for l in live
+        .iter()
+        .filter(|l| !srcs.iter().any(|s| s.name == l.name))
+    {
         todos.push(Todo::new("nodes", format!("node `{}` is in the cluster but no config was given for it: add `{}=PATH` to import it", l.name, l.name)));
     }
     let yaml = emit::yaml(&spec, &todos);

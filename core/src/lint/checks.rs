@@ -88,7 +88,8 @@ pub(super) fn keys(files: &[ConfigFile], m: &Merged, role: Role, out: &mut Vec<F
             continue;
         }
         if let Err(e) = flags::check_value(flag, &r.value) {
-            let d = Diagnostic::new(Code::K3sKeyKind, &r.written, e.to_string()).with_help(e.hint());
+            let d =
+                Diagnostic::new(Code::K3sKeyKind, &r.written, e.to_string()).with_help(e.hint());
             let pos = r.item_pos.first().copied().flatten().or(r.key_pos);
             out.push(Finding::new(files, r.file, at(d, pos)));
         }
@@ -147,7 +148,9 @@ pub(super) fn cni(
     out: &mut Vec<Finding>,
 ) {
     let backend = m.get("flannel-backend");
-    let npc_off = m.get("disable-network-policy").is_some_and(|e| truthy(&e.value));
+    let npc_off = m
+        .get("disable-network-policy")
+        .is_some_and(|e| truthy(&e.value));
     let kp = m.get("disable-kube-proxy");
     let kp_off = kp.is_some_and(|e| truthy(&e.value));
     let flannel_off = backend.is_some_and(|b| b.value.as_str() == Some("none"));

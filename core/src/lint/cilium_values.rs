@@ -42,8 +42,12 @@ fn position(tree: &Node, path: &str) -> Option<Pos> {
     let mut found = tree.pos;
     for part in path.split('.') {
         let part = part.split('[').next().unwrap_or(part);
-        let yaml::Value::Map(m) = &node.value else { break };
-        let Some((k, v)) = m.iter().find(|(k, _)| k.name == part) else { break };
+        let yaml::Value::Map(m) = &node.value else {
+            break;
+        };
+        let Some((k, v)) = m.iter().find(|(k, _)| k.name == part) else {
+            break;
+        };
         found = k.pos.or(found);
         node = v;
     }
@@ -52,8 +56,14 @@ fn position(tree: &Node, path: &str) -> Option<Pos> {
 
 /// MTU values that are a mesh MTU minus a tunnel's overhead: Cilium subtracts it itself.
 const PRESUBTRACTED: &[(u64, &str)] = &[
-    (1230, "Tailscale's or NetBird's 1280 minus VXLAN/Geneve's 50"),
-    (1210, "Tailscale's or NetBird's 1280 minus VXLAN/Geneve's 70 over IPv6"),
+    (
+        1230,
+        "Tailscale's or NetBird's 1280 minus VXLAN/Geneve's 50",
+    ),
+    (
+        1210,
+        "Tailscale's or NetBird's 1280 minus VXLAN/Geneve's 70 over IPv6",
+    ),
     (1370, "WireGuard's 1420 minus VXLAN/Geneve's 50"),
     (1350, "WireGuard's 1420 minus VXLAN/Geneve's 70 over IPv6"),
 ];
@@ -80,15 +90,22 @@ pub(super) fn check(values: &CiliumValues, out: &mut Vec<Finding>) {
         }
     };
     for r in chart::removed_keys(line, &json) {
-        let mut msg = format!("`{}` was removed from the Cilium chart in {}", r.path, r.removed_in);
+        let mut msg = format!(
+            "`{}` was removed from the Cilium chart in {}",
+            r.path, r.removed_in
+        );
         match r.chart_failure {
             Some(f) => msg.push_str(&format!(": the chart fails with `{f}`")),
             None => msg.push_str(": the value does nothing"),
         }
-        let help = r
-            .replacement
-            .map_or_else(|| "remove it".to_owned(), |rep| format!("use {rep} instead"));
-        out.push(at(Diagnostic::new(Code::CiliumRemovedKey, &r.path, msg).with_help(help), position(&tree, &r.path)));
+        let help = r.replacement.map_or_else(
+            || "remove it".to_owned(),
+            |rep| format!("use {rep} instead"),
+        );
+        out.push(at(
+            Diagnostic::new(Code::CiliumRemovedKey, &r.path, msg).with_help(help),
+            position(&tree, &r.path),
+        ));
     }
     if chart::auto_direct_routes_with_tunnel(&json) {
         out.push(at(Diagnostic::new(Code::AutoDirectRoutesTunnel, "autoDirectNodeRoutes", "`autoDirectNodeRoutes: true` with tunnel routing: the agent exits with `auto-direct-node-routes cannot be used with tunneling`").with_help("remove it: nodes on a mesh share no L2 segment"), position(&tree, "autoDirectNodeRoutes")));

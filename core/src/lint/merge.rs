@@ -213,7 +213,10 @@ mod tests {
                 "node-ip: 10.0.0.1\nnode-label: [a=1]\ni: 10.0.0.9\n",
             ),
             ConfigFile::new("config.yaml.d/10-x.yaml", "node-label+: b=2\n"),
-            ConfigFile::new("config.yaml.d/20-y.yaml", "node-label+: [c=3]\nflannel-iface: wg0\n"),
+            ConfigFile::new(
+                "config.yaml.d/20-y.yaml",
+                "node-label+: [c=3]\nflannel-iface: wg0\n",
+            ),
         ];
         let (m, problems) = merge(&files);
         assert!(problems.is_empty());

@@ -80,3 +80,99 @@ pub fn lint(nodes: &[NodeConfig], options: &LintOptions) -> LintReport {
     }
     LintReport::new(findings)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Code;
+
+    fn one(name: &str, text: &str, role: Option<Role>) -> NodeConfig {
+        NodeConfig {
+            files: vec![ConfigFile::new(name, text)],
+            role,
+        }
+    }
+
+    fn codes(nodes: &[NodeConfig]) -> Vec<Code> {
+        lint(nodes, &LintOptions::default())
+            .findings
+            .iter()
+            .map(|f| f.diagnostic.code)
+            .collect()
+    }
+
+    #[test]
+    fn each_rule_on_the_smallest_config() {
+        let s = Some(Role::Server);
+        let a = Some(Role::Agent);
+        let cases: &[(&str, Option<Role>, &[Code])] = &[
+            ("cluster-init: true\nnode-ip: 100.64.0.1\n", s, &[]),
+            ("kublet-arg: [x=1]\n", a, &[Code::UnknownK3sKey]),
+            ("disable: [traefik]\n", a, &[Code::AgentServerOnlyKey]),
+            ("cluster-init: maybe\n", s, &[Code::K3sKeyKind]),
+            (
+                "node-label: [node-role.kubernetes.io/worker=true]\n",
+                a,
+                &[Code::ReservedSelfLabel],
+            ),
+            ("node-label: [-bad=1]\n", a, &[Code::InvalidLabel]),
+            ("node-taint: [gpu=true]\n", a, &[Code::InvalidTaint]),
+            ("flannel-backend: none\n", s, &[Code::CniFlannelConflict]),
+            (
+                "flannel-backend: none\ndisable-network-policy: true\n",
+                s,
+                &[],
+            ),
+            ("disable-kube-proxy: true\n", s, &[Code::KubeProxyMismatch]),
+            ("config: /x.yaml\n", s, &[Code::UnknownK3sKey]),
+        ];
+        for (text, role, want) in cases {
+            assert_eq!(codes(&[one("c.yaml", text, *role)]), *want, "{text}");
+        }
+    }
+
+    #[test]
+    fn servers_given_together_must_share_critical_keys() {
+        let a = one(
+            "a.yaml",
+            "cluster-init: true\ncluster-cidr: 10.42.0.0/16\n",
+            None,
+        );
+        let b = one(
+            "b.yaml",
+            "server: https://x:6443\ncluster-cidr: 10.52.0.0/16\n",
+            None,
+        );
+        let report = lint(&[a.clone(), b], &LintOptions::default());
+        let d = report
+            .findings
+            .iter()
+            .find(|f| f.diagnostic.code == Code::CriticalArgMismatch)
+            .unwrap();
+        assert_eq!(d.file, "b.yaml");
+        assert_eq!(d.diagnostic.line, Some(2));
+        // an absent key equals its default: `disable: [traefik]` is no servicelb mismatch
+        let c = one(
+            "c.yaml",
+            "server: https://x:6443\ncluster-cidr: 10.42.0.0/16\ndisable: [traefik]\n",
+            None,
+        );
+        assert!(!codes(&[a, c]).contains(&Code::CriticalArgMismatch));
+    }
+
+    #[test]
+    fn inferred_agents_are_said_once_per_file_and_counted() {
+        let nodes = [
+            one("w1.yaml", "server: https://x:6443\n", None),
+            one("w2.yaml", "server: https://x:6443\n", None),
+        ];
+        let report = lint(&nodes, &LintOptions::default());
+        assert_eq!(report.count(crate::Severity::Info), 2);
+        let files: Vec<ConfigFile> = nodes.iter().flat_map(|n| n.files.clone()).collect();
+        assert!(
+            report
+                .render(&files)
+                .ends_with("0 errors, 0 warnings, 2 info\n")
+        );
+    }
+}

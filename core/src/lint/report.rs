@@ -21,7 +21,9 @@ impl Finding {
     #[must_use]
     pub fn new(files: &[ConfigFile], index: usize, diagnostic: Diagnostic) -> Self {
         Self {
-            file: files.get(index).map_or_else(String::new, |f| f.name.clone()),
+            file: files
+                .get(index)
+                .map_or_else(String::new, |f| f.name.clone()),
             diagnostic,
         }
     }
@@ -81,7 +83,11 @@ impl LintReport {
             out.push_str(&f.diagnostic.render(Some(&source.unwrap_or(fallback))));
             out.push('\n');
         }
-        out.push_str(&self.diagnostics().summary());
+        // counted from every finding: the same message in two files is two findings
+        let all = Diagnostics {
+            diagnostics: self.findings.iter().map(|f| f.diagnostic.clone()).collect(),
+        };
+        out.push_str(&all.summary());
         out.push('\n');
         out
     }

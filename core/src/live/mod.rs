@@ -62,7 +62,10 @@ pub fn compare(c: &Cluster, live: &[LiveNode]) -> Diagnostics {
 }
 
 fn list<T: ToString>(v: &[T]) -> String {
-    v.iter().map(ToString::to_string).collect::<Vec<_>>().join(",")
+    v.iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 fn node(c: &Cluster, n: &Node, l: &LiveNode, out: &mut Vec<Diagnostic>) {
@@ -173,7 +176,10 @@ fn flannel_endpoint(c: &Cluster, n: &Node, l: &LiveNode, np: &str, out: &mut Vec
     };
     let v4 = |ips: &[IpAddr]| ips.iter().copied().find(IpAddr::is_ipv4);
     let (expected, why) = if n.flannel_iface.is_some() {
-        (v4(&n.mesh_ips), format!("its mesh address: flannel rides `{}`", c.mesh.interface))
+        (
+            v4(&n.mesh_ips),
+            format!("its mesh address: flannel rides `{}`", c.mesh.interface),
+        )
     } else {
         (v4(&n.node_ips), "its node-ip".to_owned())
     };
@@ -217,7 +223,9 @@ fn labels_taints(n: &Node, l: &LiveNode, np: &str, out: &mut Vec<Diagnostic>) {
         );
     }
     for t in &n.taints {
-        let Ok(want) = t.parse::<Taint>() else { continue };
+        let Ok(want) = t.parse::<Taint>() else {
+            continue;
+        };
         let present = l
             .taints
             .iter()
@@ -233,7 +241,11 @@ fn labels_taints(n: &Node, l: &LiveNode, np: &str, out: &mut Vec<Diagnostic>) {
                 format!(
                     "node `{}` should carry taint `{t}` but has {}",
                     n.name,
-                    if l.taints.is_empty() { "none".to_owned() } else { format!("`{}`", l.taints.join("`, `")) }
+                    if l.taints.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        format!("`{}`", l.taints.join("`, `"))
+                    }
                 ),
             )
             .with_help(format!("`kubectl taint node {} {t} --overwrite`", n.name)),

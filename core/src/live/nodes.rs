@@ -65,7 +65,9 @@ impl LiveNode {
         let mut i = 1;
         while let Some(a) = args.get(i) {
             i += 1;
-            let Some(flag) = a.strip_prefix("--") else { continue };
+            let Some(flag) = a.strip_prefix("--") else {
+                continue;
+            };
             if let Some((k, v)) = flag.split_once('=') {
                 out.push((k.to_owned(), v.to_owned()));
             } else if let Some(v) = args.get(i).filter(|v| !v.starts_with("--")) {
@@ -207,7 +209,11 @@ pub fn parse_nodes(text: &str) -> Result<Vec<LiveNode>, Diagnostic> {
             format!("not the JSON `kubectl get nodes -o json` prints: {msg}"),
         )
         .with_help("pass the output of `kubectl get nodes -o json` as it is");
-        if line > 0 { d.at(line, column.max(1)) } else { d }
+        if line > 0 {
+            d.at(line, column.max(1))
+        } else {
+            d
+        }
     })?;
     let items = match value {
         serde_json::Value::Object(mut m) if m.contains_key("items") => {

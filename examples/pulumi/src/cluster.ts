@@ -122,7 +122,6 @@ export class MeshCluster extends pulumi.ComponentResource {
         create: `${sudo(user)}${LIVE_NODES_COMMAND}`,
         // run again whenever a file or the Cilium release changed
         triggers: [...this.files.map((f) => f.resource.id), ...(this.cilium ? [this.cilium.id] : [])],
-        logging: 'stderr',
       },
       { parent: this, dependsOn: [...this.files.map((f) => f.resource), ...(this.cilium ? [this.cilium] : [])] },
     )
