@@ -148,6 +148,16 @@ fn every_rendered_fixture_round_trips_through_import() {
                 ));
             }
         }
+        // with the Cilium values given, the chart gets the same values again
+        let values = |b: &meshspec::Bundle| b.text("cluster/cilium-values.yaml").map(strip_header);
+        if values(&bundle) != values(&again) {
+            failures.push(format!(
+                "{fixture}: cilium-values.yaml differs:\n{:?}\n{:?}\n{}",
+                values(&bundle),
+                values(&again),
+                imported.yaml
+            ));
+        }
         // header comments, whatever they say, change nothing: YAML comments are skipped
         let with_headers = ImportInput {
             nodes: input

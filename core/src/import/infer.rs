@@ -64,9 +64,9 @@ fn truthy(v: Option<&Value>) -> bool {
 
 /// The role from `NAME=server:PATH`, else the config (`cluster-init` or a server-only key),
 /// else the live node's control-plane label, else agent.
-pub(super) fn role(n: &ImportNode, merged: &Merged, live: Option<&LiveNode>) -> (Role, bool) {
+pub(super) fn role(n: &ImportNode, merged: &Merged, live: Option<&LiveNode>) -> Role {
     if let Some(r) = n.role {
-        return (r, true);
+        return r;
     }
     let table = flags::table();
     let server_key = merged.entries.iter().any(|e| {
@@ -74,9 +74,9 @@ pub(super) fn role(n: &ImportNode, merged: &Merged, live: Option<&LiveNode>) -> 
             && !(e.key == "cluster-init" && !truthy(Some(&e.value)))
     });
     if server_key || live.is_some_and(LiveNode::is_control_plane) {
-        (Role::Server, true)
+        Role::Server
     } else {
-        (Role::Agent, live.is_some())
+        Role::Agent
     }
 }
 

@@ -164,7 +164,7 @@ fn sources<'a>(
             findings.push(Finding::new(&n.files, file, d));
         }
         let live_node = live.iter().find(|l| l.name == n.name);
-        let (role, _) = infer::role(n, &merged, live_node);
+        let role = infer::role(n, &merged, live_node);
         out.push(Source {
             name: n.name.clone(),
             role,
@@ -386,6 +386,16 @@ pub fn import(input: &ImportInput) -> Result<Imported, LintReport> {
         "cluster".to_owned()
     });
     let mut spec = infer::spec(&name, &srcs, cilium.as_ref(), &mut todos);
+    for (n, s) in input.nodes.iter().zip(&srcs) {
+        if n.role.is_none() && s.role == Role::Agent && s.live.is_none() {
+            let i = spec
+                .nodes
+                .iter()
+                .position(|x| x.name == n.name)
+                .unwrap_or(0);
+            todos.push(Todo::new(format!("nodes[{i}].role"), format!("`{}` is taken for an agent: its config has neither `cluster-init` nor a server-only key, and no live data shows its role; write `{}=server:PATH` if it runs `k3s server`", n.name, n.name)));
+        }
+    }
     fit_node_ips(&mut spec, &srcs);
     fit_extras(&mut spec, &srcs, &mut todos);
     for l in live

@@ -186,6 +186,20 @@ fn normalised(key: &str, v: &Value) -> Vec<String> {
     list
 }
 
+/// What k3s uses for a critical key that is absent and declares no default: `false` for
+/// switches, the IPv4 networks k3s computes (`pkg/util/net.go`, `pkg/cli/server/server.go`).
+fn implicit_default(flag: &flags::Flag) -> Option<Vec<String>> {
+    let text = match flag.name.as_str() {
+        "disable" => "false",
+        "cluster-cidr" => crate::cluster::DEFAULT_CLUSTER_CIDR_V4,
+        "service-cidr" => crate::cluster::DEFAULT_SERVICE_CIDR_V4,
+        "cluster-dns" => "10.43.0.10",
+        _ if flag.kind == flags::Kind::Bool => "false",
+        _ => return None,
+    };
+    Some(vec![text.to_owned()])
+}
+
 /// MS404: a critical key differs between the servers given together.
 pub(super) fn critical(nodes: &[NodeConfig], servers: &[(usize, Merged)], out: &mut Vec<Finding>) {
     let Some((first_index, first)) = servers.first() else {
@@ -204,7 +218,7 @@ pub(super) fn critical(nodes: &[NodeConfig], servers: &[(usize, Merged)], out: &
                 .map(|e| &e.value)
                 .or(flag.default.as_ref())
                 .map(|v| normalised(&flag.name, v))
-                .or_else(|| (flag.name == "disable").then(|| vec!["false".to_owned()]))
+                .or_else(|| implicit_default(flag))
         };
         let base = value(first);
         for (index, m) in servers.iter().skip(1) {

@@ -157,7 +157,19 @@ mod tests {
             "server: https://x:6443\ncluster-cidr: 10.42.0.0/16\ndisable: [traefik]\n",
             None,
         );
-        assert!(!codes(&[a, c]).contains(&Code::CriticalArgMismatch));
+        assert!(!codes(&[a.clone(), c]).contains(&Code::CriticalArgMismatch));
+        // nor are explicit defaults: a switch written `false`, k3s's own pod network
+        let d = one(
+            "d.yaml",
+            "server: https://x:6443\ndisable-network-policy: false\n",
+            None,
+        );
+        let e = one(
+            "e.yaml",
+            "cluster-init: true\ncluster-cidr: 10.42.0.0/16\n",
+            None,
+        );
+        assert!(!codes(&[e, d]).contains(&Code::CriticalArgMismatch));
     }
 
     #[test]
