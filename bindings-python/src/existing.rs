@@ -80,14 +80,14 @@ pub fn lint(
 /// TODO comments), `todos`, `changes`, `restarts` and `diagnostics` (of the imported spec).
 #[pyfunction]
 #[pyo3(signature = (nodes, *, roles = None, nodes_json = None, cilium_values = None, name = None))]
-pub fn import_cluster(
-    py: Python<'_>,
-    nodes: &Bound<'_, pyo3::types::PyDict>,
+pub fn import_cluster<'py>(
+    py: Python<'py>,
+    nodes: &Bound<'py, pyo3::types::PyDict>,
     roles: Option<std::collections::BTreeMap<String, String>>,
     nodes_json: Option<String>,
     cilium_values: Option<String>,
     name: Option<String>,
-) -> PyResult<Bound<'_, PyAny>> {
+) -> PyResult<Bound<'py, PyAny>> {
     let roles = roles.unwrap_or_default();
     let mut input = meshspec::import::ImportInput {
         name,

@@ -41,7 +41,7 @@ def test_check_live_healthy_and_broken():
     spec = meshspec.Cluster.from_file(FIXTURES / "invalid" / "MS953.yaml")
     broken = (FIXTURES / "invalid" / "MS953.nodes.json").read_text()
     [d] = spec.check_live(broken)
-    assert d.code == "MS953" and d.is_error()
+    assert d.code == "MS953" and d.is_error
     assert "192.168.0.25" in d.message and "100.80.98.64" in d.message
     with pytest.raises(meshspec.SpecError) as e:
         cluster.check_live('{"items": [')

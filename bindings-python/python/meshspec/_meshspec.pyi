@@ -13,6 +13,8 @@ __all__ = [
     "__version__",
     "codes",
     "explain",
+    "import_cluster",
+    "lint",
     "mtu",
     "no_proxy",
 ]
