@@ -71,7 +71,7 @@ pub(super) fn role(n: &ImportNode, merged: &Merged, live: Option<&LiveNode>) -> 
     let table = flags::table();
     let server_key = merged.entries.iter().any(|e| {
         table.get(&e.key).is_some_and(|f| f.server_only())
-            && !(e.key == "cluster-init" && !truthy(Some(&e.value)))
+            && (e.key != "cluster-init" || truthy(Some(&e.value)))
     });
     if server_key || live.is_some_and(LiveNode::is_control_plane) {
         Role::Server

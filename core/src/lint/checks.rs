@@ -27,7 +27,7 @@ pub(super) fn infer_role(files: &[ConfigFile], m: &Merged, out: &mut Vec<Finding
     let server_key = m.raw.iter().find(|r| {
         table
             .get(&r.written)
-            .is_some_and(|f| f.server_only() && !(r.key == "cluster-init" && !truthy(&r.value)))
+            .is_some_and(|f| f.server_only() && (r.key != "cluster-init" || truthy(&r.value)))
     });
     if server_key.is_some() || files.is_empty() {
         return Role::Server;
