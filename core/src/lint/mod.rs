@@ -50,7 +50,7 @@ pub struct LintOptions {
 ///     role: None,
 /// };
 /// let report = lint(&[node], &LintOptions::default());
-/// let d = &report.findings[0];
+/// let d = report.findings.iter().find(|f| f.diagnostic.is_error()).unwrap();
 /// assert_eq!(d.diagnostic.code, Code::UnknownK3sKey);
 /// assert_eq!((d.file.as_str(), d.diagnostic.line), ("config.yaml", Some(2)));
 /// assert!(d.diagnostic.help.as_deref().unwrap().contains("kubelet-arg"));
