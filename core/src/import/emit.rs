@@ -25,6 +25,13 @@ pub(super) fn yaml(spec: &Spec, todos: &[Todo]) -> String {
             let _ = writeln!(out, "# TODO({}): {}", t.path, t.reason.replace('\n', " "));
         }
     }
+    let mut by_node: std::collections::BTreeMap<usize, Vec<&Todo>> =
+        std::collections::BTreeMap::new();
+    for t in todos {
+        if let Some(i) = node_index(&t.path) {
+            by_node.entry(i).or_default().push(t);
+        }
+    }
     let body = spec.to_yaml();
     let mut node_seen: Option<usize> = None;
     let mut in_nodes = false;
@@ -35,7 +42,7 @@ pub(super) fn yaml(spec: &Spec, todos: &[Todo]) -> String {
             let i = node_seen.map_or(0, |i| i + 1);
             node_seen = Some(i);
             let indent = &line[..line.len() - line.trim_start().len()];
-            for t in todos.iter().filter(|t| node_index(&t.path) == Some(i)) {
+            for t in by_node.get(&i).into_iter().flatten() {
                 let _ = writeln!(
                     out,
                     "{indent}# TODO({}): {}",

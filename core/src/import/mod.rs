@@ -158,12 +158,13 @@ fn sources<'a>(
     findings: &mut Vec<Finding>,
 ) -> Vec<Source<'a>> {
     let mut out = Vec::new();
+    let live: BTreeMap<&str, &LiveNode> = live.iter().map(|l| (l.name.as_str(), l)).collect();
     for n in &input.nodes {
         let (merged, problems) = merge(&n.files);
         for (file, d) in problems {
             findings.push(Finding::new(&n.files, file, d));
         }
-        let live_node = live.iter().find(|l| l.name == n.name);
+        let live_node = live.get(n.name.as_str()).copied();
         let role = infer::role(n, &merged, live_node);
         out.push(Source {
             name: n.name.clone(),
@@ -387,22 +388,24 @@ pub fn import(input: &ImportInput) -> Result<Imported, LintReport> {
         "cluster".to_owned()
     });
     let mut spec = infer::spec(&name, &srcs, cilium.as_ref(), &mut todos);
+    let index: BTreeMap<&str, usize> = spec
+        .nodes
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (n.name.as_str(), i))
+        .collect();
+    let mut role_todos = Vec::new();
     for (n, s) in input.nodes.iter().zip(&srcs) {
         if n.role.is_none() && s.role == Role::Agent && s.live.is_none() {
-            let i = spec
-                .nodes
-                .iter()
-                .position(|x| x.name == n.name)
-                .unwrap_or(0);
-            todos.push(Todo::new(format!("nodes[{i}].role"), format!("`{}` is taken for an agent: its config has neither `cluster-init` nor a server-only key, and no live data shows its role; write `{}=server:PATH` if it runs `k3s server`", n.name, n.name)));
+            let i = index.get(n.name.as_str()).copied().unwrap_or(0);
+            role_todos.push(Todo::new(format!("nodes[{i}].role"), format!("`{}` is taken for an agent: its config has neither `cluster-init` nor a server-only key, and no live data shows its role; write `{}=server:PATH` if it runs `k3s server`", n.name, n.name)));
         }
     }
+    todos.extend(role_todos);
     fit_node_ips(&mut spec, &srcs);
     fit_extras(&mut spec, &srcs, &mut todos);
-    for l in live
-        .iter()
-        .filter(|l| !srcs.iter().any(|s| s.name == l.name))
-    {
+    let given: std::collections::BTreeSet<&str> = srcs.iter().map(|s| s.name.as_str()).collect();
+    for l in live.iter().filter(|l| !given.contains(l.name.as_str())) {
         todos.push(Todo::new("nodes", format!("node `{}` is in the cluster but no config was given for it: add `{}=PATH` to import it", l.name, l.name)));
     }
     let yaml = emit::yaml(&spec, &todos);

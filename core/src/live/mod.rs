@@ -10,6 +10,7 @@
 
 mod nodes;
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
 pub use nodes::{LiveNode, parse_nodes};
@@ -40,8 +41,10 @@ pub fn check_live(c: &Cluster, nodes_json: &str) -> Result<Diagnostics, Diagnost
 #[must_use]
 pub fn compare(c: &Cluster, live: &[LiveNode]) -> Diagnostics {
     let mut out = Vec::new();
+    let by_name: BTreeMap<&str, &LiveNode> = live.iter().map(|l| (l.name.as_str(), l)).collect();
+    let in_spec: BTreeSet<&str> = c.nodes.iter().map(|n| n.name.as_str()).collect();
     for n in &c.nodes {
-        match live.iter().find(|l| l.name == n.name) {
+        match by_name.get(n.name.as_str()) {
             Some(l) => node(c, n, l, &mut out),
             None => out.push(Diagnostic::new(
                 Code::LiveNodeMissing,
@@ -50,14 +53,14 @@ pub fn compare(c: &Cluster, live: &[LiveNode]) -> Diagnostics {
             ).with_help(format!("install it with the bundle's `nodes/{}/install.sh`; if it is there under another name, its hostname differs from the spec (set `node-name` or rename it in the spec)", n.name))),
         }
     }
-    for l in live.iter().filter(|l| c.node(&l.name).is_none()) {
+    for l in live.iter().filter(|l| !in_spec.contains(l.name.as_str())) {
         out.push(Diagnostic::new(
             Code::LiveNodeUnknown,
             "nodes",
             format!("node `{}` is in the cluster but not in the spec", l.name),
         ).with_help(format!("add `{}` to `nodes` (`meshspec import` can write its entry), or drain and delete it: `kubectl drain {0} --ignore-daemonsets && kubectl delete node {0}`", l.name)));
     }
-    versions(c, live, &mut out);
+    versions(c, &by_name, &mut out);
     Diagnostics::from_vec(out.into_iter().map(|d| c.locate(d)).collect())
 }
 
@@ -267,12 +270,12 @@ fn version(v: &str) -> Option<(u32, u32, u32, u32)> {
     Some((a, b, c, rev))
 }
 
-fn versions(c: &Cluster, live: &[LiveNode], out: &mut Vec<Diagnostic>) {
+fn versions(c: &Cluster, live: &BTreeMap<&str, &LiveNode>, out: &mut Vec<Diagnostic>) {
     let known: Vec<(&Node, &LiveNode, &str)> = c
         .nodes
         .iter()
         .filter_map(|n| {
-            let l = live.iter().find(|l| l.name == n.name)?;
+            let l = *live.get(n.name.as_str())?;
             Some((n, l, l.kubelet_version.as_deref()?))
         })
         .collect();
