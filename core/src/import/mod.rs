@@ -206,18 +206,23 @@ fn fit_node_ips(spec: &mut Spec, srcs: &[Source<'_>]) {
 /// of the role has the same value; reports the others.
 fn fit_extras(spec: &mut Spec, srcs: &[Source<'_>], todos: &mut Vec<Todo>) {
     let c = Cluster::resolve(spec.clone());
+    let nodes: BTreeMap<&str, &crate::cluster::Node> =
+        c.nodes.iter().map(|n| (n.name.as_str(), n)).collect();
     for role in [Role::Server, Role::Agent] {
         let of_role: Vec<&Source<'_>> = srcs.iter().filter(|s| s.role == role).collect();
+        // `None`: the nodes of the role disagree, so no shared extra can hold the key
         let mut wanted: BTreeMap<String, Option<Value>> = BTreeMap::new();
-        let mut blocked: Vec<String> = Vec::new();
         for s in &of_role {
-            let Some(n) = c.node(&s.name) else { continue };
+            let Some(n) = nodes.get(s.name.as_str()) else {
+                continue;
+            };
             let rendered = config_entries(&c, n);
             for key in missing_keys(&s.merged, &rendered) {
                 let Some(e) = s.merged.get(&key) else {
                     continue;
                 };
-                if is_secret(&key, &e.value) || blocked.contains(&key) {
+                // decided once per key for the whole role
+                if wanted.contains_key(&key) || is_secret(&key, &e.value) {
                     continue;
                 }
                 // shared only when every node of the role has the key with this value
@@ -226,12 +231,8 @@ fn fit_extras(spec: &mut Spec, srcs: &[Source<'_>], todos: &mut Vec<Todo>) {
                         .get(&key)
                         .is_some_and(|x| normal(&key, &x.value) == normal(&key, &e.value))
                 });
-                if same_everywhere {
-                    wanted.insert(key, Some(e.value.clone()));
-                } else {
-                    blocked.push(key.clone());
-                    wanted.insert(key, None);
-                }
+                let value = same_everywhere.then(|| e.value.clone());
+                wanted.insert(key, value);
             }
         }
         let field = if role == Role::Server {
@@ -301,7 +302,8 @@ fn plan(c: &Cluster, changes: &[NodeChange]) -> ChangePlan {
         .filter(|ch| !ch.is_empty())
         .map(|ch| ch.node.clone())
         .collect();
-    restarts.sort_by_key(|name| c.node(name).is_none_or(|n| !n.is_server()));
+    let servers: std::collections::BTreeSet<&str> = c.servers().map(|n| n.name.as_str()).collect();
+    restarts.sort_by_key(|name| !servers.contains(name.as_str()));
     let mut ds = Vec::new();
     if !restarts.is_empty() {
         let order: Vec<String> = restarts.iter().map(|r| format!("`{r}`")).collect();
