@@ -9,9 +9,9 @@
 //! tree, decoding, defaults), `validate`, `render` (validate + every file, from the model)
 //! and `pipeline` (all of it, from text).
 //!
-//! Before divan runs, the linearity check times the whole pipeline at growing sizes and fails
-//! (exit code 101) when the time per node grows by more than [`STEP_LIMIT`] from one size to
-//! the next: a superlinear step. `cargo test` runs this binary too (`test = true` in
+//! Before divan runs, the linearity check times every stage at growing sizes in CPU time,
+//! prints the table (the README's), and fails (exit code 101) when the pipeline's time per
+//! node grows by more than [`STEP_LIMIT`] from one size to the next: a superlinear step. `cargo test` runs this binary too (`test = true` in
 //! core/Cargo.toml), in its quick mode: two small sizes in the dev profile, no divan.
 //! `MESHSPEC_LINEARITY=0` skips the check under `cargo bench` (to profile one stage).
 
@@ -21,11 +21,14 @@
     reason = "a benchmark fails by panicking"
 )]
 
-use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
 use divan::{AllocProfiler, Bencher, black_box};
 use meshspec::{Cluster, RenderOptions};
+
+#[path = "specgen.rs"]
+mod specgen;
+use specgen::spec;
 
 #[global_allocator]
 static ALLOC: AllocProfiler = AllocProfiler::system();
@@ -33,91 +36,87 @@ static ALLOC: AllocProfiler = AllocProfiler::system();
 const SIZES: &[usize] = &[10, 100, 1_000, 5_000, 20_000];
 
 /// Sizes timed by the linearity check under `cargo bench`, and under `cargo test`.
-const LINEAR_BENCH: &[usize] = &[1_000, 5_000, 20_000];
+const LINEAR_BENCH: &[usize] = &[100, 1_000, 5_000, 20_000];
 const LINEAR_QUICK: &[usize] = &[50, 800];
 /// The most the time per node may grow from one checked size to the next. Linear cost keeps
 /// the ratio near 1 (fixed costs make it fall); a quadratic step multiplies it by the size
-/// ratio (4 and 16 here). The margin absorbs a shared, busy machine: each size's time is the
-/// best of several runs, and only a slow run at the larger size can raise the ratio.
+/// ratio (4 to 16 here). The margin absorbs a shared, busy machine: each size's time is the
+/// best of several runs in CPU time (see [`cpu_time`]), so waiting for the CPU does not count
+/// and only cache pressure from neighbours remains.
 const STEP_LIMIT: f64 = 2.5;
 /// How many runs each size gets (the best one counts).
 const RUNS: usize = 5;
 
-/// A realistic spec: 3 servers on the first site, agents spread over 50 sites, every node with
-/// a LAN and a mesh address, a label, GPU nodes every 25th, a proxy.
-fn spec(nodes: usize) -> String {
-    let mut s = String::from(
-        "version: 1\nname: bench\nnetwork:\n  cluster_cidr: 10.128.0.0/9\nproxy:\n  http: http://proxy.lan:3128\n  style: precise\nsites:\n",
-    );
-    for site in 0..50 {
-        let _ = writeln!(
-            s,
-            "  - name: site-{site}\n    subnets: [172.{}.{}.0/20]",
-            16 + site / 16,
-            (site % 16) * 16
-        );
-    }
-    s.push_str("nodes:\n");
-    let mut per_site = [0usize; 50];
-    for i in 0..nodes {
-        let site = if i < 3 { 0 } else { i % 50 };
-        let role = if i < 3 { "server" } else { "agent" };
-        let k = per_site[site]; // index within its site
-        per_site[site] += 1;
-        let lan = format!(
-            "172.{}.{}.{}",
-            16 + site / 16,
-            (site % 16) * 16 + k / 250,
-            k % 250 + 1
-        );
-        let mesh = format!(
-            "100.{}.{}.{}",
-            64 + i / 62_500,
-            (i / 250) % 250,
-            i % 250 + 1
-        );
-        let _ = writeln!(
-            s,
-            "  - name: node-{i}\n    role: {role}\n    site: site-{site}\n    lan_ip: {lan}\n    mesh_ip: {mesh}\n    labels: {{example.com/rack: r{}}}",
-            i % 40
-        );
-        if i % 25 == 24 {
-            s.push_str("    gpu: {vendor: nvidia, model: rtx3060}\n");
-        }
-    }
-    s
+/// The CPU time this thread has used (`CLOCK_THREAD_CPUTIME_ID`).
+///
+/// On a shared machine the wall clock also counts the time other processes hold the CPU (on
+/// the 2-core CI VM under load, 5 to 8 times the work itself), so the table and the linearity
+/// check count CPU time; where the clock is missing they fall back to the wall clock.
+fn cpu_time() -> Option<Duration> {
+    let t = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
+    let secs = u64::try_from(t.tv_sec).ok()?;
+    let nanos = u32::try_from(t.tv_nsec).ok()?;
+    (secs > 0 || nanos > 0).then(|| Duration::new(secs, nanos))
 }
 
-/// The best of [`RUNS`] timings of the whole pipeline at `nodes`.
+/// The best of [`RUNS`] runs of `work`, in CPU time (or wall time, see [`cpu_time`]).
 #[expect(clippy::disallowed_methods, reason = "a benchmark reads the clock")]
-fn best_time(nodes: usize) -> Duration {
-    let text = spec(nodes);
-    let opts = RenderOptions::default();
+fn best_of<T>(mut work: impl FnMut() -> T) -> Duration {
     (0..RUNS)
         .map(|_| {
-            let start = Instant::now();
-            let bundle = Cluster::from_yaml(black_box(&text))
-                .expect("reads")
-                .render(&opts)
-                .expect("renders");
-            let took = start.elapsed();
-            drop(black_box(bundle));
+            let (cpu, wall) = (cpu_time(), Instant::now());
+            let out = black_box(work());
+            let took = match (cpu, cpu_time()) {
+                (Some(a), Some(b)) => b.saturating_sub(a),
+                _ => wall.elapsed(),
+            };
+            drop(out);
             took
         })
         .min()
         .unwrap_or_default()
 }
 
-/// Fails on a superlinear step between consecutive sizes (see [`STEP_LIMIT`]).
+/// The stages, each timed from what the previous one produced (`pipeline` does them all).
+fn stage_times(nodes: usize) -> [Duration; 5] {
+    let text = spec(nodes);
+    let opts = RenderOptions::default();
+    let cluster = Cluster::from_yaml(&text).expect("reads");
+    [
+        best_of(|| meshspec::yaml::parse(black_box(&text)).expect("reads")),
+        best_of(|| Cluster::from_yaml(black_box(&text)).expect("reads")),
+        best_of(|| black_box(&cluster).validate()),
+        best_of(|| black_box(&cluster).render(&opts).expect("renders")),
+        best_of(|| {
+            Cluster::from_yaml(black_box(&text))
+                .expect("reads")
+                .render(&opts)
+                .expect("renders")
+        }),
+    ]
+}
+
+/// Prints each stage's best CPU time per size, then fails on a superlinear step of the whole
+/// pipeline between consecutive sizes (see [`STEP_LIMIT`]).
 fn check_linear(sizes: &[usize]) {
-    let per_node: Vec<(usize, f64)> = sizes
-        .iter()
-        .map(|&n| {
-            #[expect(clippy::cast_precision_loss, reason = "node counts are small")]
-            let per = best_time(n).as_secs_f64() / n as f64;
-            (n, per)
-        })
-        .collect();
+    let clock = if cpu_time().is_some() { "CPU" } else { "wall" };
+    println!("best of {RUNS} runs, {clock} time, one thread:");
+    println!("    nodes       yaml      parse   validate     render   pipeline");
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    let mut per_node: Vec<(usize, f64)> = Vec::new();
+    for &n in sizes {
+        let t = stage_times(n);
+        println!(
+            "{n:>9} {:>7.2} ms {:>7.2} ms {:>7.2} ms {:>7.2} ms {:>7.2} ms",
+            ms(t[0]),
+            ms(t[1]),
+            ms(t[2]),
+            ms(t[3]),
+            ms(t[4])
+        );
+        #[expect(clippy::cast_precision_loss, reason = "node counts are small")]
+        per_node.push((n, t[4].as_secs_f64() / n as f64));
+    }
     for pair in per_node.windows(2) {
         let [(n0, t0), (n1, t1)] = pair else { continue };
         let ratio = t1 / t0;
