@@ -220,3 +220,42 @@ fn every_example_spec_names_the_schema_for_editors() {
         }
     }
 }
+
+#[test]
+fn every_package_ships_the_same_license() {
+    let license = std::fs::read_to_string(root().join("LICENSE")).unwrap();
+    assert!(license.contains("Apache License") && license.contains("Version 2.0, January 2004"));
+    for copy in [
+        "core/LICENSE",
+        "cli/LICENSE",
+        "bindings-python/LICENSE",
+        "bindings-node/LICENSE",
+    ] {
+        assert_eq!(
+            std::fs::read_to_string(root().join(copy)).unwrap(),
+            license,
+            "{copy} differs from LICENSE"
+        );
+    }
+}
+
+#[test]
+fn the_guides_final_spec_validates_and_its_draft_shows_the_slip() {
+    let guide = std::fs::read_to_string(root().join("docs/guide.md")).unwrap();
+    let specs: Vec<&str> = guide
+        .split("```yaml\n")
+        .skip(1)
+        .filter_map(|b| b.split("```").next())
+        .filter(|b| b.starts_with("# yaml-language-server"))
+        .collect();
+    assert_eq!(specs.len(), 2, "the guide shows a draft and a final spec");
+    let draft = meshspec::Cluster::from_yaml(specs[0]).unwrap_err();
+    assert_eq!(draft.codes(), vec![Code::InvalidValue]);
+    let last = meshspec::Cluster::from_yaml(specs[1]).unwrap().validate();
+    assert!(!last.has_errors(), "{last}");
+    assert!(last.iter().any(|d| d.acknowledged), "{last}");
+    assert!(
+        last.render(None)
+            .ends_with("0 errors, 0 warnings, 2 info (1 acknowledged)\n")
+    );
+}

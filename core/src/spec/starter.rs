@@ -54,6 +54,11 @@ fn mesh_ip(provider: Provider, i: usize) -> String {
     }
 }
 
+/// One line with its comment aligned.
+fn kv(out: &mut String, text: &str, comment: &str) {
+    let _ = writeln!(out, "{text:<36} # {comment}");
+}
+
 /// A commented starter spec that validates as written (no errors).
 ///
 /// ```
@@ -80,12 +85,17 @@ pub fn starter(o: &StarterOptions) -> Result<String, StarterError> {
         return Err(StarterError::TooManySites);
     }
     let mut y = String::new();
+    let providers = Provider::WORDS
+        .iter()
+        .map(|(w, _)| *w)
+        .collect::<Vec<_>>()
+        .join(" | ");
     let _ = write!(
         y,
         "\
-# A meshspec cluster spec (format: docs/spec-format.md, or `meshspec schema` for the JSON Schema).
-# Written by `meshspec init`; it validates as written. Replace the example addresses with
-# your nodes' real ones, then: meshspec validate <this file>
+# A meshspec cluster spec (format: docs/spec-format.md; `meshspec schema` prints the JSON Schema).
+# Written by `meshspec init`: it validates as written. Replace the example addresses with your
+# nodes' real ones, then run `meshspec validate` on this file.
 version: 1
 name: {name}
 
@@ -96,114 +106,117 @@ name: {name}
 #   service_cidr: 10.43.0.0/16
 
 mesh:
-  provider: {provider}            # {providers}
 ",
-        name = o.name,
-        provider = o.provider,
-        providers = Provider::WORDS
-            .iter()
-            .map(|(w, _)| *w)
-            .collect::<Vec<_>>()
-            .join(" | "),
+        name = o.name
     );
+    kv(&mut y, &format!("  provider: {}", o.provider), &providers);
     match o.provider.default_ranges() {
         (Some(v4), _) => {
-            let _ = writeln!(
-                y,
-                "  # interface: {}     # the default for {}\n  # ipv4_range: {v4}",
-                o.provider.default_interface(),
-                o.provider
+            kv(
+                &mut y,
+                &format!("  # interface: {}", o.provider.default_interface()),
+                &format!("the default for {}", o.provider),
+            );
+            kv(
+                &mut y,
+                &format!("  # ipv4_range: {v4}"),
+                "the addresses it hands out",
             );
         }
-        (None, _) => {
-            let _ = writeln!(
-                y,
-                "  ipv4_range: 10.99.0.0/24        # WireGuard hands out no addresses itself: the range your peers use"
-            );
-        }
+        (None, _) => kv(
+            &mut y,
+            "  ipv4_range: 10.99.0.0/24",
+            "WireGuard hands out none itself: the range your peers use",
+        ),
     }
     if !o.sites.is_empty() {
-        let _ = writeln!(
-            y,
-            "\n# The physical networks. Nodes on one site reach each other directly; between sites\n# they talk over the mesh.\nsites:"
+        y.push_str(
+            "\n# The physical networks. Nodes on one site reach each other directly; between sites\n# they talk over the mesh.\nsites:\n",
         );
         for (i, s) in o.sites.iter().enumerate() {
-            let _ = writeln!(
-                y,
-                "  - name: {s}\n    subnets: [192.168.{}.0/24]    # the site's LAN(s)\n    # mtu: 1500                     # 1492 behind PPPoE",
-                10 + i
+            let _ = writeln!(y, "  - name: {s}");
+            kv(
+                &mut y,
+                &format!("    subnets: [192.168.{}.0/24]", 10 + i),
+                "the site's LAN(s)",
             );
+            kv(&mut y, "    # mtu: 1500", "1492 behind PPPoE");
         }
     }
-    let _ = writeln!(
-        y,
-        "\ncni:\n  plugin: {}                 # cilium | flannel",
-        o.cni
-    );
+    y.push_str("\ncni:\n");
+    kv(&mut y, &format!("  plugin: {}", o.cni), "flannel | cilium");
     match o.cni {
         CniPlugin::Cilium => {
-            let _ = writeln!(
-                y,
-                "  cilium:\n    version: \"{}\"               # the chart line the values are written for (in quotes)\n    tunnel_protocol: vxlan      # vxlan | geneve\n    # values: {{}}                # extra Helm values, checked against the chart's schema",
-                crate::cilium::ChartLine::newest()
+            y.push_str("  cilium:\n");
+            kv(
+                &mut y,
+                &format!("    version: \"{}\"", crate::cilium::ChartLine::newest()),
+                "the chart line the values are for (quoted)",
+            );
+            kv(&mut y, "    tunnel_protocol: vxlan", "vxlan | geneve");
+            kv(
+                &mut y,
+                "    # values: {}",
+                "extra Helm values, checked against the chart",
             );
         }
         CniPlugin::Flannel => {
-            let _ = writeln!(
-                y,
-                "  # flannel:\n  #   backend: vxlan            # vxlan | wireguard-native | host-gw"
+            y.push_str("  # flannel:\n");
+            kv(
+                &mut y,
+                "  #   backend: vxlan",
+                "vxlan | wireguard-native | host-gw",
             );
         }
     }
-    let _ = writeln!(
-        y,
+    y.push_str("\nk3s:\n");
+    kv(
+        &mut y,
+        "  # version: v1.33.5+k3s1",
+        "pin the release install.sh fetches",
+    );
+    kv(
+        &mut y,
+        "  token_file: /etc/rancher/k3s/token",
+        "the join token's file on each node, never the token",
+    );
+    kv(
+        &mut y,
+        "  disable: [traefik]",
+        "packaged components not to deploy",
+    );
+    y.push_str(
         "
-k3s:
-  # version: v1.33.5+k3s1         # pin the release the install scripts fetch
-  token_file: /etc/rancher/k3s/token   # the join token lives in this file on every node, never here
-  disable: [traefik]
-
-# Warnings and infos you accept on purpose, each with a reason (errors cannot be acknowledged):
+# Warnings and infos you accept on purpose, each with a reason (errors cannot be):
 # acknowledge:
 #   - code: MS411
 #     reason: tailscaled is ordered before k3s by our image
 
 # The first server initialises the cluster; the others join in this order.
-nodes:"
+nodes:
+",
     );
-    let site_of = |i: usize| -> Option<&str> {
-        if o.sites.is_empty() {
-            None
-        } else {
-            Some(o.sites[i.min(o.sites.len() - 1)].as_str())
-        }
-    };
     let nodes = [("server-1", "server"), ("agent-1", "agent")];
     for (i, (name, role)) in nodes.iter().enumerate() {
         // the server on the first site, the agent on the last
         let site_index = if i == 0 { 0 } else { o.sites.len().max(1) - 1 };
-        let _ = writeln!(
-            y,
-            "  - name: {name}\n    role: {role}                # server | agent"
-        );
-        if let Some(site) = site_of(site_index) {
-            let _ = writeln!(
-                y,
-                "    site: {site}\n    lan_ip: 192.168.{}.{}          # its address on the site",
-                10 + site_index,
-                10 + i
+        let _ = writeln!(y, "  - name: {name}");
+        kv(&mut y, &format!("    role: {role}"), "server | agent");
+        if let Some(site) = o.sites.get(site_index) {
+            let _ = writeln!(y, "    site: {site}");
+            kv(
+                &mut y,
+                &format!("    lan_ip: 192.168.{}.{}", 10 + site_index, 10 + i),
+                "its address on the site",
             );
         }
-        let _ = writeln!(
-            y,
-            "    mesh_ip: {}             # its mesh address (`tailscale ip -4` prints it)",
-            mesh_ip(o.provider, i)
+        kv(
+            &mut y,
+            &format!("    mesh_ip: {}", mesh_ip(o.provider, i)),
+            "its mesh address (`tailscale ip -4` prints it)",
         );
         if i == 1 {
-            let _ = writeln!(
-                y,
-                "    # labels: {{topology.kubernetes.io/zone: edge}}\n    # taints: [\"dedicated=batch:NoSchedule\"]\n    # gpu: {{vendor: nvidia, model: rtx3060}}"
-            );
+            y.push_str("    # labels: {topology.kubernetes.io/zone: edge}\n    # taints: [\"dedicated=batch:NoSchedule\"]\n    # gpu: {vendor: nvidia, model: rtx3060}\n");
         }
     }
     Ok(y)
