@@ -1,6 +1,14 @@
 //! The conveniences a newcomer expects from the command line (issue #11): `schema`, `init`,
 //! `completions`, `man`, `--quiet`, `acknowledge:` and `--format json` on `render` and `plan`.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::disallowed_methods,
+    reason = "tests read files and fail by panicking"
+)]
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 

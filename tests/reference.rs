@@ -5,6 +5,14 @@
 //! After changing the field table or the rule codes, regenerate with
 //! `MESHSPEC_BLESS=1 cargo test -p meshspec --test reference` and read the diff.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::disallowed_methods,
+    reason = "tests read files and fail by panicking"
+)]
+
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 

@@ -66,9 +66,10 @@ pub struct Diagnostic {
     /// JSON output and leave text output.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub acknowledged: bool,
-    /// The reason the `acknowledge:` entry gives, when acknowledged.
+    /// The reason the `acknowledge:` entry gives, when acknowledged (boxed: a diagnostic
+    /// stays small enough to return by value).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
+    pub reason: Option<Box<String>>,
 }
 
 impl Diagnostic {
@@ -253,7 +254,7 @@ impl Diagnostics {
                 .find(|a| a.code == d.code && d.severity != Severity::Error)
             {
                 d.acknowledged = true;
-                d.reason = Some(a.reason.clone());
+                d.reason = Some(Box::new(a.reason.clone()));
             }
         }
         self

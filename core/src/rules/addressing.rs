@@ -93,9 +93,7 @@ fn odd_one_out(c: &Cluster, pod: &Cidr, service: &Cidr) -> bool {
     };
     let wrote_pod = c.spec.network.cluster_cidr.contains(pod);
     let wrote_service = c.spec.network.service_cidr.contains(service);
-    let pod_is_odd = (wrote_pod && !wrote_service)
-        || (wrote_pod && wrote_service && is_default(service) && !is_default(pod));
-    pod_is_odd
+    wrote_pod && (!wrote_service || (is_default(service) && !is_default(pod)))
 }
 
 pub(super) fn check(c: &Cluster, out: &mut Vec<Diagnostic>) {

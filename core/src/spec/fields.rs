@@ -1049,7 +1049,13 @@ mod tests {
             let mut decoder: Vec<&str> = decoder_keys.to_vec();
             table.sort_unstable();
             decoder.sort_unstable();
-            assert_eq!(table, decoder, "keys under `{parent}`");
+            assert_eq!(
+                table, decoder,
+                "the keys under `{parent}` in FIELDS (left) differ from the decoder's (right): \
+                 describe every key the decoder reads in FIELDS (core/src/spec/fields.rs), then \
+                 regenerate the docs and schema with \
+                 `MESHSPEC_BLESS=1 cargo test -p meshspec --test reference`"
+            );
         }
         // and every block of the table is a block the decoder knows
         for f in FIELDS
