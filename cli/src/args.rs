@@ -9,6 +9,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 const ROOT_AFTER_HELP: &str = "\
 Examples:
+  meshspec init --sites home,cloud            # a commented starter spec: cluster.yaml
   meshspec validate cluster.yaml
   meshspec render cluster.yaml --out out/
   meshspec render cluster.yaml --out out/ --check
