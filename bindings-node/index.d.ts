@@ -96,6 +96,10 @@ export interface Diagnostic {
   message: string
   /** A concrete fix, when one can be computed. */
   help: string | null
+  /** Whether the spec's `acknowledge:` accepts this finding (a warning or info). */
+  acknowledged: boolean
+  /** The reason the `acknowledge:` entry gives, when acknowledged. */
+  reason: string | null
 }
 
 /** The explanation page (Markdown) of a rule code or slug, or `null` when it is unknown. */

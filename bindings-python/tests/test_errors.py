@@ -188,7 +188,8 @@ def test_an_acknowledged_finding_is_marked_with_its_reason():
     spec = (
         "version: 1\nname: lab\n"
         "acknowledge: [{code: MS801, reason: the tailnet policy is managed elsewhere}]\n"
-        "nodes: [{name: a, role: server, mesh_ip: 100.64.0.1}]\n"
+        "nodes: [{name: a, role: server, mesh_ip: 100.64.0.1},"
+        " {name: b, role: agent, mesh_ip: 100.64.0.2}]\n"
     )
     found = [d for d in meshspec.Cluster.from_yaml(spec).validate() if d.code == "MS801"]
     assert [(d.acknowledged, d.reason) for d in found] == [

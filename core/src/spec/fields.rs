@@ -105,10 +105,11 @@ fn words<K: Keyword>() -> Vec<&'static str> {
     K::WORDS.iter().map(|(w, _)| *w).collect()
 }
 
+/// The chart lines, and the exact chart release vendored for each (both are accepted).
 fn chart_lines() -> Vec<String> {
     crate::cilium::ChartLine::SUPPORTED
         .iter()
-        .map(ToString::to_string)
+        .flat_map(|l| [l.to_string(), l.chart_version().to_owned()])
         .collect()
 }
 
@@ -1091,6 +1092,17 @@ mod tests {
                 .all(|c| c.default_severity() != Severity::Error)
         );
         assert!(acknowledgeable_codes().contains(&Code::InterfaceOrdering));
+    }
+
+    #[test]
+    fn every_chart_value_the_schema_allows_is_accepted() {
+        for v in chart_lines() {
+            let c = crate::Cluster::from_yaml(&format!(
+                "version: 1\nname: lab\ncni: {{plugin: cilium, cilium: {{version: \"{v}\"}}}}\nnodes:\n  - {{name: a, role: server, mesh_ip: 100.64.0.1}}\n"
+            ))
+            .unwrap();
+            assert!(!c.validate().codes().contains(&Code::CiliumVersion), "{v}");
+        }
     }
 
     #[test]
