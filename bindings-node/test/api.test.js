@@ -151,3 +151,16 @@ test('checkNoProxy reports what a NO_PROXY line in use misses (MS501) and malfor
   assert.match(found[0].help, /100\.64\.0\.0\/10/)
   assert.deepEqual(c.checkNoProxy('http://proxy:3128').map((d) => d.code).sort(), ['MS501', 'MS502'])
 })
+
+test('schema() is the committed JSON Schema', () => {
+  const { read } = require('./helpers')
+  assert.deepEqual(meshspec.schema(), JSON.parse(read('schema', 'meshspec.schema.json')))
+})
+
+test('starter() writes a spec that validates as written', () => {
+  const text = meshspec.starter({ provider: 'netbird', cni: 'cilium', sites: ['home', 'cloud'] })
+  const errors = meshspec.Cluster.fromYaml(text).validate().filter((d) => d.severity === 'error')
+  assert.deepEqual(errors, [])
+  assert.match(text, /provider: netbird/)
+  assert.throws(() => meshspec.starter({ provider: 'zerotier' }), /zerotier/)
+})

@@ -132,6 +132,14 @@ def mtu(
     outer: str = "ipv6",
 ) -> dict[str, Any]: ...
 def codes() -> list[str]: ...
+def schema() -> dict[str, Any]: ...
+def starter(
+    *,
+    name: str = "homelab",
+    provider: str = "tailscale",
+    cni: str = "flannel",
+    sites: Sequence[str] = (),
+) -> str: ...
 def no_proxy(
     *,
     style: str = "precise",
