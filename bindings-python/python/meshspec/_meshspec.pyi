@@ -15,6 +15,8 @@ __all__ = [
     "explain",
     "mtu",
     "no_proxy",
+    "schema",
+    "starter",
 ]
 __version__: str
 
