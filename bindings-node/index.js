@@ -843,4 +843,6 @@ module.exports.isMeshspecError = nativeBinding.isMeshspecError
 module.exports.lint = nativeBinding.lint
 module.exports.mtu = nativeBinding.mtu
 module.exports.Role = nativeBinding.Role
+module.exports.schema = nativeBinding.schema
 module.exports.Severity = nativeBinding.Severity
+module.exports.starter = nativeBinding.starter

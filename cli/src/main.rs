@@ -23,7 +23,8 @@ use crate::output::{Output, emit_err};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let out = Output::new(cli.color);
+    let mut out = Output::new(cli.color);
+    out.quiet = cli.quiet;
     let result = match &cli.command {
         Command::Validate(a) => commands::validate::run(a, &out),
         Command::Render(a) => commands::render::run(a, &out),
@@ -34,6 +35,10 @@ fn main() -> ExitCode {
         Command::Lint(a) => commands::lint::run(a, &out),
         Command::CheckLive(a) => commands::check_live::run(a, &out),
         Command::Import(a) => commands::import::run(a, &out),
+        Command::Schema => commands::schema::run(),
+        Command::Init(a) => commands::init::run(a, &out),
+        Command::Completions(a) => commands::completions::run(a),
+        Command::Man => commands::completions::man(),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -22,6 +22,8 @@ from ._meshspec import (
     lint,
     mtu,
     no_proxy,
+    schema,
+    starter,
 )
 
 __all__ = [
@@ -37,4 +39,6 @@ __all__ = [
     "lint",
     "mtu",
     "no_proxy",
+    "schema",
+    "starter",
 ]

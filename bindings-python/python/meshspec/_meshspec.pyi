@@ -17,6 +17,8 @@ __all__ = [
     "lint",
     "mtu",
     "no_proxy",
+    "schema",
+    "starter",
 ]
 __version__: str
 
@@ -48,6 +50,10 @@ class Diagnostic:
     def message(self) -> str: ...
     @property
     def help(self) -> str | None: ...
+    @property
+    def acknowledged(self) -> bool: ...
+    @property
+    def reason(self) -> str | None: ...
     @property
     def is_error(self) -> bool: ...
     def as_dict(self) -> dict[str, Any]: ...
@@ -146,6 +152,14 @@ def mtu(
     outer: str = "ipv6",
 ) -> dict[str, Any]: ...
 def codes() -> list[str]: ...
+def schema() -> dict[str, Any]: ...
+def starter(
+    *,
+    name: str = "homelab",
+    provider: str = "tailscale",
+    cni: str = "flannel",
+    sites: Sequence[str] = (),
+) -> str: ...
 def no_proxy(
     *,
     style: str = "precise",

@@ -531,6 +531,7 @@ pub(super) fn spec(
         cni: cni(first, cilium_values, todos),
         k3s,
         proxy: None,
+        acknowledge: Vec::new(),
         nodes: specs,
     }
 }
