@@ -141,7 +141,8 @@ impl Diagnostic {
             {
                 crate::secrets::redact_line(text)
             } else {
-                text.trim_end().to_owned()
+                // a URL's user name and password are hidden too
+                crate::secrets::redact_text(text.trim_end())
             };
             let _ = writeln!(out, "{gutter} | {shown}");
             if let Some(col) = self.column {

@@ -80,7 +80,7 @@ fn mtu_pair(nodes: &[&Node]) -> Option<(usize, usize)> {
 /// use meshspec::Cluster;
 /// let c = Cluster::from_yaml("version: 1\nname: lab\nnodes:\n  - {name: a, role: server, mesh_ip: 100.64.0.1}\n  - {name: b, role: agent, mesh_ip: 100.64.0.2}\n").unwrap();
 /// let sh = meshspec::render::verify::script(&c);
-/// assert!(sh.contains("-M do -s 1202 ") && sh.contains("-M do -s 1203 "));
+/// assert!(sh.contains("-M 'do' -s 1202 ") && sh.contains("-M 'do' -s 1203 "));
 /// ```
 #[must_use]
 pub fn script(c: &Cluster) -> String {
@@ -205,7 +205,7 @@ fn pods_section(s: &mut String, c: &Cluster, all: &[&Node]) {
     }
     let _ = writeln!(
         s,
-        "kubectl -n \"$ns\" wait --for=condition=Ready pod -l app={NAMESPACE} --timeout=300s >/dev/null && ok 'test pods Ready' || bad 'test pods Ready: expected Ready within 300s'"
+        "if kubectl -n \"$ns\" wait --for=condition=Ready pod -l app={NAMESPACE} --timeout=300s >/dev/null; then ok 'test pods Ready'; else bad 'test pods Ready: expected Ready within 300s'; fi"
     );
     for (i, n) in nodes.iter().enumerate() {
         let _ = writeln!(
@@ -266,8 +266,8 @@ fn pods_section(s: &mut String, c: &Cluster, all: &[&Node]) {
         );
         let _ = writeln!(
             s,
-            "if {e} ping -c 1 -W 3 -M do -s {fits} \"$ip_{j}\" >/dev/null 2>&1; then ok 'ping -M do -s {fits} passes'; else bad 'ping -M do -s {fits}: expected replies (packet {mtu} fits the pod MTU)'; fi\n\
-             if {e} ping -c 1 -W 3 -M do -s {over} \"$ip_{j}\" >/dev/null 2>&1; then bad 'ping -M do -s {over}: expected failure (one byte over the pod MTU), got replies'; else ok 'ping -M do -s {over} fails'; fi",
+            "if {e} ping -c 1 -W 3 -M 'do' -s {fits} \"$ip_{j}\" >/dev/null 2>&1; then ok 'ping -M do -s {fits} passes'; else bad 'ping -M do -s {fits}: expected replies (packet {mtu} fits the pod MTU)'; fi\n\
+             if {e} ping -c 1 -W 3 -M 'do' -s {over} \"$ip_{j}\" >/dev/null 2>&1; then bad 'ping -M do -s {over}: expected failure (one byte over the pod MTU), got replies'; else ok 'ping -M do -s {over} fails'; fi",
             e = exec(a)
         );
     }
@@ -344,7 +344,7 @@ mod tests {
         assert_eq!(c.pod_mtu(), 1230);
         let sh = script(&c);
         assert!(sh.contains("\nset -u\n"));
-        assert!(sh.contains("-M do -s 1202 ") && sh.contains("-M do -s 1203 "));
+        assert!(sh.contains("-M 'do' -s 1202 ") && sh.contains("-M 'do' -s 1203 "));
         assert!(sh.contains("expect 'k3s-master InternalIP' 192.168.2.20 "));
         assert!(
             sh.contains("expect 'k3s-gpu-worker podCIDR' 10.42.3.0/24 ")
