@@ -101,8 +101,8 @@ impl Cluster {
                 MODE_SCRIPT,
             );
         }
-        if let Some(text) = acl::acl_json(self) {
-            b.add("cluster/tailscale-acl.json", text, MODE_FILE);
+        if let (Some(path), Some(text)) = (acl::path(self), acl::acl_json(self)) {
+            b.add(path, text, MODE_FILE);
         }
         b.add("cluster/verify.sh", verify::script(self), MODE_SCRIPT);
         b.add(

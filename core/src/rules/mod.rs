@@ -14,6 +14,7 @@ mod proxy;
 
 pub use proxy::check_no_proxy_value;
 mod reachability;
+mod versions;
 
 use crate::cluster::Cluster;
 use crate::diagnostic::{Diagnostic, Diagnostics};
@@ -37,6 +38,7 @@ impl Cluster {
         labels::check(self, &mut out);
         cilium::check(self, &mut out);
         mesh_policy::check(self, &mut out);
+        versions::check(self, &mut out);
         Diagnostics::from_vec(out.into_iter().map(|d| self.locate(d)).collect())
     }
 }
