@@ -131,8 +131,7 @@ pub fn policy(c: &Cluster) -> Option<Value> {
 /// Tailscale's.
 #[must_use]
 pub fn acl_json(c: &Cluster) -> Option<String> {
-    let v = policy(c)?;
-    serde_json::to_string_pretty(&v).ok().map(|s| s + "\n")
+    policy(c).map(|v| crate::render::json_out::pretty(&v))
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@ use std::fmt::Write as _;
 use crate::cidr::{Cidr, Family};
 use crate::cluster::{Cluster, Node};
 use crate::ports::{self, Port, Proto, Scope};
-use crate::render::shell::quote;
+use crate::render::shell::{comment, quote};
 
 /// One source the rules accept from: an address block, optionally only on one interface.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -89,11 +89,12 @@ fn ufw_line(p: &Port, src: &Source) -> String {
             } else {
                 format!("{}:{}", p.from, p.to)
             };
-            format!(
-                "# ufw allow{on} from {} to any port {port} proto {proto} comment {}",
+            let line = format!(
+                "ufw allow{on} from {} to any port {port} proto {proto} comment {}",
                 src.cidr,
                 quote(&format!("meshspec: {}", p.why))
-            )
+            );
+            format!("# {}", comment(&line))
         }
     }
 }
@@ -117,10 +118,28 @@ pub fn script(c: &Cluster, n: &Node) -> String {
          # Rules are not persisted: save them with your distribution's tool (netfilter-persistent, iptables-save).\n\
          set -eu\n\
          rule() {{ cmd=$1; shift; \"$cmd\" -C INPUT \"$@\" 2>/dev/null || \"$cmd\" -I INPUT \"$@\"; }}\n",
-        c.name,
-        n.name,
+        comment(&c.name),
+        comment(&n.name),
         if n.is_server() { "server" } else { "agent" }
     );
+    // every tool the rules need is checked before the first rule: under `set -e` a missing
+    // ip6tables would otherwise stop the script half-way, with the IPv4 rules applied
+    let mut tools: Vec<&str> = Vec::new();
+    for src in &sources {
+        let cmd = match src.cidr.family() {
+            Family::Ipv4 => "iptables",
+            Family::Ipv6 => "ip6tables",
+        };
+        if !ports.is_empty() && !tools.contains(&cmd) {
+            tools.push(cmd);
+        }
+    }
+    for cmd in tools {
+        let _ = writeln!(
+            s,
+            "command -v {cmd} >/dev/null 2>&1 || {{ echo 'firewall: {cmd} is not installed; no rule was added (install the iptables package, or use the ufw lines below)' >&2; exit 1; }}"
+        );
+    }
     let mut ufw = Vec::new();
     for p in &ports {
         let _ = writeln!(s, "\n# {}: {}", p.spec(), p.why);

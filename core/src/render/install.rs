@@ -1,14 +1,17 @@
 //! Each node's `install.sh`: puts the rendered files in place and runs the k3s installer.
 //!
 //! The script never holds the join token: k3s reads it from the `token-file` named in
-//! `config.yaml`, and the script only checks that file exists with mode 0600. It does not
-//! install the mesh client or create the token.
+//! `config.yaml`, and the script only checks that file exists with mode 0600. Nor does it hold
+//! proxy URLs, which may carry credentials (`http://user:pw@proxy:3128`): the installer's
+//! download reads them from the unit's env file (mode 0600) in a subshell. Every spec value is
+//! written as one `sh` word by [`quote`] (never inside a double-quoted string) or as comment
+//! text by [`comment`]. It does not install the mesh client or create the token.
 
 use std::fmt::Write as _;
 
 use crate::cluster::{Cluster, Node};
 use crate::render::env::service_name;
-use crate::render::shell::quote;
+use crate::render::shell::{comment, quote};
 
 /// The k3s installer URL.
 pub const INSTALLER_URL: &str = "https://get.k3s.io";
@@ -21,7 +24,7 @@ pub const INSTALLER_URL: &str = "https://get.k3s.io";
 /// let c = Cluster::from_yaml("version: 1\nname: lab\nnodes:\n  - {name: a, role: server, mesh_ip: 100.64.0.1}\n").unwrap();
 /// let files = [("etc/rancher/k3s/config.yaml".to_owned(), 0o600)];
 /// let sh = meshspec::render::install::install_script(&c, &c.nodes[0], &files);
-/// assert!(sh.contains("install -m 0600 \"$here/etc/rancher/k3s/config.yaml\" /etc/rancher/k3s/config.yaml"));
+/// assert!(sh.contains("install -m 0600 \"$here\"/etc/rancher/k3s/config.yaml /etc/rancher/k3s/config.yaml"));
 /// assert!(!sh.contains("K3S_TOKEN="));
 /// ```
 #[must_use]
@@ -39,30 +42,30 @@ pub fn install_script(c: &Cluster, n: &Node, files: &[(String, u32)]) -> String 
          token_file={token}\n\
          \n\
          if [ \"$(id -u)\" -ne 0 ]; then\n  echo \"install.sh: run as root: sudo sh $0\" >&2\n  exit 1\nfi\n",
-        cluster = c.name,
-        node = n.name,
+        cluster = comment(&c.name),
+        node = comment(&n.name),
         article = if n.is_server() { "a" } else { "an" },
     );
     let create = if n.init {
-        "create it on this first server: (umask 077; openssl rand -hex 32 > $token_file)".to_owned()
+        format!("create it on this first server: (umask 077; openssl rand -hex 32 > {token})")
     } else {
         let first = c
             .init_server()
             .map_or("the first server", |s| s.name.as_str());
-        format!(
-            "copy it from {first}: /var/lib/rancher/k3s/server/token, then chmod 600 $token_file"
-        )
+        format!("copy it from {first}: /var/lib/rancher/k3s/server/token, then chmod 600 {token}")
     };
     let _ = write!(
         s,
-        "if [ ! -f \"$token_file\" ]; then\n  echo \"install.sh: token file $token_file is missing; {create}\" >&2\n  exit 1\nfi\n\
+        "if [ ! -f \"$token_file\" ]; then\n  echo \"install.sh: token file $token_file is missing; \"{create} >&2\n  exit 1\nfi\n\
          mode=$(stat -c %a \"$token_file\")\n\
-         if [ \"$mode\" != 600 ]; then\n  echo \"install.sh: token file $token_file has mode $mode; run: chmod 600 $token_file\" >&2\n  exit 1\nfi\n"
+         if [ \"$mode\" != 600 ]; then\n  echo \"install.sh: token file $token_file has mode $mode; run: chmod 600 $token_file\" >&2\n  exit 1\nfi\n",
+        create = quote(&create)
     );
     if let Some(key) = &c.mesh.vpn_auth_key_file {
+        // the path is a variable, expanded inside double quotes: never pasted into a string
         let _ = write!(
             s,
-            "if [ ! -f {k} ]; then\n  echo \"install.sh: vpn-auth key file {k} is missing\" >&2\n  exit 1\nfi\n",
+            "key_file={k}\nif [ ! -f \"$key_file\" ]; then\n  echo \"install.sh: vpn-auth key file $key_file is missing\" >&2\n  exit 1\nfi\n",
             k = quote(key)
         );
     }
@@ -75,22 +78,35 @@ pub fn install_script(c: &Cluster, n: &Node, files: &[(String, u32)]) -> String 
     push_installs(&mut s, &before);
     s.push_str("\n# 2. the k3s installer (does not start k3s yet)\n");
     let mut env = Vec::new();
-    if let Some(p) = c.proxy.as_ref().filter(|p| p.has_proxy()) {
-        // the installer downloads through the proxy
-        if let Some(h) = &p.http {
-            env.push(format!("http_proxy={}", quote(h)));
-        }
-        if let Some(h) = &p.https {
-            env.push(format!("https_proxy={}", quote(h)));
-        }
-    }
     if let Some(v) = &c.k3s.version {
         env.push(format!("INSTALL_K3S_VERSION={}", quote(v)));
     }
     env.push(format!("INSTALL_K3S_EXEC={role}"));
     env.push("INSTALL_K3S_SKIP_START=true".to_owned());
     env.push("K3S_CONFIG_FILE=/etc/rancher/k3s/config.yaml".to_owned());
-    let _ = writeln!(s, "curl -sfL {INSTALLER_URL} | {} sh -s -", env.join(" "));
+    let download = format!("curl -sfL {INSTALLER_URL} | {} sh -s -", env.join(" "));
+    let env_file = after
+        .iter()
+        .map(|(p, _)| p.as_str())
+        .find(|_| c.proxy.as_ref().is_some_and(|p| p.has_proxy()));
+    match env_file {
+        Some(rel) => {
+            // the proxy URLs (and any credentials in them) stay in the 0600 env file, whose
+            // `KEY=value` lines read the same in sh as in systemd (render::systemd)
+            s.push_str(
+                "# the download goes through the proxy named in the unit's env file (mode 0600)\n",
+            );
+            s.push_str("# shellcheck source=/dev/null\n");
+            let _ = writeln!(
+                s,
+                "(set -a; . \"$here\"/{}; set +a; {download})",
+                quote(rel)
+            );
+        }
+        None => {
+            let _ = writeln!(s, "{download}");
+        }
+    }
     if !after.is_empty() {
         s.push_str("\n# 3. the unit's environment (after the installer, which rewrites it)\n");
         push_installs(&mut s, &after);
@@ -100,8 +116,11 @@ pub fn install_script(c: &Cluster, n: &Node, files: &[(String, u32)]) -> String 
         "\nsystemctl daemon-reload\n\
          systemctl enable {unit}.service\n\
          systemctl restart {unit}.service\n\
-         echo \"install.sh: {unit} started on {node}; wait until 'kubectl get node {node}' shows Ready before the next node\"\n",
-        node = n.name
+         echo {done}\n",
+        done = quote(&format!(
+            "install.sh: {unit} started on {node}; wait until 'kubectl get node {node}' shows Ready before the next node",
+            node = n.name
+        ))
     );
     s
 }
@@ -112,8 +131,9 @@ fn push_installs(s: &mut String, files: &[&(String, u32)]) {
         let dir = dest.rsplit_once('/').map_or("/", |(d, _)| d);
         let _ = writeln!(
             s,
-            "install -d -m 0755 {}\ninstall -m {mode:04o} \"$here/{rel}\" {}",
+            "install -d -m 0755 {}\ninstall -m {mode:04o} \"$here\"/{} {}",
             quote(dir),
+            quote(rel),
             quote(&dest)
         );
     }
@@ -146,9 +166,9 @@ mod tests {
         assert!(sh.contains("systemctl restart k3s-agent.service"));
         // the env file goes in after the installer, which would overwrite it
         let installer = sh.find("get.k3s.io").unwrap();
-        let env = sh.find("k3s-agent.service.env\"").unwrap();
+        let env = sh.find("/k3s-agent.service.env ").unwrap();
         assert!(env > installer);
-        assert!(sh.find("config.yaml\"").unwrap() < installer);
+        assert!(sh.find("/config.yaml ").unwrap() < installer);
     }
 
     #[test]

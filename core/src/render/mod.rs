@@ -11,10 +11,14 @@ pub mod dropin;
 pub mod env;
 pub mod firewall;
 pub mod install;
+pub mod json_out;
 pub mod k3s;
 pub mod labels_taints;
+pub mod line;
+pub mod markdown;
 pub mod plan;
 pub mod shell;
+pub mod systemd;
 pub mod verify;
 pub mod yaml_out;
 
@@ -42,18 +46,17 @@ impl Cluster {
     ///
     /// # Errors
     /// All diagnostics (errors, warnings and info) when at least one is an error.
-    pub fn render(&self, options: &RenderOptions) -> Result<Bundle, Diagnostics> {
+    pub fn render(&self, _options: &RenderOptions) -> Result<Bundle, Diagnostics> {
         let diagnostics = self.validate();
         if diagnostics.has_errors() {
             return Err(diagnostics);
         }
         let mut b = Bundle::default();
-        let spec_name = options.spec_name.as_str();
         for n in &self.nodes {
             let base = format!("nodes/{}", n.name);
             let mut files: Vec<(String, String, u32)> = vec![(
                 "etc/rancher/k3s/config.yaml".to_owned(),
-                k3s::config_yaml(self, n, spec_name),
+                k3s::config_yaml(self, n),
                 MODE_PRIVATE,
             )];
             if let Some(text) = env::service_env(self, n) {
@@ -80,7 +83,7 @@ impl Cluster {
         if let Cni::Cilium(cil) = &self.cni {
             b.add(
                 "cluster/cilium-values.yaml",
-                cilium::values_yaml(self, cil, spec_name),
+                cilium::values_yaml(self, cil),
                 MODE_FILE,
             );
             b.add(
