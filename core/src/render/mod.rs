@@ -64,7 +64,7 @@ impl Cluster {
                 files.push((path, text, MODE_PRIVATE));
             }
             if let Some(text) = env::environment_d(self) {
-                let path = "etc/environment.d/10-meshspec-proxy.conf".to_owned();
+                let path = install::ENVIRONMENT_D.to_owned();
                 files.push((path, text, MODE_FILE));
             }
             if let Some(text) = dropin::mesh_dropin(self, n) {
