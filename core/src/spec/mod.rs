@@ -9,6 +9,7 @@
 //! back to an equal `Spec`.
 
 mod decode;
+pub(crate) use decode::is_dns_label;
 mod keywords;
 mod sections;
 mod spans;
