@@ -91,6 +91,7 @@ codes! {
     PinnedPodCidr = 110, "MS110", "pinned-pod-cidr", Error, "a pinned pod_cidr is outside cluster_cidr, has the wrong size, or is pinned twice";
     DualStackShape = 111, "MS111", "dual-stack-shape", Error, "cluster_cidr and service_cidr differ in address families, or a node lacks an address of a family the cluster uses";
     WellKnownOverlap = 112, "MS112", "well-known-overlap", Warning, "cluster or service CIDR overlaps 172.17.0.0/16 (Docker's bridge), 169.254.0.0/16 or another reserved range";
+    SiteSubnetNotPrivate = 113, "MS113", "site-subnet-not-private", Warning, "a site subnet outside the private ranges (RFC 1918, RFC 6598, ULA fc00::/7) or wider than /8: the firewall scripts would open k3s ports to it";
     LanIpAcrossSites = 201, "MS201", "lan-ip-across-sites", Error, "`node_ip: lan` on a node that must be reached from another site: a node whose site lacks some server (servers reach every kubelet at its node-ip), or a server while servers span sites (etcd peers use node-ips)";
     TunnelEndpointNotMesh = 202, "MS202", "tunnel-endpoint-not-mesh", Error, "Cilium tunnel mode in a multi-site cluster and some node's node-ip is not its mesh address (seed: \"the worker MUST use its Tailscale IP\")";
     L2ModeAcrossSites = 203, "MS203", "l2-mode-across-sites", Error, "flannel `host-gw` (or any mode needing shared L2) with nodes on more than one site or over the mesh";
@@ -192,7 +193,7 @@ mod tests {
             assert!(seen.insert(c.number()), "duplicate {c}");
             assert_eq!(Code::lookup(c.slug()), Some(*c));
         }
-        assert_eq!(Code::ALL.len(), 65);
+        assert_eq!(Code::ALL.len(), 66);
     }
 
     #[test]

@@ -4,6 +4,7 @@ use super::{Cluster, Cni, Node, NodeIpMode};
 use crate::cidr::Family;
 use crate::cilium::ChartLine;
 use crate::mtu::{self, CiliumEncryption, Layer, Stack, Tunnel};
+use crate::render::line::one_line;
 use crate::spec::{FlannelBackend, TunnelProtocol};
 
 /// The mesh's own overhead assumed on the underlay: WireGuard over IPv6 (80 bytes), the case
@@ -21,15 +22,20 @@ impl Cluster {
     /// ```
     #[must_use]
     pub fn mtu_stack(&self, node: &Node) -> Stack {
-        let site = node
-            .site
-            .as_deref()
-            .map_or_else(|| "underlay".to_owned(), |s| format!("underlay (site {s})"));
+        let site = node.site.as_deref().map_or_else(
+            || "underlay".to_owned(),
+            |s| format!("underlay (site {})", one_line(s)),
+        );
         let mut stack = Stack::underlay(site, self.underlay_mtu(node));
-        // a tunnel between LAN node-ips never enters the mesh (item: Cilium over the LAN)
+        // a tunnel between LAN node-ips never enters the mesh (Cilium or flannel over the LAN);
+        // names are validated, one_line keeps each layer on its line whatever they hold
         if node.tunnel_over_mesh() {
             stack = stack.mesh(
-                format!("{} ({})", self.mesh.interface, self.mesh.provider),
+                format!(
+                    "{} ({})",
+                    one_line(&self.mesh.interface),
+                    self.mesh.provider
+                ),
                 self.mesh.mtu,
                 mtu::mesh_overhead(MESH_UNDERLAY_FAMILY),
             );

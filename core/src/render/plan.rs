@@ -185,7 +185,7 @@ fn mtu_section(s: &mut String, c: &Cluster) {
             s,
             "\n{title} ({}):\n\n```\n{}\n```",
             text(&members.join(", ")),
-            c.mtu_stack(n)
+            c.mtu_stack(n).to_string().replace("```", "'''")
         );
     }
     let p = c.pod_mtu();

@@ -6,12 +6,13 @@
 //! stands for that character. [`env_value`] writes plain values as they are and everything
 //! else double-quoted with those four escaped, which reads back identically in systemd and in
 //! POSIX `sh` (`install.sh` reads the same file). A line break cannot be written inside one
-//! line; decoding refuses every control character (MS003), and here they are dropped.
+//! line; decoding refuses every control character (MS003), and here they (and the Unicode
+//! line separators) are dropped.
 //! Comments follow systemd.syntax(7): a line starting with `#`; [`comment`] keeps it one line.
 
 use std::borrow::Cow;
 
-use crate::render::line::one_line;
+use crate::render::line::{is_unsafe, one_line};
 
 /// Whether `c` may stand unquoted in an env-file value (and in `sh`, for `install.sh`).
 fn plain(c: char) -> bool {
@@ -34,7 +35,7 @@ pub fn env_value(value: &str) -> Cow<'_, str> {
     }
     let mut out = String::with_capacity(value.len() + 2);
     out.push('"');
-    for c in value.chars().filter(|c| !c.is_control()) {
+    for c in value.chars().filter(|c| *c == '\\' || !is_unsafe(*c)) {
         if matches!(c, '"' | '\\' | '`' | '$') {
             out.push('\\');
         }

@@ -30,6 +30,12 @@ impl Cluster {
     #[must_use]
     pub fn validate(&self) -> Diagnostics {
         let mut out: Vec<Diagnostic> = self.resolution_diagnostics().to_vec();
+        // a spec read from text was refused already; one built in code is checked here
+        out.extend(
+            crate::spec::grammar::check(&self.spec)
+                .into_iter()
+                .map(crate::spec::refusal_diagnostic),
+        );
         addressing::check(self, &mut out);
         reachability::check(self, &mut out);
         packet_size::check(self, &mut out);

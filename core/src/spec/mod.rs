@@ -8,8 +8,10 @@
 //! values ([`Spec::from_json`]); printing ([`Spec::to_yaml`]) writes YAML the decoder reads
 //! back to an equal `Spec`.
 
+pub mod cron;
 mod decode;
 pub(crate) use decode::is_dns_label;
+pub mod grammar;
 mod keywords;
 mod sections;
 mod spans;
@@ -27,6 +29,8 @@ pub use keywords::{
     TunnelProtocol, UnknownWord, mtu_query,
 };
 pub use spans::SpanMap;
+
+pub(crate) use decode::refusal_diagnostic;
 
 /// The only spec version so far.
 pub const SPEC_VERSION: u32 = 1;
