@@ -4,7 +4,7 @@
 //! Checks: every node's InternalIP, pod CIDRs and flannel tunnel endpoint from ONE
 //! `kubectl get nodes` call compared against an embedded table (so a 5,000-node cluster costs
 //! the same number of `kubectl` calls as a 3-node one); under Cilium's cluster-pool IPAM the
-//! CiliumNode pod CIDRs against the pool instead; Cilium's routing mode and `cilium-health`;
+//! CiliumNode pod CIDRs against the pool instead; Cilium's routing mode and cluster health (`cilium-dbg status`);
 //! on the probed nodes the tunnel device and its MTU and, for Cilium tunnelling over Tailscale
 //! (MS705), that the route to each peer's mesh address uses the mesh interface; cross-node pod
 //! reachability (IPv6 too on dual-stack), DNS, and a no-fragment ping at exactly the pod MTU
@@ -260,11 +260,13 @@ pub fn script(c: &Cluster) -> String {
             quote(&want)
         );
         let reach = format!("{0}/{0} reachable", nodes.len());
+        // `cilium-dbg status` (`cilium status` before 1.15) sums up cilium-health's probes in
+        // its "Cluster health: N/M reachable" line
         let _ = writeln!(
             s,
-            "echo {}\ncontains 'cilium-health' {} \"$(kubectl -n kube-system exec ds/cilium -c cilium-agent -- cilium-health status 2>&1 | grep 'Cluster health')\"",
+            "echo {}\ncontains 'cilium cluster health' {} \"$(kubectl -n kube-system exec ds/cilium -c cilium-agent -- sh -c 'cilium-dbg status 2>/dev/null || cilium status' | grep 'Cluster health')\"",
             quote(&format!(
-                "== cilium-health status: expected Cluster health {reach}"
+                "== cilium status | grep 'Cluster health': expected {reach}"
             )),
             quote(&reach)
         );
@@ -593,7 +595,7 @@ mod tests {
         assert!(!sh.contains("mark 0x80000"));
         assert!(sh.contains("'dev tailscale0'"));
         assert!(sh.contains("hostNetwork: true"));
-        assert!(sh.contains("contains 'cilium-health' '2/2 reachable'"));
+        assert!(sh.contains("contains 'cilium cluster health' '2/2 reachable'"));
         assert!(sh.contains("expect 'beelink cilium_vxlan MTU' 1280 "));
     }
 

@@ -101,7 +101,7 @@ pub(super) fn check(c: &Cluster, out: &mut Vec<Diagnostic>) {
             Code::CiliumTailscaleFwmark,
             "cni.cilium",
             "Cilium's tunnel endpoints are Tailscale addresses: Cilium keeps security identities in the upper bits of the packet mark, which overlap Tailscale's fwmark mask 0xff0000, so a marked VXLAN/Geneve packet can match Tailscale's bypass rule (0x80000, routed by the main table) and leave by the physical NIC (cilium/cilium#35338, #36104)",
-        ).with_help("`cluster/verify.sh` checks on each node that the route to each peer's mesh address uses the mesh interface and that `cilium-health status` reaches every node; if a node fails, move Tailscale's marks away from Cilium's with a persisted tailscaled setting where your Tailscale supports it (configurable Linux packet marks, tailscale/tailscale#18695), never a one-off `ip rule`"));
+        ).with_help("`cluster/verify.sh` checks on each node that the route to each peer's mesh address uses the mesh interface and that Cilium's cluster health (`cilium-dbg status`) reaches every node; if a node fails, move Tailscale's marks away from Cilium's with a persisted tailscaled setting where your Tailscale supports it (configurable Linux packet marks, tailscale/tailscale#18695), never a one-off `ip rule`"));
     }
 }
 
