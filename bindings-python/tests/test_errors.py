@@ -96,6 +96,8 @@ def test_diagnostic_as_dict_repr_str():
         "column": 1,
         "message": "unknown key `netwrk` in the top level",
         "help": "did you mean `network`?",
+        "acknowledged": False,
+        "reason": None,
     }
     assert repr(d) == (
         "Diagnostic(code='MS002', severity='error', path='netwrk', line=3, column=1, "
@@ -180,3 +182,16 @@ def test_errors_never_echo_a_secret(spec: str):
     assert "hunter2" not in text and "K10e3b0" not in text and "tskey-auth" not in text
     assert "<redacted>" in str(err)
     assert "MS009" in text or "MS002" in text
+
+
+def test_an_acknowledged_finding_is_marked_with_its_reason():
+    spec = (
+        "version: 1\nname: lab\n"
+        "acknowledge: [{code: MS801, reason: the tailnet policy is managed elsewhere}]\n"
+        "nodes: [{name: a, role: server, mesh_ip: 100.64.0.1},"
+        " {name: b, role: agent, mesh_ip: 100.64.0.2}]\n"
+    )
+    found = [d for d in meshspec.Cluster.from_yaml(spec).validate() if d.code == "MS801"]
+    assert [(d.acknowledged, d.reason) for d in found] == [
+        (True, "the tailnet policy is managed elsewhere")
+    ]

@@ -329,6 +329,9 @@ fn diagnostics_section(s: &mut String, d: &Diagnostics) {
             format!(" ({})", code(&x.path))
         };
         let _ = writeln!(s, "- {}[{}]{at}: {}", x.severity, x.code, text(&x.message));
+        if let Some(reason) = x.reason.as_deref().filter(|_| x.acknowledged) {
+            let _ = writeln!(s, "  acknowledged in the spec: {}", text(reason));
+        }
         if let Some(help) = &x.help {
             let lines: Vec<String> = help.lines().map(text).collect();
             let _ = writeln!(s, "  help: {}", lines.join("\n  "));
