@@ -809,7 +809,7 @@ fn the_readmes_broken_example_is_refused_with_its_two_mistakes() {
         .stdout(predicate::str::contains(
             "error[MS201]: node `k3s-gpu-worker` uses its LAN address as node-ip",
         ))
-        .stdout(predicate::str::contains("3 errors, 2 warnings, 3 info"));
+        .stdout(predicate::str::contains("3 errors, 4 warnings, 3 info"));
     let d = TempDir::new().unwrap();
     render(&spec, &d.path().join("out")).code(1);
     assert!(

@@ -69,7 +69,7 @@ const ENV_KEYS: &[&str] = &[
     "CONTAINERD_HTTPS_PROXY",
     "CONTAINERD_NO_PROXY",
 ];
-const UNIT_KEYS: &[&str] = &["After", "Wants"];
+const UNIT_KEYS: &[&str] = &["After", "Wants", "PartOf"];
 
 fn is_script(path: &str) -> bool {
     path.ends_with(".sh")
@@ -236,7 +236,7 @@ fn base_flannel() -> Value {
     json!({
         "version": 1, "name": "lab",
         "network": {"cluster_domain": "cluster.local", "cluster_cidr": "10.42.0.0/16"},
-        "mesh": {"provider": "tailscale", "interface": "tailscale0", "dns_suffix": "tail1234.ts.net"},
+        "mesh": {"provider": "tailscale", "interface": "tailscale0", "dns_suffix": "tail1234.ts.net", "tag_owners": ["ops@example.com"], "admins": ["autogroup:member"]},
         "sites": [{"name": "home", "subnets": ["192.168.2.0/24"]}],
         "k3s": {
             "version": "v1.33.5+k3s1", "server_url": "https://100.64.0.1:6443",
@@ -290,6 +290,8 @@ const SLOTS: &[Slot] = &[
     Slot::Value(base_flannel, "/network/cluster_cidr"),
     Slot::Value(base_flannel, "/mesh/interface"),
     Slot::Value(base_flannel, "/mesh/dns_suffix"),
+    Slot::Value(base_flannel, "/mesh/tag_owners/0"),
+    Slot::Value(base_flannel, "/mesh/admins/0"),
     Slot::Value(base_vpn_auth, "/mesh/k3s_vpn_auth/key_file"),
     Slot::Value(base_flannel, "/sites/0/name"),
     Slot::Value(base_flannel, "/sites/0/subnets/0"),
@@ -444,6 +446,8 @@ const SETTERS: &[(&str, Setter)] = &[
     }),
     ("mesh.interface", |s, v| s.mesh.interface = Some(v)),
     ("mesh.dns_suffix", |s, v| s.mesh.dns_suffix = Some(v)),
+    ("mesh.tag_owners", |s, v| s.mesh.tag_owners = Some(vec![v])),
+    ("mesh.admins", |s, v| s.mesh.admins = Some(vec![v])),
     ("sites[0].name", |s, v| {
         s.sites[0].name.clone_from(&v);
         for n in &mut s.nodes {

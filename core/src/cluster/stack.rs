@@ -26,16 +26,20 @@ impl Cluster {
             || "underlay".to_owned(),
             |s| format!("underlay (site {})", one_line(s)),
         );
-        // names are validated; one_line keeps each layer on its line whatever they hold
-        let mut stack = Stack::underlay(site, self.underlay_mtu(node)).mesh(
-            format!(
-                "{} ({})",
-                one_line(&self.mesh.interface),
-                self.mesh.provider
-            ),
-            self.mesh.mtu,
-            mtu::mesh_overhead(MESH_UNDERLAY_FAMILY),
-        );
+        let mut stack = Stack::underlay(site, self.underlay_mtu(node));
+        // a tunnel between LAN node-ips never enters the mesh (Cilium or flannel over the LAN);
+        // names are validated, one_line keeps each layer on its line whatever they hold
+        if node.tunnel_over_mesh() {
+            stack = stack.mesh(
+                format!(
+                    "{} ({})",
+                    one_line(&self.mesh.interface),
+                    self.mesh.provider
+                ),
+                self.mesh.mtu,
+                mtu::mesh_overhead(MESH_UNDERLAY_FAMILY),
+            );
+        }
         let outer = node.primary_ip().map_or(Family::Ipv4, Family::of);
         match &self.cni {
             Cni::Flannel(f) => {
@@ -51,7 +55,11 @@ impl Cluster {
                 let overhead = mtu::flannel_overhead(backend);
                 if overhead > 0 {
                     stack = stack.encap(
-                        format!("flannel {} (flannel.1)", backend_word(backend)),
+                        format!(
+                            "flannel {} ({})",
+                            backend_word(backend),
+                            flannel_device(backend)
+                        ),
                         overhead,
                     );
                 }
@@ -112,6 +120,19 @@ impl Cluster {
             Some("wireguard") => CiliumEncryption::WireGuard,
             _ => CiliumEncryption::Ipsec,
         }
+    }
+}
+
+/// The device flannel creates for a backend: `flannel.1` for VXLAN, `flannel-wg` (and
+/// `flannel-wg-v6`) for wireguard-native (flannel `pkg/backend/wireguard`), none for host-gw;
+/// k3s's Tailscale extension routes over `tailscale0` itself.
+#[must_use]
+pub fn flannel_device(b: mtu::FlannelBackend) -> &'static str {
+    match b {
+        mtu::FlannelBackend::Vxlan => "flannel.1",
+        mtu::FlannelBackend::WireguardNative => "flannel-wg",
+        mtu::FlannelBackend::HostGw => "no tunnel device",
+        mtu::FlannelBackend::TailscaleExtension => "tailscale0",
     }
 }
 

@@ -65,6 +65,11 @@ pub fn values(c: &Cluster, cil: &Cilium) -> Value {
         v.insert("k8sServiceHost".into(), json!("127.0.0.1"));
         v.insert("k8sServicePort".into(), json!(6444));
     }
+    if c.nodes.len() == 1 {
+        // The chart runs 2 operator replicas with a required hostname anti-affinity: on one
+        // node the second stays Pending forever.
+        v.insert("operator".into(), json!({"replicas": 1}));
+    }
     let mut out = Value::Object(v);
     for (k, val) in &cil.values {
         merge(&mut out, k, val);

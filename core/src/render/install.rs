@@ -13,6 +13,14 @@ use crate::cluster::{Cluster, Node};
 use crate::render::env::service_name;
 use crate::render::shell::{comment, quote};
 
+/// The `environment.d` snippet below the node root, whose variables `install.sh` also writes
+/// into `/etc/environment`.
+pub const ENVIRONMENT_D: &str = "etc/environment.d/10-meshspec-proxy.conf";
+/// The first line of meshspec's block in `/etc/environment`.
+pub const BLOCK_BEGIN: &str = "# BEGIN meshspec proxy settings (managed by install.sh)";
+/// The last line of meshspec's block in `/etc/environment`.
+pub const BLOCK_END: &str = "# END meshspec proxy settings";
+
 /// The k3s installer URL.
 pub const INSTALLER_URL: &str = "https://get.k3s.io";
 
@@ -77,39 +85,13 @@ pub fn install_script(c: &Cluster, n: &Node, files: &[(String, u32)]) -> String 
     s.push_str("\n# 1. the rendered files\n");
     push_installs(&mut s, &before);
     s.push_str("\n# 2. the k3s installer (does not start k3s yet)\n");
-    let mut env = Vec::new();
-    if let Some(v) = &c.k3s.version {
-        env.push(format!("INSTALL_K3S_VERSION={}", quote(v)));
-    }
-    env.push(format!("INSTALL_K3S_EXEC={role}"));
-    env.push("INSTALL_K3S_SKIP_START=true".to_owned());
-    env.push("K3S_CONFIG_FILE=/etc/rancher/k3s/config.yaml".to_owned());
-    let download = format!("curl -sfL {INSTALLER_URL} | {} sh -s -", env.join(" "));
-    let env_file = after
-        .iter()
-        .map(|(p, _)| p.as_str())
-        .find(|_| c.proxy.as_ref().is_some_and(|p| p.has_proxy()));
-    match env_file {
-        Some(rel) => {
-            // the proxy URLs (and any credentials in them) stay in the 0600 env file, whose
-            // `KEY=value` lines read the same in sh as in systemd (render::systemd)
-            s.push_str(
-                "# the download goes through the proxy named in the unit's env file (mode 0600)\n",
-            );
-            s.push_str("# shellcheck source=/dev/null\n");
-            let _ = writeln!(
-                s,
-                "(set -a; . \"$here\"/{}; set +a; {download})",
-                quote(rel)
-            );
-        }
-        None => {
-            let _ = writeln!(s, "{download}");
-        }
-    }
+    installer_section(&mut s, c, role, &after);
     if !after.is_empty() {
         s.push_str("\n# 3. the unit's environment (after the installer, which rewrites it)\n");
         push_installs(&mut s, &after);
+    }
+    if let Some((rel, _)) = files.iter().find(|(p, _)| p == ENVIRONMENT_D) {
+        environment_block(&mut s, rel);
     }
     let _ = write!(
         s,
@@ -123,6 +105,98 @@ pub fn install_script(c: &Cluster, n: &Node, files: &[(String, u32)]) -> String 
         ))
     );
     s
+}
+
+/// NO_PROXY for SSH and console logins: `environment.d(5)` is read by the systemd user manager
+/// only, while PAM login sessions read `/etc/environment` (pam_env), which is where the second
+/// seed puts NO_PROXY (its AC2). The block between [`BLOCK_BEGIN`] and [`BLOCK_END`] is replaced
+/// on every run, so rerunning the script changes nothing and lines outside it are kept.
+fn environment_block(s: &mut String, rel: &str) {
+    let _ = write!(
+        s,
+        "\n# 4. the same variables for login shells (kubectl on the node): pam_env reads /etc/environment;\n\
+         #    environment.d is read by systemd user services only. The marked block is replaced on each run.\n\
+         begin={begin}\n\
+         end={end}\n\
+         envtmp=$(mktemp)\n\
+         if [ -f /etc/environment ]; then\n  \
+         awk -v b=\"$begin\" -v e=\"$end\" '$0 == b {{ skip = 1 }} !skip {{ print }} $0 == e {{ skip = 0 }}' /etc/environment > \"$envtmp\"\n\
+         fi\n\
+         {{ echo \"$begin\"; grep -v '^#' \"$here\"/{file}; echo \"$end\"; }} >> \"$envtmp\"\n\
+         cat \"$envtmp\" > /etc/environment\n\
+         rm -f \"$envtmp\"\n",
+        begin = quote(BLOCK_BEGIN),
+        end = quote(BLOCK_END),
+        file = quote(rel)
+    );
+}
+
+/// Downloads the installer to a file (through the proxy, when the spec has one), checks it,
+/// then runs it. `curl URL | sh` would hand the proxy variables to `sh`, not to `curl`, and
+/// without `pipefail` a failed download runs an empty script that exits 0, so the failure
+/// surfaces later with a misleading message. Unpinned (MS412), a node that already runs k3s
+/// skips the installer, which would otherwise upgrade it to the day's stable release.
+fn installer_section(s: &mut String, c: &Cluster, role: &str, after: &[&(String, u32)]) {
+    let mut env = Vec::new();
+    if let Some(v) = &c.k3s.version {
+        env.push(format!("INSTALL_K3S_VERSION={}", quote(v)));
+    }
+    env.push(format!("INSTALL_K3S_EXEC={role}"));
+    env.push("INSTALL_K3S_SKIP_START=true".to_owned());
+    env.push("K3S_CONFIG_FILE=/etc/rancher/k3s/config.yaml".to_owned());
+    let env_file = after
+        .iter()
+        .map(|(p, _)| p.as_str())
+        .find(|_| c.proxy.as_ref().is_some_and(|p| p.has_proxy()));
+    // The proxy URLs (and any credentials in them) stay in the 0600 env file, whose `KEY=value`
+    // lines read the same in sh as in systemd (render::systemd); `set -a` exports them to curl
+    // and to the installer, which downloads the k3s binary itself.
+    let proxy = match env_file {
+        Some(rel) => {
+            s.push_str(
+                "# downloads go through the proxy named in the unit's env file (mode 0600)\n",
+            );
+            format!(
+                "set -a\n  # shellcheck source=/dev/null\n  . \"$here\"/{}\n  set +a\n  ",
+                quote(rel)
+            )
+        }
+        None => String::new(),
+    };
+    let indent = if c.k3s.version.is_none() {
+        s.push_str(
+            "# k3s.version is not pinned (MS412): never upgrade a node that already runs k3s\n\
+             if command -v k3s >/dev/null 2>&1; then\n  \
+             echo \"install.sh: k3s is already installed ($(k3s --version 2>/dev/null | head -n 1)); skipping the installer, which would upgrade it to today's stable release\" >&2\n  \
+             echo 'install.sh: to upgrade on purpose, pin k3s.version in the spec, render again and run install.sh node by node, servers first' >&2\n\
+             else\n",
+        );
+        "  "
+    } else {
+        ""
+    };
+    let body = format!(
+        "installer=$(mktemp)\n\
+         trap 'rm -f \"$installer\"' EXIT\n\
+         if ! (\n  {proxy}curl -fsSL --retry 3 -o \"$installer\" {INSTALLER_URL}\n); then\n  \
+         echo 'install.sh: downloading {INSTALLER_URL} failed; nothing was installed' >&2\n  exit 1\nfi\n\
+         case $(head -n 1 \"$installer\") in\n  \
+         '#!/bin/sh'*) ;;\n  \
+         *) echo 'install.sh: {INSTALLER_URL} did not return the k3s installer (a captive portal or proxy error page?); nothing was installed' >&2; exit 1 ;;\n\
+         esac\n\
+         (\n  {proxy}{} sh \"$installer\"\n)\n",
+        env.join(" ")
+    );
+    for line in body.lines() {
+        if line.is_empty() {
+            s.push('\n');
+        } else {
+            let _ = writeln!(s, "{indent}{line}");
+        }
+    }
+    if c.k3s.version.is_none() {
+        s.push_str("fi\n");
+    }
 }
 
 fn push_installs(s: &mut String, files: &[&(String, u32)]) {
@@ -172,6 +246,43 @@ mod tests {
     }
 
     #[test]
+    fn installer_is_downloaded_checked_then_run() {
+        let c = Cluster::from_yaml("version: 1\nname: lab\nproxy: {https: 'http://proxy.lan:3128'}\nnodes:\n  - {name: a, role: server, mesh_ip: 100.64.0.1}\n").unwrap();
+        let files = [("etc/systemd/system/k3s.service.env".to_owned(), 0o600)];
+        let sh = install_script(&c, &c.nodes[0], &files);
+        // never `curl | sh`: the proxy would reach sh, not curl, and a failed download would run
+        // an empty script
+        assert!(!sh.contains("| sh") && !sh.contains("|sh"), "{sh}");
+        let download = sh
+            .find("curl -fsSL --retry 3 -o \"$installer\" https://get.k3s.io")
+            .unwrap();
+        let proxy = sh
+            .find(". \"$here\"/etc/systemd/system/k3s.service.env\n")
+            .unwrap();
+        assert!(proxy < download);
+        assert!(sh.contains("'#!/bin/sh'*) ;;"));
+        assert!(sh.contains("sh \"$installer\""));
+        // unpinned: a node that already runs k3s is not upgraded
+        assert!(sh.contains("if command -v k3s >/dev/null 2>&1; then"));
+        assert!(sh.contains("pin k3s.version"));
+    }
+
+    #[test]
+    fn no_proxy_reaches_login_shells_through_a_marked_block() {
+        let c = Cluster::from_yaml("version: 1\nname: lab\nproxy: {no_proxy_extra: [.lan]}\nnodes:\n  - {name: a, role: server, mesh_ip: 100.64.0.1}\n").unwrap();
+        let files = [(ENVIRONMENT_D.to_owned(), 0o644)];
+        let sh = install_script(&c, &c.nodes[0], &files);
+        assert!(
+            sh.contains("begin='# BEGIN meshspec proxy settings (managed by install.sh)'"),
+            "{sh}"
+        );
+        assert!(sh.contains("grep -v '^#' \"$here\"/etc/environment.d/10-meshspec-proxy.conf"));
+        assert!(sh.contains("cat \"$envtmp\" > /etc/environment"));
+        let without = install_script(&c, &c.nodes[0], &[]);
+        assert!(!without.contains("/etc/environment"));
+    }
+
+    #[test]
     fn pinned_version_is_passed() {
         let c = Cluster::from_yaml("version: 1\nname: lab\nk3s: {version: v1.31.4+k3s1}\nnodes:\n  - {name: a, role: server, mesh_ip: 100.64.0.1}\n").unwrap();
         let sh = install_script(&c, &c.nodes[0], &[]);
@@ -179,5 +290,7 @@ mod tests {
             sh.contains("INSTALL_K3S_VERSION=v1.31.4+k3s1 INSTALL_K3S_EXEC=server"),
             "{sh}"
         );
+        // pinned: the installer runs, and installs exactly that version
+        assert!(!sh.contains("command -v k3s"), "{sh}");
     }
 }

@@ -77,7 +77,7 @@ impl Cluster {
                 files.push((path, text, MODE_PRIVATE));
             }
             if let Some(text) = env::environment_d(self) {
-                let path = "etc/environment.d/10-meshspec-proxy.conf".to_owned();
+                let path = install::ENVIRONMENT_D.to_owned();
                 files.push((path, text, MODE_FILE));
             }
             if let Some(text) = dropin::mesh_dropin(self, n) {
@@ -117,8 +117,8 @@ impl Cluster {
                 MODE_SCRIPT,
             );
         }
-        if let Some(text) = acl::acl_json(self) {
-            b.add("cluster/tailscale-acl.json", text, MODE_FILE);
+        if let (Some(path), Some(text)) = (acl::path(self), acl::acl_json(self)) {
+            b.add(path, text, MODE_FILE);
         }
         b.add("cluster/verify.sh", verify::script(self), MODE_SCRIPT);
         b.add(

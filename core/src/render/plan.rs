@@ -57,8 +57,13 @@ pub fn plan_markdown(c: &Cluster, diagnostics: &Diagnostics) -> String {
         code(&c.name)
     );
     s.push_str("\n## Addressing (join order)\n\n| Node | Role | Site | LAN IP | Mesh IP | node-ip | Pod CIDR |\n|------|------|------|--------|---------|---------|----------|\n");
+    let pool = c.cilium_pool();
     for n in c.nodes_in_join_order() {
-        let pods: Vec<String> = n.pod_cidrs.iter().map(ToString::to_string).collect();
+        // under Cilium's cluster-pool IPAM pods never use the pod CIDR k3s allocates
+        let pods: Vec<String> = match pool {
+            Some(p) => vec![format!("from Cilium pool {p}")],
+            None => n.pod_cidrs.iter().map(ToString::to_string).collect(),
+        };
         let _ = writeln!(
             s,
             "| {} | {} | {} | {} | {} | {} | {} |",
@@ -75,8 +80,15 @@ pub fn plan_markdown(c: &Cluster, diagnostics: &Diagnostics) -> String {
             }
         );
     }
+    if let Some(p) = pool {
+        let _ = writeln!(
+            s,
+            "\nCilium's cluster-pool IPAM hands each node a block of `{p}`; the pod CIDRs k3s records on the node objects (`.spec.podCIDRs`) are not used by any pod."
+        );
+    }
     network_table(&mut s, c);
     mtu_section(&mut s, c);
+    mesh_tags(&mut s, c);
     if let Some(np) = c.no_proxy() {
         let _ = writeln!(
             s,
@@ -127,6 +139,12 @@ fn network_table(s: &mut String, c: &Cluster) {
         ),
         code(&c.network.cluster_domain)
     );
+    if let Some(p) = c.cilium_pool() {
+        let _ = writeln!(
+            s,
+            "| Cilium pod pool | `{p}` | pod IPs (cluster-pool IPAM; replaces the pod network above) |"
+        );
+    }
     let ranges = c.mesh.ranges();
     if !ranges.is_empty() {
         let _ = writeln!(
@@ -187,9 +205,21 @@ fn rollout(s: &mut String, c: &Cluster) {
     let cilium = matches!(c.cni, Cni::Cilium(_));
     for (i, n) in c.nodes_in_join_order().enumerate() {
         step += 1;
+        // With Cilium no node is Ready before the CNI runs: the first server only registers.
+        let check = if cilium && i == 0 {
+            format!(
+                "then {} lists it as `NotReady` (no CNI yet)",
+                code(&format!("kubectl get node {}", n.name))
+            )
+        } else {
+            format!(
+                "then {} shows `Ready`",
+                code(&format!("kubectl get node {}", n.name))
+            )
+        };
         let _ = writeln!(
             s,
-            "{step}. {}, {}: {}, then {} shows `Ready`.",
+            "{step}. {}, {}: {}, {check}.",
             code(&n.name),
             match (n.is_server(), n.init) {
                 (true, true) => "first server (initialises the cluster)",
@@ -197,13 +227,13 @@ fn rollout(s: &mut String, c: &Cluster) {
                 _ => "agent",
             },
             code(&format!("sudo sh nodes/{}/install.sh", n.name)),
-            code(&format!("kubectl get node {}", n.name))
         );
         if cilium && i == 0 {
             step += 1;
             let _ = writeln!(
                 s,
-                "{step}. Cilium: `sh cluster/cilium-install.sh` (nodes stay `NotReady` until the CNI runs)."
+                "{step}. Cilium: `sh cluster/cilium-install.sh`, then {} shows `Ready`.",
+                code(&format!("kubectl get node {}", n.name))
             );
         }
     }
@@ -216,14 +246,64 @@ fn rollout(s: &mut String, c: &Cluster) {
     let _ = writeln!(
         s,
         "{step}. Host firewalls if used: `sudo sh cluster/firewall/<node>.sh` on each node{}.",
-        if c.mesh.is_tailscale() {
-            "; merge `cluster/tailscale-acl.json` into the tailnet policy"
-        } else {
-            ""
+        match crate::render::acl::path(c) {
+            Some(p) => format!("; merge `{p}` into the tailnet policy"),
+            None => String::new(),
         }
     );
     step += 1;
     let _ = writeln!(s, "{step}. Check: `sh cluster/verify.sh`.");
+}
+
+/// `## Mesh tags`: the command that applies each node's tag (the ACL grants name tags, and a
+/// node joins untagged unless told), and `tailscale ping` to spot relayed (DERP) peers.
+/// `tailscale set` cannot change tags; only `tailscale up --advertise-tags` (or a tagged auth
+/// key) can (tailscale `cmd/tailscale/cli/set.go` has no `--advertise-tags`).
+fn mesh_tags(s: &mut String, c: &Cluster) {
+    if !c.mesh.is_tailscale() {
+        return;
+    }
+    let vpn_auth = c.mesh.vpn_auth_key_file.is_some();
+    s.push_str("\n## Mesh tags\n\nThe tailnet policy grants ports to `tag:k3s-server` and `tag:k3s-agent`; a node joins untagged unless told. ");
+    if vpn_auth {
+        s.push_str("With vpn-auth k3s runs `tailscale up` itself: use an auth key tagged with the node's tag, or add `extraArgs=--advertise-tags=<tag>` to the vpn-auth file.\n\n| Node | Tag |\n|------|-----|\n");
+        for n in c.nodes_in_join_order() {
+            let _ = writeln!(s, "| {} | `{}` |", text(&n.name), node_tag(n));
+        }
+    } else {
+        let _ = writeln!(
+            s,
+            "On each node, before `install.sh` (`tailscale up` must repeat every non-default flag the node already uses, e.g. `--login-server`; `tailscale set` cannot change tags). The tag owners are {}.\n",
+            c.mesh
+                .tag_owners
+                .iter()
+                .map(|o| code(o))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        for n in c.nodes_in_join_order() {
+            let _ = writeln!(
+                s,
+                "- {}: `sudo tailscale up --advertise-tags={}`",
+                code(&n.name),
+                node_tag(n)
+            );
+        }
+    }
+    if let Some(first) = c.init_server().and_then(|n| n.mesh_ips.first()) {
+        let _ = writeln!(
+            s,
+            "\nDirect paths: on each node `tailscale ping {first}` must answer `via <address>:<port>`; `via DERP(...)` means the peers are relayed (higher latency, lower throughput): open 41641/udp (the bundle's firewall scripts do) or fix the NAT between them."
+        );
+    }
+}
+
+fn node_tag(n: &Node) -> &'static str {
+    if n.is_server() {
+        crate::render::acl::SERVER_TAG
+    } else {
+        crate::render::acl::AGENT_TAG
+    }
 }
 
 fn diagnostics_section(s: &mut String, d: &Diagnostics) {

@@ -14,6 +14,7 @@ mod proxy;
 
 pub use proxy::check_no_proxy_value;
 mod reachability;
+mod versions;
 
 use crate::cluster::Cluster;
 use crate::code::Code;
@@ -44,6 +45,7 @@ impl Cluster {
         labels::check(self, &mut out);
         cilium::check(self, &mut out);
         mesh_policy::check(self, &mut out);
+        versions::check(self, &mut out);
         if self.has_unresolved_references() {
             // a node whose site does not resolve sits nowhere: rules about who shares a site
             // with whom would only report the typo again, as something else
@@ -71,6 +73,8 @@ fn depends_on_sites(code: Code) -> bool {
             | Code::L2ModeAcrossSites
             | Code::EtcdAcrossSites
             | Code::MixedAddressing
+            | Code::EtcdOverMesh
+            | Code::K3sKnownBug
             | Code::MeshMtuOverUnderlay
             | Code::InterfaceOrdering
             | Code::CiliumTailscaleFwmark

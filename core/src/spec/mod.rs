@@ -10,6 +10,7 @@
 
 pub mod cron;
 mod decode;
+pub(crate) use decode::is_dns_label;
 pub mod fields;
 pub mod grammar;
 mod keywords;
@@ -144,6 +145,12 @@ pub struct MeshSpec {
     /// k3s's own Tailscale integration.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub k3s_vpn_auth: Option<VpnAuthSpec>,
+    /// Who may apply `tag:k3s-server` / `tag:k3s-agent` (users, groups, tags, autogroups).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tag_owners: Option<Vec<String>>,
+    /// Sources allowed to reach 6443/tcp on the servers from outside the cluster.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub admins: Option<Vec<String>>,
 }
 
 impl MeshSpec {

@@ -40,6 +40,8 @@ const MESH: &[&str] = &[
     "ipv6_range",
     "dns_suffix",
     "k3s_vpn_auth",
+    "tag_owners",
+    "admins",
 ];
 const SITE: &[&str] = &["name", "subnets", "mtu"];
 const CNI: &[&str] = &["plugin", "cilium", "flannel"];
@@ -355,6 +357,8 @@ impl Decoder {
                 }
             }
         });
+        let tag_owners = self.principals(&f, "tag_owners");
+        let admins = self.principals(&f, "admins");
         Some(MeshSpec {
             provider,
             interface,
@@ -363,7 +367,32 @@ impl Decoder {
             ipv6_range,
             dns_suffix,
             k3s_vpn_auth,
+            tag_owners,
+            admins,
         })
+    }
+
+    /// `mesh.tag_owners` / `mesh.admins`: absent or null is `None`; each entry must be a
+    /// policy principal ([`crate::principal::kind`]).
+    fn principals(&mut self, f: &super::decode::Fields<'_>, name: &str) -> Option<Vec<String>> {
+        let (n, _) = f.get(name)?;
+        if n.value == Value::Null {
+            return None;
+        }
+        Some(self.list(f, name, |d, node, path| {
+            let s = d.text(node, path)?;
+            if crate::principal::kind(&s).is_some() {
+                return Some(s);
+            }
+            d.report(
+                Code::InvalidValue,
+                path,
+                node.pos,
+                format!("`{path}` `{}` is not a tailnet policy principal", shown(node)),
+                Some("write a user (`alice@example.com`, or `alice@` on Headscale), a group (`group:ops`), a tag (`tag:ops`) or an autogroup (`autogroup:member`)".to_owned()),
+            );
+            None
+        }))
     }
 
     fn site(&mut self, node: &Node, path: &str) -> Option<SiteSpec> {
