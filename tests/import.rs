@@ -100,6 +100,7 @@ fn valid_fixtures() -> Vec<PathBuf> {
 #[test]
 fn every_rendered_fixture_round_trips_through_import() {
     let mut failures = Vec::new();
+    let mut mesh_unknowable: Vec<String> = Vec::new();
     for path in valid_fixtures() {
         let fixture = path.file_stem().unwrap().to_string_lossy().into_owned();
         let original = Cluster::from_yaml(&fs::read_to_string(&path).unwrap()).unwrap();
@@ -129,6 +130,26 @@ fn every_rendered_fixture_round_trips_through_import() {
             cilium_values: bundle.text("cluster/cilium-values.yaml").map(strip_header),
         };
         let imported = import(&input).unwrap_or_else(|e| panic!("{fixture}: {e:?}"));
+        // A mesh address that no config and no `kubectl get nodes` field shows (LAN node-ips
+        // with Cilium: no flannel public-ip annotation) cannot be imported: it must be a TODO
+        // and the imported spec's only errors the missing `mesh_ip`s (MS004), never a guess.
+        let unknowable: Vec<String> = imported
+            .todos
+            .iter()
+            .filter(|t| t.path.ends_with(".mesh_ip"))
+            .map(|t| t.path.clone())
+            .collect();
+        if !unknowable.is_empty() {
+            let errors: Vec<String> = imported
+                .diagnostics
+                .errors()
+                .map(|d| format!("{}:{}", d.code, d.path))
+                .collect();
+            let expected: Vec<String> = unknowable.iter().map(|p| format!("MS004:{p}")).collect();
+            assert_eq!(errors, expected, "{fixture}: {}", imported.yaml);
+            mesh_unknowable.push(fixture.clone());
+            continue;
+        }
         assert!(
             !imported.diagnostics.has_errors(),
             "{fixture}: {}\n{}",
@@ -188,6 +209,11 @@ fn every_rendered_fixture_round_trips_through_import() {
         );
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+    // the fixtures on one LAN site with LAN node-ips: their mesh addresses appear in no input
+    assert_eq!(
+        mesh_unknowable,
+        ["cilium-lan-pool-proxy", "flannel-wireguard-native"]
+    );
 }
 
 fn seed_input(with_live: bool) -> ImportInput {
