@@ -7,6 +7,7 @@
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
+    clippy::panic,
     reason = "a benchmark fails by panicking"
 )]
 
@@ -24,6 +25,10 @@ fn cpu_time() -> Duration {
     Duration::new(t.tv_sec.try_into().unwrap(), t.tv_nsec.try_into().unwrap())
 }
 
+#[expect(
+    clippy::disallowed_methods,
+    reason = "a benchmark driver reads its arguments"
+)]
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let usage = "usage: bindings_core spec NODES | bindings_core time NODES RUNS";
