@@ -82,26 +82,29 @@ impl Diagnostic {
     /// assert_eq!(d.severity, Severity::Error);
     /// assert_eq!(d.slug, "pod-service-overlap");
     /// ```
+    ///
+    /// The path, the message and (in [`Diagnostic::with_help`]) the help pass through the
+    /// secret detector ([`crate::secrets::redact_text`]): a token is never echoed.
     #[must_use]
     pub fn new(code: Code, path: impl Into<String>, message: impl Into<String>) -> Self {
         Self {
             code,
             slug: code.slug(),
             severity: code.default_severity(),
-            path: path.into(),
+            path: crate::secrets::redact_text(&path.into()),
             line: None,
             column: None,
-            message: message.into(),
+            message: crate::secrets::redact_text(&message.into()),
             help: None,
             acknowledged: false,
             reason: None,
         }
     }
 
-    /// Adds a help text.
+    /// Adds a help text (secrets in it are redacted).
     #[must_use]
     pub fn with_help(mut self, help: impl Into<String>) -> Self {
-        self.help = Some(help.into());
+        self.help = Some(crate::secrets::redact_text(&help.into()));
         self
     }
 
@@ -148,7 +151,8 @@ impl Diagnostic {
             {
                 crate::secrets::redact_line(text)
             } else {
-                text.trim_end().to_owned()
+                // a URL's user name and password are hidden too
+                crate::secrets::redact_text(text.trim_end())
             };
             let _ = writeln!(out, "{gutter} | {shown}");
             if let Some(col) = self.column {
@@ -254,7 +258,7 @@ impl Diagnostics {
                 .find(|a| a.code == d.code && d.severity != Severity::Error)
             {
                 d.acknowledged = true;
-                d.reason = Some(Box::new(a.reason.clone()));
+                d.reason = Some(Box::new(crate::secrets::redact_text(&a.reason)));
             }
         }
         self
