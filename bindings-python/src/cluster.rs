@@ -5,10 +5,10 @@ use std::path::PathBuf;
 
 use pyo3::IntoPyObjectExt;
 use pyo3::prelude::*;
-use pyo3::types::PyDict;
 
 use crate::convert::py_to_json;
 use crate::errors::{Origin, io_error, not_utf8, spec_error, unknown_node};
+use crate::files::Files;
 use crate::types::{Diagnostic, File, Node};
 
 /// The name used in messages when the caller gives none (generated files never name the spec).
@@ -142,14 +142,10 @@ impl Cluster {
             .map_err(|d| spec_error(py, &d, &origin))
     }
 
-    /// Every file the cluster needs, `{path: File}`; raises SpecError when the spec has errors.
-    fn render<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let bundle = self.bundle(py)?;
-        let files = PyDict::new(py);
-        for (path, file) in &bundle.files {
-            files.set_item(path, File::from(file))?;
-        }
-        Ok(files)
+    /// Every file the cluster needs, a read-only mapping `{path: File}` whose `File`s are built
+    /// on access; raises SpecError when the spec has errors.
+    fn render(&self, py: Python<'_>) -> PyResult<Files> {
+        Ok(Files::new(self.bundle(py)?.files))
     }
 
     /// One node's resolved view; raises SpecError when the spec has errors.

@@ -1,13 +1,15 @@
 //! Python binding of meshspec: `import meshspec`.
 //!
 //! Thin by design: each exported function calls the core and converts. Type conversion lives
-//! in `convert`, exceptions in `errors`, the value classes in `types` and `meshspec.Cluster`
+//! in `convert`, exceptions in `errors`, the value classes in `types`, the lazy `Files` mapping
+//! in `files` and `meshspec.Cluster`
 //! in `cluster`.
 
 mod cluster;
 mod convert;
 mod errors;
 mod existing;
+mod files;
 mod types;
 
 use pyo3::prelude::*;
@@ -138,6 +140,8 @@ fn _meshspec(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<cluster::Cluster>()?;
     m.add_class::<types::Diagnostic>()?;
     m.add_class::<types::File>()?;
+    m.add_class::<files::Files>()?;
+    files::Files::register(m)?;
     m.add_class::<types::Node>()?;
     m.add_function(wrap_pyfunction!(explain, m)?)?;
     m.add_function(wrap_pyfunction!(codes, m)?)?;

@@ -149,6 +149,13 @@ impl From<&meshspec::File> for File {
     }
 }
 
+impl File {
+    /// Whether this is the core's `file` (same text, same mode), without copying it.
+    pub fn is(&self, file: &meshspec::File) -> bool {
+        self.contents == file.contents && self.mode == file.mode
+    }
+}
+
 #[pymethods]
 impl File {
     #[new]

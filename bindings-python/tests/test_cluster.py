@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -99,12 +100,37 @@ def test_from_dict_top_level_not_a_mapping_is_spec_error():
 
 def test_render_gives_files_with_modes():
     files = meshspec.Cluster.from_yaml(MINIMAL_YAML).render()
-    assert isinstance(files, dict)
+    assert isinstance(files, Mapping)
     config = files["nodes/b/etc/rancher/k3s/config.yaml"]
     assert isinstance(config, meshspec.File)
     assert config.mode == 0o600
     assert "server: https://100.64.0.1:6443" in config.contents
     assert list(files) == sorted(files)
+
+
+def test_render_reads_like_the_dict_it_replaced():
+    # render() returns a lazy mapping (Files are built on access); everything a caller did with
+    # the dict it used to return still works and agrees with a plain dict of the same files.
+    files = meshspec.Cluster.from_yaml(MINIMAL_YAML).render()
+    plain = dict(files)
+    assert isinstance(files, meshspec.Files)
+    assert len(files) == len(plain) > 0
+    assert list(files) == list(files.keys()) == list(plain) == sorted(plain)
+    assert list(files.values()) == list(plain.values())
+    assert list(files.items()) == list(plain.items())
+    path = "nodes/b/etc/rancher/k3s/config.yaml"
+    assert path in files and "nodes/zz/none" not in files and 42 not in files
+    assert files[path] == files.get(path) == plain[path]
+    assert files.get("nodes/zz/none") is None
+    assert files.get("nodes/zz/none", "fallback") == "fallback"
+    with pytest.raises(KeyError, match="nodes/zz/none"):
+        files["nodes/zz/none"]
+    assert files == plain and plain == files
+    assert files != {**plain, path: meshspec.File("changed", 0o600)}
+    assert files != {k: v for k, v in plain.items() if k != path}
+    assert files != [path]
+    with pytest.raises(TypeError):
+        files[path] = meshspec.File("x")  # type: ignore[index]
 
 
 def test_render_is_deterministic():

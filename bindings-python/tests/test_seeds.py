@@ -79,7 +79,7 @@ def test_seed_from_dict_equals_from_file(path):
     data = yaml.safe_load(path.read_text())
     from_dict = meshspec.Cluster.from_dict(data, path.name)
     from_file = meshspec.Cluster.from_file(path)
-    files, same = from_file.render(), from_dict.render()
+    files, same = dict(from_file.render()), dict(from_dict.render())
     assert files.keys() == same.keys()
     # PLAN.md lists diagnostics sorted by line, and dict input has no lines: same lines, other order
     plan = files.pop("PLAN.md")

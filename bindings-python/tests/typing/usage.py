@@ -6,6 +6,7 @@ It is also run by the test suite, so it cannot drift from the real module.
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,7 @@ def problems(spec_yaml: str) -> list[tuple[str, int | None]]:
 
 
 def file_modes(spec: dict[str, Any]) -> dict[str, int]:
-    files: dict[str, meshspec.File] = meshspec.Cluster.from_dict(spec).render()
+    files: Mapping[str, meshspec.File] = meshspec.Cluster.from_dict(spec).render()
     return {path: f.mode for path, f in files.items()}
 
 
