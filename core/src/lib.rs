@@ -19,6 +19,7 @@ pub mod mtu;
 pub mod netaddr;
 pub mod no_proxy;
 pub mod ports;
+pub mod printable;
 pub mod render;
 pub mod rules;
 pub mod secrets;
