@@ -400,6 +400,51 @@ mod tests {
     }
 
     #[test]
+    fn text_is_bounded_per_code_and_per_line() {
+        let keys: Vec<String> = (0..10_000).map(|i| format!("k{i}: 1")).collect();
+        let text = format!("network: {{{}}}\n", keys.join(", "));
+        let mut column = 11;
+        let ds = Diagnostics::from_vec(
+            (0..10_000)
+                .map(|i| {
+                    let d = Diagnostic::new(Code::UnknownField, format!("network.k{i}"), "unknown")
+                        .at(1, column);
+                    column += u32::try_from(keys[i].len()).unwrap() + 2;
+                    d
+                })
+                .collect(),
+        );
+        let out = ds.render(Some(&Source {
+            name: "c.yaml",
+            text: &text,
+        }));
+        assert!(out.len() < 50_000, "{} bytes", out.len());
+        assert_eq!(out.matches("error[MS002]").count(), MAX_SHOWN_PER_CODE);
+        assert!(out.contains("... and 9950 more MS002 (unknown-field) not shown"));
+        assert!(out.ends_with("10000 errors, 0 warnings, 0 info\n"));
+        // the caret still points at the key inside the window
+        let lines: Vec<&str> = out.lines().collect();
+        let i = lines.iter().position(|l| l.contains("k40: 1")).unwrap();
+        let at = lines[i + 1].chars().position(|c| c == '^').unwrap();
+        let under: String = lines[i].chars().skip(at).take(3).collect();
+        assert!(under.starts_with('k'), "{}\n{}", lines[i], lines[i + 1]);
+    }
+
+    #[test]
+    fn text_escapes_control_characters_everywhere() {
+        let text = "x\x1b[2J: 1\n";
+        let d = Diagnostic::new(Code::UnknownField, "x\x1b[2J", "unknown key `x\x1b[2J`")
+            .at(1, 1)
+            .with_help("drop \u{202e}it");
+        let out = d.render(Some(&Source {
+            name: "a\x07.yaml",
+            text,
+        }));
+        assert!(!out.contains('\x1b') && !out.contains('\x07') && !out.contains('\u{202e}'));
+        assert!(out.contains("unknown key `x\\u{1b}[2J`") && out.contains("a\\u{7}.yaml:1:1"));
+    }
+
+    #[test]
     fn sorted_errors_first_and_summary() {
         let ds = Diagnostics::from_vec(vec![
             Diagnostic::new(Code::MeshAcl, "", "ports"),

@@ -159,7 +159,8 @@ mod tests {
         for c in [
             '\0', '\x07', '\x1b', '\x7f', '\u{9b}', '\u{202e}', '\u{2066}', '\u{feff}',
         ] {
-            let e = escape(&format!("a{c}b"));
+            let text = format!("a{c}b");
+            let e = escape(&text);
             assert!(!e.chars().any(is_non_printing), "{c:?} -> {e}");
         }
     }
