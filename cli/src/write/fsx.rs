@@ -9,7 +9,7 @@
 use std::collections::hash_map::RandomState;
 use std::fs::File;
 use std::hash::{BuildHasher as _, Hasher as _};
-use std::io::{self, Read as _, Write as _};
+use std::io::{self, Write as _};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -121,7 +121,13 @@ impl Walker {
                 .stack
                 .last()
                 .map_or(self.root.as_fd(), |(_, fd)| fd.as_fd());
-            let mut opened = open_dir_at(parent, part);
+            // Below a directory this run created, nothing exists yet: create without looking.
+            let parent_is_new = i > 0 && self.created.last().is_some_and(|c| c[..] == parts[..i]);
+            let mut opened = if create && parent_is_new {
+                Err(Errno::NOENT)
+            } else {
+                open_dir_at(parent, part)
+            };
             if create && matches!(opened, Err(Errno::NOENT)) {
                 match rustix::fs::mkdirat(parent, part.as_str(), Mode::from_raw_mode(0o755)) {
                     Ok(()) => self.created.push(parts[..=i].to_vec()),
@@ -196,8 +202,22 @@ pub fn read_file_at(dir: BorrowedFd<'_>, name: &str) -> io::Result<Option<(Vec<u
     if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile {
         return Ok(None);
     }
-    let mut bytes = Vec::with_capacity(usize::try_from(st.st_size).unwrap_or(0));
-    File::from(fd).read_to_end(&mut bytes)?;
+    // Read straight into a buffer one byte larger than the size (std's read_to_end would ask
+    // the size again with statx and lseek: two system calls per file).
+    let mut bytes = vec![0; usize::try_from(st.st_size).unwrap_or(0) + 1];
+    let mut len = 0;
+    loop {
+        if len == bytes.len() {
+            bytes.resize(len * 2, 0);
+        }
+        match rustix::io::read(&fd, &mut bytes[len..]) {
+            Ok(0) => break,
+            Ok(n) => len += n,
+            Err(Errno::INTR) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    bytes.truncate(len);
     Ok(Some((bytes, st.st_mode & 0o7777)))
 }
 
@@ -216,12 +236,13 @@ pub fn is_temp_name(name: &str) -> bool {
 /// concurrent and later runs (even in another PID namespace) never pick the same name.
 fn temp_name(target: &str) -> String {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
+    static PID: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     let mut h = RandomState::new().build_hasher();
     h.write_u64(n);
     format!(
         ".{target}{TEMP_MARK}{}-{n}-{:016x}",
-        std::process::id(),
+        PID.get_or_init(std::process::id),
         h.finish()
     )
 }

@@ -301,8 +301,10 @@ pub fn plan<'a>(
     }
     plan.changes.sort_by(|a, b| a.path.cmp(&b.path));
 
-    // The new manifest: every bundle file that will be written or kept.
-    let hashes = hash_all(&plan.changes);
+    // The new manifest: every bundle file that will be written or kept. A file left as it is
+    // keeps its record (the manifest says what meshspec wrote); only written files and files
+    // without a record are hashed, so an unchanged re-render hashes nothing.
+    let hashes = hash_all(&plan.changes, &old_manifest);
     for (c, sha) in plan.changes.iter().zip(hashes) {
         if let (Some((_, mode)), Some(sha256)) = (c.new, sha) {
             plan.new_manifest
@@ -315,8 +317,14 @@ pub fn plan<'a>(
 }
 
 /// SHA-256 of every new content, on two threads (hashing 35 MB is a visible part of a render).
-fn hash_all(changes: &[Change<'_>]) -> Vec<Option<String>> {
-    let hash = |c: &Change<'_>| c.new.map(|(text, _)| sha256_hex(text.as_bytes()));
+fn hash_all(changes: &[Change<'_>], old: &Manifest) -> Vec<Option<String>> {
+    let hash = |c: &Change<'_>| {
+        let (text, _) = c.new?;
+        match (c.action, old.files.get(&c.path)) {
+            (Action::Unchanged | Action::Chmod, Some(e)) => Some(e.sha256.clone()),
+            _ => Some(sha256_hex(text.as_bytes())),
+        }
+    };
     let half = changes.len() / 2;
     if half < 256 {
         return changes.iter().map(hash).collect();
