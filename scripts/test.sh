@@ -25,8 +25,9 @@ cargo run -q --locked -p meshspec --example validate -- examples/specs/flannel-o
 cargo run -q --locked -p meshspec --example render -- examples/specs/cilium-vxlan-over-tailscale.yaml worker >/dev/null
 cargo run -q --locked -p meshspec --example calculators >/dev/null
 
-step "benchmarks compile (run them with: cargo bench -p meshspec --bench pipeline)"
+step "benchmarks compile (run them with: cargo bench -p meshspec --bench pipeline; cargo bench -p meshspec-cli --bench render_disk)"
 cargo build --locked -p meshspec --benches
+cargo build --locked -p meshspec-cli --benches
 
 if [ -f bindings-python/ci.sh ]; then
   step "Python binding, stubs and the Ansible collection"

@@ -117,7 +117,7 @@ mod tests {
                 path: "a".into(),
                 action: Action::Create,
                 old: None,
-                new: Some(("x\n".into(), 0o600)),
+                new: Some(("x\n", 0o600)),
                 edited: false,
             },
             Change {
@@ -127,7 +127,7 @@ mod tests {
                     bytes: b"1\n2\n".to_vec(),
                     mode: 0o644,
                 }),
-                new: Some(("1\n3\n".into(), 0o644)),
+                new: Some(("1\n3\n", 0o644)),
                 edited: false,
             },
             Change {
@@ -137,7 +137,7 @@ mod tests {
                     bytes: b"s\n".to_vec(),
                     mode: 0o644,
                 }),
-                new: Some(("s\n".into(), 0o755)),
+                new: Some(("s\n", 0o755)),
                 edited: false,
             },
             Change {
