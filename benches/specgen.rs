@@ -4,10 +4,11 @@
 use std::fmt::Write as _;
 
 /// A realistic spec: 3 servers on the first site, agents spread over 50 sites, every node with
-/// a LAN and a mesh address, a label, GPU nodes every 25th, a proxy.
+/// a LAN and a mesh address, a label, GPU nodes every 25th, a proxy. The pod network is a /9:
+/// 20,000 nodes need 20,000 /24 pod subnets (a /10 holds 16,384).
 pub fn spec(nodes: usize) -> String {
     let mut s = String::from(
-        "version: 1\nname: bench\nnetwork:\n  cluster_cidr: 10.64.0.0/10\nproxy:\n  http: http://proxy.lan:3128\n  style: precise\nsites:\n",
+        "version: 1\nname: bench\nnetwork:\n  cluster_cidr: 10.128.0.0/9\nproxy:\n  http: http://proxy.lan:3128\n  style: precise\nsites:\n",
     );
     for site in 0..50 {
         let _ = writeln!(

@@ -42,6 +42,13 @@ if ! git diff --exit-code -- index.d.ts index.js; then
   echo "index.d.ts or index.js drifted: run 'npx napi build --platform --release' in bindings-node and commit them" >&2
   exit 1
 fi
+step "bindings-node: npm pack holds the loader, typings, addon, README and LICENSE"
+packed="$(npm pack --dry-run --json 2>/dev/null | node -e 'const p = JSON.parse(require("fs").readFileSync(0, "utf8"))[0]; console.log(p.files.map(f => f.path).sort().join(" "))')"
+for f in LICENSE README.md index.d.ts index.js package.json; do
+  [[ " $packed " == *" $f "* ]] || { echo "error: npm pack lacks $f (it has: $packed)" >&2; exit 1; }
+done
+[[ "$packed" == *.node* ]] || { echo "error: npm pack lacks the built .node addon (it has: $packed)" >&2; exit 1; }
+echo "$packed"
 step "bindings-node: node --test"
 node --test test/*.test.js
 step "bindings-node: tsc (typed usage, wrong names must fail)"

@@ -96,6 +96,10 @@ export interface Diagnostic {
   message: string
   /** A concrete fix, when one can be computed. */
   help: string | null
+  /** Whether the spec's `acknowledge:` accepts this finding (a warning or info). */
+  acknowledged: boolean
+  /** The reason the `acknowledge:` entry gives, when acknowledged. */
+  reason: string | null
 }
 
 /** The explanation page (Markdown) of a rule code or slug, or `null` when it is unknown. */
@@ -232,5 +236,30 @@ export interface RenderedFile {
 /** A node's role in the cluster. */
 export type Role = 'server' | 'agent'
 
+/**
+ * The JSON Schema of the spec format (draft-07), generated from the decoder's field table:
+ * the same document `meshspec schema` prints.
+ */
+export declare function schema(): Record<string, unknown>
+
 /** How serious a diagnostic is; only errors stop rendering. */
 export type Severity = 'error' | 'warning' | 'info'
+
+/**
+ * A commented starter spec that validates as written, as `meshspec init` writes it.
+ * Throws an `InvalidArg` error for an unknown provider or CNI or a name that is not a
+ * DNS-1123 label.
+ */
+export declare function starter(options?: StarterOptions | undefined | null): string
+
+/** Options of `starter`. */
+export interface StarterOptions {
+  /** The cluster name (default `homelab`). */
+  name?: string
+  /** `tailscale` (default), `headscale`, `netbird` or `wireguard`. */
+  provider?: string
+  /** `flannel` (default) or `cilium`. */
+  cni?: string
+  /** Site names; none for a cluster without sites. */
+  sites?: Array<string>
+}

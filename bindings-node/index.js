@@ -841,4 +841,6 @@ module.exports.explain = nativeBinding.explain
 module.exports.isMeshspecError = nativeBinding.isMeshspecError
 module.exports.mtu = nativeBinding.mtu
 module.exports.Role = nativeBinding.Role
+module.exports.schema = nativeBinding.schema
 module.exports.Severity = nativeBinding.Severity
+module.exports.starter = nativeBinding.starter

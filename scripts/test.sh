@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite, cheapest first. README: `bash scripts/test.sh`. CI: `.ci/run` calls it.
-# Needs Rust, Python 3.9+ with pip, Node 18+ with npm; installs maturin, pytest, mypy,
+# Needs Rust, Python 3.9+ with pip, Node 20+ with npm; installs maturin, pytest, mypy,
 # ansible-core and the npm packages itself (into throwaway venvs and node_modules).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,6 +24,18 @@ step "Rust examples run"
 cargo run -q --locked -p meshspec --example validate -- examples/specs/flannel-over-tailscale-gpu-worker.yaml >/dev/null
 cargo run -q --locked -p meshspec --example render -- examples/specs/cilium-vxlan-over-tailscale.yaml worker >/dev/null
 cargo run -q --locked -p meshspec --example calculators >/dev/null
+
+step "crate packages hold their README, LICENSE, sources and embedded data (offline)"
+need_in_package() {
+  local pkg=$1; shift
+  local list
+  list="$(cargo package --list --offline --allow-dirty --locked -p "$pkg" 2>/dev/null)"
+  for f in "$@"; do
+    grep -qx "$f" <<<"$list" || { echo "error: the $pkg package lacks $f (cargo package --list -p $pkg)" >&2; exit 1; }
+  done
+}
+need_in_package meshspec README.md LICENSE Cargo.toml src/lib.rs data/k3s-flags.json data/PROVENANCE.md rules/MS001.md
+need_in_package meshspec-cli README.md LICENSE Cargo.toml src/main.rs
 
 step "benchmarks compile (run them with: cargo bench -p meshspec --bench pipeline; cargo bench -p meshspec-cli --bench render_disk)"
 cargo build --locked -p meshspec --benches

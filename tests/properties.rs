@@ -84,6 +84,7 @@ prop_compose! {
             cni: CniSpec { plugin: Some(if cilium { CniPlugin::Cilium } else { CniPlugin::Flannel }), ..CniSpec::default() },
             k3s: K3sSpec { disable: { let mut d: Vec<String> = disable.iter().map(|s| (*s).to_owned()).collect(); d.dedup(); d }, ..K3sSpec::default() },
             proxy: proxy.then(|| ProxySpec { http: Some("http://proxy.lan:3128".to_owned()), style: Some(ProxyStyle::Precise), ..ProxySpec::default() }),
+            acknowledge: Vec::new(),
             nodes,
         }
     }

@@ -1,4 +1,4 @@
-//! The two seed clusters (`../shared/seeds/`), reproduced: every key and value each seed shows
+//! The two seed clusters (`docs/seeds.md`), reproduced: every key and value each seed shows
 //! for a node is in that node's rendered config (read back as YAML), the Cilium values hold
 //! every setting the first seed lists, the GPU node gets the seed's labels and taint, and
 //! NO_PROXY covers everything the second seed's line covers. The token is the one deliberate

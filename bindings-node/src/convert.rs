@@ -59,6 +59,10 @@ pub struct Diagnostic {
     pub message: String,
     /// A concrete fix, when one can be computed.
     pub help: Option<String>,
+    /// Whether the spec's `acknowledge:` accepts this finding (a warning or info).
+    pub acknowledged: bool,
+    /// The reason the `acknowledge:` entry gives, when acknowledged.
+    pub reason: Option<String>,
 }
 
 impl From<&meshspec::Diagnostic> for Diagnostic {
@@ -72,6 +76,8 @@ impl From<&meshspec::Diagnostic> for Diagnostic {
             column: d.column,
             message: d.message.clone(),
             help: d.help.clone(),
+            acknowledged: d.acknowledged,
+            reason: d.reason.as_deref().cloned(),
         }
     }
 }

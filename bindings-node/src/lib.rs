@@ -180,6 +180,67 @@ pub fn codes() -> Vec<CodeInfo> {
         .collect()
 }
 
+/// The JSON Schema of the spec format (draft-07), generated from the decoder's field table:
+/// the same document `meshspec schema` prints.
+#[napi(ts_return_type = "Record<string, unknown>")]
+pub fn schema() -> serde_json::Value {
+    meshspec::spec::fields::json_schema()
+}
+
+/// Options of `starter`.
+#[napi(object)]
+pub struct StarterOptions {
+    /// The cluster name (default `homelab`).
+    pub name: Option<String>,
+    /// `tailscale` (default), `headscale`, `netbird` or `wireguard`.
+    pub provider: Option<String>,
+    /// `flannel` (default) or `cilium`.
+    pub cni: Option<String>,
+    /// Site names; none for a cluster without sites.
+    pub sites: Option<Vec<String>>,
+}
+
+/// A commented starter spec that validates as written, as `meshspec init` writes it.
+/// Throws an `InvalidArg` error for an unknown provider or CNI or a name that is not a
+/// DNS-1123 label.
+#[napi]
+pub fn starter(options: Option<StarterOptions>) -> Result<String> {
+    use meshspec::spec::Keyword as _;
+    use meshspec::spec::{CniPlugin, Provider};
+    let o = options.unwrap_or(StarterOptions {
+        name: None,
+        provider: None,
+        cni: None,
+        sites: None,
+    });
+    let invalid = |m: String| napi::Error::new(napi::Status::InvalidArg, m);
+    let provider = match o.provider.as_deref() {
+        None => Provider::Tailscale,
+        Some(w) => Provider::from_word(w).ok_or_else(|| {
+            invalid(format!(
+                "`provider` is `{w}`; expected {}",
+                Provider::expected()
+            ))
+        })?,
+    };
+    let cni = match o.cni.as_deref() {
+        None => CniPlugin::Flannel,
+        Some(w) => CniPlugin::from_word(w).ok_or_else(|| {
+            invalid(format!(
+                "`cni` is `{w}`; expected {}",
+                CniPlugin::expected()
+            ))
+        })?,
+    };
+    meshspec::spec::starter::starter(&meshspec::spec::starter::StarterOptions {
+        name: o.name.unwrap_or_else(|| "homelab".to_owned()),
+        provider,
+        cni,
+        sites: o.sites.unwrap_or_default(),
+    })
+    .map_err(|e| invalid(e.to_string()))
+}
+
 /// Whether a caught value is the error thrown for a refused spec.
 #[napi(
     ts_args_type = "error: unknown",

@@ -28,10 +28,19 @@ test('validate returns plain diagnostic objects and never throws', () => {
   const diagnostics = bad.validate()
   const d = diagnostics.find((x) => x.code === 'MS101')
   assert.ok(d, 'MS101 is reported')
-  assert.deepEqual(Object.keys(d), ['code', 'slug', 'severity', 'path', 'line', 'column', 'message', 'help'])
+  assert.deepEqual(Object.keys(d), ['code', 'slug', 'severity', 'path', 'line', 'column', 'message', 'help', 'acknowledged', 'reason'])
+  assert.equal(d.acknowledged, false)
+  assert.equal(d.reason, null)
   assert.equal(d.slug, 'pod-service-overlap')
   assert.equal(d.severity, 'error')
   assert.equal(typeof d.message, 'string')
+})
+
+test('a finding the spec acknowledges is marked, with its reason', () => {
+  const spec = lab + 'acknowledge: [{code: MS801, reason: the tailnet policy is managed elsewhere}]\n'
+  const d = meshspec.Cluster.fromYaml(spec).validate().find((x) => x.code === 'MS801')
+  assert.equal(d.acknowledged, true)
+  assert.equal(d.reason, 'the tailnet policy is managed elsewhere')
 })
 
 test('render returns every file keyed by path with contents and mode', () => {
@@ -141,4 +150,17 @@ test('checkNoProxy reports what a NO_PROXY line in use misses (MS501) and malfor
   assert.deepEqual(found.map((d) => d.code), ['MS501'])
   assert.match(found[0].help, /100\.64\.0\.0\/10/)
   assert.deepEqual(c.checkNoProxy('http://proxy:3128').map((d) => d.code).sort(), ['MS501', 'MS502'])
+})
+
+test('schema() is the committed JSON Schema', () => {
+  const { read } = require('./helpers')
+  assert.deepEqual(meshspec.schema(), JSON.parse(read('schema', 'meshspec.schema.json')))
+})
+
+test('starter() writes a spec that validates as written', () => {
+  const text = meshspec.starter({ provider: 'netbird', cni: 'cilium', sites: ['home', 'cloud'] })
+  const errors = meshspec.Cluster.fromYaml(text).validate().filter((d) => d.severity === 'error')
+  assert.deepEqual(errors, [])
+  assert.match(text, /provider: netbird/)
+  assert.throws(() => meshspec.starter({ provider: 'zerotier' }), /zerotier/)
 })

@@ -34,6 +34,8 @@ test('a reading error is a MeshspecError with code, position and help', () => {
       column: 1,
       message: e.diagnostics[0].message,
       help: e.diagnostics[0].help,
+      acknowledged: false,
+      reason: null,
     },
   ])
   assert.match(e.diagnostics[0].help, /network/)

@@ -99,6 +99,38 @@ fn mtu(
     )
 }
 
+/// The JSON Schema of the spec format (draft-07), as a dict; generated from the decoder's
+/// field table, the same document `meshspec schema` prints.
+#[pyfunction]
+fn schema(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
+    convert::json_to_py(py, &meshspec::spec::fields::json_schema())
+}
+
+/// A commented starter spec that validates as written, as `meshspec init` writes it.
+#[pyfunction]
+#[pyo3(signature = (*, name = "homelab".to_owned(), provider = "tailscale".to_owned(), cni = "flannel".to_owned(), sites = Vec::new()),
+    text_signature = "(*, name='homelab', provider='tailscale', cni='flannel', sites=())")]
+fn starter(name: String, provider: String, cni: String, sites: Vec<String>) -> PyResult<String> {
+    use meshspec::spec::Keyword as _;
+    use meshspec::spec::starter::{StarterOptions, starter};
+    let bad = |field: &str, given: &str, expected: String| {
+        pyo3::exceptions::PyValueError::new_err(format!(
+            "`{field}` is `{given}`; expected {expected}"
+        ))
+    };
+    let provider = meshspec::spec::Provider::from_word(&provider)
+        .ok_or_else(|| bad("provider", &provider, meshspec::spec::Provider::expected()))?;
+    let cni = meshspec::spec::CniPlugin::from_word(&cni)
+        .ok_or_else(|| bad("cni", &cni, meshspec::spec::CniPlugin::expected()))?;
+    starter(&StarterOptions {
+        name,
+        provider,
+        cni,
+        sites,
+    })
+    .map_err(|e| pyo3::exceptions::PyValueError::new_err(e.to_string()))
+}
+
 #[pymodule]
 fn _meshspec(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("SpecError", m.py().get_type::<errors::SpecError>())?;
@@ -110,6 +142,8 @@ fn _meshspec(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(codes, m)?)?;
     m.add_function(wrap_pyfunction!(no_proxy, m)?)?;
     m.add_function(wrap_pyfunction!(mtu, m)?)?;
+    m.add_function(wrap_pyfunction!(schema, m)?)?;
+    m.add_function(wrap_pyfunction!(starter, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

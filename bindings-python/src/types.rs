@@ -75,6 +75,18 @@ impl Diagnostic {
         self.inner.help.as_deref()
     }
 
+    /// Whether the spec's `acknowledge:` accepts this finding (a warning or info).
+    #[getter]
+    fn acknowledged(&self) -> bool {
+        self.inner.acknowledged
+    }
+
+    /// The reason the `acknowledge:` entry gives, when acknowledged.
+    #[getter]
+    fn reason(&self) -> Option<&str> {
+        self.inner.reason.as_deref().map(String::as_str)
+    }
+
     /// Whether this diagnostic stops rendering.
     #[getter]
     fn is_error(&self) -> bool {
@@ -92,6 +104,8 @@ impl Diagnostic {
         d.set_item("column", self.column())?;
         d.set_item("message", self.message())?;
         d.set_item("help", self.help())?;
+        d.set_item("acknowledged", self.acknowledged())?;
+        d.set_item("reason", self.reason())?;
         Ok(d)
     }
 

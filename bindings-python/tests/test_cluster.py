@@ -202,3 +202,20 @@ def test_the_gil_is_released_while_rendering():
 def test_version():
     assert meshspec.__version__.count(".") == 2
     assert os.path.basename(meshspec.__file__) == "__init__.py"
+
+
+def test_schema_is_the_committed_json_schema():
+    import json
+
+    committed = Path(__file__).parents[2] / "schema" / "meshspec.schema.json"
+    assert meshspec.schema() == json.loads(committed.read_text())
+    assert meshspec.schema()["additionalProperties"] is False
+
+
+def test_starter_spec_validates_as_written():
+    text = meshspec.starter(provider="headscale", cni="cilium", sites=["home", "cloud"])
+    cluster = meshspec.Cluster.from_yaml(text)
+    assert not [d for d in cluster.validate() if d.is_error]
+    assert "  - name: cloud\n" in text and "provider: headscale" in text
+    with pytest.raises(ValueError, match="zerotier"):
+        meshspec.starter(provider="zerotier")

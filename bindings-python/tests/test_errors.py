@@ -96,6 +96,8 @@ def test_diagnostic_as_dict_repr_str():
         "column": 1,
         "message": "unknown key `netwrk` in the top level",
         "help": "did you mean `network`?",
+        "acknowledged": False,
+        "reason": None,
     }
     assert repr(d) == (
         "Diagnostic(code='MS002', severity='error', path='netwrk', line=3, column=1, "
@@ -197,3 +199,16 @@ def test_finding_09_ten_thousand_unknown_keys_keep_every_diagnostic_and_a_short_
     text = str(e)
     assert len(text) < 1_000_000
     assert "and 9950 more MS002 (unknown-field) not shown" in text
+
+
+def test_an_acknowledged_finding_is_marked_with_its_reason():
+    spec = (
+        "version: 1\nname: lab\n"
+        "acknowledge: [{code: MS801, reason: the tailnet policy is managed elsewhere}]\n"
+        "nodes: [{name: a, role: server, mesh_ip: 100.64.0.1},"
+        " {name: b, role: agent, mesh_ip: 100.64.0.2}]\n"
+    )
+    found = [d for d in meshspec.Cluster.from_yaml(spec).validate() if d.code == "MS801"]
+    assert [(d.acknowledged, d.reason) for d in found] == [
+        (True, "the tailnet policy is managed elsewhere")
+    ]

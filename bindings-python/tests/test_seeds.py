@@ -14,7 +14,7 @@ def flannel() -> meshspec.Cluster:
 
 
 def test_gpu_worker_config_equals_the_seed(flannel: meshspec.Cluster):
-    # seeds/flannel-over-tailscale-gpu-worker.md, "GPU Worker config"
+    # the second seed (docs/seeds.md), "GPU Worker config"
     config = flannel.node("k3s-gpu-worker").config
     assert config["server"] == "https://100.84.89.67:6443"
     assert config["node-ip"] == "100.80.98.64"

@@ -9,6 +9,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 const ROOT_AFTER_HELP: &str = "\
 Examples:
+  meshspec init --sites home,cloud            # a commented starter spec: cluster.yaml
   meshspec validate cluster.yaml
   meshspec render cluster.yaml --out out/
   meshspec render cluster.yaml --out out/ --check
@@ -27,6 +28,10 @@ pub struct Cli {
     /// When to colour the output: `auto` colours a terminal unless `NO_COLOR` is set.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto, global = true, value_name = "WHEN")]
     pub color: ColorChoice,
+
+    /// Print only errors (and results): no warnings, infos or progress lines on the terminal.
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
 
     /// What to do.
     #[command(subcommand)]
@@ -115,9 +120,102 @@ ranges and names the given value misses (Go's httpproxy matching) and exits 1 wh
 missing."
     )]
     NoProxy(NoProxyArgs),
+
+    /// Print the JSON Schema of the spec format (for editors and yaml-language-server).
+    #[command(after_help = "\
+Examples:
+  meshspec schema > meshspec.schema.json
+  # then, on a spec's first line:
+  # yaml-language-server: $schema=meshspec.schema.json
+
+The schema is generated from the same field table as the decoder and docs/spec-format.md.")]
+    Schema,
+
+    /// Write a commented starter spec that validates as written.
+    #[command(after_help = "\
+Examples:
+  meshspec init                                   # writes cluster.yaml
+  meshspec init lab.yaml --provider headscale --cni cilium --sites home,cloud
+  meshspec init - | less                          # print it instead
+
+Never overwrites an existing file unless --force.")]
+    Init(InitArgs),
+
+    /// Print a shell completion script.
+    #[command(after_help = "\
+Examples:
+  meshspec completions bash > /etc/bash_completion.d/meshspec
+  meshspec completions zsh > \"${fpath[1]}/_meshspec\"
+  meshspec completions fish > ~/.config/fish/completions/meshspec.fish")]
+    Completions(CompletionsArgs),
+
+    /// Print the manual page (roff) on standard output.
+    #[command(after_help = "\
+Examples:
+  meshspec man > meshspec.1 && man ./meshspec.1
+  meshspec man | gzip > /usr/local/share/man/man1/meshspec.1.gz")]
+    Man,
 }
 
-/// Output format of `validate`.
+/// Arguments of `init`.
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Where to write the spec, or `-` for standard output.
+    #[arg(value_name = "FILE", default_value = "cluster.yaml")]
+    pub file: String,
+
+    /// The cluster name (a DNS-1123 label).
+    #[arg(long, value_name = "NAME", default_value = "homelab")]
+    pub name: String,
+
+    /// The mesh.
+    #[arg(long, value_enum, default_value_t = InitProvider::Tailscale)]
+    pub provider: InitProvider,
+
+    /// The CNI plugin.
+    #[arg(long, value_enum, default_value_t = InitCni::Flannel)]
+    pub cni: InitCni,
+
+    /// Site names, comma-separated (`home,cloud`); none for a cluster without sites.
+    #[arg(long, value_name = "NAMES", value_delimiter = ',')]
+    pub sites: Vec<String>,
+
+    /// Overwrite FILE if it exists.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// A mesh, for `init`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum InitProvider {
+    /// Tailscale.
+    Tailscale,
+    /// Headscale (Tailscale clients, self-hosted control server).
+    Headscale,
+    /// NetBird.
+    Netbird,
+    /// Plain WireGuard.
+    Wireguard,
+}
+
+/// A CNI plugin, for `init`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum InitCni {
+    /// Flannel, k3s's built-in CNI.
+    Flannel,
+    /// Cilium.
+    Cilium,
+}
+
+/// Arguments of `completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum, value_name = "SHELL")]
+    pub shell: clap_complete::Shell,
+}
+
+/// Output format of `validate`, `render` and `plan`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
     /// Human-readable diagnostics with the offending line.
@@ -160,6 +258,11 @@ pub struct RenderArgs {
     /// The spec name shown in generated-file headers (default: the spec's file name).
     #[arg(long, value_name = "NAME")]
     pub spec_name: Option<String>,
+
+    /// Output format of the report: `json` prints the diagnostics and what was written (or
+    /// would change, with --check) as one JSON document on standard output.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
 }
 
 /// Arguments of `plan`.
@@ -172,6 +275,10 @@ pub struct PlanArgs {
     /// The spec the running cluster was built from: print the change plan from it to SPEC.
     #[arg(long, value_name = "OLD")]
     pub from: Option<String>,
+
+    /// Output format: `json` prints `{"plan": <markdown>, "diagnostics": [...]}`.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
 }
 
 /// Arguments of `explain`.

@@ -23,7 +23,8 @@ use crate::output::{Output, emit_err};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let out = Output::new(cli.color);
+    let mut out = Output::new(cli.color);
+    out.quiet = cli.quiet;
     let result = match &cli.command {
         Command::Validate(a) => commands::validate::run(a, &out),
         Command::Render(a) => commands::render::run(a, &out),
@@ -31,6 +32,10 @@ fn main() -> ExitCode {
         Command::Explain(a) => commands::explain::run(a, &out),
         Command::Mtu(a) => commands::mtu::run(a, &out),
         Command::NoProxy(a) => commands::no_proxy::run(a, &out),
+        Command::Schema => commands::schema::run(),
+        Command::Init(a) => commands::init::run(a, &out),
+        Command::Completions(a) => commands::completions::run(a),
+        Command::Man => commands::completions::man(),
     };
     match result {
         Ok(code) => ExitCode::from(code),

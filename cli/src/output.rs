@@ -15,6 +15,8 @@ pub struct Output {
     pub stdout: Painter,
     /// Colour standard error.
     pub stderr: Painter,
+    /// `--quiet`: only errors and results reach the terminal.
+    pub quiet: bool,
 }
 
 impl Output {
@@ -34,6 +36,28 @@ impl Output {
             stderr: Painter {
                 enabled: decide(std::io::stderr().is_terminal()),
             },
+            quiet: false,
+        }
+    }
+}
+
+impl Output {
+    /// The text of diagnostics for the terminal: with `--quiet` only the errors (and no
+    /// summary when there are none).
+    #[must_use]
+    pub fn diagnostics_text(
+        &self,
+        ds: &meshspec::Diagnostics,
+        source: Option<&meshspec::Source<'_>>,
+    ) -> String {
+        if !self.quiet {
+            return ds.render(source);
+        }
+        let errors = meshspec::Diagnostics::from_vec(ds.errors().cloned().collect());
+        if errors.is_empty() {
+            String::new()
+        } else {
+            errors.render(source)
         }
     }
 }

@@ -1,6 +1,6 @@
 //! The registry of rule codes: every problem meshspec reports carries one of these.
 //!
-//! Codes are a contract (`RULES.md`): a code never changes meaning and is never reused. Each
+//! Codes are a contract (`docs/rules.md` lists them): a code never changes meaning and is never reused. Each
 //! code has a number, a slug, a default severity, a one-line summary and an explanation page
 //! (`core/rules/MSxxx.md`, embedded at build time) printed by `meshspec explain`.
 //!

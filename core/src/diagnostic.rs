@@ -68,6 +68,14 @@ pub struct Diagnostic {
     pub message: String,
     /// A concrete fix, computed where possible.
     pub help: Option<String>,
+    /// Whether the spec's `acknowledge:` accepts this finding; acknowledged findings stay in
+    /// JSON output and leave text output.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub acknowledged: bool,
+    /// The reason the `acknowledge:` entry gives, when acknowledged (boxed: a diagnostic
+    /// stays small enough to return by value).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<Box<String>>,
 }
 
 impl Diagnostic {
@@ -91,6 +99,8 @@ impl Diagnostic {
             column: None,
             message: message.into(),
             help: None,
+            acknowledged: false,
+            reason: None,
         }
     }
 
@@ -195,7 +205,10 @@ pub struct Source<'a> {
 }
 
 /// An ordered list of diagnostics, as returned by parsing, validation and rendering.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+///
+/// `Debug` prints the same text as `Display` (what the CLI prints), so that `?` from a `main`
+/// returning `Result<_, Diagnostics>` shows readable diagnostics; `{:#?}` shows the structure.
+#[derive(Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Diagnostics {
     /// The diagnostics, errors first, then by position.
     pub diagnostics: Vec<Diagnostic>,
@@ -252,16 +265,37 @@ impl Diagnostics {
         self.diagnostics.iter().map(|d| d.code).collect()
     }
 
+    /// Marks the diagnostics whose code an `acknowledge:` entry names.
+    #[must_use]
+    pub fn acknowledge(mut self, entries: &[crate::spec::Acknowledgement]) -> Self {
+        for d in &mut self.diagnostics {
+            if let Some(a) = entries
+                .iter()
+                .find(|a| a.code == d.code && d.severity != Severity::Error)
+            {
+                d.acknowledged = true;
+                d.reason = Some(Box::new(a.reason.clone()));
+            }
+        }
+        self
+    }
+
+    /// The diagnostics no `acknowledge:` entry accepts.
+    pub fn unacknowledged(&self) -> impl Iterator<Item = &Diagnostic> {
+        self.diagnostics.iter().filter(|d| !d.acknowledged)
+    }
+
     /// All diagnostics as text, followed by a one-line summary.
     ///
     /// At most [`MAX_SHOWN_PER_CODE`] diagnostics of each code are shown; then one line per
     /// code says how many more there are. The size of the text is bounded by the number of
     /// codes, not by the number of diagnostics or the length of the spec's lines.
+    /// Acknowledged ones are left out (the summary counts them).
     #[must_use]
     pub fn render(&self, source: Option<&Source<'_>>) -> String {
         let mut shown_per_code: BTreeMap<Code, usize> = BTreeMap::new();
         let mut shown = Vec::new();
-        for d in &self.diagnostics {
+        for d in self.unacknowledged() {
             let n = shown_per_code.entry(d.code).or_default();
             *n += 1;
             if *n <= MAX_SHOWN_PER_CODE {
@@ -302,17 +336,24 @@ impl Diagnostics {
         out
     }
 
-    /// `2 errors, 1 warning, 0 info`, or `no problems found`.
+    /// `2 errors, 1 warning, 0 info`, or `no problems found`; `(3 acknowledged)` is added
+    /// when the spec acknowledges some (they are not counted in the numbers).
     #[must_use]
     pub fn summary(&self) -> String {
-        let count = |s| self.diagnostics.iter().filter(|d| d.severity == s).count();
+        let count = |s| self.unacknowledged().filter(|d| d.severity == s).count();
         let (e, w, i) = (
             count(Severity::Error),
             count(Severity::Warning),
             count(Severity::Info),
         );
+        let acknowledged = self.diagnostics.iter().filter(|d| d.acknowledged).count();
+        let acked = if acknowledged == 0 {
+            String::new()
+        } else {
+            format!(" ({acknowledged} acknowledged)")
+        };
         if e + w + i == 0 {
-            return "no problems found".to_owned();
+            return format!("no problems found{acked}");
         }
         let plural = |n: usize, word: &str| {
             if n == 1 {
@@ -321,7 +362,11 @@ impl Diagnostics {
                 format!("{n} {word}s")
             }
         };
-        format!("{}, {}, {i} info", plural(e, "error"), plural(w, "warning"))
+        format!(
+            "{}, {}, {i} info{acked}",
+            plural(e, "error"),
+            plural(w, "warning")
+        )
     }
 
     /// The diagnostics as JSON: `{"diagnostics":[{"code",...}]}`.
@@ -334,6 +379,18 @@ impl Diagnostics {
 impl fmt::Display for Diagnostics {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.render(None))
+    }
+}
+
+impl fmt::Debug for Diagnostics {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if f.alternate() {
+            f.debug_struct("Diagnostics")
+                .field("diagnostics", &self.diagnostics)
+                .finish()
+        } else {
+            f.write_str(&self.render(None))
+        }
     }
 }
 
@@ -457,6 +514,43 @@ mod tests {
         );
         assert_eq!(ds.summary(), "1 error, 1 warning, 1 info");
         assert!(ds.has_errors());
+    }
+
+    #[test]
+    fn debug_prints_the_text_so_question_mark_in_main_reads_well() {
+        let ds = Diagnostics::from_vec(vec![
+            Diagnostic::new(Code::NoServer, "nodes", "no node has role `server`")
+                .with_help("add one"),
+        ]);
+        assert_eq!(format!("{ds:?}"), ds.to_string());
+        assert!(format!("{ds:?}").starts_with("error[MS008]: no node has role `server`\n"));
+        assert!(format!("{ds:#?}").contains("diagnostics: ["));
+    }
+
+    #[test]
+    fn acknowledged_findings_leave_the_text_and_stay_in_json() {
+        let ack = [crate::spec::Acknowledgement {
+            code: Code::MeshAcl,
+            reason: "our ACL is managed elsewhere".to_owned(),
+        }];
+        let ds = Diagnostics::from_vec(vec![
+            Diagnostic::new(Code::MeshAcl, "mesh", "ports"),
+            Diagnostic::new(Code::EtcdQuorum, "", "two"),
+        ])
+        .acknowledge(&ack);
+        let text = ds.render(None);
+        assert!(!text.contains("MS801"), "{text}");
+        assert!(text.contains("MS205"), "{text}");
+        assert!(
+            text.ends_with("0 errors, 1 warning, 0 info (1 acknowledged)\n"),
+            "{text}"
+        );
+        let v: serde_json::Value = serde_json::from_str(&ds.to_json()).unwrap();
+        let acked = &v["diagnostics"][1];
+        assert_eq!(acked["code"], "MS801");
+        assert_eq!(acked["acknowledged"], true);
+        assert_eq!(acked["reason"], "our ACL is managed elsewhere");
+        assert!(v["diagnostics"][0].get("acknowledged").is_none());
     }
 
     #[test]

@@ -336,9 +336,7 @@ impl fmt::Display for Effect {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TaintError {
     /// No `:Effect` part.
-    #[error(
-        "taint `{0}` has no effect; write `key[=value]:Effect` with Effect one of `NoSchedule`, `PreferNoSchedule`, `NoExecute`"
-    )]
+    #[error("taint `{0}` has no `:Effect` part (`NoSchedule`, `PreferNoSchedule` or `NoExecute`)")]
     MissingEffect(String),
     /// More than one `:` or more than one `=`.
     #[error("taint `{0}` is not `key[=value]:Effect`: it has more than one `{1}`")]

@@ -28,6 +28,27 @@ where
     best.map(|(_, c)| c)
 }
 
+/// The word meshspec uses for a word other tools use for the same thing (`master` is
+/// `server`, `worker` is `agent`), for "did you mean" help where spelling is no guide.
+///
+/// ```
+/// assert_eq!(meshspec::suggest::synonym("master"), Some("server"));
+/// assert_eq!(meshspec::suggest::synonym("server"), None);
+/// ```
+#[must_use]
+pub fn synonym(given: &str) -> Option<&'static str> {
+    const SYNONYMS: &[(&str, &str)] = &[
+        ("master", "server"),
+        ("control-plane", "server"),
+        ("controlplane", "server"),
+        ("worker", "agent"),
+        ("node", "agent"),
+        ("wg", "wireguard"),
+    ];
+    let g = given.trim().to_ascii_lowercase();
+    SYNONYMS.iter().find(|(w, _)| *w == g).map(|(_, s)| *s)
+}
+
 /// Levenshtein distance over characters.
 #[must_use]
 pub fn distance(a: &str, b: &str) -> usize {

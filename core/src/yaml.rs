@@ -5,7 +5,14 @@
 //! collecting every problem with its field path. Plain JSON-like values (from Python dicts or
 //! JavaScript objects) become the same tree without positions, so both paths share one decoder.
 //!
+//! Text is read by the event reader in `events` (the parser's events straight into the tree);
+//! whatever it declines (errors, anchors, merge keys, tags, ...) is read by `serde-saphyr`,
+//! the reference, whose answer and messages then stand.
+//!
 //! This module knows nothing about the spec's fields.
+
+mod events;
+mod scalar;
 
 use std::fmt;
 
@@ -157,6 +164,14 @@ pub fn parse(text: &str) -> Result<Node, Diagnostic> {
     if text.len() > MAX_SPEC_BYTES {
         return Err(too_large());
     }
+    match events::read(text) {
+        Ok(root) => Ok(root),
+        Err(events::Declined) => parse_reference(text),
+    }
+}
+
+/// Reads text with `serde-saphyr`: the reference for everything the event reader declines.
+fn parse_reference(text: &str) -> Result<Node, Diagnostic> {
     let mut budget = serde_saphyr::Budget::default();
     budget.max_depth = MAX_DEPTH;
     budget.max_nodes = MAX_NODES;
@@ -395,6 +410,121 @@ mod tests {
         assert_eq!(parse(&deep).unwrap_err().code, Code::YamlSyntax);
         let big = "#".repeat(MAX_SPEC_BYTES + 1);
         assert!(parse(&big).unwrap_err().message.contains("MiB"));
+    }
+
+    /// Reads `text` both ways: when the event reader answers, its tree equals the reference's.
+    /// Returns whether the event reader answered.
+    fn same_both_ways(text: &str) -> bool {
+        let reference = parse_reference(text);
+        match events::read(text) {
+            Ok(fast) => {
+                assert_eq!(Ok(&fast), reference.as_ref(), "{text:?}");
+                true
+            }
+            Err(events::Declined) => false,
+        }
+    }
+
+    #[test]
+    #[expect(clippy::disallowed_methods, reason = "the test reads the fixtures")]
+    fn event_reader_equals_the_reference_on_every_fixture_and_example() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let mut read_fast = Vec::new();
+        for dir in [
+            "tests/fixtures/valid",
+            "tests/fixtures/invalid",
+            "examples/specs",
+        ] {
+            let mut entries: Vec<_> = std::fs::read_dir(root.join(dir))
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
+                .collect();
+            entries.sort();
+            for p in entries {
+                let text = std::fs::read_to_string(&p).unwrap();
+                if same_both_ways(&text) {
+                    read_fast.push(p.file_name().unwrap().to_string_lossy().into_owned());
+                }
+            }
+        }
+        // every valid spec takes the fast path; the declined ones are the reference's to refuse
+        for valid in ["seed-flannel.yaml", "seed-cilium.yaml", "dual-stack.yaml"] {
+            assert!(
+                read_fast.iter().any(|f| f == valid),
+                "{valid}: {read_fast:?}"
+            );
+        }
+        for refused in ["MS001.yaml", "MS010.yaml"] {
+            assert!(!read_fast.iter().any(|f| f == refused), "{refused}");
+        }
+    }
+
+    #[test]
+    fn event_reader_declines_what_the_reference_decides() {
+        let declined = [
+            "",
+            "# only a comment\n",
+            "a: 1\n---\nb: 2\n",
+            "a: &x 1\nb: *x\n",
+            "base: &b {x: 1}\nc:\n  <<: *b\n  y: 2\n",
+            "a: !!str 1\n",
+            "1: a\n",
+            "true: a\n",
+            "~: a\n",
+            "a: .inf\n",
+            "a: 1e999\n",
+            "a: 1\na: 2\n",
+            "a: [1, 2\n",
+            "? [a]\n: 1\n",
+        ];
+        for text in declined {
+            assert!(!same_both_ways(text), "{text:?}");
+        }
+        let accepted = [
+            "a: 1\n",
+            "a:\n",
+            "\"1\": x\n",
+            "a: {b: [1, -2, 0x1F, 1_000, 010, 1.5, 1e3, 18446744073709551615, yes, OFF, ~, null, inf, nan, '1', \"x\"]}\n",
+            "a: |\n  line one\n  line two\nb: >-\n  folded\n  text\n",
+            "# head\nlist:\n  - x # trailing\n  -\n  - {k: v}\n",
+            "\u{feff}a: 1\n",
+            "a:   \t\n  - 100.64.0.1\n  - 10.42.0.0/16\n",
+            "---\na: b\n...\n",
+            "a: \"tab\\there\"\nb: 'it''s'\n",
+            "a: [b, c]\nd: e\n",
+            "k:\n- x\n- y\n",
+            "\"quoted key\": 1\nmulti word key: 2\n",
+        ];
+        for text in accepted {
+            assert!(same_both_ways(text), "{text:?}");
+        }
+    }
+
+    proptest::proptest! {
+        /// Documents stitched from spec-like fragments read the same both ways.
+        #[test]
+        fn event_reader_equals_the_reference_on_generated_documents(
+            parts in proptest::collection::vec(proptest::sample::select(vec![
+                "a: 1\n", "b: x\n", "c:\n", "  - 1\n", "  - y\n", "  - {k: v, n: 2}\n",
+                "  d: e\n", "    f: [1, 2]\n", "g: 'q'\n", "h: \"w\\n\"\n", "i: yes\n",
+                "j: 0x10\n", "k: -0\n", "l: 1.50\n", "m: 100.64.0.1\n", "# c\n", "\n",
+                "n: |\n  t\n", "o: [a, {p: q}]\n", "  r: ~\n", "s: &a 1\n", "t: *a\n",
+                "u: !!str 5\n", "v: .inf\n", "w: -\n", "x: :y\n", "z: a: b\n", "  - - 1\n",
+                "\t- 1\n", "'': 1\n", "? x\n", "- 1\n", "{a: 1}\n", "y: 1 # c\n",
+            ]), 0..12)
+        ) {
+            let text: String = parts.concat();
+            same_both_ways(&text);
+        }
+
+        /// Number-like and word-like plain scalars, as values and as keys, are typed alike.
+        #[test]
+        fn event_reader_types_scalars_like_the_reference(s in "[-+._0-9a-fA-FxobnNyYeE~]{0,8}") {
+            same_both_ways(&format!("v: {s}\n"));
+            same_both_ways(&format!("{s}: v\n"));
+            same_both_ways(&format!("v: [{s}]\n"));
+        }
     }
 
     #[test]

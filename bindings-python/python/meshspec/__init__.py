@@ -20,6 +20,8 @@ from ._meshspec import (
     explain,
     mtu,
     no_proxy,
+    schema,
+    starter,
 )
 
 __all__ = [
@@ -33,4 +35,6 @@ __all__ = [
     "explain",
     "mtu",
     "no_proxy",
+    "schema",
+    "starter",
 ]

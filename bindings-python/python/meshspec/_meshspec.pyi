@@ -15,6 +15,8 @@ __all__ = [
     "explain",
     "mtu",
     "no_proxy",
+    "schema",
+    "starter",
 ]
 __version__: str
 
@@ -46,6 +48,10 @@ class Diagnostic:
     def message(self) -> str: ...
     @property
     def help(self) -> str | None: ...
+    @property
+    def acknowledged(self) -> bool: ...
+    @property
+    def reason(self) -> str | None: ...
     @property
     def is_error(self) -> bool: ...
     def as_dict(self) -> dict[str, Any]: ...
@@ -128,6 +134,14 @@ def mtu(
     outer: str = "ipv6",
 ) -> dict[str, Any]: ...
 def codes() -> list[str]: ...
+def schema() -> dict[str, Any]: ...
+def starter(
+    *,
+    name: str = "homelab",
+    provider: str = "tailscale",
+    cni: str = "flannel",
+    sites: Sequence[str] = (),
+) -> str: ...
 def no_proxy(
     *,
     style: str = "precise",

@@ -2,9 +2,12 @@
 //!
 //! [`CliError`]: crate::error::CliError
 
+pub mod completions;
 pub mod explain;
+pub mod init;
 pub mod mtu;
 pub mod no_proxy;
 pub mod plan;
 pub mod render;
+pub mod schema;
 pub mod validate;

@@ -43,7 +43,15 @@ pub fn run(args: &NoProxyArgs, out: &Output) -> Result<u8, CliError> {
         emit_err("NO_PROXY covers every node, range and server\n");
         return Ok(EXIT_OK);
     }
-    emit_err(&out.stderr.diagnostics(&diagnostics.render(None)));
+    // there is no spec: the diagnostics point at the value given to --check
+    let source = meshspec::Source {
+        name: "--check value",
+        text: "",
+    };
+    emit_err(
+        &out.stderr
+            .diagnostics(&out.diagnostics_text(&diagnostics, Some(&source))),
+    );
     Ok(if diagnostics.has_errors() {
         EXIT_ERRORS
     } else {

@@ -3,7 +3,9 @@
 use meshspec::change::ChangePlan;
 use meshspec::{Cluster, RenderOptions};
 
-use crate::args::PlanArgs;
+use meshspec::Diagnostics;
+
+use crate::args::{Format, PlanArgs};
 use crate::error::{CliError, EXIT_ERRORS, EXIT_OK};
 use crate::input::{SpecText, load};
 use crate::output::{Output, emit, emit_err};
@@ -24,7 +26,7 @@ pub fn run(args: &PlanArgs, out: &Output) -> Result<u8, CliError> {
             Ok(c) => c,
             Err(code) => return Ok(code),
         };
-        return Ok(change_plan(&old, &cluster, &spec, out));
+        return Ok(change_plan(&old, &cluster, &spec, args.format, out));
     }
     let options = RenderOptions {
         spec_name: spec.file_name.clone(),
@@ -32,7 +34,11 @@ pub fn run(args: &PlanArgs, out: &Output) -> Result<u8, CliError> {
     match cluster.render(&options) {
         Ok(bundle) => match bundle.text("PLAN.md") {
             Some(text) => {
-                emit(text);
+                if args.format == Format::Json {
+                    emit(&report(Some(text), &bundle.diagnostics));
+                } else {
+                    emit(text);
+                }
                 Ok(EXIT_OK)
             }
             None => Err(CliError::Usage {
@@ -40,10 +46,27 @@ pub fn run(args: &PlanArgs, out: &Output) -> Result<u8, CliError> {
             }),
         },
         Err(ds) => {
-            emit_err(&out.stderr.diagnostics(&ds.render(Some(&spec.source()))));
+            if args.format == Format::Json {
+                emit(&report(None, &ds));
+            }
+            emit_err(
+                &out.stderr
+                    .diagnostics(&out.diagnostics_text(&ds, Some(&spec.source()))),
+            );
             Ok(EXIT_ERRORS)
         }
     }
+}
+
+/// `--format json`: `{"plan": <markdown or null>, "diagnostics": [...]}`.
+fn report(plan: Option<&str>, ds: &Diagnostics) -> String {
+    let doc = serde_json::json!({
+        "plan": plan,
+        "diagnostics": serde_json::to_value(&ds.diagnostics).unwrap_or_default(),
+    });
+    let mut text = serde_json::to_string_pretty(&doc).unwrap_or_default();
+    text.push('\n');
+    text
 }
 
 /// Decodes a spec, printing its reading diagnostics on failure; `Err` is the exit code.
@@ -51,29 +74,38 @@ fn read_cluster(spec: &SpecText, out: &Output) -> Result<Cluster, u8> {
     load(spec).map_err(|failure| {
         emit_err(
             &out.stderr
-                .diagnostics(&failure.diagnostics.render(Some(&spec.source()))),
+                .diagnostics(&out.diagnostics_text(&failure.diagnostics, Some(&spec.source()))),
         );
         failure.exit_code
     })
 }
 
 /// Prints the change plan; 1 when the new spec has errors or the change cannot be applied.
-fn change_plan(old: &Cluster, new: &Cluster, spec: &SpecText, out: &Output) -> u8 {
+fn change_plan(old: &Cluster, new: &Cluster, spec: &SpecText, format: Format, out: &Output) -> u8 {
     let problems = new.validate();
     if problems.has_errors() {
+        if format == Format::Json {
+            emit(&report(None, &problems));
+        }
         emit_err(
             &out.stderr
-                .diagnostics(&problems.render(Some(&spec.source()))),
+                .diagnostics(&out.diagnostics_text(&problems, Some(&spec.source()))),
         );
         return EXIT_ERRORS;
     }
     let plan = ChangePlan::between(old, new);
-    emit(&plan.render_markdown());
+    if format == Format::Json {
+        emit(&report(Some(&plan.render_markdown()), &plan.diagnostics));
+    } else {
+        emit(&plan.render_markdown());
+    }
     if plan.diagnostics.has_errors() {
-        emit_err(
-            &out.stderr
-                .diagnostics(&plan.diagnostics.render(Some(&spec.source()))),
-        );
+        if format == Format::Text {
+            emit_err(
+                &out.stderr
+                    .diagnostics(&out.diagnostics_text(&plan.diagnostics, Some(&spec.source()))),
+            );
+        }
         EXIT_ERRORS
     } else {
         EXIT_OK

@@ -3,9 +3,9 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use meshspec::{Bundle, RenderOptions, Severity};
+use meshspec::{Bundle, Diagnostics, RenderOptions, Severity};
 
-use crate::args::RenderArgs;
+use crate::args::{Format, RenderArgs};
 use crate::diff::plan_diff;
 use crate::error::{CliError, EXIT_ERRORS, EXIT_OK};
 use crate::input::{SpecText, load};
@@ -19,12 +19,16 @@ use crate::write::{self, Action, Conflict, Plan};
 /// is refused (files meshspec did not write).
 pub fn run(args: &RenderArgs, out: &Output) -> Result<u8, CliError> {
     let spec = SpecText::read(&args.spec)?;
+    let json = args.format == Format::Json;
     let cluster = match load(&spec) {
         Ok(c) => c,
         Err(failure) => {
+            if json {
+                emit(&report(args, &failure.diagnostics, None));
+            }
             emit_err(
                 &out.stderr
-                    .diagnostics(&failure.diagnostics.render(Some(&spec.source()))),
+                    .diagnostics(&out.diagnostics_text(&failure.diagnostics, Some(&spec.source()))),
             );
             let why = if failure.exit_code == EXIT_ERRORS {
                 "the spec has errors"
@@ -44,15 +48,22 @@ pub fn run(args: &RenderArgs, out: &Output) -> Result<u8, CliError> {
     let bundle = match cluster.render(&options) {
         Ok(b) => b,
         Err(ds) => {
-            emit_err(&out.stderr.diagnostics(&ds.render(Some(&spec.source()))));
+            if json {
+                emit(&report(args, &ds, None));
+            }
+            emit_err(
+                &out.stderr
+                    .diagnostics(&out.diagnostics_text(&ds, Some(&spec.source()))),
+            );
             emit_err(&nothing_written(out, &args.out, "the spec has errors"));
             return Ok(EXIT_ERRORS);
         }
     };
-    if !bundle.diagnostics.is_empty() {
+    // acknowledged findings and (with --quiet) warnings and infos stay off the terminal
+    if !json && bundle.diagnostics.unacknowledged().next().is_some() {
         emit_err(
             &out.stderr
-                .diagnostics(&bundle.diagnostics.render(Some(&spec.source()))),
+                .diagnostics(&out.diagnostics_text(&bundle.diagnostics, Some(&spec.source()))),
         );
     }
     let waiting = || {
@@ -71,11 +82,18 @@ pub fn run(args: &RenderArgs, out: &Output) -> Result<u8, CliError> {
             args.force,
         )?;
         refuse_symlinks(&plan)?;
+        if json {
+            emit(&report(args, &bundle.diagnostics, Some(&plan)));
+            return Ok(if drifted(&plan) { EXIT_ERRORS } else { EXIT_OK });
+        }
         return Ok(check(&plan, args, out));
     }
     let lock = write::lock_for_render(&args.out, waiting)?;
     let plan = write::plan(&args.out, Some(lock.dir()), &bundle, args.force)?;
     refuse_symlinks(&plan)?;
+    if json {
+        emit(&report(args, &bundle.diagnostics, Some(&plan)));
+    }
     if !plan.conflicts.is_empty() {
         return Err(CliError::Refused {
             message: refusal(&plan, &args.out),
@@ -102,7 +120,9 @@ pub fn run(args: &RenderArgs, out: &Output) -> Result<u8, CliError> {
     }
     write::apply(&plan, lock.dir())?;
     drop(lock);
-    emit_err(&format!("{}\n", summary(&plan, &bundle, &args.out)));
+    if !out.quiet && !json {
+        emit_err(&format!("{}\n", summary(&plan, &bundle, &args.out)));
+    }
     Ok(EXIT_OK)
 }
 
@@ -130,6 +150,60 @@ fn refuse_symlinks(plan: &Plan<'_>) -> Result<(), CliError> {
     }
 }
 
+fn drifted(plan: &Plan<'_>) -> bool {
+    plan.has_changes() || !plan.conflicts.is_empty()
+}
+
+fn action_word(a: Action) -> &'static str {
+    match a {
+        Action::Create => "create",
+        Action::Update => "update",
+        Action::Chmod => "chmod",
+        Action::Unchanged => "unchanged",
+        Action::Remove => "remove",
+    }
+}
+
+/// `--format json`: `{"out", "check", "files": [{"path", "action", "mode"}], "conflicts",
+/// "diagnostics"}`; `files` is absent when the spec has errors (nothing was planned).
+fn report(args: &RenderArgs, ds: &Diagnostics, plan: Option<&Plan<'_>>) -> String {
+    let mut doc = serde_json::json!({
+        "out": args.out.display().to_string(),
+        "check": args.check,
+        "diagnostics": serde_json::to_value(&ds.diagnostics).unwrap_or_default(),
+    });
+    if let Some(plan) = plan {
+        doc["files"] = plan
+            .changes
+            .iter()
+            .map(|c| {
+                let mut f = serde_json::json!({"path": c.path, "action": action_word(c.action)});
+                if let Some((_, mode)) = &c.new {
+                    f["mode"] = serde_json::json!(format!("{mode:04o}"));
+                }
+                f
+            })
+            .collect();
+        doc["conflicts"] = plan
+            .conflicts
+            .iter()
+            .map(|c| match c {
+                Conflict::Foreign(p) => {
+                    serde_json::json!({"path": p, "reason": "not written by meshspec"})
+                }
+                Conflict::Blocked(p, why) => serde_json::json!({"path": p, "reason": why}),
+                Conflict::Symlink(p) => {
+                    serde_json::json!({"path": p, "reason": "is a symbolic link"})
+                }
+            })
+            .collect();
+        doc["up_to_date"] = serde_json::json!(!drifted(plan));
+    }
+    let mut text = serde_json::to_string_pretty(&doc).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
 fn nothing_written(out: &Output, dir: &Path, why: &str) -> String {
     format!(
         "{}\n",
@@ -143,10 +217,12 @@ fn check(plan: &Plan<'_>, args: &RenderArgs, out: &Output) -> u8 {
     let dir = args.out.display();
     let diff = plan_diff(plan);
     if diff.is_empty() && plan.conflicts.is_empty() {
-        emit_err(&format!(
-            "{dir} is up to date ({} files)\n",
-            plan.count(Action::Unchanged)
-        ));
+        if !out.quiet {
+            emit_err(&format!(
+                "{dir} is up to date ({} files)\n",
+                plan.count(Action::Unchanged)
+            ));
+        }
         return EXIT_OK;
     }
     emit(&out.stdout.diff(&diff));
@@ -266,7 +342,7 @@ fn summary(plan: &Plan<'_>, bundle: &Bundle, dir: &Path) -> String {
     };
     let warnings = bundle
         .diagnostics
-        .iter()
+        .unacknowledged()
         .filter(|d| d.severity == Severity::Warning)
         .count();
     if warnings > 0 {

@@ -36,7 +36,9 @@ fn print(ds: &Diagnostics, spec: &SpecText, format: Format, out: &Output) {
             json.push('\n');
             json
         }
-        Format::Text => out.stdout.diagnostics(&ds.render(Some(&spec.source()))),
+        Format::Text => out
+            .stdout
+            .diagnostics(&out.diagnostics_text(ds, Some(&spec.source()))),
     };
     emit(&text);
 }

@@ -172,7 +172,7 @@ fn bad_taints() {
     let cases = [
         (
             "gpu=true",
-            "taint `gpu=true` has no effect; write `key[=value]:Effect` with Effect one of `NoSchedule`, `PreferNoSchedule`, `NoExecute`",
+            "taint `gpu=true` has no `:Effect` part (`NoSchedule`, `PreferNoSchedule` or `NoExecute`)",
         ),
         (
             "gpu=true:NoSchedule:x",

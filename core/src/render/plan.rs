@@ -247,6 +247,9 @@ fn diagnostics_section(s: &mut String, d: &Diagnostics) {
             format!(" (`{}`)", x.path)
         };
         let _ = writeln!(s, "- {}[{}]{at}: {}", x.severity, x.code, x.message);
+        if let Some(reason) = x.reason.as_deref().filter(|_| x.acknowledged) {
+            let _ = writeln!(s, "  acknowledged in the spec: {reason}");
+        }
         if let Some(help) = &x.help {
             let _ = writeln!(s, "  help: {}", help.replace('\n', "\n  "));
         }

@@ -46,20 +46,54 @@ fn taken(c: &Cluster) -> Vec<Cidr> {
 
 /// A free block the size of `like`: k3s's own defaults first (what most clusters use and
 /// most guides assume), else the first free block of the private ranges.
+///
+/// `like` itself is what is being replaced, so it is not in the way. When no block of its size
+/// is free (a `/8` in the private ranges), smaller ones are tried, down to k3s's `/16`
+/// (IPv6: `/112` for services, `/56` for pods).
 fn suggestion(c: &Cluster, like: &Cidr) -> Option<Cidr> {
-    let avoid = taken(c);
-    let defaults = [
+    let avoid: Vec<Cidr> = taken(c).into_iter().filter(|t| t != like).collect();
+    let defaults: Vec<Cidr> = [
         crate::cluster::DEFAULT_CLUSTER_CIDR_V4,
         crate::cluster::DEFAULT_SERVICE_CIDR_V4,
         crate::cluster::DEFAULT_CLUSTER_CIDR_V6,
         crate::cluster::DEFAULT_SERVICE_CIDR_V6,
-    ];
-    defaults
+    ]
+    .iter()
+    .filter_map(|d| d.parse::<Cidr>().ok())
+    .filter(|d| d.family() == like.family())
+    .collect();
+    let floor = defaults
         .iter()
-        .filter_map(|d| d.parse::<Cidr>().ok())
-        .filter(|d| d.family() == like.family() && d.prefix() == like.prefix())
-        .find(|d| !avoid.iter().any(|a| a.overlaps(d)))
-        .or_else(|| cidr::suggest_free(like.prefix(), like.family(), &avoid))
+        .map(Cidr::prefix)
+        .max()
+        .unwrap_or(like.prefix())
+        .max(like.prefix());
+    (like.prefix()..=floor).find_map(|prefix| {
+        defaults
+            .iter()
+            .filter(|d| d.prefix() == prefix)
+            .find(|d| !avoid.iter().any(|a| a.overlaps(d)))
+            .copied()
+            .or_else(|| cidr::suggest_free(prefix, like.family(), &avoid))
+    })
+}
+
+/// Of two overlapping networks, the one to move: the one the spec wrote when the other is
+/// k3s's default (or was left out), else the service network.
+fn odd_one_out(c: &Cluster, pod: &Cidr, service: &Cidr) -> bool {
+    let is_default = |x: &Cidr| {
+        [
+            crate::cluster::DEFAULT_CLUSTER_CIDR_V4,
+            crate::cluster::DEFAULT_SERVICE_CIDR_V4,
+            crate::cluster::DEFAULT_CLUSTER_CIDR_V6,
+            crate::cluster::DEFAULT_SERVICE_CIDR_V6,
+        ]
+        .iter()
+        .any(|d| d.parse::<Cidr>().ok().as_ref() == Some(x))
+    };
+    let wrote_pod = c.spec.network.cluster_cidr.contains(pod);
+    let wrote_service = c.spec.network.service_cidr.contains(service);
+    wrote_pod && (!wrote_service || (is_default(service) && !is_default(pod)))
 }
 
 pub(super) fn check(c: &Cluster, out: &mut Vec<Diagnostic>) {
@@ -78,18 +112,21 @@ fn overlaps(c: &Cluster, out: &mut Vec<Diagnostic>) {
     for p in &net.cluster_cidrs {
         for s in &net.service_cidrs {
             if p.overlaps(s) {
-                let field = if c.spec.network.service_cidr.is_empty() {
-                    "network.cluster_cidr"
+                let move_pod = odd_one_out(c, p, s);
+                let (field, key, what, moved) = if move_pod {
+                    ("network.cluster_cidr", "cluster_cidr", "pod", p)
                 } else {
-                    "network.service_cidr"
+                    ("network.service_cidr", "service_cidr", "service", s)
                 };
                 let mut d = Diagnostic::new(
                     Code::PodServiceOverlap,
                     field,
                     format!("pod network `{p}` and service network `{s}` overlap"),
                 );
-                if let Some(free) = suggestion(c, s) {
-                    d = d.with_help(format!("use a service network that overlaps nothing else, e.g. `service_cidr: {free}`"));
+                if let Some(free) = suggestion(c, moved) {
+                    d = d.with_help(format!(
+                        "use a {what} network that overlaps nothing else, e.g. `{key}: {free}`"
+                    ));
                 }
                 out.push(d);
             }

@@ -298,12 +298,17 @@ fn vpn_auth(c: &Cluster, out: &mut Vec<Diagnostic>) {
 }
 
 fn registration(c: &Cluster, out: &mut Vec<Diagnostic>) {
-    let marked: Vec<&str> = c
+    let mut marked: Vec<&str> = Vec::new();
+    for n in c
         .nodes
         .iter()
         .filter(|n| !n.taints.is_empty() || !n.labels.is_empty())
-        .map(|n| n.name.as_str())
-        .collect();
+    {
+        // a duplicated name (MS006) is one name here
+        if !marked.contains(&n.name.as_str()) {
+            marked.push(&n.name);
+        }
+    }
     if marked.is_empty() {
         return;
     }

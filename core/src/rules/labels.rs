@@ -30,11 +30,35 @@ pub(super) fn check(c: &Cluster, out: &mut Vec<Diagnostic>) {
                 format!("nodes[{}].gpu", n.index)
             };
             if let Err(e) = t.parse::<Taint>() {
-                out.push(Diagnostic::new(Code::InvalidTaint, path, format!("taint `{t}` on node `{}`: {e}", n.name)).with_help("write `key[=value]:Effect` with Effect `NoSchedule`, `PreferNoSchedule` or `NoExecute`"));
+                out.push(
+                    Diagnostic::new(Code::InvalidTaint, path, format!("node `{}`: {e}", n.name))
+                        .with_help(taint_help(t, &e)),
+                );
             }
         }
         if n.gpu && !n.taints.iter().any(|t| t.ends_with(":NoSchedule")) {
             out.push(Diagnostic::new(Code::GpuUntainted, format!("nodes[{}].taints", n.index), format!("GPU node `{}` has no NoSchedule taint: ordinary pods will fill it", n.name)).with_help("add `gpu=true:NoSchedule` (meshspec adds it unless a `gpu` taint is already listed)"));
         }
+    }
+}
+
+/// A fix for a taint, computed from what is wrong with it (never the message again).
+fn taint_help(taint: &str, e: &crate::labels::TaintError) -> String {
+    use crate::labels::TaintError;
+    match e {
+        TaintError::MissingEffect(_) => {
+            format!("add the effect: `{taint}:NoSchedule` (or `:PreferNoSchedule`, `:NoExecute`)")
+        }
+        TaintError::Effect {
+            suggestion: Some(s),
+            ..
+        } => {
+            let head = taint.rsplit_once(':').map_or(taint, |(h, _)| h);
+            format!("write `{head}:{s}`")
+        }
+        TaintError::Key { source, .. } | TaintError::Value { source, .. } => {
+            format!("{source}; a taint is `key[=value]:Effect` with a label-style key and value")
+        }
+        _ => "a taint is `key[=value]:Effect`, e.g. `dedicated=gpu:NoSchedule`".to_owned(),
     }
 }

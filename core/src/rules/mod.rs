@@ -1,4 +1,4 @@
-//! Validation: every rule of `RULES.md` MS1xx–MS8xx, run over the resolved model in one pass.
+//! Validation: every rule MS1xx–MS8xx of the catalogue (`docs/rules.md`), run over the resolved model in one pass.
 //!
 //! Each family of rules lives in its own module and adds diagnostics to a shared list; the
 //! positions of field paths are attached once, at the end. Reading rules (MS0xx) run while
@@ -16,6 +16,7 @@ pub use proxy::check_no_proxy_value;
 mod reachability;
 
 use crate::cluster::Cluster;
+use crate::code::Code;
 use crate::diagnostic::{Diagnostic, Diagnostics};
 
 impl Cluster {
@@ -37,6 +38,35 @@ impl Cluster {
         labels::check(self, &mut out);
         cilium::check(self, &mut out);
         mesh_policy::check(self, &mut out);
+        if self.has_unresolved_references() {
+            // a node whose site does not resolve sits nowhere: rules about who shares a site
+            // with whom would only report the typo again, as something else
+            out.retain(|d| !depends_on_sites(d.code));
+        }
         Diagnostics::from_vec(out.into_iter().map(|d| self.locate(d)).collect())
+            .acknowledge(&self.spec.acknowledge)
     }
+
+    /// Whether some reference (a node's `site`) names nothing (MS007).
+    fn has_unresolved_references(&self) -> bool {
+        self.resolution_diagnostics()
+            .iter()
+            .any(|d| d.code == Code::UnknownReference)
+    }
+}
+
+/// Rules whose verdict depends on which site each node sits on.
+fn depends_on_sites(code: Code) -> bool {
+    matches!(
+        code,
+        Code::LanIpOutside
+            | Code::LanIpAcrossSites
+            | Code::TunnelEndpointNotMesh
+            | Code::L2ModeAcrossSites
+            | Code::EtcdAcrossSites
+            | Code::MixedAddressing
+            | Code::MeshMtuOverUnderlay
+            | Code::InterfaceOrdering
+            | Code::CiliumTailscaleFwmark
+    )
 }

@@ -308,7 +308,9 @@ impl Decoder {
         if let Some(k) = K::from_word(&word) {
             return Some(k);
         }
-        let near = suggest::nearest(&word, K::WORDS.iter().map(|(w, _)| *w));
+        let near = suggest::synonym(&word)
+            .filter(|s| K::from_word(s).is_some())
+            .or_else(|| suggest::nearest(&word, K::WORDS.iter().map(|(w, _)| *w)));
         let help = match near {
             Some(w) => format!("did you mean `{w}`?"),
             None => format!("use one of {}", K::expected()),

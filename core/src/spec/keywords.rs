@@ -130,7 +130,7 @@ keyword!(
 keyword!(
     /// `nodes[].node_ip`.
     NodeIpChoice {
-        /// Let meshspec choose (see SPEC-FORMAT.md).
+        /// Let meshspec choose (see `docs/spec-format.md`).
         Auto = "auto",
         /// The node's LAN address.
         Lan = "lan",

@@ -1,4 +1,4 @@
-//! The cluster spec, version 1: plain data exactly as `SPEC-FORMAT.md` defines it.
+//! The cluster spec, version 1: plain data exactly as `docs/spec-format.md` defines it.
 //!
 //! A [`Spec`] holds what the author wrote: a key that was absent stays `None` (or empty), so
 //! that "a value the spec sets explicitly is always rendered" can be honoured. Defaults are
@@ -9,9 +9,11 @@
 //! back to an equal `Spec`.
 
 mod decode;
+pub mod fields;
 mod keywords;
 mod sections;
 mod spans;
+pub mod starter;
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -55,8 +57,20 @@ pub struct Spec {
     /// HTTP proxy settings; NO_PROXY is rendered whenever this block exists.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub proxy: Option<ProxySpec>,
+    /// Warnings and infos deliberately accepted, each with its reason.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub acknowledge: Vec<Acknowledgement>,
     /// The nodes, in join order after the first server.
     pub nodes: Vec<NodeSpec>,
+}
+
+/// One entry of `acknowledge:`: a warning or info accepted on purpose.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Acknowledgement {
+    /// The rule code (never an error's).
+    pub code: crate::code::Code,
+    /// Why it is accepted.
+    pub reason: String,
 }
 
 /// `network:`. One CIDR per family; two entries (IPv4 and IPv6) make the cluster dual-stack.

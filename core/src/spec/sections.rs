@@ -4,15 +4,26 @@ use std::collections::BTreeMap;
 
 use super::decode::{Decoder, is_dns_label, shown};
 use super::{
-    CiliumMtu, CiliumSpec, CniSpec, EtcdSnapshotsSpec, FlannelSpec, GpuSpec, K3sSpec, MeshSpec,
-    NetworkSpec, NodeCidrMask, NodeSpec, ProxySpec, SPEC_VERSION, SiteSpec, Spec, VpnAuthSpec,
+    Acknowledgement, CiliumMtu, CiliumSpec, CniSpec, EtcdSnapshotsSpec, FlannelSpec, GpuSpec,
+    K3sSpec, MeshSpec, NetworkSpec, NodeCidrMask, NodeSpec, ProxySpec, SPEC_VERSION, SiteSpec,
+    Spec, VpnAuthSpec,
 };
 use crate::code::Code;
+use crate::diagnostic::Severity;
 use crate::suggest;
 use crate::yaml::{Node, Value};
 
 const TOP: &[&str] = &[
-    "version", "name", "network", "mesh", "sites", "cni", "k3s", "proxy", "nodes",
+    "version",
+    "name",
+    "network",
+    "mesh",
+    "sites",
+    "cni",
+    "k3s",
+    "proxy",
+    "acknowledge",
+    "nodes",
 ];
 const NETWORK: &[&str] = &[
     "cluster_cidr",
@@ -56,6 +67,31 @@ const K3S: &[&str] = &[
 const PROXY: &[&str] = &["http", "https", "no_proxy_extra", "style"];
 const NODE: &[&str] = &[
     "name", "role", "site", "lan_ip", "mesh_ip", "node_ip", "pod_cidr", "labels", "taints", "gpu",
+];
+const VPN_AUTH: &[&str] = &["key_file"];
+const FLANNEL: &[&str] = &["backend"];
+const ETCD_SNAPSHOTS: &[&str] = &["dir", "schedule", "retention"];
+const GPU: &[&str] = &["vendor", "model"];
+const ACKNOWLEDGE: &[&str] = &["code", "reason"];
+
+/// Every mapping the decoder reads, with the keys it accepts there (the field table in
+/// `fields.rs` is tested against this list).
+#[cfg_attr(not(test), allow(dead_code))]
+pub(super) const KNOWN: &[(&str, &[&str])] = &[
+    ("", TOP),
+    ("network", NETWORK),
+    ("mesh", MESH),
+    ("mesh.k3s_vpn_auth", VPN_AUTH),
+    ("sites", SITE),
+    ("cni", CNI),
+    ("cni.cilium", CILIUM),
+    ("cni.flannel", FLANNEL),
+    ("k3s", K3S),
+    ("k3s.etcd_snapshots", ETCD_SNAPSHOTS),
+    ("proxy", PROXY),
+    ("acknowledge", ACKNOWLEDGE),
+    ("nodes", NODE),
+    ("nodes[].gpu", GPU),
 ];
 
 impl Decoder {
@@ -121,6 +157,7 @@ impl Decoder {
             .and_then(|(n, p)| self.k3s(n, &p))
             .unwrap_or_default();
         let proxy = f.get("proxy").and_then(|(n, p)| self.proxy(n, &p));
+        let acknowledge = self.list(&f, "acknowledge", Self::acknowledgement);
         let vpn_auth = mesh.k3s_vpn_auth.is_some();
         let nodes = match f.get("nodes") {
             None => {
@@ -152,7 +189,75 @@ impl Decoder {
             cni,
             k3s,
             proxy,
+            acknowledge,
             nodes,
+        })
+    }
+
+    /// One `acknowledge:` entry: the code of a warning or info, and a reason.
+    fn acknowledgement(&mut self, node: &Node, path: &str) -> Option<Acknowledgement> {
+        let f = self.fields(node, path, ACKNOWLEDGE)?;
+        let reason = match f.get("reason") {
+            Some((n, p)) => self.text(n, &p).filter(|r| {
+                let blank = r.trim().is_empty();
+                if blank {
+                    self.report(
+                        Code::InvalidValue,
+                        &p,
+                        n.pos,
+                        format!("`{p}` is empty"),
+                        Some(
+                            "say why the finding is accepted, for whoever reads the spec next"
+                                .to_owned(),
+                        ),
+                    );
+                }
+                !blank
+            }),
+            None => {
+                self.missing(&f, "reason", "say why the finding is accepted, e.g. `reason: tailscaled is ordered before k3s by our image`");
+                None
+            }
+        };
+        let code = match f.get("code") {
+            Some((n, p)) => {
+                let word = self.text(n, &p)?;
+                match Code::lookup(&word) {
+                    Some(c) if c.default_severity() == Severity::Error => {
+                        self.report(
+                            Code::InvalidValue,
+                            &p,
+                            n.pos,
+                            format!("`{p}` is {c} ({}), an error; only warnings and infos can be acknowledged", c.slug()),
+                            Some(format!("fix what {c} reports instead (`meshspec explain {c}`), and remove this entry")),
+                        );
+                        None
+                    }
+                    Some(c) => Some(c),
+                    None => {
+                        let near = suggest::nearest(&word, Code::ALL.iter().map(|c| c.as_str()));
+                        self.report(
+                            Code::InvalidValue,
+                            &p,
+                            n.pos,
+                            format!("`{p}` is `{}`, which is not a meshspec rule code", shown(n)),
+                            Some(match near {
+                                Some(c) => format!("did you mean `{c}`? `meshspec explain --list` lists every code"),
+                                None => "codes look like `MS411`; `meshspec explain --list` lists every code".to_owned(),
+                            }),
+                        );
+                        None
+                    }
+                }
+            }
+            None => {
+                self.missing(&f, "code", "name the rule code, e.g. `code: MS411`");
+                None
+            }
+        };
+        Some(Acknowledgement {
+            code: code?,
+            reason: reason?,
         })
     }
 
@@ -265,7 +370,7 @@ impl Decoder {
             if n.value == Value::Null {
                 return None;
             }
-            let vf = self.fields(n, &p, &["key_file"])?;
+            let vf = self.fields(n, &p, VPN_AUTH)?;
             match vf.get("key_file") {
                 Some((kn, kp)) => self.text(kn, &kp).map(|key_file| VpnAuthSpec { key_file }),
                 None => {
@@ -318,7 +423,7 @@ impl Decoder {
         let plugin = self.keyword(&f, "plugin");
         let cilium = f.get("cilium").and_then(|(n, p)| self.cilium(n, &p));
         let flannel = f.get("flannel").and_then(|(n, p)| {
-            let ff = self.fields(n, &p, &["backend"])?;
+            let ff = self.fields(n, &p, FLANNEL)?;
             Some(FlannelSpec {
                 backend: self.keyword(&ff, "backend"),
             })
@@ -453,7 +558,7 @@ impl Decoder {
             if n.value == Value::Null {
                 return None;
             }
-            let ef = self.fields(n, &p, &["dir", "schedule", "retention"])?;
+            let ef = self.fields(n, &p, ETCD_SNAPSHOTS)?;
             Some(EtcdSnapshotsSpec {
                 dir: self.opt_text(&ef, "dir"),
                 schedule: self.opt_text(&ef, "schedule"),
@@ -581,7 +686,7 @@ impl Decoder {
             if n.value == Value::Null {
                 return None;
             }
-            let gf = self.fields(n, &p, &["vendor", "model"])?;
+            let gf = self.fields(n, &p, GPU)?;
             let vendor = match gf.get("vendor") {
                 Some((vn, vp)) => self.text(vn, &vp),
                 None => {
