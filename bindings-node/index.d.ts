@@ -111,8 +111,8 @@ export declare function isMeshspecError(error: unknown): error is MeshspecError
 /** Options for reading a spec. */
 export interface LoadOptions {
   /**
-   * The spec's name, shown in diagnostics (`--> cluster.yaml:7:17`) and in the headers of
-   * generated files; defaults to `spec.yaml`.
+   * The spec's name, shown in diagnostics (`--> cluster.yaml:7:17`); generated files never
+   * name the spec. Defaults to `spec.yaml`.
    */
   name?: string
 }

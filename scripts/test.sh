@@ -11,6 +11,13 @@ step() { printf '\n==== %s\n' "$*"; }
 tree_state() { git status --porcelain --untracked-files=all 2>/dev/null; }
 tree_before="$(tree_state)"
 
+step "shellcheck (every rendered script is checked by tests/hostile.rs)"
+if ! command -v shellcheck >/dev/null 2>&1; then
+  if [ "$(id -u)" -eq 0 ]; then SUDO=; else SUDO=sudo; fi
+  $SUDO apt-get update -qq && $SUDO apt-get install -y -qq shellcheck
+fi
+export MESHSPEC_REQUIRE_SHELLCHECK=1
+
 step "format"
 cargo fmt --all -- --check
 

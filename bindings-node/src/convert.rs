@@ -241,8 +241,8 @@ impl From<meshspec::Code> for CodeInfo {
 /// Options for reading a spec.
 #[napi(object, object_to_js = false)]
 pub struct LoadOptions {
-    /// The spec's name, shown in diagnostics (`--> cluster.yaml:7:17`) and in the headers of
-    /// generated files; defaults to `spec.yaml`.
+    /// The spec's name, shown in diagnostics (`--> cluster.yaml:7:17`); generated files never
+    /// name the spec. Defaults to `spec.yaml`.
     pub name: Option<String>,
 }
 

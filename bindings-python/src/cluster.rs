@@ -11,7 +11,7 @@ use crate::convert::py_to_json;
 use crate::errors::{Origin, io_error, not_utf8, spec_error, unknown_node};
 use crate::types::{Diagnostic, File, Node};
 
-/// The name used in messages and file headers when the caller gives none.
+/// The name used in messages when the caller gives none (generated files never name the spec).
 const DEFAULT_NAME: &str = "spec.yaml";
 
 /// A cluster spec, read and resolved (every default applied, every derived value computed).
@@ -19,7 +19,7 @@ const DEFAULT_NAME: &str = "spec.yaml";
 pub struct Cluster {
     inner: meshspec::Cluster,
     origin: Origin,
-    /// The spec's name as shown in generated-file headers.
+    /// The spec's name as shown in messages.
     spec_name: String,
 }
 
@@ -62,7 +62,7 @@ fn read_bounded(path: &std::path::Path) -> std::io::Result<Vec<u8>> {
 
 #[pymethods]
 impl Cluster {
-    /// Reads a spec from YAML text; `name` is shown in messages and file headers.
+    /// Reads a spec from YAML text; `name` is shown in messages.
     #[staticmethod]
     #[pyo3(signature = (text, name = DEFAULT_NAME.to_owned()), text_signature = "(text, name='spec.yaml')")]
     fn from_yaml(py: Python<'_>, text: String, name: String) -> PyResult<Self> {

@@ -255,7 +255,8 @@ pub struct RenderArgs {
     #[arg(long)]
     pub force: bool,
 
-    /// The spec name shown in generated-file headers (default: the spec's file name).
+    /// The spec name shown in diagnostics (default: the spec's file name); generated files
+    /// never name the spec, only the cluster.
     #[arg(long, value_name = "NAME")]
     pub spec_name: Option<String>,
 

@@ -13,7 +13,7 @@ use crate::error::{CliError, EXIT_ERRORS, EXIT_UNREADABLE};
 pub struct SpecText {
     /// As shown in diagnostics: the path as given, or `<stdin>`.
     pub name: String,
-    /// The file name only (for generated-file headers); `spec.yaml` for standard input.
+    /// The file name only (for messages); `spec.yaml` for standard input.
     pub file_name: String,
     /// The whole text (empty when the input was too large).
     pub text: String,

@@ -151,7 +151,7 @@ impl ChangePlan {
         let mut restarts = Vec::new();
         for n in new.nodes_in_join_order() {
             if let Some(o) = old.node(&n.name)
-                && config_yaml(old, o, "") != config_yaml(new, n, "")
+                && config_yaml(old, o) != config_yaml(new, n)
             {
                 restarts.push(n.name.clone());
             }

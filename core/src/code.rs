@@ -91,6 +91,7 @@ codes! {
     PinnedPodCidr = 110, "MS110", "pinned-pod-cidr", Error, "a pinned pod_cidr is outside cluster_cidr, has the wrong size, or is pinned twice";
     DualStackShape = 111, "MS111", "dual-stack-shape", Error, "cluster_cidr and service_cidr differ in address families, or a node lacks an address of a family the cluster uses";
     WellKnownOverlap = 112, "MS112", "well-known-overlap", Warning, "cluster or service CIDR overlaps 172.17.0.0/16 (Docker's bridge), 169.254.0.0/16 or another reserved range";
+    SiteSubnetNotPrivate = 113, "MS113", "site-subnet-not-private", Warning, "a site subnet outside the private ranges (RFC 1918, RFC 6598, ULA fc00::/7) or wider than /8: the firewall scripts would open k3s ports to it";
     LanIpAcrossSites = 201, "MS201", "lan-ip-across-sites", Error, "`node_ip: lan` on a node that must be reached from another site: a node whose site lacks some server (servers reach every kubelet at its node-ip), or a server while servers span sites (etcd peers use node-ips)";
     TunnelEndpointNotMesh = 202, "MS202", "tunnel-endpoint-not-mesh", Error, "Cilium tunnel mode in a multi-site cluster and some node's node-ip is not its mesh address (seed: \"the worker MUST use its Tailscale IP\")";
     L2ModeAcrossSites = 203, "MS203", "l2-mode-across-sites", Error, "flannel `host-gw` (or any mode needing shared L2) with nodes on more than one site or over the mesh";
@@ -98,6 +99,7 @@ codes! {
     EtcdQuorum = 205, "MS205", "etcd-quorum", Warning, "an even number of servers (no fault-tolerance gain), or two servers (losing either stops the cluster)";
     ServerUrlNotInSan = 206, "MS206", "server-url-not-in-san", Error, "`k3s.server_url` names a host that no server's certificate covers; help: it is added to `tls-san` automatically unless disabled";
     MixedAddressing = 207, "MS207", "mixed-addressing", Warning, "some nodes use LAN node-ips while an untainted node sits on another site: pods scheduled there cannot reach those node-ips (metrics-server, node exporters, NodePorts, hostNetwork pods); help: taint the remote nodes (the second seed's GPU worker is tainted, so it is clean) or use `node_ip: mesh`";
+    EtcdOverMesh = 208, "MS208", "etcd-over-mesh", Warning, "servers that share a site get mesh node-ips (e.g. multi-site Cilium), so etcd peers talk over the mesh; k3s expects servers to reach each other on their private network";
     MtuTooLarge = 301, "MS301", "mtu-too-large", Error, "an explicit MTU leaves pods a larger packet than the encapsulation stack carries without fragmenting; the help shows the stack layer by layer";
     CiliumMtuPresubtracted = 302, "MS302", "cilium-mtu-presubtracted", Warning, "`cni.cilium.mtu` equals mesh MTU minus the tunnel overhead: Cilium's MTU value is the underlay MTU and it subtracts the overhead itself (double subtraction)";
     DoubleEncryption = 303, "MS303", "double-encryption", Warning, "flannel `wireguard-native` or Cilium encryption over an already encrypted mesh: redundant cost and a smaller MTU";
@@ -114,6 +116,8 @@ codes! {
     ReservedSelfLabel = 409, "MS409", "reserved-self-label", Error, "a node label in `kubernetes.io`/`k8s.io` namespaces that the kubelet may not set on itself (e.g. `node-role.kubernetes.io/worker`); the kubelet refuses to start";
     TaintRegistrationOnly = 410, "MS410", "taint-registration-only", Info, "node-taint and node-label apply when a node registers; changes on an existing node need kubectl (the plan renders the commands)";
     InterfaceOrdering = 411, "MS411", "interface-ordering", Warning, "`flannel-iface` on a mesh interface: k3s must start after the mesh daemon (k3s#367); help renders the systemd drop-in";
+    K3sVersionUnpinned = 412, "MS412", "k3s-version-unpinned", Warning, "`k3s.version` is not set: the installer takes whatever the stable channel holds that day, so nodes installed on different days differ and re-running `install.sh` upgrades a running node (Kubernetes version-skew policy: kubelets never newer than the API servers)";
+    K3sKnownBug = 413, "MS413", "k3s-known-bug", Warning, "the pinned k3s version (or, unpinned, any version before the fix) is affected by a known upstream bug that this spec's topology triggers; the message names the upstream issue and the first fixed version of each release line (a data table in the core, with provenance, e.g. k3s#12436: `flannel.1` lost when `tailscale0` is re-created, fixed in v1.33.13, v1.34.9, v1.35.6, v1.36.2)";
     NoProxyMissing = 501, "MS501", "no-proxy-missing", Error, "a proxy is set and NO_PROXY misses node addresses, the mesh range, the pod or service CIDR, or the server URL's host (`kubectl logs`/`exec` fail: k3s#6705); help lists what is missing";
     NoProxyMalformed = 502, "MS502", "no-proxy-malformed", Error, "an entry in `no_proxy_extra` is neither a host, a domain suffix, an IP nor a CIDR";
     NoProxyCidrSupport = 503, "MS503", "no-proxy-cidr-support", Info, "NO_PROXY holds CIDRs: Go programs and curl ≥ 7.86 honour them, older curl and wget do not; help gives the host list for those";
@@ -189,7 +193,7 @@ mod tests {
             assert!(seen.insert(c.number()), "duplicate {c}");
             assert_eq!(Code::lookup(c.slug()), Some(*c));
         }
-        assert_eq!(Code::ALL.len(), 62);
+        assert_eq!(Code::ALL.len(), 66);
     }
 
     #[test]

@@ -88,26 +88,29 @@ impl Diagnostic {
     /// assert_eq!(d.severity, Severity::Error);
     /// assert_eq!(d.slug, "pod-service-overlap");
     /// ```
+    ///
+    /// The path, the message and (in [`Diagnostic::with_help`]) the help pass through the
+    /// secret detector ([`crate::secrets::redact_text`]): a token is never echoed.
     #[must_use]
     pub fn new(code: Code, path: impl Into<String>, message: impl Into<String>) -> Self {
         Self {
             code,
             slug: code.slug(),
             severity: code.default_severity(),
-            path: path.into(),
+            path: crate::secrets::redact_text(&path.into()),
             line: None,
             column: None,
-            message: message.into(),
+            message: crate::secrets::redact_text(&message.into()),
             help: None,
             acknowledged: false,
             reason: None,
         }
     }
 
-    /// Adds a help text.
+    /// Adds a help text (secrets in it are redacted).
     #[must_use]
     pub fn with_help(mut self, help: impl Into<String>) -> Self {
-        self.help = Some(help.into());
+        self.help = Some(crate::secrets::redact_text(&help.into()));
         self
     }
 
@@ -169,7 +172,8 @@ impl Diagnostic {
                 if self.code == Code::InlineSecret || crate::secrets::line_has_secret(text) {
                     window(&crate::secrets::redact_line(text), self.column)
                 } else {
-                    window(text.trim_end(), self.column)
+                    // a URL's user name and password are hidden too
+                    window(&crate::secrets::redact_text(text.trim_end()), self.column)
                 };
             let _ = writeln!(out, "{gutter} | {}", snippet.text);
             if self.column.is_some() {

@@ -65,6 +65,7 @@ pub mod mtu;
 pub mod netaddr;
 pub mod no_proxy;
 pub mod ports;
+pub mod principal;
 pub mod printable;
 pub mod render;
 pub mod rules;

@@ -77,6 +77,19 @@ pub fn url_port(url: &str) -> Option<u16> {
     }
 }
 
+/// Whether a URL carries a user name or password (`http://user:pw@proxy:3128`).
+///
+/// ```
+/// use meshspec::netaddr::has_credentials;
+/// assert!(has_credentials("http://user:pw@proxy.lan:3128"));
+/// assert!(!has_credentials("http://proxy.lan:3128"));
+/// assert!(!has_credentials("localhost,10.0.0.0/8"));
+/// ```
+#[must_use]
+pub fn has_credentials(url: &str) -> bool {
+    url::Url::parse(url.trim()).is_ok_and(|u| !u.username().is_empty() || u.password().is_some())
+}
+
 /// The host of a proxy URL (`http://`, `https://` or `socks5://`).
 #[must_use]
 pub fn proxy_url_host(url: &str) -> Option<Host> {

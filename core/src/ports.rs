@@ -52,7 +52,20 @@ pub struct Port {
     pub why: &'static str,
 }
 
+/// Why strings of the ports that carry the pod tunnel (their traffic arrives where the tunnel
+/// runs: the mesh interface, or the LAN when the tunnel endpoints are LAN node-ips).
+const TUNNEL_WHY: &[&str] = &[WHY_CILIUM_TUNNEL, WHY_FLANNEL_VXLAN, WHY_FLANNEL_WG];
+const WHY_CILIUM_TUNNEL: &str = "Cilium tunnel";
+const WHY_FLANNEL_VXLAN: &str = "flannel VXLAN";
+const WHY_FLANNEL_WG: &str = "flannel wireguard-native (IPv4, IPv6)";
+
 impl Port {
+    /// Whether the port carries the pod tunnel (VXLAN, Geneve, flannel's WireGuard).
+    #[must_use]
+    pub fn is_tunnel(&self) -> bool {
+        TUNNEL_WHY.contains(&self.why)
+    }
+
     /// `6443/tcp`, `2379-2380/tcp`, `icmp`.
     #[must_use]
     pub fn spec(&self) -> String {
@@ -117,7 +130,7 @@ fn compute(c: &Cluster) -> Vec<Port> {
                 Proto::Udp,
                 cil.tunnel_port,
                 cil.tunnel_port,
-                "Cilium tunnel",
+                WHY_CILIUM_TUNNEL,
             ));
             v.push(p(Scope::AllNodes, Proto::Tcp, 4240, 4240, "cilium-health"));
             v.push(p(Scope::AllNodes, Proto::Icmp, 0, 0, "cilium-health echo"));
@@ -152,17 +165,15 @@ fn compute(c: &Cluster) -> Vec<Port> {
                 .any(|n| n.node_ip_mode == NodeIpMode::VpnAuth);
             match f.backend {
                 _ if vpn => {}
-                FlannelBackend::Vxlan => {
-                    v.push(p(Scope::AllNodes, Proto::Udp, 8472, 8472, "flannel VXLAN"))
-                }
+                FlannelBackend::Vxlan => v.push(p(
+                    Scope::AllNodes,
+                    Proto::Udp,
+                    8472,
+                    8472,
+                    WHY_FLANNEL_VXLAN,
+                )),
                 FlannelBackend::WireguardNative => {
-                    v.push(p(
-                        Scope::AllNodes,
-                        Proto::Udp,
-                        51820,
-                        51821,
-                        "flannel wireguard-native (IPv4, IPv6)",
-                    ));
+                    v.push(p(Scope::AllNodes, Proto::Udp, 51820, 51821, WHY_FLANNEL_WG));
                 }
                 FlannelBackend::HostGw => {}
             }

@@ -14,6 +14,8 @@ mod pods;
 mod proxy_env;
 mod stack;
 
+pub use stack::flannel_device;
+
 pub use stack::MESH_UNDERLAY_FAMILY;
 
 use std::net::IpAddr;
@@ -151,6 +153,7 @@ impl Cluster {
             spans,
         };
         nodes::resolve_nodes(&mut cluster);
+        cilium_auto_mtu(&mut cluster);
         pods::predict_pod_cidrs(&mut cluster);
         for site in cluster.nodes.iter().filter_map(|n| n.site.clone()) {
             *cluster.site_population.entry(site).or_insert(0) += 1;
@@ -226,6 +229,31 @@ impl Cluster {
             .as_deref()
             .and_then(|s| self.site(s))
             .map_or(1500, |s| s.mtu)
+    }
+}
+
+/// `cni.cilium.mtu: auto`: Cilium's `MTU` Helm value is the MTU of the device that carries the
+/// tunnel (the chart's "underlying network MTU"; Cilium subtracts the VXLAN/Geneve overhead
+/// itself). A node whose node-ip is a mesh address tunnels over the mesh interface; one whose
+/// node-ip is its LAN address tunnels over the LAN. One value serves every node, so it is the
+/// smallest of the devices the tunnels really use.
+fn cilium_auto_mtu(c: &mut Cluster) {
+    let underlays: Vec<u32> = c
+        .nodes
+        .iter()
+        .map(|n| {
+            if n.tunnel_over_mesh() {
+                c.mesh.mtu
+            } else {
+                c.underlay_mtu(n)
+            }
+        })
+        .collect();
+    if let Cni::Cilium(cil) = &mut c.cni
+        && !cil.mtu_explicit
+        && let Some(min) = underlays.into_iter().min()
+    {
+        cil.mtu = min;
     }
 }
 
@@ -338,7 +366,71 @@ fn resolve_mesh(spec: &Spec, diags: &mut Vec<Diagnostic>) -> Mesh {
         },
         dns_suffix: m.dns_suffix.clone(),
         vpn_auth_key_file: m.k3s_vpn_auth.as_ref().map(|v| v.key_file.clone()),
+        tag_owners: resolve_tag_owners(m, provider, diags),
+        admins: resolve_admins(m, provider, diags),
     }
+}
+
+/// `mesh.tag_owners`, defaulting to `autogroup:admin` on Tailscale. Headscale has no default:
+/// its policy parser refuses every autogroup as a tag owner (see [`crate::principal`]).
+fn resolve_tag_owners(
+    m: &crate::spec::MeshSpec,
+    provider: Provider,
+    diags: &mut Vec<Diagnostic>,
+) -> Vec<String> {
+    let Some(owners) = &m.tag_owners else {
+        if provider == Provider::Headscale {
+            diags.push(
+                Diagnostic::new(
+                    crate::code::Code::MissingField,
+                    "mesh.tag_owners",
+                    "`mesh.provider` is `headscale`, whose policy has no default tag owner: `autogroup:admin` is refused there",
+                )
+                .with_help("name the Headscale users or groups that may tag the nodes, e.g. `tag_owners: [admin@]`"),
+            );
+        }
+        return vec!["autogroup:admin".to_owned()];
+    };
+    if provider == Provider::Headscale {
+        for (i, o) in owners.iter().enumerate() {
+            if let Some(why) = crate::principal::headscale_tag_owner_error(o) {
+                diags.push(
+                    Diagnostic::new(
+                        crate::code::Code::InvalidValue,
+                        format!("mesh.tag_owners[{i}]"),
+                        format!("Headscale refuses `{o}` as a tag owner: {why}"),
+                    )
+                    .with_help("use a Headscale user (`admin@`) or a group defined in the policy (`group:ops`)"),
+                );
+            }
+        }
+    }
+    owners.clone()
+}
+
+/// `mesh.admins`, defaulting to `autogroup:member`; each must be a valid ACL source.
+fn resolve_admins(
+    m: &crate::spec::MeshSpec,
+    provider: Provider,
+    diags: &mut Vec<Diagnostic>,
+) -> Vec<String> {
+    let Some(admins) = &m.admins else {
+        return vec!["autogroup:member".to_owned()];
+    };
+    for (i, a) in admins.iter().enumerate() {
+        if let Some(why) = crate::principal::admin_source_error(a, provider == Provider::Headscale)
+        {
+            diags.push(
+                Diagnostic::new(
+                    crate::code::Code::InvalidValue,
+                    format!("mesh.admins[{i}]"),
+                    format!("`{a}` cannot be the source of an ACL rule on {provider}: {why}"),
+                )
+                .with_help("use users, groups or `autogroup:member`"),
+            );
+        }
+    }
+    admins.clone()
 }
 
 fn resolve_cni(spec: &Spec, mesh: &Mesh, diags: &mut Vec<Diagnostic>) -> Cni {

@@ -73,6 +73,10 @@ pub struct Mesh {
     pub dns_suffix: Option<String>,
     /// k3s's vpn-auth key file, when k3s joins the tailnet itself.
     pub vpn_auth_key_file: Option<String>,
+    /// Who may apply the node tags (`mesh.tag_owners`; default `autogroup:admin` on Tailscale).
+    pub tag_owners: Vec<String>,
+    /// Sources allowed to reach 6443/tcp from outside the cluster (default `autogroup:member`).
+    pub admins: Vec<String>,
 }
 
 impl Mesh {
@@ -303,6 +307,14 @@ impl Node {
             }
         }
         out
+    }
+
+    /// Whether the node's pod tunnel (flannel VXLAN, Cilium VXLAN/Geneve, k3s's Tailscale
+    /// extension) rides the mesh: flannel is bound to the mesh interface, or the node-ip (the
+    /// tunnel endpoint) is a mesh address. Otherwise the tunnel runs over the site's LAN.
+    #[must_use]
+    pub fn tunnel_over_mesh(&self) -> bool {
+        self.flannel_iface.is_some() || self.node_ip_mode != NodeIpMode::Lan
     }
 
     /// Whether the node carries a NoSchedule or NoExecute taint.

@@ -134,7 +134,13 @@ pub(super) fn resolve_nodes(c: &mut Cluster) {
             .copied()
             .filter(|ip| families.contains(&Family::of(*ip)))
             .collect();
-        let (labels, taints) = labels_and_taints(n);
+        let (mut labels, mut taints) = labels_and_taints(n);
+        let extra = if n.role == crate::spec::Role::Server {
+            &c.spec.k3s.server_extra
+        } else {
+            &c.spec.k3s.agent_extra
+        };
+        apply_extras(extra, &mut labels, &mut taints);
         nodes.push(Node {
             index: i,
             name: n.name.clone(),
@@ -286,6 +292,46 @@ fn labels_and_taints(n: &crate::spec::NodeSpec) -> (BTreeMap<String, String>, Ve
         }
     }
     (labels, taints)
+}
+
+/// `node-label`/`node-taint` in `server_extra`/`agent_extra` replace the derived entries in
+/// the rendered config (`render::k3s::config_entries`), so they are what the node really
+/// registers with: the model takes them, so verify.sh tolerates those taints and
+/// labels-taints.sh applies them (e.g. `node-taint: [CriticalAddonsOnly=true:NoExecute]`).
+fn apply_extras(
+    extra: &BTreeMap<String, serde_json::Value>,
+    labels: &mut BTreeMap<String, String>,
+    taints: &mut Vec<String>,
+) {
+    let items = |v: &serde_json::Value| -> Vec<String> {
+        match v {
+            serde_json::Value::Array(a) => a
+                .iter()
+                .filter_map(|x| x.as_str())
+                .flat_map(|x| x.split(','))
+                .map(|x| x.trim().to_owned())
+                .filter(|x| !x.is_empty())
+                .collect(),
+            serde_json::Value::String(x) => x
+                .split(',')
+                .map(|x| x.trim().to_owned())
+                .filter(|x| !x.is_empty())
+                .collect(),
+            _ => Vec::new(),
+        }
+    };
+    if let Some(v) = extra.get("node-taint") {
+        *taints = items(v);
+    }
+    if let Some(v) = extra.get("node-label") {
+        *labels = items(v)
+            .into_iter()
+            .map(|kv| match kv.split_once('=') {
+                Some((k, v)) => (k.to_owned(), v.to_owned()),
+                None => (kv, String::new()),
+            })
+            .collect();
+    }
 }
 
 fn check_names(c: &mut Cluster) {

@@ -26,9 +26,16 @@ impl Cluster {
             Some(ProxyStyle::Broad) => Style::Broad,
             _ => Style::Precise,
         };
+        // Under Cilium's cluster-pool IPAM pods take addresses from the pool, not from k3s's
+        // cluster CIDR, and the API server dials pod IPs directly (k3s turns on
+        // --enable-aggregator-routing: metrics-server), so the pool must bypass the proxy too.
+        let mut pods: Vec<Cidr> = self.network.cluster_cidrs.clone();
+        if let Some(pool) = self.cilium_pool() {
+            pods.push(pool);
+        }
         let inputs = Inputs {
             style,
-            cluster_cidrs: &self.network.cluster_cidrs,
+            cluster_cidrs: &pods,
             service_cidrs: &self.network.service_cidrs,
             node_addresses: &addresses,
             site_subnets: &subnets,
@@ -39,6 +46,16 @@ impl Cluster {
             extra: &extra,
         };
         f(&inputs)
+    }
+
+    /// Cilium's cluster-pool CIDR, when pods take their addresses from it instead of from the
+    /// per-node pod CIDRs k3s allocates.
+    #[must_use]
+    pub fn cilium_pool(&self) -> Option<Cidr> {
+        self.cni
+            .cilium()
+            .filter(|cil| cil.ipam == crate::spec::CiliumIpam::ClusterPool)
+            .and_then(|cil| cil.cluster_pool_cidr)
     }
 
     /// The NO_PROXY entries rendered for every node, when the spec has a `proxy:` block.

@@ -4,6 +4,7 @@ use super::{Cluster, Cni, Node, NodeIpMode};
 use crate::cidr::Family;
 use crate::cilium::ChartLine;
 use crate::mtu::{self, CiliumEncryption, Layer, Stack, Tunnel};
+use crate::render::line::one_line;
 use crate::spec::{FlannelBackend, TunnelProtocol};
 
 /// The mesh's own overhead assumed on the underlay: WireGuard over IPv6 (80 bytes), the case
@@ -21,15 +22,24 @@ impl Cluster {
     /// ```
     #[must_use]
     pub fn mtu_stack(&self, node: &Node) -> Stack {
-        let site = node
-            .site
-            .as_deref()
-            .map_or_else(|| "underlay".to_owned(), |s| format!("underlay (site {s})"));
-        let mut stack = Stack::underlay(site, self.underlay_mtu(node)).mesh(
-            format!("{} ({})", self.mesh.interface, self.mesh.provider),
-            self.mesh.mtu,
-            mtu::mesh_overhead(MESH_UNDERLAY_FAMILY),
+        let site = node.site.as_deref().map_or_else(
+            || "underlay".to_owned(),
+            |s| format!("underlay (site {})", one_line(s)),
         );
+        let mut stack = Stack::underlay(site, self.underlay_mtu(node));
+        // a tunnel between LAN node-ips never enters the mesh (Cilium or flannel over the LAN);
+        // names are validated, one_line keeps each layer on its line whatever they hold
+        if node.tunnel_over_mesh() {
+            stack = stack.mesh(
+                format!(
+                    "{} ({})",
+                    one_line(&self.mesh.interface),
+                    self.mesh.provider
+                ),
+                self.mesh.mtu,
+                mtu::mesh_overhead(MESH_UNDERLAY_FAMILY),
+            );
+        }
         let outer = node.primary_ip().map_or(Family::Ipv4, Family::of);
         match &self.cni {
             Cni::Flannel(f) => {
@@ -45,7 +55,11 @@ impl Cluster {
                 let overhead = mtu::flannel_overhead(backend);
                 if overhead > 0 {
                     stack = stack.encap(
-                        format!("flannel {} (flannel.1)", backend_word(backend)),
+                        format!(
+                            "flannel {} ({})",
+                            backend_word(backend),
+                            flannel_device(backend)
+                        ),
                         overhead,
                     );
                 }
@@ -106,6 +120,19 @@ impl Cluster {
             Some("wireguard") => CiliumEncryption::WireGuard,
             _ => CiliumEncryption::Ipsec,
         }
+    }
+}
+
+/// The device flannel creates for a backend: `flannel.1` for VXLAN, `flannel-wg` (and
+/// `flannel-wg-v6`) for wireguard-native (flannel `pkg/backend/wireguard`), none for host-gw;
+/// k3s's Tailscale extension routes over `tailscale0` itself.
+#[must_use]
+pub fn flannel_device(b: mtu::FlannelBackend) -> &'static str {
+    match b {
+        mtu::FlannelBackend::Vxlan => "flannel.1",
+        mtu::FlannelBackend::WireguardNative => "flannel-wg",
+        mtu::FlannelBackend::HostGw => "no tunnel device",
+        mtu::FlannelBackend::TailscaleExtension => "tailscale0",
     }
 }
 

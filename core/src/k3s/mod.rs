@@ -4,4 +4,5 @@
 //! these modules what k3s accepts.
 
 pub mod flags;
+pub mod known_bugs;
 mod value;

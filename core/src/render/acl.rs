@@ -1,8 +1,12 @@
-//! `cluster/tailscale-acl.json`: a tailnet policy snippet for Tailscale and Headscale meshes,
-//! allowing exactly the ports of [`ports::required`] between the node tags (MS801).
+//! The tailnet policy snippet: `cluster/tailscale-acl.json` for Tailscale,
+//! `cluster/headscale-policy.json` for Headscale. It allows exactly the ports of
+//! [`ports::required`] between the node tags (MS801), 6443/tcp to the servers from
+//! `mesh.admins` (so `kubectl` from a laptop works), and with vpn-auth the pod network.
 //!
-//! It uses the `acls` form, which Tailscale and Headscale both accept. It is a snippet to
-//! merge into an existing policy, not a complete policy: it does not cover people or devices.
+//! It uses the `acls` form, which Tailscale and Headscale both accept. Tag owners come from
+//! `mesh.tag_owners`: Tailscale's default `autogroup:admin` is refused by Headscale's policy v2
+//! parser (`parseOwner`: users, groups or tags only), so a Headscale spec names them itself. It
+//! is a snippet to merge into an existing policy: it does not define groups or users.
 
 use std::collections::BTreeMap;
 
@@ -10,6 +14,7 @@ use serde_json::{Value, json};
 
 use crate::cluster::{Cluster, NodeIpMode};
 use crate::ports::{self, Proto, Scope};
+use crate::spec::Provider;
 
 /// The tag of server nodes.
 pub const SERVER_TAG: &str = "tag:k3s-server";
@@ -21,6 +26,16 @@ fn tags(scope_servers_only: bool) -> Vec<&'static str> {
         vec![SERVER_TAG]
     } else {
         vec![SERVER_TAG, AGENT_TAG]
+    }
+}
+
+/// The bundle path of the policy for this mesh, or `None` when the mesh is not Tailscale's.
+#[must_use]
+pub fn path(c: &Cluster) -> Option<&'static str> {
+    match c.mesh.provider {
+        Provider::Tailscale => Some("cluster/tailscale-acl.json"),
+        Provider::Headscale => Some("cluster/headscale-policy.json"),
+        Provider::Netbird | Provider::Wireguard => None,
     }
 }
 
@@ -68,27 +83,40 @@ pub fn policy(c: &Cluster) -> Option<Value> {
             json!({"action": "accept", "src": tags(src_s), "proto": proto.to_string(), "dst": dst})
         })
         .collect();
+    if !c.mesh.admins.is_empty() {
+        // people reach the API from their own devices (kubectl); they are not tagged nodes
+        acls.push(json!({
+            "action": "accept",
+            "src": c.mesh.admins,
+            "proto": "tcp",
+            "dst": [format!("{SERVER_TAG}:6443")],
+        }));
+    }
     let vpn_auth = c
         .nodes
         .iter()
         .any(|n| n.node_ip_mode == NodeIpMode::VpnAuth);
     let mut out = json!({
         "tagOwners": {
-            AGENT_TAG: ["autogroup:admin"],
-            SERVER_TAG: ["autogroup:admin"],
+            AGENT_TAG: c.mesh.tag_owners,
+            SERVER_TAG: c.mesh.tag_owners,
         },
     });
     if vpn_auth {
-        // pods are reached as subnet routes each node advertises
+        // Pods are reached as subnet routes each node advertises. Routed pod packets keep
+        // their pod source address (no SNAT between nodes: k3s#8372, k3s#10078), so the pod
+        // network must be a source as well as a destination.
         let cidrs: Vec<String> = c
             .network
             .cluster_cidrs
             .iter()
             .map(ToString::to_string)
             .collect();
+        let mut src: Vec<String> = tags(false).into_iter().map(str::to_owned).collect();
+        src.extend(cidrs.iter().cloned());
         acls.push(json!({
             "action": "accept",
-            "src": tags(false),
+            "src": src,
             "dst": cidrs.iter().map(|x| format!("{x}:*")).collect::<Vec<_>>(),
         }));
         let routes: BTreeMap<String, Vec<&str>> =
@@ -103,8 +131,7 @@ pub fn policy(c: &Cluster) -> Option<Value> {
 /// Tailscale's.
 #[must_use]
 pub fn acl_json(c: &Cluster) -> Option<String> {
-    let v = policy(c)?;
-    serde_json::to_string_pretty(&v).ok().map(|s| s + "\n")
+    policy(c).map(|v| crate::render::json_out::pretty(&v))
 }
 
 #[cfg(test)]
@@ -144,6 +171,62 @@ mod tests {
         assert!(
             v["autoApprovers"]["routes"]["10.42.0.0/16"].is_array(),
             "{v}"
+        );
+        // routed pod packets keep pod source addresses: the pod network is a source too
+        let pod_rule = v["acls"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["dst"][0] == "10.42.0.0/16:*")
+            .unwrap();
+        assert_eq!(
+            pod_rule["src"],
+            json!([SERVER_TAG, AGENT_TAG, "10.42.0.0/16"])
+        );
+    }
+
+    #[test]
+    fn admins_reach_the_api_and_own_the_tags() {
+        let c = Cluster::from_yaml(
+            "version: 1\nname: lab\nnodes:\n  - {name: a, role: server, mesh_ip: 100.64.0.1}\n",
+        )
+        .unwrap();
+        let v = policy(&c).unwrap();
+        assert_eq!(v["tagOwners"][SERVER_TAG], json!(["autogroup:admin"]));
+        let admin = v["acls"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["src"] == json!(["autogroup:member"]))
+            .unwrap();
+        assert_eq!(admin["dst"], json!(["tag:k3s-server:6443"]));
+        assert_eq!(path(&c), Some("cluster/tailscale-acl.json"));
+    }
+
+    #[test]
+    fn headscale_policy_uses_the_named_owners() {
+        let c = Cluster::from_yaml("version: 1\nname: lab\nmesh: {provider: headscale, tag_owners: [ops@], admins: [group:ops]}\nnodes:\n  - {name: a, role: server, mesh_ip: 100.64.0.1}\n").unwrap();
+        assert!(!c.validate().has_errors());
+        let text = acl_json(&c).unwrap();
+        assert!(!text.contains("autogroup:admin"), "{text}");
+        let v: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(v["tagOwners"][AGENT_TAG], json!(["ops@"]));
+        assert_eq!(path(&c), Some("cluster/headscale-policy.json"));
+    }
+
+    #[test]
+    fn headscale_refuses_autogroup_owners_with_a_code() {
+        let c = Cluster::from_yaml("version: 1\nname: lab\nmesh: {provider: headscale, tag_owners: [autogroup:admin]}\nnodes:\n  - {name: a, role: server, mesh_ip: 100.64.0.1}\n").unwrap();
+        let d = c.validate();
+        let e = d.errors().next().unwrap();
+        assert_eq!(e.code, crate::Code::InvalidValue);
+        assert_eq!(e.path, "mesh.tag_owners[0]");
+        let missing = Cluster::from_yaml("version: 1\nname: lab\nmesh: {provider: headscale}\nnodes:\n  - {name: a, role: server, mesh_ip: 100.64.0.1}\n").unwrap();
+        assert!(
+            missing
+                .validate()
+                .codes()
+                .contains(&crate::Code::MissingField)
         );
     }
 

@@ -54,7 +54,9 @@ impl Bundle {
 /// How to render.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RenderOptions {
-    /// The spec's name as shown in generated-file headers (usually its file name).
+    /// The spec's name (usually its file name). Kept for API compatibility: generated files
+    /// name only the cluster, never the spec file, so renaming or copying a spec changes no
+    /// byte of the bundle (and a file name can never reach a file's text).
     pub spec_name: String,
 }
 

@@ -1,14 +1,25 @@
 //! Each node's `install.sh`: puts the rendered files in place and runs the k3s installer.
 //!
 //! The script never holds the join token: k3s reads it from the `token-file` named in
-//! `config.yaml`, and the script only checks that file exists with mode 0600. It does not
-//! install the mesh client or create the token.
+//! `config.yaml`, and the script only checks that file exists with mode 0600. Nor does it hold
+//! proxy URLs, which may carry credentials (`http://user:pw@proxy:3128`): the installer's
+//! download reads them from the unit's env file (mode 0600) in a subshell. Every spec value is
+//! written as one `sh` word by [`quote`] (never inside a double-quoted string) or as comment
+//! text by [`comment`]. It does not install the mesh client or create the token.
 
 use std::fmt::Write as _;
 
 use crate::cluster::{Cluster, Node};
 use crate::render::env::service_name;
-use crate::render::shell::quote;
+use crate::render::shell::{comment, quote};
+
+/// The `environment.d` snippet below the node root, whose variables `install.sh` also writes
+/// into `/etc/environment`.
+pub const ENVIRONMENT_D: &str = "etc/environment.d/10-meshspec-proxy.conf";
+/// The first line of meshspec's block in `/etc/environment`.
+pub const BLOCK_BEGIN: &str = "# BEGIN meshspec proxy settings (managed by install.sh)";
+/// The last line of meshspec's block in `/etc/environment`.
+pub const BLOCK_END: &str = "# END meshspec proxy settings";
 
 /// The k3s installer URL.
 pub const INSTALLER_URL: &str = "https://get.k3s.io";
@@ -21,7 +32,7 @@ pub const INSTALLER_URL: &str = "https://get.k3s.io";
 /// let c = Cluster::from_yaml("version: 1\nname: lab\nnodes:\n  - {name: a, role: server, mesh_ip: 100.64.0.1}\n").unwrap();
 /// let files = [("etc/rancher/k3s/config.yaml".to_owned(), 0o600)];
 /// let sh = meshspec::render::install::install_script(&c, &c.nodes[0], &files);
-/// assert!(sh.contains("install -m 0600 \"$here/etc/rancher/k3s/config.yaml\" /etc/rancher/k3s/config.yaml"));
+/// assert!(sh.contains("install -m 0600 \"$here\"/etc/rancher/k3s/config.yaml /etc/rancher/k3s/config.yaml"));
 /// assert!(!sh.contains("K3S_TOKEN="));
 /// ```
 #[must_use]
@@ -39,30 +50,30 @@ pub fn install_script(c: &Cluster, n: &Node, files: &[(String, u32)]) -> String 
          token_file={token}\n\
          \n\
          if [ \"$(id -u)\" -ne 0 ]; then\n  echo \"install.sh: run as root: sudo sh $0\" >&2\n  exit 1\nfi\n",
-        cluster = c.name,
-        node = n.name,
+        cluster = comment(&c.name),
+        node = comment(&n.name),
         article = if n.is_server() { "a" } else { "an" },
     );
     let create = if n.init {
-        "create it on this first server: (umask 077; openssl rand -hex 32 > $token_file)".to_owned()
+        format!("create it on this first server: (umask 077; openssl rand -hex 32 > {token})")
     } else {
         let first = c
             .init_server()
             .map_or("the first server", |s| s.name.as_str());
-        format!(
-            "copy it from {first}: /var/lib/rancher/k3s/server/token, then chmod 600 $token_file"
-        )
+        format!("copy it from {first}: /var/lib/rancher/k3s/server/token, then chmod 600 {token}")
     };
     let _ = write!(
         s,
-        "if [ ! -f \"$token_file\" ]; then\n  echo \"install.sh: token file $token_file is missing; {create}\" >&2\n  exit 1\nfi\n\
+        "if [ ! -f \"$token_file\" ]; then\n  echo \"install.sh: token file $token_file is missing; \"{create} >&2\n  exit 1\nfi\n\
          mode=$(stat -c %a \"$token_file\")\n\
-         if [ \"$mode\" != 600 ]; then\n  echo \"install.sh: token file $token_file has mode $mode; run: chmod 600 $token_file\" >&2\n  exit 1\nfi\n"
+         if [ \"$mode\" != 600 ]; then\n  echo \"install.sh: token file $token_file has mode $mode; run: chmod 600 $token_file\" >&2\n  exit 1\nfi\n",
+        create = quote(&create)
     );
     if let Some(key) = &c.mesh.vpn_auth_key_file {
+        // the path is a variable, expanded inside double quotes: never pasted into a string
         let _ = write!(
             s,
-            "if [ ! -f {k} ]; then\n  echo \"install.sh: vpn-auth key file {k} is missing\" >&2\n  exit 1\nfi\n",
+            "key_file={k}\nif [ ! -f \"$key_file\" ]; then\n  echo \"install.sh: vpn-auth key file $key_file is missing\" >&2\n  exit 1\nfi\n",
             k = quote(key)
         );
     }
@@ -74,36 +85,118 @@ pub fn install_script(c: &Cluster, n: &Node, files: &[(String, u32)]) -> String 
     s.push_str("\n# 1. the rendered files\n");
     push_installs(&mut s, &before);
     s.push_str("\n# 2. the k3s installer (does not start k3s yet)\n");
-    let mut env = Vec::new();
-    if let Some(p) = c.proxy.as_ref().filter(|p| p.has_proxy()) {
-        // the installer downloads through the proxy
-        if let Some(h) = &p.http {
-            env.push(format!("http_proxy={}", quote(h)));
-        }
-        if let Some(h) = &p.https {
-            env.push(format!("https_proxy={}", quote(h)));
-        }
-    }
-    if let Some(v) = &c.k3s.version {
-        env.push(format!("INSTALL_K3S_VERSION={}", quote(v)));
-    }
-    env.push(format!("INSTALL_K3S_EXEC={role}"));
-    env.push("INSTALL_K3S_SKIP_START=true".to_owned());
-    env.push("K3S_CONFIG_FILE=/etc/rancher/k3s/config.yaml".to_owned());
-    let _ = writeln!(s, "curl -sfL {INSTALLER_URL} | {} sh -s -", env.join(" "));
+    installer_section(&mut s, c, role, &after);
     if !after.is_empty() {
         s.push_str("\n# 3. the unit's environment (after the installer, which rewrites it)\n");
         push_installs(&mut s, &after);
+    }
+    if let Some((rel, _)) = files.iter().find(|(p, _)| p == ENVIRONMENT_D) {
+        environment_block(&mut s, rel);
     }
     let _ = write!(
         s,
         "\nsystemctl daemon-reload\n\
          systemctl enable {unit}.service\n\
          systemctl restart {unit}.service\n\
-         echo \"install.sh: {unit} started on {node}; wait until 'kubectl get node {node}' shows Ready before the next node\"\n",
-        node = n.name
+         echo {done}\n",
+        done = quote(&format!(
+            "install.sh: {unit} started on {node}; wait until 'kubectl get node {node}' shows Ready before the next node",
+            node = n.name
+        ))
     );
     s
+}
+
+/// NO_PROXY for SSH and console logins: `environment.d(5)` is read by the systemd user manager
+/// only, while PAM login sessions read `/etc/environment` (pam_env), which is where the second
+/// seed puts NO_PROXY (its AC2). The block between [`BLOCK_BEGIN`] and [`BLOCK_END`] is replaced
+/// on every run, so rerunning the script changes nothing and lines outside it are kept.
+fn environment_block(s: &mut String, rel: &str) {
+    let _ = write!(
+        s,
+        "\n# 4. the same variables for login shells (kubectl on the node): pam_env reads /etc/environment;\n\
+         #    environment.d is read by systemd user services only. The marked block is replaced on each run.\n\
+         begin={begin}\n\
+         end={end}\n\
+         envtmp=$(mktemp)\n\
+         if [ -f /etc/environment ]; then\n  \
+         awk -v b=\"$begin\" -v e=\"$end\" '$0 == b {{ skip = 1 }} !skip {{ print }} $0 == e {{ skip = 0 }}' /etc/environment > \"$envtmp\"\n\
+         fi\n\
+         {{ echo \"$begin\"; grep -v '^#' \"$here\"/{file}; echo \"$end\"; }} >> \"$envtmp\"\n\
+         cat \"$envtmp\" > /etc/environment\n\
+         rm -f \"$envtmp\"\n",
+        begin = quote(BLOCK_BEGIN),
+        end = quote(BLOCK_END),
+        file = quote(rel)
+    );
+}
+
+/// Downloads the installer to a file (through the proxy, when the spec has one), checks it,
+/// then runs it. `curl URL | sh` would hand the proxy variables to `sh`, not to `curl`, and
+/// without `pipefail` a failed download runs an empty script that exits 0, so the failure
+/// surfaces later with a misleading message. Unpinned (MS412), a node that already runs k3s
+/// skips the installer, which would otherwise upgrade it to the day's stable release.
+fn installer_section(s: &mut String, c: &Cluster, role: &str, after: &[&(String, u32)]) {
+    let mut env = Vec::new();
+    if let Some(v) = &c.k3s.version {
+        env.push(format!("INSTALL_K3S_VERSION={}", quote(v)));
+    }
+    env.push(format!("INSTALL_K3S_EXEC={role}"));
+    env.push("INSTALL_K3S_SKIP_START=true".to_owned());
+    env.push("K3S_CONFIG_FILE=/etc/rancher/k3s/config.yaml".to_owned());
+    let env_file = after
+        .iter()
+        .map(|(p, _)| p.as_str())
+        .find(|_| c.proxy.as_ref().is_some_and(|p| p.has_proxy()));
+    // The proxy URLs (and any credentials in them) stay in the 0600 env file, whose `KEY=value`
+    // lines read the same in sh as in systemd (render::systemd); `set -a` exports them to curl
+    // and to the installer, which downloads the k3s binary itself.
+    let proxy = match env_file {
+        Some(rel) => {
+            s.push_str(
+                "# downloads go through the proxy named in the unit's env file (mode 0600)\n",
+            );
+            format!(
+                "set -a\n  # shellcheck source=/dev/null\n  . \"$here\"/{}\n  set +a\n  ",
+                quote(rel)
+            )
+        }
+        None => String::new(),
+    };
+    let indent = if c.k3s.version.is_none() {
+        s.push_str(
+            "# k3s.version is not pinned (MS412): never upgrade a node that already runs k3s\n\
+             if command -v k3s >/dev/null 2>&1; then\n  \
+             echo \"install.sh: k3s is already installed ($(k3s --version 2>/dev/null | head -n 1)); skipping the installer, which would upgrade it to today's stable release\" >&2\n  \
+             echo 'install.sh: to upgrade on purpose, pin k3s.version in the spec, render again and run install.sh node by node, servers first' >&2\n\
+             else\n",
+        );
+        "  "
+    } else {
+        ""
+    };
+    let body = format!(
+        "installer=$(mktemp)\n\
+         trap 'rm -f \"$installer\"' EXIT\n\
+         if ! (\n  {proxy}curl -fsSL --retry 3 -o \"$installer\" {INSTALLER_URL}\n); then\n  \
+         echo 'install.sh: downloading {INSTALLER_URL} failed; nothing was installed' >&2\n  exit 1\nfi\n\
+         case $(head -n 1 \"$installer\") in\n  \
+         '#!/bin/sh'*) ;;\n  \
+         *) echo 'install.sh: {INSTALLER_URL} did not return the k3s installer (a captive portal or proxy error page?); nothing was installed' >&2; exit 1 ;;\n\
+         esac\n\
+         (\n  {proxy}{} sh \"$installer\"\n)\n",
+        env.join(" ")
+    );
+    for line in body.lines() {
+        if line.is_empty() {
+            s.push('\n');
+        } else {
+            let _ = writeln!(s, "{indent}{line}");
+        }
+    }
+    if c.k3s.version.is_none() {
+        s.push_str("fi\n");
+    }
 }
 
 fn push_installs(s: &mut String, files: &[&(String, u32)]) {
@@ -112,8 +205,9 @@ fn push_installs(s: &mut String, files: &[&(String, u32)]) {
         let dir = dest.rsplit_once('/').map_or("/", |(d, _)| d);
         let _ = writeln!(
             s,
-            "install -d -m 0755 {}\ninstall -m {mode:04o} \"$here/{rel}\" {}",
+            "install -d -m 0755 {}\ninstall -m {mode:04o} \"$here\"/{} {}",
             quote(dir),
+            quote(rel),
             quote(&dest)
         );
     }
@@ -146,9 +240,46 @@ mod tests {
         assert!(sh.contains("systemctl restart k3s-agent.service"));
         // the env file goes in after the installer, which would overwrite it
         let installer = sh.find("get.k3s.io").unwrap();
-        let env = sh.find("k3s-agent.service.env\"").unwrap();
+        let env = sh.find("/k3s-agent.service.env ").unwrap();
         assert!(env > installer);
-        assert!(sh.find("config.yaml\"").unwrap() < installer);
+        assert!(sh.find("/config.yaml ").unwrap() < installer);
+    }
+
+    #[test]
+    fn installer_is_downloaded_checked_then_run() {
+        let c = Cluster::from_yaml("version: 1\nname: lab\nproxy: {https: 'http://proxy.lan:3128'}\nnodes:\n  - {name: a, role: server, mesh_ip: 100.64.0.1}\n").unwrap();
+        let files = [("etc/systemd/system/k3s.service.env".to_owned(), 0o600)];
+        let sh = install_script(&c, &c.nodes[0], &files);
+        // never `curl | sh`: the proxy would reach sh, not curl, and a failed download would run
+        // an empty script
+        assert!(!sh.contains("| sh") && !sh.contains("|sh"), "{sh}");
+        let download = sh
+            .find("curl -fsSL --retry 3 -o \"$installer\" https://get.k3s.io")
+            .unwrap();
+        let proxy = sh
+            .find(". \"$here\"/etc/systemd/system/k3s.service.env\n")
+            .unwrap();
+        assert!(proxy < download);
+        assert!(sh.contains("'#!/bin/sh'*) ;;"));
+        assert!(sh.contains("sh \"$installer\""));
+        // unpinned: a node that already runs k3s is not upgraded
+        assert!(sh.contains("if command -v k3s >/dev/null 2>&1; then"));
+        assert!(sh.contains("pin k3s.version"));
+    }
+
+    #[test]
+    fn no_proxy_reaches_login_shells_through_a_marked_block() {
+        let c = Cluster::from_yaml("version: 1\nname: lab\nproxy: {no_proxy_extra: [.lan]}\nnodes:\n  - {name: a, role: server, mesh_ip: 100.64.0.1}\n").unwrap();
+        let files = [(ENVIRONMENT_D.to_owned(), 0o644)];
+        let sh = install_script(&c, &c.nodes[0], &files);
+        assert!(
+            sh.contains("begin='# BEGIN meshspec proxy settings (managed by install.sh)'"),
+            "{sh}"
+        );
+        assert!(sh.contains("grep -v '^#' \"$here\"/etc/environment.d/10-meshspec-proxy.conf"));
+        assert!(sh.contains("cat \"$envtmp\" > /etc/environment"));
+        let without = install_script(&c, &c.nodes[0], &[]);
+        assert!(!without.contains("/etc/environment"));
     }
 
     #[test]
@@ -159,5 +290,7 @@ mod tests {
             sh.contains("INSTALL_K3S_VERSION=v1.31.4+k3s1 INSTALL_K3S_EXEC=server"),
             "{sh}"
         );
+        // pinned: the installer runs, and installs exactly that version
+        assert!(!sh.contains("command -v k3s"), "{sh}");
     }
 }

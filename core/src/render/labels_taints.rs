@@ -6,7 +6,7 @@
 use std::fmt::Write as _;
 
 use crate::cluster::Cluster;
-use crate::render::shell::quote;
+use crate::render::shell::{comment, quote};
 
 /// The script's text; every argument is quoted for `sh`.
 ///
@@ -14,7 +14,7 @@ use crate::render::shell::quote;
 /// use meshspec::Cluster;
 /// let c = Cluster::from_yaml("version: 1\nname: lab\nnodes:\n  - {name: a, role: server, mesh_ip: 100.64.0.1, labels: {zone: x}}\n").unwrap();
 /// let sh = meshspec::render::labels_taints::script(&c);
-/// assert!(sh.contains("kubectl label node a --overwrite zone=x\n"));
+/// assert!(sh.contains("kubectl label node a --overwrite 'zone=x'\n"));
 /// ```
 #[must_use]
 pub fn script(c: &Cluster) -> String {
@@ -24,7 +24,7 @@ pub fn script(c: &Cluster) -> String {
          # k3s applies node-label and node-taint only when a node first registers (MS410);\n\
          # later changes to the spec reach existing nodes only through these commands.\n\
          set -eu\n",
-        c.name
+        comment(&c.name)
     );
     let mut any = false;
     for n in c.nodes_in_join_order() {
@@ -33,7 +33,7 @@ pub fn script(c: &Cluster) -> String {
         }
         any = true;
         let node = quote(&n.name);
-        let _ = writeln!(s, "\n# {}", n.name);
+        let _ = writeln!(s, "\n# {}", comment(&n.name));
         for (k, v) in &n.labels {
             let _ = writeln!(
                 s,
@@ -63,9 +63,13 @@ mod tests {
         .unwrap();
         let sh = script(&c);
         assert!(sh.contains("MS410"));
-        assert!(sh.contains("kubectl label node k3s-gpu-worker --overwrite nvidia.com/gpu=true\n"));
-        assert!(sh.contains("kubectl label node k3s-gpu-worker --overwrite gpu-type=rtx3060\n"));
-        assert!(sh.contains("kubectl taint node k3s-gpu-worker --overwrite gpu=true:NoSchedule\n"));
+        assert!(
+            sh.contains("kubectl label node k3s-gpu-worker --overwrite 'nvidia.com/gpu=true'\n")
+        );
+        assert!(sh.contains("kubectl label node k3s-gpu-worker --overwrite 'gpu-type=rtx3060'\n"));
+        assert!(
+            sh.contains("kubectl taint node k3s-gpu-worker --overwrite 'gpu=true:NoSchedule'\n")
+        );
         assert!(!sh.contains("# k3s-master"));
     }
 
@@ -74,7 +78,7 @@ mod tests {
         let c = Cluster::from_yaml("version: 1\nname: lab\nnodes:\n  - {name: a, role: server, mesh_ip: 100.64.0.1, labels: {note: \"it's\"}}\n").unwrap();
         let sh = script(&c);
         // validation refuses such a value; the script still quotes whatever it is given
-        assert!(sh.contains(r"--overwrite 'note=it'\''s'"), "{sh}");
+        assert!(sh.contains(r#"--overwrite "note=it's""#), "{sh}");
         assert_eq!(crate::render::shell::quote("a=$(id)"), "'a=$(id)'");
     }
 }

@@ -11,10 +11,14 @@ pub mod dropin;
 pub mod env;
 pub mod firewall;
 pub mod install;
+pub mod json_out;
 pub mod k3s;
 pub mod labels_taints;
+pub mod line;
+pub mod markdown;
 pub mod plan;
 pub mod shell;
+pub mod systemd;
 pub mod verify;
 pub mod yaml_out;
 
@@ -42,18 +46,30 @@ impl Cluster {
     ///
     /// # Errors
     /// All diagnostics (errors, warnings and info) when at least one is an error.
-    pub fn render(&self, options: &RenderOptions) -> Result<Bundle, Diagnostics> {
+    pub fn render(&self, _options: &RenderOptions) -> Result<Bundle, Diagnostics> {
         let diagnostics = self.validate();
         if diagnostics.has_errors() {
             return Err(diagnostics);
         }
+        Ok(self.assemble(diagnostics))
+    }
+
+    /// Renders without validating. Only for tests of the escaping layer: they feed values no
+    /// spec that validates can hold and check that every file keeps them inert. Never write
+    /// its output to a node.
+    #[doc(hidden)]
+    #[must_use]
+    pub fn render_unvalidated(&self) -> Bundle {
+        self.assemble(Diagnostics::default())
+    }
+
+    fn assemble(&self, diagnostics: Diagnostics) -> Bundle {
         let mut b = Bundle::default();
-        let spec_name = options.spec_name.as_str();
         for n in &self.nodes {
             let base = format!("nodes/{}", n.name);
             let mut files: Vec<(String, String, u32)> = vec![(
                 "etc/rancher/k3s/config.yaml".to_owned(),
-                k3s::config_yaml(self, n, spec_name),
+                k3s::config_yaml(self, n),
                 MODE_PRIVATE,
             )];
             if let Some(text) = env::service_env(self, n) {
@@ -61,7 +77,7 @@ impl Cluster {
                 files.push((path, text, MODE_PRIVATE));
             }
             if let Some(text) = env::environment_d(self) {
-                let path = "etc/environment.d/10-meshspec-proxy.conf".to_owned();
+                let path = install::ENVIRONMENT_D.to_owned();
                 files.push((path, text, MODE_FILE));
             }
             if let Some(text) = dropin::mesh_dropin(self, n) {
@@ -80,7 +96,7 @@ impl Cluster {
         if let Cni::Cilium(cil) = &self.cni {
             b.add(
                 "cluster/cilium-values.yaml",
-                cilium::values_yaml(self, cil, spec_name),
+                cilium::values_yaml(self, cil),
                 MODE_FILE,
             );
             b.add(
@@ -101,8 +117,8 @@ impl Cluster {
                 MODE_SCRIPT,
             );
         }
-        if let Some(text) = acl::acl_json(self) {
-            b.add("cluster/tailscale-acl.json", text, MODE_FILE);
+        if let (Some(path), Some(text)) = (acl::path(self), acl::acl_json(self)) {
+            b.add(path, text, MODE_FILE);
         }
         b.add("cluster/verify.sh", verify::script(self), MODE_SCRIPT);
         b.add(
@@ -111,7 +127,7 @@ impl Cluster {
             MODE_FILE,
         );
         b.diagnostics = diagnostics;
-        Ok(b)
+        b
     }
 }
 

@@ -1,25 +1,52 @@
-//! Quoting for POSIX `sh`, shared by every rendered script.
+//! POSIX `sh`: every value that reaches a rendered script goes through this module.
 //!
-//! It does not run anything; it only turns a value into one shell word.
+//! [`quote`] turns a value into exactly one shell word with the `shlex` crate (single quotes,
+//! or double quotes with `$`, `` ` ``, `"` and `\` escaped where a `'` forces them), so nothing
+//! in it is expanded, split or globbed. [`comment`] writes text after `# ` that cannot end the
+//! comment. It does not run anything.
 
-/// Quotes `s` as one `sh` word: unchanged when it holds only safe characters, otherwise in
-/// single quotes with each `'` written as `'\''`.
+use std::borrow::Cow;
+
+use crate::render::line::one_line;
+
+/// Quotes `s` as one `sh` word: unchanged when it holds only characters `sh` never interprets
+/// (`A-Za-z0-9+-./:@_]`), otherwise quoted by `shlex`.
+///
+/// A NUL byte cannot be part of a shell word (the argument would end there); decoding refuses
+/// it in every field (MS003), and here it is dropped rather than passed on.
 ///
 /// ```
 /// use meshspec::render::shell::quote;
-/// assert_eq!(quote("gpu-type=rtx3060"), "gpu-type=rtx3060");
+/// assert_eq!(quote("k3s-master"), "k3s-master");
+/// assert_eq!(quote("gpu-type=rtx3060"), "'gpu-type=rtx3060'");
 /// assert_eq!(quote("a b"), "'a b'");
-/// assert_eq!(quote("it's"), "'it'\\''s'");
+/// assert_eq!(quote("$(id)"), "'$(id)'");
+/// assert_eq!(quote("it's"), "\"it's\"");
 /// assert_eq!(quote(""), "''");
 /// ```
 #[must_use]
 pub fn quote(s: &str) -> String {
-    let safe = |c: char| c.is_ascii_alphanumeric() || "-_./=:,@%+".contains(c);
-    if !s.is_empty() && s.chars().all(safe) {
-        s.to_owned()
+    let clean: Cow<'_, str> = if s.contains('\0') {
+        Cow::Owned(s.replace('\0', ""))
     } else {
-        format!("'{}'", s.replace('\'', r"'\''"))
+        Cow::Borrowed(s)
+    };
+    match shlex::try_quote(&clean) {
+        Ok(q) => q.into_owned(),
+        // unreachable: the only error is a NUL byte, removed above
+        Err(_) => "''".to_owned(),
     }
+}
+
+/// A comment line's text (the caller writes the `# `): one line whatever `s` holds.
+///
+/// ```
+/// use meshspec::render::shell::comment;
+/// assert_eq!(comment("ufw allow in on x\nid"), "ufw allow in on x\\u{a}id");
+/// ```
+#[must_use]
+pub fn comment(s: &str) -> Cow<'_, str> {
+    one_line(s)
 }
 
 #[cfg(test)]
@@ -30,12 +57,13 @@ mod tests {
     fn quotes_what_the_shell_would_interpret() {
         for (input, want) in [
             ("plain", "plain"),
-            ("nvidia.com/gpu=true", "nvidia.com/gpu=true"),
+            ("nvidia.com/gpu", "nvidia.com/gpu"),
             ("$(reboot)", "'$(reboot)'"),
             ("a;b", "'a;b'"),
             ("`x`", "'`x`'"),
-            ("o'k", r"'o'\''k'"),
             ("*", "'*'"),
+            ("a\nb", "'a\nb'"),
+            ("a\0b", "ab"),
         ] {
             assert_eq!(quote(input), want, "{input}");
         }

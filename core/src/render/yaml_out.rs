@@ -1,7 +1,50 @@
-//! Writing YAML by hand where key order matters (k3s configs), with scalars quoted by the
-//! YAML library so `no`, `on`, `0644` or `*` never change meaning.
+//! YAML: writing it by hand where key order matters (k3s configs), with scalars quoted by the
+//! YAML library so `no`, `on`, `0644` or `*` never change meaning, and anything beyond
+//! printable ASCII written as a double-quoted scalar with every risky character escaped.
+//!
+//! Every spec value that reaches a YAML file goes through [`scalar`], [`entry`] or [`comment`].
+//! YAML 1.1 readers (k3s reads its config with go-yaml) also take U+0085, U+2028 and U+2029 as
+//! line breaks, so those are escaped too.
+
+use std::borrow::Cow;
+use std::fmt::Write as _;
 
 use serde_json::Value;
+
+use crate::render::line::one_line;
+
+/// `s` as a YAML double-quoted scalar: `"` and `\` escaped, and every character outside
+/// printable ASCII that a reader could take as a break, a control or a byte-order mark
+/// written as `\xNN`, `\uNNNN` or `\UNNNNNNNN` (YAML 1.2, section 5.7).
+///
+/// ```
+/// use meshspec::render::yaml_out::double_quoted;
+/// assert_eq!(double_quoted("a\nb: c"), "\"a\\nb: c\"");
+/// assert_eq!(double_quoted("\u{2028}"), "\"\\u2028\"");
+/// ```
+#[must_use]
+pub fn double_quoted(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c if u32::from(c) < 0x100 && c.is_control() => {
+                let _ = write!(out, "\\x{:02x}", u32::from(c));
+            }
+            c if crate::render::line::is_unsafe(c) => {
+                let _ = write!(out, "\\u{:04x}", u32::from(c));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
 
 /// A scalar as YAML (quoted when plain text would be read as something else).
 #[must_use]
@@ -11,16 +54,24 @@ pub fn scalar(v: &Value) -> String {
         Value::Bool(b) => b.to_string(),
         Value::Number(n) => n.to_string(),
         Value::String(s) => {
-            let out = serde_saphyr::to_string(s).unwrap_or_else(|_| format!("{s:?}"));
-            let t = out.trim_end_matches('\n');
-            if t.contains('\n') {
-                format!("{s:?}")
-            } else {
-                t.to_owned()
+            if !s.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+                return double_quoted(s);
+            }
+            match serde_saphyr::to_string(s) {
+                Ok(out) if !out.trim_end_matches('\n').contains('\n') => {
+                    out.trim_end_matches('\n').to_owned()
+                }
+                _ => double_quoted(s),
             }
         }
         Value::Array(_) | Value::Object(_) => serde_json::to_string(v).unwrap_or_default(),
     }
+}
+
+/// A comment line's text (the caller writes the `# `): one line whatever `s` holds.
+#[must_use]
+pub fn comment(s: &str) -> Cow<'_, str> {
+    one_line(s)
 }
 
 /// `key: value`, or `key:` followed by an indented list or mapping.
@@ -74,6 +125,13 @@ mod tests {
             "a: b",
             "#x",
             "",
+            "a\nb: c",
+            "\"quoted\"",
+            "x\u{2028}y: 1",
+            "\u{1b}[2J",
+            "tab\there",
+            "back\\slash",
+            "caf\u{e9} \u{85}",
         ] {
             let y = scalar(&json!(s));
             let back: String = serde_saphyr::from_str(&y).unwrap();

@@ -105,6 +105,45 @@ pub(super) fn check(c: &Cluster, out: &mut Vec<Diagnostic>) {
     pinned(c, out);
     shape(c, out);
     well_known(c, out);
+    private_sites(c, out);
+}
+
+/// The ranges a site subnet may come from (MS113): RFC 1918, RFC 6598 (carrier-grade NAT) and
+/// IPv6 unique local addresses.
+const PRIVATE: &[&str] = &[
+    "10.0.0.0/8",
+    "172.16.0.0/12",
+    "192.168.0.0/16",
+    "100.64.0.0/10",
+    "fc00::/7",
+];
+
+/// MS113: the firewall scripts accept k3s ports from every site subnet of a node whose site
+/// peers share it, so a public or huge "subnet" opens them to the internet.
+fn private_sites(c: &Cluster, out: &mut Vec<Diagnostic>) {
+    let private: Vec<Cidr> = PRIVATE.iter().filter_map(|s| s.parse().ok()).collect();
+    for (i, site) in c.sites.iter().enumerate() {
+        for (j, net) in site.subnets.iter().enumerate() {
+            let inside = private.iter().any(|p| p.contains(net));
+            let wide = net.family() == Family::Ipv4 && net.prefix() < 8;
+            if inside && !wide {
+                continue;
+            }
+            let why = if inside {
+                "is wider than /8".to_owned()
+            } else {
+                "lies outside the private ranges (10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, 100.64.0.0/10, fc00::/7)".to_owned()
+            };
+            out.push(
+                Diagnostic::new(
+                    Code::SiteSubnetNotPrivate,
+                    format!("sites[{i}].subnets[{j}]"),
+                    format!("site `{}` subnet `{net}` {why}: the firewall scripts would accept k3s ports (API, kubelet, VXLAN) from all of it", site.name),
+                )
+                .with_help("list only the LAN the site's nodes share, e.g. `192.168.2.0/24`; reach other networks over the mesh"),
+            );
+        }
+    }
 }
 
 fn overlaps(c: &Cluster, out: &mut Vec<Diagnostic>) {

@@ -94,12 +94,14 @@ pub(super) fn check(c: &Cluster, out: &mut Vec<Diagnostic>) {
             "`kubeProxyReplacement` must be `true` or `false` since chart 1.16 (`strict`, `partial` and `disabled` fail)",
         ).with_help("use `cni.cilium.kube_proxy_replacement: true` or `false`"));
     }
-    if c.mesh.is_tailscale() && c.nodes.len() > 1 {
+    // MS705 applies only when the tunnel endpoints are mesh addresses: a tunnel between LAN
+    // node-ips never meets Tailscale's routing rules.
+    if c.mesh.is_tailscale() && c.nodes.len() > 1 && c.nodes.iter().any(|n| n.tunnel_over_mesh()) {
         out.push(Diagnostic::new(
             Code::CiliumTailscaleFwmark,
             "cni.cilium",
-            "Cilium's tunnel endpoints are Tailscale addresses: Cilium's packet marks can match Tailscale's fwmark rule, sending VXLAN out the physical NIC (cilium/cilium#35338)",
-        ).with_help("after install, `cluster/verify.sh` checks the route: `ip route get <peer mesh IP> mark 0x80000` must leave via the mesh interface; if it does not, add `ip rule add to 100.64.0.0/10 lookup 52 priority 5200` on each node"));
+            "Cilium's tunnel endpoints are Tailscale addresses: Cilium keeps security identities in the upper bits of the packet mark, which overlap Tailscale's fwmark mask 0xff0000, so a marked VXLAN/Geneve packet can match Tailscale's bypass rule (0x80000, routed by the main table) and leave by the physical NIC (cilium/cilium#35338, #36104)",
+        ).with_help("`cluster/verify.sh` checks on each node that the route to each peer's mesh address uses the mesh interface and that Cilium's cluster health (`cilium-dbg status`) reaches every node; if a node fails, move Tailscale's marks away from Cilium's with a persisted tailscaled setting where your Tailscale supports it (configurable Linux packet marks, tailscale/tailscale#18695), never a one-off `ip rule`"));
     }
 }
 

@@ -294,7 +294,15 @@ fn vpn_auth(c: &Cluster, out: &mut Vec<Diagnostic>) {
         Code::VpnAuthRouteApproval,
         "mesh.k3s_vpn_auth",
         "with vpn-auth each node advertises its pod subnet as a tailnet route, which the tailnet must approve or cross-node pod traffic fails (k3s#8372)",
-    ).with_help(format!("add to the tailnet policy:\n\"autoApprovers\": {{ \"routes\": {{ {}: [\"tag:k3s\"] }} }}", cidrs.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(", "))));
+    ).with_help(format!(
+        "the bundle's `{}` holds it (the same tags as its ACL rules):\n\"autoApprovers\": {{ \"routes\": {{ {} }} }}",
+        crate::render::acl::path(c).unwrap_or("cluster/tailscale-acl.json"),
+        cidrs
+            .iter()
+            .map(|x| format!("{x}: [\"{}\", \"{}\"]", crate::render::acl::SERVER_TAG, crate::render::acl::AGENT_TAG))
+            .collect::<Vec<_>>()
+            .join(", ")
+    )));
 }
 
 fn registration(c: &Cluster, out: &mut Vec<Diagnostic>) {
@@ -336,5 +344,5 @@ fn interface_ordering(c: &Cluster, out: &mut Vec<Diagnostic>) {
         Code::InterfaceOrdering,
         "mesh.interface",
         format!("flannel uses `{}`, which must exist before k3s starts (k3s#367): at boot k3s can win the race against {}", c.mesh.interface, c.mesh.daemon_unit()),
-    ).with_help(format!("the bundle's `etc/systemd/system/k3s.service.d/10-mesh.conf` (k3s-agent.service.d for agents) orders k3s after it:\n[Unit]\nAfter={0}\nWants={0}", c.mesh.daemon_unit())));
+    ).with_help(format!("the bundle's `etc/systemd/system/k3s.service.d/10-mesh.conf` (k3s-agent.service.d for agents) orders k3s after it and restarts k3s with it:\n[Unit]\nAfter={0}\nWants={0}\nPartOf={0}", c.mesh.daemon_unit())));
 }

@@ -27,10 +27,9 @@ pub(super) fn check(c: &Cluster, out: &mut Vec<Diagnostic>) {
     if !between.is_empty() {
         msg.push_str(&format!(", and {between} between servers"));
     }
-    let help = if c.mesh.is_tailscale() {
-        "`cluster/tailscale-acl.json` in the bundle holds the ACL grants for tag:k3s-server and tag:k3s-agent; `cluster/firewall/<node>.sh` opens the same ports on each host"
-    } else {
-        "`cluster/firewall/<node>.sh` in the bundle opens these ports on each host's mesh interface"
+    let help = match crate::render::acl::path(c) {
+        Some(path) => format!("`{path}` in the bundle holds the ACL grants for tag:k3s-server and tag:k3s-agent; `cluster/firewall/<node>.sh` opens the same ports on each host"),
+        None => "`cluster/firewall/<node>.sh` in the bundle opens these ports on each host's mesh interface".to_owned(),
     };
     out.push(Diagnostic::new(Code::MeshAcl, "mesh", msg).with_help(help));
 }

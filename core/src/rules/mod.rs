@@ -14,6 +14,7 @@ mod proxy;
 
 pub use proxy::check_no_proxy_value;
 mod reachability;
+mod versions;
 
 use crate::cluster::Cluster;
 use crate::code::Code;
@@ -30,6 +31,12 @@ impl Cluster {
     #[must_use]
     pub fn validate(&self) -> Diagnostics {
         let mut out: Vec<Diagnostic> = self.resolution_diagnostics().to_vec();
+        // a spec read from text was refused already; one built in code is checked here
+        out.extend(
+            crate::spec::grammar::check(&self.spec)
+                .into_iter()
+                .map(crate::spec::refusal_diagnostic),
+        );
         addressing::check(self, &mut out);
         reachability::check(self, &mut out);
         packet_size::check(self, &mut out);
@@ -38,6 +45,7 @@ impl Cluster {
         labels::check(self, &mut out);
         cilium::check(self, &mut out);
         mesh_policy::check(self, &mut out);
+        versions::check(self, &mut out);
         if self.has_unresolved_references() {
             // a node whose site does not resolve sits nowhere: rules about who shares a site
             // with whom would only report the typo again, as something else
@@ -65,6 +73,8 @@ fn depends_on_sites(code: Code) -> bool {
             | Code::L2ModeAcrossSites
             | Code::EtcdAcrossSites
             | Code::MixedAddressing
+            | Code::EtcdOverMesh
+            | Code::K3sKnownBug
             | Code::MeshMtuOverUnderlay
             | Code::InterfaceOrdering
             | Code::CiliumTailscaleFwmark

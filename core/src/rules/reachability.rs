@@ -87,6 +87,40 @@ pub(super) fn check(c: &Cluster, out: &mut Vec<Diagnostic>) {
     }
     server_url_in_san(c, out);
     mixed_addressing(c, out);
+    etcd_over_mesh(c, out);
+}
+
+/// MS208: servers on one site whose node-ips are mesh addresses, so embedded etcd peers (which
+/// dial each other at node-ips) leave the LAN for the mesh. k3s's docs: "Embedded etcd will not
+/// use external IPs for communication. If using embedded etcd; all server nodes must be
+/// reachable to each other via their private IPs" (docs.k3s.io, network options, Tailscale).
+fn etcd_over_mesh(c: &Cluster, out: &mut Vec<Diagnostic>) {
+    let mut by_site: BTreeMap<&str, Vec<&crate::cluster::Node>> = BTreeMap::new();
+    for s in c.servers() {
+        if let Some(site) = s.site.as_deref() {
+            by_site.entry(site).or_default().push(s);
+        }
+    }
+    for (site, servers) in by_site {
+        let on_mesh: Vec<&&crate::cluster::Node> = servers
+            .iter()
+            .filter(|s| s.node_ip_mode != NodeIpMode::Lan && !s.lan_ips.is_empty())
+            .collect();
+        if servers.len() < 2 || on_mesh.len() < 2 {
+            continue;
+        }
+        let names: Vec<String> = on_mesh.iter().map(|s| format!("`{}`", s.name)).collect();
+        let first = on_mesh[0];
+        out.push(Diagnostic::new(
+            Code::EtcdOverMesh,
+            format!("nodes[{}].node_ip", first.index),
+            format!("servers {} share site `{site}` but use mesh node-ips, so their etcd traffic crosses the mesh instead of the LAN", names.join(", ")),
+        ).with_help(if c.cni.cilium().is_some() && c.multi_site {
+            "Cilium across sites needs mesh node-ips (MS202): keep the servers on one site and let the other sites hold agents, or acknowledge MS208 if the mesh is fast and stable enough for etcd".to_owned()
+        } else {
+            format!("set `node_ip: lan` on the servers of `{site}` (possible when every server sits on `{site}`), so etcd peers talk on the LAN")
+        }));
+    }
 }
 
 fn server_url_in_san(c: &Cluster, out: &mut Vec<Diagnostic>) {

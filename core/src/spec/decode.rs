@@ -17,6 +17,11 @@ pub(super) fn decode(root: &Node) -> Result<(Spec, SpanMap), Diagnostics> {
     let mut d = Decoder::default();
     d.diags.extend(secrets::scan(root));
     let spec = d.spec(root);
+    if let Some(spec) = &spec {
+        for r in super::grammar::check(spec) {
+            d.refuse(r);
+        }
+    }
     if d.diags.is_empty()
         && let Some(spec) = spec
     {
@@ -79,6 +84,17 @@ pub(super) fn shown(node: &Node) -> String {
     }
 }
 
+/// The MS003 diagnostic of a grammar refusal (without a position).
+pub(crate) fn refusal_diagnostic(r: super::grammar::Refusal) -> Diagnostic {
+    let value = r.shown.map_or_else(String::new, |v| format!(" `{v}`"));
+    Diagnostic::new(
+        Code::InvalidValue,
+        &r.path,
+        format!("`{}`{value} {}", r.path, r.what),
+    )
+    .with_help(r.help)
+}
+
 /// Whether `s` is a DNS-1123 label: 1–63 of `[a-z0-9-]`, starting and ending alphanumeric.
 pub(crate) fn is_dns_label(s: &str) -> bool {
     let b = s.as_bytes();
@@ -103,6 +119,13 @@ pub(super) fn to_dns_label(s: &str) -> String {
 }
 
 impl Decoder {
+    /// Reports a grammar refusal (MS003) at the position of its field.
+    pub(super) fn refuse(&mut self, r: super::grammar::Refusal) {
+        let pos = self.spans.get(&r.path);
+        let d = refusal_diagnostic(r);
+        self.diags.push(at(d, pos));
+    }
+
     pub(super) fn report(
         &mut self,
         code: Code,

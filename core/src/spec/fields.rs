@@ -288,6 +288,22 @@ pub const FIELDS: &[Field] = &[
         "/etc/rancher/k3s/vpn-auth"
     ),
     f!(
+        "mesh.tag_owners",
+        Kind::List(&Kind::Text),
+        false,
+        "`[autogroup:admin]` on Tailscale; required on Headscale, which refuses every autogroup as a tag owner",
+        "Who may apply `tag:k3s-server` / `tag:k3s-agent` in the rendered policy: users (`alice@example.com`, `alice@`), groups (`group:ops`), tags or autogroups.",
+        "[ops@example.com]"
+    ),
+    f!(
+        "mesh.admins",
+        Kind::List(&Kind::Text),
+        false,
+        "`[autogroup:member]`",
+        "Sources allowed to reach 6443/tcp on the servers from outside the cluster (`kubectl` from a laptop): users, groups or `autogroup:member`.",
+        "[group:ops]"
+    ),
+    f!(
         "sites",
         Kind::Blocks,
         false,

@@ -8,8 +8,11 @@
 //! values ([`Spec::from_json`]); printing ([`Spec::to_yaml`]) writes YAML the decoder reads
 //! back to an equal `Spec`.
 
+pub mod cron;
 mod decode;
+pub(crate) use decode::is_dns_label;
 pub mod fields;
+pub mod grammar;
 mod keywords;
 mod sections;
 mod spans;
@@ -28,6 +31,8 @@ pub use keywords::{
     TunnelProtocol, UnknownWord, mtu_query,
 };
 pub use spans::SpanMap;
+
+pub(crate) use decode::refusal_diagnostic;
 
 /// The only spec version so far.
 pub const SPEC_VERSION: u32 = 1;
@@ -140,6 +145,12 @@ pub struct MeshSpec {
     /// k3s's own Tailscale integration.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub k3s_vpn_auth: Option<VpnAuthSpec>,
+    /// Who may apply `tag:k3s-server` / `tag:k3s-agent` (users, groups, tags, autogroups).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tag_owners: Option<Vec<String>>,
+    /// Sources allowed to reach 6443/tcp on the servers from outside the cluster.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub admins: Option<Vec<String>>,
 }
 
 impl MeshSpec {

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use super::decode::{Decoder, is_dns_label, shown};
+use super::decode::{Decoder, shown};
 use super::{
     Acknowledgement, CiliumMtu, CiliumSpec, CniSpec, EtcdSnapshotsSpec, FlannelSpec, GpuSpec,
     K3sSpec, MeshSpec, NetworkSpec, NodeCidrMask, NodeSpec, ProxySpec, SPEC_VERSION, SiteSpec,
@@ -40,6 +40,8 @@ const MESH: &[&str] = &[
     "ipv6_range",
     "dns_suffix",
     "k3s_vpn_auth",
+    "tag_owners",
+    "admins",
 ];
 const SITE: &[&str] = &["name", "subnets", "mtu"];
 const CNI: &[&str] = &["plugin", "cilium", "flannel"];
@@ -294,18 +296,6 @@ impl Decoder {
             .one_or_many(&f, "cluster_dns", 2, Self::ip)
             .unwrap_or_default();
         let cluster_domain = self.opt_text(&f, "cluster_domain");
-        if let Some(d) = &cluster_domain
-            && !d.split('.').all(is_dns_label)
-        {
-            let (n, p) = f.get("cluster_domain")?;
-            self.report(
-                Code::InvalidValue,
-                &p,
-                n.pos,
-                format!("`{p}` `{d}` is not a DNS domain"),
-                Some("use dot-separated DNS-1123 labels, e.g. `cluster.local`".to_owned()),
-            );
-        }
         Some(NetworkSpec {
             cluster_cidr,
             service_cidr,
@@ -319,18 +309,6 @@ impl Decoder {
         let f = self.fields(node, path, MESH)?;
         let provider = self.keyword(&f, "provider");
         let interface = self.opt_text(&f, "interface");
-        if let Some(i) = &interface
-            && (i.is_empty() || i.len() > 15 || i.contains(['/', ' ', ':']))
-        {
-            let (n, p) = f.get("interface")?;
-            self.report(
-                Code::InvalidValue,
-                &p,
-                n.pos,
-                format!("`{p}` `{i}` is not a Linux interface name"),
-                Some("interface names are 1-15 characters without `/`, `:` or spaces".to_owned()),
-            );
-        }
         let mtu = self.opt_u32(&f, "mtu", 576, 65_535);
         let ipv4_range = f.get("ipv4_range").and_then(|(n, p)| self.cidr(n, &p));
         let ipv6_range = f.get("ipv6_range").and_then(|(n, p)| self.cidr(n, &p));
@@ -379,6 +357,8 @@ impl Decoder {
                 }
             }
         });
+        let tag_owners = self.principals(&f, "tag_owners");
+        let admins = self.principals(&f, "admins");
         Some(MeshSpec {
             provider,
             interface,
@@ -387,7 +367,32 @@ impl Decoder {
             ipv6_range,
             dns_suffix,
             k3s_vpn_auth,
+            tag_owners,
+            admins,
         })
+    }
+
+    /// `mesh.tag_owners` / `mesh.admins`: absent or null is `None`; each entry must be a
+    /// policy principal ([`crate::principal::kind`]).
+    fn principals(&mut self, f: &super::decode::Fields<'_>, name: &str) -> Option<Vec<String>> {
+        let (n, _) = f.get(name)?;
+        if n.value == Value::Null {
+            return None;
+        }
+        Some(self.list(f, name, |d, node, path| {
+            let s = d.text(node, path)?;
+            if crate::principal::kind(&s).is_some() {
+                return Some(s);
+            }
+            d.report(
+                Code::InvalidValue,
+                path,
+                node.pos,
+                format!("`{path}` `{}` is not a tailnet policy principal", shown(node)),
+                Some("write a user (`alice@example.com`, or `alice@` on Headscale), a group (`group:ops`), a tag (`tag:ops`) or an autogroup (`autogroup:member`)".to_owned()),
+            );
+            None
+        }))
     }
 
     fn site(&mut self, node: &Node, path: &str) -> Option<SiteSpec> {
@@ -498,44 +503,8 @@ impl Decoder {
     fn k3s(&mut self, node: &Node, path: &str) -> Option<K3sSpec> {
         let f = self.fields(node, path, K3S)?;
         let version = self.opt_text(&f, "version");
-        if let Some(v) = &version
-            && !is_k3s_version(v)
-        {
-            let (n, p) = f.get("version")?;
-            self.report(
-                Code::InvalidValue,
-                &p,
-                n.pos,
-                format!("`{p}` `{v}` is not a k3s release"),
-                Some("k3s releases look like `v1.33.5+k3s1`".to_owned()),
-            );
-        }
         let server_url = self.opt_text(&f, "server_url");
-        if let Some(u) = &server_url
-            && crate::netaddr::url_host(u).is_none()
-        {
-            let (n, p) = f.get("server_url")?;
-            self.report(
-                Code::InvalidValue,
-                &p,
-                n.pos,
-                format!("`{p}` `{u}` is not an https URL"),
-                Some("write `https://<host>:6443`".to_owned()),
-            );
-        }
         let token_file = self.opt_text(&f, "token_file");
-        if let Some(t) = &token_file
-            && !t.starts_with('/')
-        {
-            let (n, p) = f.get("token_file")?;
-            self.report(
-                Code::InvalidValue,
-                &p,
-                n.pos,
-                format!("`{p}` `{t}` is not an absolute path"),
-                Some("k3s reads it from the node's filesystem: write an absolute path such as `/etc/rancher/k3s/token`".to_owned()),
-            );
-        }
         let disable = self.list(&f, "disable", Self::text);
         let write_kubeconfig_mode =
             f.get("write_kubeconfig_mode")
@@ -583,20 +552,6 @@ impl Decoder {
         let f = self.fields(node, path, PROXY)?;
         let http = self.opt_text(&f, "http");
         let https = self.opt_text(&f, "https");
-        for name in ["http", "https"] {
-            let v = if name == "http" { &http } else { &https };
-            if let (Some(u), Some((n, p))) = (v, f.get(name))
-                && crate::netaddr::proxy_url_host(u).is_none()
-            {
-                self.report(
-                    Code::InvalidValue,
-                    &p,
-                    n.pos,
-                    format!("`{p}` `{}` is not a proxy URL", shown(n)),
-                    Some("write `http://host:port`, e.g. `http://proxy.lan:3128`".to_owned()),
-                );
-            }
-        }
         let no_proxy_extra = self.list(&f, "no_proxy_extra", Self::text);
         let style = self.keyword(&f, "style");
         Some(ProxySpec {
@@ -733,25 +688,9 @@ fn is_mode(s: &str) -> bool {
     (3..=4).contains(&s.len()) && s.chars().all(|c| ('0'..='7').contains(&c))
 }
 
-/// `v1.33.5+k3s1`, also accepting `-rc1` style pre-releases.
-fn is_k3s_version(v: &str) -> bool {
-    let Some(rest) = v.strip_prefix('v') else {
-        return false;
-    };
-    let (core, suffix) = rest.split_once('+').unwrap_or((rest, ""));
-    let core = core.split('-').next().unwrap_or(core);
-    let parts: Vec<&str> = core.split('.').collect();
-    parts.len() == 3
-        && parts
-            .iter()
-            .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()))
-        && (suffix.is_empty() || suffix.starts_with("k3s"))
-}
-
 #[cfg(test)]
 mod tests {
-    use super::*;
-    use crate::spec::decode::to_dns_label;
+    use crate::spec::decode::{is_dns_label, to_dns_label};
 
     #[test]
     fn dns_labels() {
@@ -764,9 +703,11 @@ mod tests {
 
     #[test]
     fn k3s_versions() {
-        assert!(is_k3s_version("v1.33.5+k3s1"));
-        assert!(is_k3s_version("v1.34.1-rc1+k3s1"));
-        assert!(!is_k3s_version("1.33.5"));
-        assert!(!is_k3s_version("v1.33+k3s1"));
+        use crate::spec::grammar::k3s_version;
+        assert!(k3s_version("v1.33.5+k3s1").is_ok());
+        assert!(k3s_version("v1.34.1-rc1+k3s1").is_ok());
+        assert!(k3s_version("1.33.5").is_err());
+        assert!(k3s_version("v1.33+k3s1").is_err());
+        assert!(k3s_version("v1.33.5").is_err());
     }
 }

@@ -129,6 +129,14 @@ mesh:
             "WireGuard hands out none itself: the range your peers use",
         ),
     }
+    if o.provider == Provider::Headscale {
+        // Headscale refuses every autogroup as a tag owner: it needs named users or groups
+        kv(
+            &mut y,
+            "  tag_owners: [admin@]",
+            "the Headscale users who may tag the nodes",
+        );
+    }
     if !o.sites.is_empty() {
         y.push_str(
             "\n# The physical networks. Nodes on one site reach each other directly; between sites\n# they talk over the mesh.\nsites:\n",

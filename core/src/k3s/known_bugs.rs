@@ -1,0 +1,213 @@
+//! Known upstream k3s bugs that a spec's topology can trigger (rule MS413): which release
+//! lines they affect, the first fixed version of each line, the condition they need, and where
+//! each fact comes from.
+//!
+//! Each entry is checked by its own test below; a new entry needs its provenance (the upstream
+//! issue and the backport issues or release notes that name the fixed versions) and a test.
+
+use std::fmt;
+
+/// A k3s version `vMAJOR.MINOR.PATCH` (the `+k3sN` and `-rcN` suffixes are ignored).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Version {
+    /// Major.
+    pub major: u32,
+    /// Minor: the release line.
+    pub minor: u32,
+    /// Patch.
+    pub patch: u32,
+}
+
+impl Version {
+    /// Parses `v1.33.5+k3s1`, `v1.34.1-rc1+k3s1` or `v1.33.5`; `None` for anything else.
+    ///
+    /// ```
+    /// use meshspec::k3s::known_bugs::Version;
+    /// assert_eq!(Version::parse("v1.33.13+k3s1"), Some(Version { major: 1, minor: 33, patch: 13 }));
+    /// assert_eq!(Version::parse("latest"), None);
+    /// ```
+    #[must_use]
+    pub fn parse(s: &str) -> Option<Version> {
+        let core = s.strip_prefix('v')?;
+        let core = core.split(['+', '-']).next()?;
+        let mut it = core.split('.').map(|p| p.parse::<u32>().ok());
+        let (major, minor, patch) = (it.next()??, it.next()??, it.next()??);
+        it.next().is_none().then_some(Version {
+            major,
+            minor,
+            patch,
+        })
+    }
+}
+
+impl fmt::Display for Version {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "v{}.{}.{}", self.major, self.minor, self.patch)
+    }
+}
+
+/// What a spec must do for a bug to bite.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Condition {
+    /// Flannel's VXLAN device is bound to the mesh interface (`flannel-iface: tailscale0`),
+    /// which disappears and comes back when the mesh daemon restarts.
+    FlannelIfaceOnMesh,
+    /// k3s joins the tailnet itself (`vpn-auth`) and runs `tailscale set --advertise-routes`.
+    VpnAuth,
+}
+
+/// One known bug.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KnownBug {
+    /// The upstream issue, e.g. `k3s#12436`.
+    pub issue: &'static str,
+    /// What goes wrong, in one line.
+    pub summary: &'static str,
+    /// The first fixed version on each release line that got the fix, oldest line first.
+    /// Lines older than the first listed one have no fix; newer lines than the last listed one
+    /// are fixed when [`KnownBug::fixed_on_newer_lines`] says so.
+    pub fixed_in: &'static [Version],
+    /// Whether release lines newer than the last one in `fixed_in` carry the fix.
+    pub fixed_on_newer_lines: bool,
+    /// The topology it needs.
+    pub condition: Condition,
+    /// Where the facts come from (issue, backports, release).
+    pub provenance: &'static str,
+    /// What to do until the node runs a fixed version.
+    pub workaround: &'static str,
+}
+
+const fn v(minor: u32, patch: u32) -> Version {
+    Version {
+        major: 1,
+        minor,
+        patch,
+    }
+}
+
+/// The table.
+pub const KNOWN_BUGS: &[KnownBug] = &[
+    KnownBug {
+        issue: "k3s#12436",
+        summary: "`flannel.1` disappears when the interface named by `flannel-iface` is re-created (a mesh daemon restart), and pod traffic between nodes stops until k3s restarts",
+        fixed_in: &[v(33, 13), v(34, 9), v(35, 6), v(36, 2)],
+        fixed_on_newer_lines: true,
+        condition: Condition::FlannelIfaceOnMesh,
+        provenance: "k3s-io/k3s#12436 (also k3s#14142, flannel-io/flannel#2247); backports k3s#14117 (1.33, validated on v1.33.13-rc2), #14116 (1.34, v1.34.9-rc2), #14115 (1.35, v1.35.6-rc2), #14114 (1.36, v1.36.2-rc2)",
+        workaround: "the bundle's drop-in has `PartOf=` on the mesh unit, so restarting the mesh daemon restarts k3s, which recreates `flannel.1`",
+    },
+    KnownBug {
+        issue: "k3s#11803",
+        summary: "with vpn-auth, k3s runs `tailscale set --advertise-routes=<this node's pod CIDR>` at every start, replacing every route the node advertised before (a LAN subnet router stops routing)",
+        fixed_in: &[],
+        fixed_on_newer_lines: false,
+        condition: Condition::VpnAuth,
+        provenance: "k3s-io/k3s#11803 (open), k3s-io/k3s#8012; k3s#13106 (merged 2025-10-28) and its backports #13267-#13270 (1.31-1.34) keep routes of an already running tailscaled, but no release note confirming the first fixed versions was found, so every version is treated as affected",
+        workaround: "do not use a vpn-auth node as a subnet router for other networks, or re-advertise those routes after each k3s start (`tailscale set --advertise-routes=<pod CIDR>,<your routes>`)",
+    },
+];
+
+impl KnownBug {
+    /// Whether `version` carries the bug.
+    ///
+    /// ```
+    /// use meshspec::k3s::known_bugs::{KNOWN_BUGS, Version};
+    /// let bug = &KNOWN_BUGS[0];
+    /// assert!(bug.affects(Version::parse("v1.33.12+k3s1").unwrap()));
+    /// assert!(!bug.affects(Version::parse("v1.33.13+k3s1").unwrap()));
+    /// ```
+    #[must_use]
+    pub fn affects(&self, version: Version) -> bool {
+        if let Some(fix) = self
+            .fixed_in
+            .iter()
+            .find(|f| (f.major, f.minor) == (version.major, version.minor))
+        {
+            return version < *fix;
+        }
+        match self.fixed_in.last() {
+            Some(newest) if self.fixed_on_newer_lines => version < *newest,
+            _ => true,
+        }
+    }
+
+    /// The fixed versions as text, `v1.33.13, v1.34.9, ...`, or `none yet`.
+    #[must_use]
+    pub fn fixed_list(&self) -> String {
+        if self.fixed_in.is_empty() {
+            return "no fixed release confirmed".to_owned();
+        }
+        self.fixed_in
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ver(s: &str) -> Version {
+        Version::parse(s).unwrap()
+    }
+
+    #[test]
+    fn flannel_iface_bug_k3s_12436_is_fixed_per_line() {
+        let bug = KNOWN_BUGS.iter().find(|b| b.issue == "k3s#12436").unwrap();
+        assert_eq!(bug.condition, Condition::FlannelIfaceOnMesh);
+        for affected in [
+            "v1.32.3+k3s1",
+            "v1.33.12+k3s1",
+            "v1.34.8+k3s1",
+            "v1.35.5+k3s1",
+            "v1.36.1+k3s1",
+            "v1.31.14+k3s1",
+        ] {
+            assert!(bug.affects(ver(affected)), "{affected}");
+        }
+        for fixed in [
+            "v1.33.13+k3s1",
+            "v1.34.9+k3s1",
+            "v1.35.6+k3s1",
+            "v1.36.2+k3s1",
+            "v1.37.0+k3s1",
+            "v1.35.6-rc2+k3s1",
+        ] {
+            assert!(!bug.affects(ver(fixed)), "{fixed}");
+        }
+        assert_eq!(bug.fixed_list(), "v1.33.13, v1.34.9, v1.35.6, v1.36.2");
+        assert!(bug.provenance.contains("#14117") && bug.provenance.contains("#14114"));
+    }
+
+    #[test]
+    fn vpn_auth_route_replacement_k3s_11803_has_no_confirmed_fix() {
+        let bug = KNOWN_BUGS.iter().find(|b| b.issue == "k3s#11803").unwrap();
+        assert_eq!(bug.condition, Condition::VpnAuth);
+        assert!(bug.affects(ver("v1.31.4+k3s1")));
+        assert!(bug.affects(ver("v1.36.2+k3s1")));
+        assert_eq!(bug.fixed_list(), "no fixed release confirmed");
+        assert!(bug.provenance.contains("#13106"));
+    }
+
+    #[test]
+    fn every_entry_has_provenance_and_a_workaround() {
+        for b in KNOWN_BUGS {
+            assert!(b.issue.starts_with("k3s#"), "{}", b.issue);
+            assert!(b.provenance.contains(b.issue.trim_start_matches("k3s")));
+            assert!(!b.workaround.is_empty() && !b.summary.is_empty());
+            let mut sorted = b.fixed_in.to_vec();
+            sorted.sort();
+            assert_eq!(sorted, b.fixed_in, "{}: oldest line first", b.issue);
+        }
+    }
+
+    #[test]
+    fn versions_parse_strictly() {
+        assert_eq!(ver("v1.34.1-rc1+k3s1"), v(34, 1));
+        assert_eq!(Version::parse("1.33.5"), None);
+        assert_eq!(Version::parse("v1.33"), None);
+        assert_eq!(Version::parse("v1.33.5.1"), None);
+    }
+}
