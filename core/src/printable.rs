@@ -8,8 +8,10 @@
 
 use std::borrow::Cow;
 
-/// Characters of a source line shown on each side of the column of interest.
+/// Characters of a long source line shown before the column of interest (as many again after).
 pub const WINDOW_SIDE: usize = 60;
+/// Lines up to this many bytes are shown whole.
+pub const WHOLE_LINE: usize = 160;
 
 /// Whether a character changes what a terminal shows other than by printing a glyph: ASCII and
 /// C1 control characters, line and paragraph separators, bidirectional controls, zero-width
@@ -85,9 +87,9 @@ pub struct Snippet {
     pub caret: usize,
 }
 
-/// Cuts `line` to at most [`WINDOW_SIDE`] characters on each side of the 1-based character
-/// `column` (the whole line when `column` is `None` and the line is short), marks each cut with
-/// `…`, and escapes what remains. Linear in the shown part, not in the line.
+/// Shows a line of up to [`WHOLE_LINE`] bytes whole; cuts a longer one to 2 × [`WINDOW_SIDE`]
+/// characters starting [`WINDOW_SIDE`] before the 1-based character `column`, marking each cut
+/// with `…`; escapes what remains. Linear in the shown part, not in the line.
 ///
 /// ```
 /// use meshspec::printable::window;
@@ -100,7 +102,13 @@ pub struct Snippet {
 #[must_use]
 pub fn window(line: &str, column: Option<u32>) -> Snippet {
     let col = column.map_or(0, |c| (c as usize).saturating_sub(1));
-    let start = col.saturating_sub(WINDOW_SIDE);
+    // A line of ordinary length is shown whole; a longer one from WINDOW_SIDE characters
+    // before the column, 2 × WINDOW_SIDE characters in all.
+    let start = if line.len() <= WHOLE_LINE {
+        0
+    } else {
+        col.saturating_sub(WINDOW_SIDE)
+    };
     let mut chars = line.chars().skip(start);
     let mut text = String::new();
     let mut caret = 0;
@@ -108,7 +116,11 @@ pub fn window(line: &str, column: Option<u32>) -> Snippet {
         text.push('…');
         caret = 1;
     }
-    let shown = (col - start) + WINDOW_SIDE;
+    let shown = if line.len() <= WHOLE_LINE {
+        WHOLE_LINE
+    } else {
+        2 * WINDOW_SIDE
+    };
     for i in 0..shown {
         let Some(c) = chars.next() else { break };
         let pushed = push_escaped(&mut text, c);
@@ -144,7 +156,10 @@ mod tests {
         );
         assert_eq!(s.caret, WINDOW_SIDE + 1);
         let s = window(&line, None);
-        assert_eq!(s.text.chars().count(), WINDOW_SIDE + 1);
+        assert_eq!(s.text.chars().count(), 2 * WINDOW_SIDE + 1);
+        // an ordinary line is never cut, whatever the column
+        let ordinary = "  - {name: agent-1, role: agent, site: lab, lan_ip: 192.168.0.10, mesh_ip: 100.64.0.2}";
+        assert_eq!(window(ordinary, Some(5)).text, ordinary);
     }
 
     #[test]
