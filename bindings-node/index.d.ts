@@ -38,6 +38,11 @@ export declare class Cluster {
    * for malformed entries; an empty array when it covers everything the cluster needs.
    */
   checkNoProxy(value: string): Array<Diagnostic>
+  /**
+   * Compares `kubectl get nodes -o json` output with the spec (MS951-MS958); throws a
+   * `MeshspecError` (MS001) when the text is not such a node list.
+   */
+  checkLive(nodesJson: string): Array<Diagnostic>
   /** Every file, keyed by path; throws a `MeshspecError` when any diagnostic is an error. */
   render(): Record<string, RenderedFile>
   /** One node with its k3s config and files, or `null` when no node has that name. */
@@ -78,6 +83,14 @@ export interface ConfigEntry {
   origin: string
 }
 
+/** One config file: its name (shown in findings) and text. */
+export interface ConfigText {
+  /** The path as the user names it. */
+  name: string
+  /** The whole text. */
+  text: string
+}
+
 /** One problem found in a spec. */
 export interface Diagnostic {
   /** The rule code, e.g. `MS101`. */
@@ -105,8 +118,86 @@ export interface Diagnostic {
 /** The explanation page (Markdown) of a rule code or slug, or `null` when it is unknown. */
 export declare function explain(code: string): string | null
 
+/**
+ * Imports a running cluster's configs (and live nodes) into a spec; throws a
+ * `MeshspecError` when an input is unreadable.
+ */
+export declare function importCluster(nodes: Array<ImportNodeInput>, options?: ImportOptions | undefined | null): ImportResult
+
+/** One node given to `importCluster`. */
+export interface ImportNodeInput {
+  /** The node name, as `kubectl get nodes` shows it. */
+  name: string
+  /** The role; inferred when absent. */
+  role?: Role
+  /** `config.yaml`, then its drop-ins in name order. */
+  files: Array<ConfigText>
+}
+
+/** Options of `importCluster`. */
+export interface ImportOptions {
+  /** The cluster's name in the spec. */
+  name?: string
+  /** `kubectl get nodes -o json` output. */
+  nodesJson?: string
+  /** The Cilium Helm values (YAML) the cluster was installed with. */
+  ciliumValues?: string
+}
+
+/** The result of `importCluster`. */
+export interface ImportResult {
+  /** The spec as YAML, with `# TODO` comments. */
+  spec: string
+  /** What the inputs do not show. */
+  todos: Array<Todo>
+  /** Per node, what rendering now would change. */
+  changes: Array<NodeChange>
+  /** The nodes k3s would restart on, in order (servers first). */
+  restarts: Array<string>
+  /** The imported spec's own diagnostics. */
+  diagnostics: Array<Diagnostic>
+}
+
 /** Whether a caught value is the error thrown for a refused spec. */
 export declare function isMeshspecError(error: unknown): error is MeshspecError
+
+/**
+ * Checks hand-written k3s configs: each node is its `config.yaml` then its drop-ins. Every
+ * finding names its file, line and column.
+ */
+export declare function lint(nodes: Array<Array<ConfigText>>, options?: LintOptions | undefined | null): Array<LintFinding>
+
+/** One lint finding: a diagnostic in a file. */
+export interface LintFinding {
+  /** The file it is in. */
+  file: string
+  /** The rule code, e.g. `MS402`. */
+  code: string
+  /** The rule's slug. */
+  slug: string
+  /** How serious it is. */
+  severity: Severity
+  /** The k3s key, e.g. `node-label[1]`. */
+  path: string
+  /** 1-based line in `file`. */
+  line: number | null
+  /** 1-based column in `file`. */
+  column: number | null
+  /** What is wrong. */
+  message: string
+  /** How to fix it. */
+  help: string | null
+}
+
+/** Options of `lint`. */
+export interface LintOptions {
+  /** The role of every node; inferred per node when absent. */
+  role?: Role
+  /** A Cilium values file to check too. */
+  ciliumValues?: ConfigText
+  /** Its chart line, e.g. `1.19` (required with `ciliumValues`). */
+  ciliumVersion?: string
+}
 
 /** Options for reading a spec. */
 export interface LoadOptions {
@@ -225,6 +316,18 @@ export interface Node {
   files: Record<string, RenderedFile>
 }
 
+/** What rendering the imported spec now would change in one node's config.yaml. */
+export interface NodeChange {
+  /** The node. */
+  node: string
+  /** Keys the render adds. */
+  added: Array<string>
+  /** Keys the render writes with another value. */
+  changed: Array<string>
+  /** Keys the render drops. */
+  dropped: Array<string>
+}
+
 /** One rendered file. */
 export interface RenderedFile {
   /** The full text. */
@@ -262,4 +365,12 @@ export interface StarterOptions {
   cni?: string
   /** Site names; none for a cluster without sites. */
   sites?: Array<string>
+}
+
+/** Something the inputs do not show. */
+export interface Todo {
+  /** The spec path. */
+  path: string
+  /** Why, and what to do. */
+  reason: string
 }

@@ -29,7 +29,12 @@ fn no_proxy_in_use(code: Code) -> Option<String> {
 }
 
 fn is_change_rule(code: Code) -> bool {
-    code.number() >= 900
+    (900..950).contains(&code.number())
+}
+
+/// Live rules (MS95x) compare a spec with `kubectl get nodes -o json`: `MSxxx.nodes.json`.
+fn is_live_rule(code: Code) -> bool {
+    (950..1000).contains(&code.number())
 }
 
 /// Reads, resolves and validates a spec, returning all diagnostics.
@@ -49,6 +54,10 @@ fn every_code_has_a_fixture_and_a_page() {
             let old = fixtures("invalid").join(format!("{code}.old.yaml"));
             assert!(old.exists(), "{code} has no `.old.yaml` fixture");
         }
+        if is_live_rule(*code) {
+            let nodes = fixtures("invalid").join(format!("{code}.nodes.json"));
+            assert!(nodes.exists(), "{code} has no `.nodes.json` fixture");
+        }
         let page = code.page();
         assert!(!page.contains("TODO"), "{code} page is unfinished");
         assert!(
@@ -61,7 +70,11 @@ fn every_code_has_a_fixture_and_a_page() {
 #[test]
 fn every_invalid_fixture_triggers_its_code_and_no_other_error() {
     let mut failures = Vec::new();
-    for code in Code::ALL.iter().copied().filter(|c| !is_change_rule(*c)) {
+    for code in Code::ALL
+        .iter()
+        .copied()
+        .filter(|c| !is_change_rule(*c) && !is_live_rule(*c))
+    {
         let path = fixtures("invalid").join(format!("{code}.yaml"));
         let text = fs::read_to_string(&path).unwrap();
         let diags = match no_proxy_in_use(code) {
@@ -115,6 +128,52 @@ fn every_change_fixture_pair_triggers_its_code() {
         insta::with_settings!({snapshot_path => "snapshots/invalid", prepend_module_to_snapshot => false}, {
             insta::assert_snapshot!(code.as_str(), plan.render_markdown());
         });
+    }
+}
+
+#[test]
+fn every_live_fixture_triggers_its_code_and_no_other_finding_but_its_consequences() {
+    let mut failures = Vec::new();
+    for code in Code::ALL.iter().copied().filter(|c| is_live_rule(*c)) {
+        let read = |suffix: &str| {
+            fs::read_to_string(fixtures("invalid").join(format!("{code}{suffix}"))).unwrap()
+        };
+        let text = read(".yaml");
+        let cluster = Cluster::from_yaml(&text).unwrap();
+        assert!(
+            !cluster.validate().has_errors(),
+            "{code}: the spec must be valid on its own"
+        );
+        let diags = meshspec::live::check_live(&cluster, &read(".nodes.json")).unwrap();
+        let codes = diags.codes();
+        if !codes.contains(&code) {
+            failures.push(format!("{code}: got {codes:?}"));
+        }
+        // MS951 (a node missing) has no other consequence; the others each break one thing
+        let others: Vec<Code> = codes.iter().copied().filter(|c| *c != code).collect();
+        if !others.is_empty() {
+            failures.push(format!("{code}: also {others:?}"));
+        }
+        let source = Source {
+            name: &format!("tests/fixtures/invalid/{code}.yaml"),
+            text: &text,
+        };
+        insta::with_settings!({snapshot_path => "snapshots/invalid", prepend_module_to_snapshot => false}, {
+            insta::assert_snapshot!(code.as_str(), diags.render(Some(&source)));
+        });
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn healthy_live_clusters_give_no_finding() {
+    for seed in ["seed-flannel", "seed-cilium"] {
+        let spec = fs::read_to_string(fixtures("valid").join(format!("{seed}.yaml"))).unwrap();
+        let nodes =
+            fs::read_to_string(fixtures("live").join(format!("{seed}.nodes.json"))).unwrap();
+        let cluster = Cluster::from_yaml(&spec).unwrap();
+        let diags = meshspec::live::check_live(&cluster, &nodes).unwrap();
+        assert!(diags.is_empty(), "{seed}: {}", diags.render(None));
     }
 }
 

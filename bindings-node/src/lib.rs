@@ -6,6 +6,7 @@
 
 mod convert;
 mod errors;
+mod existing;
 
 use std::collections::BTreeMap;
 
@@ -86,6 +87,19 @@ impl Cluster {
         convert::diagnostics(&self.inner.check_no_proxy(&value))
     }
 
+    /// Compares `kubectl get nodes -o json` output with the spec (MS951-MS958); throws a
+    /// `MeshspecError` (MS001) when the text is not such a node list.
+    #[napi]
+    pub fn check_live(&self, env: &Env, nodes_json: String) -> Result<Vec<Diagnostic>> {
+        let source = Source {
+            name: "nodes.json",
+            text: &nodes_json,
+        };
+        meshspec::live::check_live(&self.inner, &nodes_json)
+            .map(|ds| convert::diagnostics(&ds))
+            .map_err(|d| errors::spec_error(env, &d, Some(&source)))
+    }
+
     /// Every file, keyed by path; throws a `MeshspecError` when any diagnostic is an error.
     #[napi]
     pub fn render(&self, env: &Env) -> Result<BTreeMap<String, RenderedFile>> {
@@ -162,6 +176,75 @@ pub fn mtu(options: Option<MtuOptions>) -> Result<MtuStack> {
     });
     let query = convert::mtu_query(options)?;
     Ok(MtuStack::from(&meshspec::mtu::calculate(&query)))
+}
+
+/// Checks hand-written k3s configs: each node is its `config.yaml` then its drop-ins. Every
+/// finding names its file, line and column.
+#[napi]
+pub fn lint(
+    nodes: Vec<Vec<existing::ConfigText>>,
+    options: Option<existing::LintOptions>,
+) -> Result<Vec<existing::LintFinding>> {
+    let (role, cilium, version) = match options {
+        Some(o) => (
+            o.role.map(meshspec::spec::Role::from),
+            o.cilium_values,
+            o.cilium_version,
+        ),
+        None => (None, None, None),
+    };
+    let role = role.map(|r| match r {
+        meshspec::spec::Role::Server => meshspec::k3s::flags::Role::Server,
+        meshspec::spec::Role::Agent => meshspec::k3s::flags::Role::Agent,
+    });
+    let nodes: Vec<meshspec::lint::NodeConfig> = nodes
+        .into_iter()
+        .map(|files| meshspec::lint::NodeConfig {
+            files: files.into_iter().map(Into::into).collect(),
+            role,
+        })
+        .collect();
+    let mut lint_options = meshspec::lint::LintOptions::default();
+    if let Some(file) = cilium {
+        let version = version.ok_or_else(|| {
+            napi::Error::new(
+                napi::Status::InvalidArg,
+                "ciliumValues needs ciliumVersion (e.g. \"1.19\")",
+            )
+        })?;
+        lint_options.cilium = Some(meshspec::lint::CiliumValues {
+            file: file.into(),
+            version,
+        });
+    }
+    let report = meshspec::lint::lint(&nodes, &lint_options);
+    Ok(report.findings.iter().map(Into::into).collect())
+}
+
+/// Imports a running cluster's configs (and live nodes) into a spec; throws a
+/// `MeshspecError` when an input is unreadable.
+#[napi]
+pub fn import_cluster(
+    env: &Env,
+    nodes: Vec<existing::ImportNodeInput>,
+    options: Option<existing::ImportOptions>,
+) -> Result<existing::ImportResult> {
+    let mut input = meshspec::import::ImportInput::default();
+    if let Some(o) = options {
+        input.name = o.name;
+        input.nodes_json = o.nodes_json;
+        input.cilium_values = o.cilium_values;
+    }
+    for n in nodes {
+        input.nodes.push(meshspec::import::ImportNode {
+            role: n.role.map(Into::into),
+            name: n.name,
+            files: n.files.into_iter().map(Into::into).collect(),
+        });
+    }
+    meshspec::import::import(&input)
+        .map(Into::into)
+        .map_err(|report| errors::spec_error(env, &report.diagnostics(), None))
 }
 
 /// The explanation page (Markdown) of a rule code or slug, or `null` when it is unknown.

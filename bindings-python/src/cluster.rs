@@ -145,6 +145,19 @@ impl Cluster {
             .collect()
     }
 
+    /// Compares `kubectl get nodes -o json` output with the spec (MS951-MS958); raises
+    /// SpecError (MS001) when the text is not such a node list.
+    fn check_live(&self, py: Python<'_>, nodes_json: &str) -> PyResult<Vec<Diagnostic>> {
+        let result = py.detach(|| meshspec::live::check_live(&self.inner, nodes_json));
+        let origin = Origin {
+            name: "nodes.json".to_owned(),
+            text: Some(nodes_json.to_owned()),
+        };
+        result
+            .map(|ds| ds.into_iter().map(Diagnostic::from).collect())
+            .map_err(|d| spec_error(py, &d, &origin))
+    }
+
     /// Every file the cluster needs, `{path: File}`; raises SpecError when the spec has errors.
     fn render<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let bundle = self.bundle(py)?;

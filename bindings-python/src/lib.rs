@@ -7,6 +7,7 @@
 mod cluster;
 mod convert;
 mod errors;
+mod existing;
 mod types;
 
 use pyo3::prelude::*;
@@ -142,6 +143,8 @@ fn _meshspec(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(codes, m)?)?;
     m.add_function(wrap_pyfunction!(no_proxy, m)?)?;
     m.add_function(wrap_pyfunction!(mtu, m)?)?;
+    m.add_function(wrap_pyfunction!(existing::lint, m)?)?;
+    m.add_function(wrap_pyfunction!(existing::import_cluster, m)?)?;
     m.add_function(wrap_pyfunction!(schema, m)?)?;
     m.add_function(wrap_pyfunction!(starter, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;

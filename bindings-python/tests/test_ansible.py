@@ -265,3 +265,36 @@ def test_ansible_doc_reads_the_module_and_filter_docs(lab: Lab):
         )
         assert proc.returncode == 0, proc.stdout + proc.stderr
         assert "meshspec" in proc.stdout
+
+
+CHECK_LIVE = ANSIBLE_DIR / "check-live.yml"
+FIXTURES = REPO / "tests" / "fixtures"
+
+
+def _check_live(lab: Lab, tmp_path: Path, spec: Path, nodes_json: Path, *args: str) -> Run:
+    """check-live.yml against a fake `kubectl` that prints `nodes_json`, on a k3s_servers host."""
+    kubectl = tmp_path / "kubectl"
+    kubectl.write_text(f"#!/bin/sh\ncat '{nodes_json}'\n")
+    kubectl.chmod(0o755)
+    lab.inventory.write_text(
+        "[k3s_servers]\n"
+        f"k3s-master ansible_connection=local ansible_python_interpreter={sys.executable}\n"
+    )
+    return lab.play("-e", f"meshspec_kubectl={kubectl}", *args, spec=spec, playbook=CHECK_LIVE)
+
+
+def test_check_live_passes_on_the_healthy_seed(lab: Lab, tmp_path: Path):
+    run = _check_live(lab, tmp_path, FLANNEL_SEED, FIXTURES / "live" / "seed-flannel.nodes.json")
+    assert run.rc == 0, run.out
+    assert run.recap["k3s-master"]["failed"] == 0
+
+
+def test_check_live_fails_with_the_diagnostics(lab: Lab, tmp_path: Path):
+    run = _check_live(lab, tmp_path, FIXTURES / "invalid" / "MS953.yaml", FIXTURES / "invalid" / "MS953.nodes.json")
+    assert run.rc != 0, run.out
+    assert "error[MS953]" in run.out and "192.168.0.25" in run.out, run.out
+    # a warning alone passes, and fails with meshspec_live_strict
+    spec, nodes = FIXTURES / "invalid" / "MS956.yaml", FIXTURES / "invalid" / "MS956.nodes.json"
+    assert _check_live(lab, tmp_path, spec, nodes).rc == 0
+    strict = _check_live(lab, tmp_path, spec, nodes, "-e", "meshspec_live_strict=true")
+    assert strict.rc != 0 and "warning[MS956]" in strict.out, strict.out

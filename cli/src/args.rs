@@ -121,6 +121,46 @@ missing."
     )]
     NoProxy(NoProxyArgs),
 
+    /// Check hand-written k3s config files (with their config.yaml.d drop-ins).
+    #[command(after_help = "\
+Examples:
+  meshspec lint /etc/rancher/k3s/config.yaml
+  meshspec lint --role server master/config.yaml server-2/config.yaml   # also compares the servers
+  meshspec lint node/ --format sarif > lint.sarif        # node/config.yaml and node/config.yaml.d/
+  meshspec lint master.yaml --cilium-values values.yaml --cilium-version 1.19
+
+Each FILE is one node's config.yaml (or a directory holding it); its drop-ins FILE.d/*.yaml are
+merged after it in file-name order, as k3s does. Without --role a node is a server when its
+config has `cluster-init` or a server-only key, otherwise an agent.
+
+Exit codes: 0 no errors (warnings allowed), 1 errors, 2 unreadable or not YAML")]
+    Lint(LintArgs),
+
+    /// Compare a running cluster (`kubectl get nodes -o json`) with its spec (MS951-MS958).
+    #[command(
+        name = "check-live",
+        after_help = "\
+Examples:
+  kubectl get nodes -o json | meshspec check-live cluster.yaml --nodes -
+  meshspec check-live cluster.yaml --nodes nodes.json --format json
+
+Exit codes: 0 no errors (warnings allowed), 1 errors, 2 unreadable spec or node list"
+    )]
+    CheckLive(CheckLiveArgs),
+
+    /// Write a spec from a running cluster's hand-written configs (and its live nodes).
+    #[command(after_help = "\
+Examples:
+  meshspec import k3s-master=master.yaml k3s-worker-01=w1.yaml -o cluster.yaml
+  meshspec import master=server:master.yaml gpu=gpu.yaml --nodes-json nodes.json
+
+NAME=PATH names a node and its config.yaml (drop-ins in PATH.d/ are merged); NAME=server:PATH
+or NAME=agent:PATH forces the role. What cannot be known is written as a `# TODO` comment.
+Prints what rendering the imported spec now would change on the nodes.
+
+Exit codes: 0 written (TODOs allowed), 1 the imported spec has errors, 2 unreadable input")]
+    Import(ImportArgs),
+
     /// Print the JSON Schema of the spec format (for editors and yaml-language-server).
     #[command(after_help = "\
 Examples:
@@ -222,6 +262,90 @@ pub enum Format {
     Text,
     /// `{"diagnostics":[{"code","slug","severity","path","line","column","message","help"}]}`.
     Json,
+}
+
+/// Output format of `lint`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LintFormat {
+    /// Human-readable findings with the offending line.
+    Text,
+    /// `{"diagnostics":[{"file","code",...}]}`.
+    Json,
+    /// SARIF 2.1.0 (GitHub code scanning and other CI viewers).
+    Sarif,
+}
+
+/// A node role, for `lint --role`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RoleArg {
+    /// `k3s server`.
+    Server,
+    /// `k3s agent`.
+    Agent,
+}
+
+/// Arguments of `lint`.
+#[derive(Debug, Args)]
+pub struct LintArgs {
+    /// Config files (or directories holding `config.yaml`), one per node.
+    #[arg(value_name = "FILE", required = true)]
+    pub files: Vec<PathBuf>,
+
+    /// The role of every node given (default: inferred per file).
+    #[arg(long, value_enum)]
+    pub role: Option<RoleArg>,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = LintFormat::Text)]
+    pub format: LintFormat,
+
+    /// A Cilium Helm values file to check as well.
+    #[arg(long, value_name = "FILE", requires = "cilium_version")]
+    pub cilium_values: Option<PathBuf>,
+
+    /// The Cilium chart line the values are for (`1.18`, `1.19`, `1.20`).
+    #[arg(long, value_name = "LINE", requires = "cilium_values")]
+    pub cilium_version: Option<String>,
+}
+
+/// Arguments of `check-live`.
+#[derive(Debug, Args)]
+pub struct CheckLiveArgs {
+    /// The spec file, or `-` for standard input.
+    #[arg(value_name = "SPEC")]
+    pub spec: String,
+
+    /// `kubectl get nodes -o json` output: a file, or `-` for standard input.
+    #[arg(long, value_name = "FILE")]
+    pub nodes: String,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+/// Arguments of `import`.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// `NAME=PATH` or `NAME=server:PATH` / `NAME=agent:PATH`, one per node.
+    #[arg(value_name = "NAME=PATH", required = true)]
+    pub nodes: Vec<String>,
+
+    /// `kubectl get nodes -o json` output of the cluster.
+    #[arg(long, value_name = "FILE")]
+    pub nodes_json: Option<PathBuf>,
+
+    /// The Cilium Helm values file the cluster was installed with.
+    #[arg(long, value_name = "FILE")]
+    pub cilium_values: Option<PathBuf>,
+
+    /// Write the spec here instead of standard output.
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// The cluster's name in the spec (default: `cluster`, with a TODO).
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
 }
 
 /// Arguments of `validate`.

@@ -135,6 +135,14 @@ codes! {
     CidrChange = 902, "MS902", "cidr-change", Error, "cluster_cidr, service_cidr or node_cidr_mask changes: needs a rebuilt cluster";
     CniChange = 903, "MS903", "cni-change", Warning, "CNI plugin, tunnel protocol or flannel backend changes: every node restarts, pod networking drops meanwhile";
     RestartOrder = 904, "MS904", "restart-order", Info, "the rolling order: one node at a time, servers before agents, each Ready before the next";
+    LiveNodeMissing = 951, "MS951", "live-node-missing", Error, "a node of the spec is not in the cluster";
+    LiveNodeUnknown = 952, "MS952", "live-node-unknown", Warning, "a node of the cluster is not in the spec";
+    LiveInternalIp = 953, "MS953", "live-internal-ip", Error, "a node's InternalIP is not the node-ip the spec resolves (the second seed's failure: the GPU worker registered with its LAN address)";
+    LivePodCidr = 954, "MS954", "live-pod-cidr", Warning, "a node's podCIDR(s) differ from the prediction (error when the spec pins `pod_cidr`)";
+    LiveFlannelEndpoint = 955, "MS955", "live-flannel-endpoint", Error, "`flannel.alpha.coreos.com/public-ip` (the VXLAN endpoint) is not the address the spec expects (the mesh address when flannel rides the mesh)";
+    LiveLabelsTaints = 956, "MS956", "live-labels-taints", Warning, "a label or taint the spec gives a node is missing or different on the node";
+    LiveVersion = 957, "MS957", "live-version", Warning, "a kubelet's version differs from `k3s.version`, or an agent runs a newer version than some server";
+    LiveNotReady = 958, "MS958", "live-not-ready", Warning, "a node's Ready condition is not True";
 }
 
 impl Code {
@@ -193,7 +201,7 @@ mod tests {
             assert!(seen.insert(c.number()), "duplicate {c}");
             assert_eq!(Code::lookup(c.slug()), Some(*c));
         }
-        assert_eq!(Code::ALL.len(), 66);
+        assert_eq!(Code::ALL.len(), 74);
     }
 
     #[test]

@@ -278,7 +278,7 @@ impl Diagnostics {
                 .find(|a| a.code == d.code && d.severity != Severity::Error)
             {
                 d.acknowledged = true;
-                d.reason = Some(Box::new(a.reason.clone()));
+                d.reason = Some(Box::new(crate::secrets::redact_text(&a.reason)));
             }
         }
         self

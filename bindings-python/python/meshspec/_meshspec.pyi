@@ -13,6 +13,8 @@ __all__ = [
     "__version__",
     "codes",
     "explain",
+    "import_cluster",
+    "lint",
     "mtu",
     "no_proxy",
     "schema",
@@ -119,12 +121,28 @@ class Cluster:
     def pod_mtu(self) -> int: ...
     def validate(self) -> list[Diagnostic]: ...
     def check_no_proxy(self, value: str) -> list[Diagnostic]: ...
+    def check_live(self, nodes_json: str) -> list[Diagnostic]: ...
     def render(self) -> dict[str, File]: ...
     def node(self, name: str) -> Node: ...
     def no_proxy(self) -> list[str] | None: ...
     def plan(self) -> str: ...
 
 def explain(code: str) -> str: ...
+def lint(
+    nodes: Sequence[tuple[str, str] | Sequence[tuple[str, str]]],
+    *,
+    role: str | None = None,
+    cilium_values: tuple[str, str] | None = None,
+    cilium_version: str | None = None,
+) -> list[dict[str, Any]]: ...
+def import_cluster(
+    nodes: Mapping[str, str | Sequence[tuple[str, str]]],
+    *,
+    roles: Mapping[str, str] | None = None,
+    nodes_json: str | None = None,
+    cilium_values: str | None = None,
+    name: str | None = None,
+) -> dict[str, Any]: ...
 def mtu(
     *,
     underlay: int = 1500,

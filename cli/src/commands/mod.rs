@@ -2,9 +2,12 @@
 //!
 //! [`CliError`]: crate::error::CliError
 
+pub mod check_live;
 pub mod completions;
 pub mod explain;
+pub mod import;
 pub mod init;
+pub mod lint;
 pub mod mtu;
 pub mod no_proxy;
 pub mod plan;

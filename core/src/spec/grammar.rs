@@ -462,6 +462,13 @@ pub fn check(spec: &Spec) -> Vec<Refusal> {
             one(format!("proxy.no_proxy_extra[{i}]"), e, no_proxy_entry(e));
         }
     }
+    for (i, a) in spec.acknowledge.iter().enumerate() {
+        one(
+            format!("acknowledge[{i}].reason"),
+            &a.reason,
+            printable(&a.reason, false),
+        );
+    }
     for (i, n) in spec.nodes.iter().enumerate() {
         let np = format!("nodes[{i}]");
         one(format!("{np}.name"), &n.name, label(&n.name));

@@ -15,6 +15,8 @@ const specs = path.join(__dirname, '..', '..', 'specs')
 const ciliumSpec = readFileSync(path.join(specs, 'cilium-vxlan-over-tailscale.yaml'), 'utf8')
 const flannelSpec = readFileSync(path.join(specs, 'flannel-over-tailscale-gpu-worker.yaml'), 'utf8')
 const CILIUM_VALUES = 'cluster/cilium-values.yaml'
+const fixtures = path.join(__dirname, '..', '..', '..', 'tests', 'fixtures')
+const liveJson = (name: string) => readFileSync(path.join(fixtures, name), 'utf8')
 
 const created: pulumi.runtime.MockResourceArgs[] = []
 
@@ -23,6 +25,11 @@ before(async () => {
     {
       newResource(args) {
         created.push(args)
+        // the check after the rollout: what `kubectl get nodes -o json` prints on the seeds
+        if (args.name.endsWith('-check-live')) {
+          const seed = args.name.startsWith('fl-') ? 'seed-flannel' : 'seed-cilium'
+          return { id: `${args.name}-id`, state: { ...args.inputs, stdout: liveJson(`live/${seed}.nodes.json`) } }
+        }
         return { id: `${args.name}-id`, state: args.inputs }
       },
       call(args) {
@@ -39,7 +46,7 @@ before(async () => {
 const load = () => import('./cluster.js')
 const valueOf = <T>(o: pulumi.Output<T>) => new Promise<T>((resolve) => o.apply(resolve))
 const named = (type: string, prefix: string) =>
-  created.filter((r) => r.type === type && r.name.startsWith(`${prefix}-`))
+  created.filter((r) => r.type === type && r.name.startsWith(`${prefix}-`) && !r.name.endsWith('-check-live'))
 
 /** Builds a component and waits until every child is registered with the mock monitor. */
 async function build(name: string, specYaml: string) {
@@ -137,4 +144,28 @@ test('the program declares the seed Cilium spec', async () => {
       .sort(),
   )
   assert.ok(program.files.includes('beelink:/etc/rancher/k3s/config.yaml'))
+})
+
+test('after the rollout the first server runs kubectl and the nodes are checked against the spec', async () => {
+  const c = await build('fl', flannelSpec)
+  const check = created.find((r) => r.name === 'fl-check-live')!
+  assert.equal(check.type, 'command:remote:Command')
+  assert.equal(check.inputs.connection.host, '100.84.89.67')
+  assert.equal(check.inputs.create, 'k3s kubectl get nodes -o json')
+  assert.deepEqual(await valueOf(c.liveDiagnostics), [])
+})
+
+test('the live check fails the update with the diagnostics of a broken cluster', async () => {
+  const { checkLive } = await load()
+  const spec = Cluster.fromYaml(readFileSync(path.join(fixtures, 'invalid', 'MS953.yaml'), 'utf8'))
+  assert.throws(
+    () => checkLive(spec, liveJson('invalid/MS953.nodes.json')),
+    /error\[MS953\]: node `k3s-gpu-worker` registered with InternalIP `192\.168\.0\.25`/,
+  )
+  // warnings are returned, not thrown
+  const warned = Cluster.fromYaml(readFileSync(path.join(fixtures, 'invalid', 'MS956.yaml'), 'utf8'))
+  assert.deepEqual(
+    checkLive(warned, liveJson('invalid/MS956.nodes.json')).map((d) => d.code),
+    ['MS956'],
+  )
 })

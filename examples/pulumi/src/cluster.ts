@@ -13,12 +13,14 @@ import * as pulumi from '@pulumi/pulumi'
 import * as command from '@pulumi/command'
 import * as k8s from '@pulumi/kubernetes'
 import { parse as parseYaml } from 'yaml'
-import { Cluster, type RenderedFile } from 'meshspec'
+import { Cluster, type Diagnostic, type RenderedFile } from 'meshspec'
 
 /** Where meshspec puts the Cilium chart values in its bundle. */
 export const CILIUM_VALUES = 'cluster/cilium-values.yaml'
 /** Node files under this prefix are written to the node's filesystem at `/<path>`. */
 export const SYSTEM_PREFIX = 'etc/'
+/** What the check after the rollout runs on the first server. */
+export const LIVE_NODES_COMMAND = 'k3s kubectl get nodes -o json'
 /** The Cilium chart repository. */
 export const CILIUM_REPO = 'https://helm.cilium.io'
 
@@ -53,6 +55,13 @@ export class MeshCluster extends pulumi.ComponentResource {
   public readonly cilium?: k8s.helm.v3.Release
   /** The Helm values the release was given (the parsed `cluster/cilium-values.yaml`). */
   public readonly ciliumValues?: Record<string, unknown>
+  /** After the rollout: `kubectl get nodes -o json` on the first server. */
+  public readonly liveCheck: command.remote.Command
+  /**
+   * The running cluster compared with the spec (MS951-MS958); the update fails when any is an
+   * error (a node missing, registered with the wrong InternalIP, the wrong VXLAN endpoint).
+   */
+  public readonly liveDiagnostics: pulumi.Output<Diagnostic[]>
 
   constructor(name: string, args: MeshClusterArgs, opts?: pulumi.ComponentResourceOptions) {
     super('meshspec:index:MeshCluster', name, {}, opts)
@@ -105,8 +114,35 @@ export class MeshCluster extends pulumi.ComponentResource {
       )
     }
 
+    const server = cluster.nodeNames.map((n) => cluster.node(n)!).find((n) => n.role === 'server')!
+    this.liveCheck = new command.remote.Command(
+      `${name}-check-live`,
+      {
+        connection: { host: server.meshIp[0]!, user, privateKey: args.sshPrivateKey },
+        create: `${sudo(user)}${LIVE_NODES_COMMAND}`,
+        // run again whenever a file or the Cilium release changed
+        triggers: [...this.files.map((f) => f.resource.id), ...(this.cilium ? [this.cilium.id] : [])],
+      },
+      { parent: this, dependsOn: [...this.files.map((f) => f.resource), ...(this.cilium ? [this.cilium] : [])] },
+    )
+    this.liveDiagnostics = this.liveCheck.stdout.apply((stdout) => checkLive(cluster, stdout))
+
     this.registerOutputs({ clusterName: this.clusterName, fileCount: this.files.length })
   }
+}
+
+/**
+ * Compares `kubectl get nodes -o json` output with the spec; throws (failing the update) with
+ * one line per error, and returns every diagnostic otherwise.
+ */
+export function checkLive(cluster: Cluster, nodesJson: string): Diagnostic[] {
+  const diagnostics = cluster.checkLive(nodesJson)
+  const errors = diagnostics.filter((d) => d.severity === 'error')
+  if (errors.length > 0) {
+    const lines = errors.map((d) => `error[${d.code}]: ${d.message}${d.help ? ` (help: ${d.help})` : ''}`)
+    throw new Error(`the running cluster differs from the spec:\n${lines.join('\n')}`)
+  }
+  return diagnostics
 }
 
 function sudo(user: string): string {

@@ -23,3 +23,5 @@ const cluster = new MeshCluster('mesh', {
 export const clusterName = cluster.clusterName
 /** Every file written, as `node:/path`. */
 export const files = cluster.files.map((f) => `${f.node}:${f.path}`)
+/** After the rollout: the running cluster against the spec (the update fails on an error). */
+export const liveDiagnostics = cluster.liveDiagnostics.apply((ds) => ds.map((d) => `${d.severity}[${d.code}]: ${d.message}`))

@@ -1,0 +1,443 @@
+//! `meshspec import`: a running cluster's hand-written k3s configs (and, when given, its live
+//! nodes and Cilium values) turned into a spec whose render reproduces them.
+//!
+//! Roles, sites, LAN and mesh addresses, networks, the CNI, k3s settings, labels, taints and
+//! pod CIDR pins are inferred; keys no spec field covers go to `server_extra`/`agent_extra`
+//! when every node of the role shares them. Whatever cannot be known becomes a [`Todo`],
+//! written into the spec as a `# TODO` comment, never guessed silently. [`Imported::changes`]
+//! says what rendering the spec now would change on each node, and the change plan gives the
+//! restart order.
+//!
+//! Secrets (`token`, `agent-token`, `vpn-auth`) are never copied into the spec. This module
+//! reads no files; it does not decide which configs belong together (the caller names them).
+
+mod emit;
+mod infer;
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use crate::change::ChangePlan;
+use crate::cluster::Cluster;
+use crate::code::Code;
+use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::lint::merge::{ConfigFile, Merged, items, merge};
+use crate::lint::{Finding, LintReport};
+use crate::live::{LiveNode, parse_nodes};
+use crate::render::k3s::config_entries;
+use crate::spec::{NodeIpChoice, Role, Spec};
+
+use infer::Source;
+
+/// One node to import: its name, its config files in k3s's order, and a forced role.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportNode {
+    /// The node name (as `kubectl get nodes` shows it).
+    pub name: String,
+    /// `NAME=server:PATH` / `NAME=agent:PATH`; inferred when `None`.
+    pub role: Option<Role>,
+    /// `config.yaml`, then its drop-ins by name.
+    pub files: Vec<ConfigFile>,
+}
+
+/// Everything `import` reads.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ImportInput {
+    /// The cluster's name in the spec (default `cluster`, with a TODO).
+    pub name: Option<String>,
+    /// The nodes.
+    pub nodes: Vec<ImportNode>,
+    /// `kubectl get nodes -o json` output.
+    pub nodes_json: Option<String>,
+    /// The Cilium Helm values the cluster was installed with (YAML).
+    pub cilium_values: Option<String>,
+}
+
+/// Something the inputs do not show, at a spec path.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Todo {
+    /// The spec path it concerns, e.g. `nodes[1].mesh_ip`.
+    pub path: String,
+    /// Why, and what to do.
+    pub reason: String,
+}
+
+impl Todo {
+    /// A TODO at `path`.
+    #[must_use]
+    pub fn new(path: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self {
+            path: path.into(),
+            reason: reason.into(),
+        }
+    }
+}
+
+/// How one node's config would differ if the imported spec were rendered now.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct NodeChange {
+    /// The node.
+    pub node: String,
+    /// Keys the render adds (e.g. `token-file`, `server`, `node-label`).
+    pub added: Vec<String>,
+    /// Keys the render writes with another value.
+    pub changed: Vec<String>,
+    /// Input keys the render drops (secrets, or keys no spec field or shared extra can hold).
+    pub dropped: Vec<String>,
+}
+
+impl NodeChange {
+    /// Whether the node's config.yaml stays as it is.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.added.is_empty() && self.changed.is_empty() && self.dropped.is_empty()
+    }
+}
+
+/// The result of an import.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Imported {
+    /// The spec.
+    pub spec: Spec,
+    /// The spec as YAML with a `# TODO` comment for each [`Todo`].
+    pub yaml: String,
+    /// What the inputs do not show.
+    pub todos: Vec<Todo>,
+    /// The imported spec's own diagnostics (`validate`), positioned in [`Imported::yaml`];
+    /// with a TODO on a required field (a missing `mesh_ip`) they hold the error.
+    pub diagnostics: Diagnostics,
+    /// Per node, what rendering the spec now would change in its config.yaml.
+    pub changes: Vec<NodeChange>,
+    /// The restart order for the nodes whose config changes (MS904), as the change plan
+    /// gives it.
+    pub plan: ChangePlan,
+}
+
+/// Keys never copied into a spec: they hold secrets.
+const SECRET_KEYS: &[&str] = &["token", "agent-token", "vpn-auth", "etcd-s3-secret-key"];
+
+fn is_secret(key: &str, v: &Value) -> bool {
+    SECRET_KEYS.contains(&key)
+        || items(key, v)
+            .iter()
+            .any(|s| crate::secrets::looks_secret(s))
+}
+
+/// A value as a comparable list: items as k3s reads them, sorted.
+fn normal(key: &str, v: &Value) -> Vec<String> {
+    let mut l = items(key, v);
+    l.sort();
+    l
+}
+
+/// Input keys the rendered entries lack or hold with another value: `(key, reason)`.
+///
+/// This is the round trip's measure: an import is faithful when nothing is returned.
+#[must_use]
+pub fn missing_keys(input: &Merged, rendered: &[crate::render::k3s::ConfigEntry]) -> Vec<String> {
+    input
+        .entries
+        .iter()
+        .filter(|e| {
+            let canon = crate::k3s::flags::table()
+                .get(&e.key)
+                .map_or(e.key.as_str(), |f| f.name.as_str());
+            rendered
+                .iter()
+                .find(|r| r.key == canon)
+                .is_none_or(|r| normal(canon, &r.value) != normal(canon, &e.value))
+        })
+        .map(|e| e.key.clone())
+        .collect()
+}
+
+fn sources<'a>(
+    input: &ImportInput,
+    live: &'a [LiveNode],
+    findings: &mut Vec<Finding>,
+) -> Vec<Source<'a>> {
+    let mut out = Vec::new();
+    let live: BTreeMap<&str, &LiveNode> = live.iter().map(|l| (l.name.as_str(), l)).collect();
+    for n in &input.nodes {
+        let (merged, problems) = merge(&n.files);
+        for (file, d) in problems {
+            findings.push(Finding::new(&n.files, file, d));
+        }
+        let live_node = live.get(n.name.as_str()).copied();
+        let role = infer::role(n, &merged, live_node);
+        out.push(Source {
+            name: n.name.clone(),
+            role,
+            merged,
+            live: live_node,
+        });
+    }
+    out
+}
+
+/// Chooses `node_ip: lan|mesh` where `auto` would resolve another address than the config's.
+fn fit_node_ips(spec: &mut Spec, srcs: &[Source<'_>]) {
+    let c = Cluster::resolve(spec.clone());
+    for (i, ns) in spec.nodes.iter_mut().enumerate() {
+        let Some(s) = srcs.iter().find(|s| s.name == ns.name) else {
+            continue;
+        };
+        let wanted: Vec<std::net::IpAddr> = s
+            .list("node-ip")
+            .iter()
+            .filter_map(|x| x.parse().ok())
+            .collect();
+        let Some(resolved) = c.nodes.get(i) else {
+            continue;
+        };
+        if wanted.is_empty() || resolved.node_ips == wanted {
+            continue;
+        }
+        if wanted.iter().all(|ip| ns.mesh_ip.contains(ip)) {
+            ns.node_ip = Some(NodeIpChoice::Mesh);
+        } else if wanted.iter().all(|ip| ns.lan_ip.contains(ip)) {
+            ns.node_ip = Some(NodeIpChoice::Lan);
+        }
+    }
+}
+
+/// Puts keys the render does not reproduce into `server_extra`/`agent_extra` when every node
+/// of the role has the same value; reports the others.
+fn fit_extras(spec: &mut Spec, srcs: &[Source<'_>], todos: &mut Vec<Todo>) {
+    let c = Cluster::resolve(spec.clone());
+    let nodes: BTreeMap<&str, &crate::cluster::Node> =
+        c.nodes.iter().map(|n| (n.name.as_str(), n)).collect();
+    for role in [Role::Server, Role::Agent] {
+        let of_role: Vec<&Source<'_>> = srcs.iter().filter(|s| s.role == role).collect();
+        // `None`: the nodes of the role disagree, so no shared extra can hold the key
+        let mut wanted: BTreeMap<String, Option<Value>> = BTreeMap::new();
+        for s in &of_role {
+            let Some(n) = nodes.get(s.name.as_str()) else {
+                continue;
+            };
+            let rendered = config_entries(&c, n);
+            for key in missing_keys(&s.merged, &rendered) {
+                let Some(e) = s.merged.get(&key) else {
+                    continue;
+                };
+                // decided once per key for the whole role
+                if wanted.contains_key(&key) || is_secret(&key, &e.value) {
+                    continue;
+                }
+                // shared only when every node of the role has the key with this value
+                let same_everywhere = of_role.iter().all(|o| {
+                    o.merged
+                        .get(&key)
+                        .is_some_and(|x| normal(&key, &x.value) == normal(&key, &e.value))
+                });
+                let value = same_everywhere.then(|| e.value.clone());
+                wanted.insert(key, value);
+            }
+        }
+        let field = if role == Role::Server {
+            "k3s.server_extra"
+        } else {
+            "k3s.agent_extra"
+        };
+        for (key, v) in wanted {
+            match v {
+                Some(v) => {
+                    let map = if role == Role::Server {
+                        &mut spec.k3s.server_extra
+                    } else {
+                        &mut spec.k3s.agent_extra
+                    };
+                    map.insert(key, v);
+                }
+                None => {
+                    let who: Vec<String> = of_role
+                        .iter()
+                        .map(|o| {
+                            let val = o.merged.get(&key).map_or_else(
+                                || "unset".to_owned(),
+                                |e| format!("`{}`", items(&key, &e.value).join(",")),
+                            );
+                            format!("{} {val}", o.name)
+                        })
+                        .collect();
+                    todos.push(Todo::new(format!("{field}.{key}"), format!("`{key}` differs between the nodes of this role ({}) and has no per-node spec field: the render cannot keep it", who.join("; "))));
+                }
+            }
+        }
+    }
+}
+
+fn changes(c: &Cluster, srcs: &[Source<'_>]) -> Vec<NodeChange> {
+    let mut out = Vec::new();
+    for n in c.nodes_in_join_order() {
+        let Some(s) = srcs.iter().find(|s| s.name == n.name) else {
+            continue;
+        };
+        let rendered = config_entries(c, n);
+        let mut ch = NodeChange {
+            node: n.name.clone(),
+            ..NodeChange::default()
+        };
+        for key in missing_keys(&s.merged, &rendered) {
+            if rendered.iter().any(|r| r.key == key) {
+                ch.changed.push(key);
+            } else {
+                ch.dropped.push(key);
+            }
+        }
+        for r in &rendered {
+            if s.merged.get(&r.key).is_none() {
+                ch.added.push(r.key.clone());
+            }
+        }
+        out.push(ch);
+    }
+    out
+}
+
+fn plan(c: &Cluster, changes: &[NodeChange]) -> ChangePlan {
+    let mut restarts: Vec<String> = changes
+        .iter()
+        .filter(|ch| !ch.is_empty())
+        .map(|ch| ch.node.clone())
+        .collect();
+    let servers: std::collections::BTreeSet<&str> = c.servers().map(|n| n.name.as_str()).collect();
+    restarts.sort_by_key(|name| !servers.contains(name.as_str()));
+    let mut ds = Vec::new();
+    if !restarts.is_empty() {
+        let order: Vec<String> = restarts.iter().map(|r| format!("`{r}`")).collect();
+        ds.push(Diagnostic::new(
+            Code::RestartOrder,
+            "nodes",
+            format!("rendering this spec now changes config.yaml on {} of {} nodes: restart k3s on {} one at a time, in this order, each Ready before the next", restarts.len(), changes.len(), order.join(", ")),
+        ).with_help("servers first; on each node: install the new files, `systemctl restart k3s` (or `k3s-agent`), then wait for `kubectl get node <name>` to show Ready"));
+    }
+    ChangePlan {
+        diagnostics: Diagnostics::from_vec(ds),
+        restarts,
+        added: Vec::new(),
+        removed: Vec::new(),
+    }
+}
+
+/// Imports a cluster.
+///
+/// ```
+/// use meshspec::import::{import, ImportInput, ImportNode};
+/// use meshspec::lint::ConfigFile;
+/// let node = |name: &str, text: &str| ImportNode {
+///     name: name.into(),
+///     role: None,
+///     files: vec![ConfigFile::new(format!("{name}.yaml"), text)],
+/// };
+/// let input = ImportInput {
+///     name: Some("lab".into()),
+///     nodes: vec![
+///         node("a", "cluster-init: true\nnode-ip: 100.64.0.1\n"),
+///         node("b", "server: https://100.64.0.1:6443\nnode-ip: 100.64.0.2\n"),
+///     ],
+///     ..ImportInput::default()
+/// };
+/// let imported = import(&input).unwrap();
+/// assert_eq!(imported.spec.nodes[1].mesh_ip, ["100.64.0.2".parse::<std::net::IpAddr>().unwrap()]);
+/// assert!(imported.yaml.contains("# TODO"));
+/// // two nodes on no known site count as two networks: flannel is pinned to the mesh
+/// assert_eq!(imported.changes[1].added, ["token-file", "flannel-iface"]);
+/// ```
+///
+/// # Errors
+/// The unreadable inputs (MS001, MS010), each with its file; a node list that is not
+/// `kubectl get nodes -o json` output is reported under the name `--nodes-json`.
+pub fn import(input: &ImportInput) -> Result<Imported, LintReport> {
+    let mut findings = Vec::new();
+    let live = match &input.nodes_json {
+        Some(text) => match parse_nodes(text) {
+            Ok(l) => l,
+            Err(d) => {
+                findings.push(Finding {
+                    file: "--nodes-json".to_owned(),
+                    diagnostic: d,
+                });
+                Vec::new()
+            }
+        },
+        None => Vec::new(),
+    };
+    let cilium = match &input.cilium_values {
+        Some(text) => match crate::yaml::parse(text) {
+            Ok(t) => Some(t.to_json()),
+            Err(d) => {
+                findings.push(Finding {
+                    file: "--cilium-values".to_owned(),
+                    diagnostic: d,
+                });
+                None
+            }
+        },
+        None => None,
+    };
+    let srcs = sources(input, &live, &mut findings);
+    if !findings.is_empty() {
+        return Err(LintReport::new(findings));
+    }
+    let mut todos = Vec::new();
+    let name = input.name.clone().unwrap_or_else(|| {
+        todos.push(Todo::new(
+            "name",
+            "the cluster's name is in no config: `cluster` is a placeholder",
+        ));
+        "cluster".to_owned()
+    });
+    let mut spec = infer::spec(&name, &srcs, cilium.as_ref(), &mut todos);
+    let index: BTreeMap<&str, usize> = spec
+        .nodes
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (n.name.as_str(), i))
+        .collect();
+    let mut role_todos = Vec::new();
+    for (n, s) in input.nodes.iter().zip(&srcs) {
+        if n.role.is_none() && s.role == Role::Agent && s.live.is_none() {
+            let i = index.get(n.name.as_str()).copied().unwrap_or(0);
+            role_todos.push(Todo::new(format!("nodes[{i}].role"), format!("`{}` is taken for an agent: its config has neither `cluster-init` nor a server-only key, and no live data shows its role; write `{}=server:PATH` if it runs `k3s server`", n.name, n.name)));
+        }
+    }
+    todos.extend(role_todos);
+    fit_node_ips(&mut spec, &srcs);
+    fit_extras(&mut spec, &srcs, &mut todos);
+    let given: std::collections::BTreeSet<&str> = srcs.iter().map(|s| s.name.as_str()).collect();
+    for l in live.iter().filter(|l| !given.contains(l.name.as_str())) {
+        todos.push(Todo::new("nodes", format!("node `{}` is in the cluster but no config was given for it: add `{}=PATH` to import it", l.name, l.name)));
+    }
+    let yaml = emit::yaml(&spec, &todos);
+    let cluster = match Cluster::from_yaml(&yaml) {
+        Ok(c) => c,
+        Err(ds) => {
+            return Ok(Imported {
+                spec,
+                yaml,
+                todos,
+                diagnostics: ds,
+                changes: Vec::new(),
+                plan: ChangePlan {
+                    diagnostics: Diagnostics::default(),
+                    restarts: Vec::new(),
+                    added: Vec::new(),
+                    removed: Vec::new(),
+                },
+            });
+        }
+    };
+    let diagnostics = cluster.validate();
+    let changes = changes(&cluster, &srcs);
+    let plan = plan(&cluster, &changes);
+    Ok(Imported {
+        spec,
+        yaml,
+        todos,
+        diagnostics,
+        changes,
+        plan,
+    })
+}

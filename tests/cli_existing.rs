@@ -1,0 +1,250 @@
+//! The commands for clusters that already exist, as real processes: `lint`, `check-live`,
+//! `import`. Exit codes as `validate`: 0 clean or warnings, 1 errors, 2 unreadable input.
+#![expect(
+    clippy::unwrap_used,
+    reason = "a test fails by panicking, helpers included"
+)]
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use tempfile::TempDir;
+
+fn meshspec() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_meshspec"));
+    cmd.env_remove("NO_COLOR");
+    cmd
+}
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn fixture(p: &str) -> PathBuf {
+    root().join("tests/fixtures").join(p)
+}
+
+/// An agent's config with a typo, and a drop-in that adds a server-only key.
+fn agent_dir() -> TempDir {
+    let dir = TempDir::new().unwrap();
+    fs::write(
+        dir.path().join("config.yaml"),
+        "server: https://100.64.0.1:6443\nnode-ip: 100.64.0.2\nkublet-arg:\n  - max-pods=200\n",
+    )
+    .unwrap();
+    fs::create_dir(dir.path().join("config.yaml.d")).unwrap();
+    fs::write(
+        dir.path().join("config.yaml.d/20-gpu.yaml"),
+        "node-taint+:\n  - gpu=true:NoSchedul\n",
+    )
+    .unwrap();
+    fs::write(
+        dir.path().join("config.yaml.d/10-x.yml"),
+        "write-kubeconfig-mode: \"644\"\n",
+    )
+    .unwrap();
+    dir
+}
+
+#[test]
+fn lint_reports_every_finding_with_file_line_and_column() {
+    let dir = agent_dir();
+    let out = meshspec()
+        .args(["lint", "--role", "agent", "--color", "never"])
+        .arg(dir.path())
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out).unwrap();
+    assert!(
+        text.contains("error[MS402]: k3s has no config key `kublet-arg`"),
+        "{text}"
+    );
+    assert!(text.contains("config.yaml:3:1 (kublet-arg)"), "{text}");
+    assert!(text.contains("did you mean `kubelet-arg`?"), "{text}");
+    // the drop-ins are read, in name order, each finding pointing into its own file
+    assert!(
+        text.contains("config.yaml.d/10-x.yml:1:1 (write-kubeconfig-mode)"),
+        "{text}"
+    );
+    assert!(text.contains("error[MS401]"), "{text}");
+    assert!(
+        text.contains("config.yaml.d/20-gpu.yaml:2:5 (node-taint+[0])"),
+        "{text}"
+    );
+    assert!(text.contains("error[MS602]"), "{text}");
+}
+
+#[test]
+fn lint_exit_codes_follow_validate() {
+    let dir = TempDir::new().unwrap();
+    let ok = dir.path().join("ok.yaml");
+    fs::write(&ok, "cluster-init: true\nnode-ip: 100.64.0.1\n").unwrap();
+    meshspec().arg("lint").arg(&ok).assert().code(0);
+    let broken = dir.path().join("broken.yaml");
+    fs::write(&broken, "node-ip: [\n").unwrap();
+    meshspec()
+        .arg("lint")
+        .arg(&broken)
+        .assert()
+        .code(2)
+        .stdout(predicate::str::contains("MS001"));
+    meshspec()
+        .arg("lint")
+        .arg(dir.path().join("missing.yaml"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no such file"));
+    // no --role: an agent by inference, said in an info
+    let agent = dir.path().join("agent.yaml");
+    fs::write(&agent, "server: https://100.64.0.1:6443\n").unwrap();
+    meshspec()
+        .args(["lint", "--format", "json"])
+        .arg(&agent)
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("checked as an agent"));
+}
+
+#[test]
+fn lint_sarif_validates_against_the_sarif_2_1_0_schema() {
+    let dir = agent_dir();
+    let out = meshspec()
+        .args(["lint", "--role", "agent", "--format", "sarif"])
+        .arg(dir.path())
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let sarif: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let schema: serde_json::Value = serde_json::from_str(
+        &fs::read_to_string(root().join("tests/data/sarif-schema-2.1.0.json")).unwrap(),
+    )
+    .unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(&sarif)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    // and the schema is really checked: a broken document fails it
+    let mut broken = sarif.clone();
+    broken["runs"][0]["results"][0]["level"] = "fatal".into();
+    assert!(!validator.is_valid(&broken));
+    let results = sarif["runs"][0]["results"].as_array().unwrap();
+    assert_eq!(results.len(), 3);
+    let first = &results[0]["locations"][0]["physicalLocation"];
+    assert!(
+        first["artifactLocation"]["uri"]
+            .as_str()
+            .unwrap()
+            .ends_with("config.yaml")
+    );
+    assert_eq!(first["region"]["startLine"], 3);
+    assert_eq!(results[0]["ruleId"], "MS402");
+}
+
+#[test]
+fn lint_checks_a_cilium_values_file() {
+    let dir = TempDir::new().unwrap();
+    let server = dir.path().join("server.yaml");
+    fs::write(
+        &server,
+        "cluster-init: true\nflannel-backend: none\ndisable-network-policy: true\n",
+    )
+    .unwrap();
+    let values = dir.path().join("values.yaml");
+    fs::write(&values, "tunnel: vxlan\nMTU: 1230\n").unwrap();
+    let out = meshspec()
+        .args([
+            "lint",
+            "--color",
+            "never",
+            "--cilium-version",
+            "1.19",
+            "--cilium-values",
+        ])
+        .arg(&values)
+        .arg(&server)
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out).unwrap();
+    assert!(text.contains("error[MS701]"), "{text}");
+    assert!(text.contains("values.yaml:1:1 (tunnel)"), "{text}");
+    assert!(text.contains("warning[MS302]"), "{text}");
+    assert!(text.contains("values.yaml:2:1 (MTU)"), "{text}");
+}
+
+#[test]
+fn check_live_healthy_broken_and_unreadable() {
+    let spec = fixture("valid/seed-flannel.yaml");
+    meshspec()
+        .arg("check-live")
+        .arg(&spec)
+        .arg("--nodes")
+        .arg(fixture("live/seed-flannel.nodes.json"))
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("no problems found"));
+    // the node list on standard input, as `kubectl get nodes -o json |` gives it
+    meshspec()
+        .args(["check-live", "--format", "json"])
+        .arg(fixture("invalid/MS953.yaml"))
+        .args(["--nodes", "-"])
+        .write_stdin(fs::read(fixture("invalid/MS953.nodes.json")).unwrap())
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("\"code\": \"MS953\""));
+    meshspec()
+        .arg("check-live")
+        .arg(&spec)
+        .args(["--nodes", "-"])
+        .write_stdin("{\"items\": [")
+        .assert()
+        .code(2)
+        .stdout(predicate::str::contains("MS001"));
+}
+
+#[test]
+fn import_writes_a_spec_that_validates_and_says_what_would_change() {
+    let dir = TempDir::new().unwrap();
+    let out = dir.path().join("cluster.yaml");
+    let seed = fixture("import/seed-flannel");
+    let mut cmd = meshspec();
+    cmd.arg("import");
+    for n in [
+        "k3s-master",
+        "k3s-worker-01",
+        "k3s-worker-02",
+        "k3s-gpu-worker",
+    ] {
+        cmd.arg(format!("{n}={}", seed.join(format!("{n}.yaml")).display()));
+    }
+    cmd.arg("--nodes-json")
+        .arg(fixture("live/seed-flannel.nodes.json"))
+        .arg("-o")
+        .arg(&out)
+        .assert()
+        .code(0)
+        .stderr(predicate::str::contains(
+            "k3s would restart on 4 of 4 nodes (k3s-master, k3s-worker-01, k3s-worker-02, k3s-gpu-worker)",
+        ))
+        .stderr(predicate::str::contains("k3s-worker-01: render adds server, token-file"));
+    let spec = fs::read_to_string(&out).unwrap();
+    assert!(spec.contains("# TODO(name)"), "{spec}");
+    meshspec().arg("validate").arg(&out).assert().code(0);
+    // a bad NAME=PATH is a usage error
+    meshspec()
+        .args(["import", "no-equals-sign"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("is not NAME=PATH"));
+}
