@@ -44,8 +44,9 @@ need_in_package() {
 need_in_package meshspec README.md LICENSE Cargo.toml src/lib.rs data/k3s-flags.json data/PROVENANCE.md rules/MS001.md
 need_in_package meshspec-cli README.md LICENSE Cargo.toml src/main.rs
 
-step "benchmarks compile (run them with: cargo bench -p meshspec --bench pipeline)"
+step "benchmarks compile (run them with: cargo bench -p meshspec --bench pipeline; cargo bench -p meshspec-cli --bench render_disk)"
 cargo build --locked -p meshspec --benches
+cargo build --locked -p meshspec-cli --benches
 
 if [ -f bindings-python/ci.sh ]; then
   step "Python binding, stubs and the Ansible collection"

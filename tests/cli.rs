@@ -1063,3 +1063,261 @@ fn plan_from_an_old_spec_prints_the_change_plan() {
         .assert()
         .code(2);
 }
+
+// ---------------------------------------------------------------- issue #9: safe to run as root
+
+/// A render of `OK` into `out`, then a spec without node `b` (its files become removals).
+fn rendered_then_b_dropped() -> (TempDir, PathBuf, PathBuf) {
+    let (d, spec) = with_spec(OK);
+    let out = d.path().join("out");
+    render(&spec, &out).code(0);
+    fs::write(
+        &spec,
+        "version: 1\nname: lab\nnodes:\n  - {name: a, role: server, mesh_ip: 100.64.0.1}\n",
+    )
+    .unwrap();
+    (d, spec, out)
+}
+
+#[test]
+fn finding_04_render_never_removes_through_a_symlink() {
+    let (d, spec, out) = rendered_then_b_dropped();
+    // The manifest lists nodes/b/...; nodes/b is swapped for a link to a directory elsewhere
+    // holding the same file names.
+    let elsewhere = d.path().join("elsewhere");
+    fs::rename(out.join("nodes/b"), &elsewhere).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, out.join("nodes/b")).unwrap();
+    let before = tree(&elsewhere);
+    assert!(!before.is_empty());
+    render(&spec, &out)
+        .code(2)
+        .stderr(predicate::str::contains(format!(
+            "cannot write {}: is a symbolic link",
+            out.join("nodes/b").display()
+        )));
+    assert_eq!(tree(&elsewhere), before, "a file outside --out was removed");
+}
+
+#[test]
+fn finding_04_render_never_writes_through_a_symlinked_directory() {
+    let (d, spec) = with_spec(OK);
+    let out = d.path().join("out");
+    let elsewhere = d.path().join("elsewhere");
+    fs::create_dir_all(out.join("nodes")).unwrap();
+    fs::create_dir_all(&elsewhere).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, out.join("nodes/a")).unwrap();
+    for force in [false, true] {
+        let mut cmd = meshspec();
+        cmd.arg("render").arg(&spec).arg("--out").arg(&out);
+        if force {
+            cmd.arg("--force");
+        }
+        cmd.assert()
+            .code(2)
+            .stderr(predicate::str::contains(
+                out.join("nodes/a").display().to_string(),
+            ))
+            .stderr(predicate::str::contains("symbolic link"));
+        assert!(tree(&elsewhere).is_empty(), "written through the link");
+    }
+    // a link in place of a file is refused the same way, and left alone
+    fs::remove_file(out.join("nodes/a")).unwrap();
+    let victim = d.path().join("victim");
+    fs::write(&victim, "keep\n").unwrap();
+    fs::create_dir_all(out.join("cluster")).unwrap();
+    std::os::unix::fs::symlink(&victim, out.join("cluster/verify.sh")).unwrap();
+    render(&spec, &out).code(2).stderr(predicate::str::contains(
+        "cluster/verify.sh: is a symbolic link",
+    ));
+    assert_eq!(fs::read_to_string(&victim).unwrap(), "keep\n");
+    assert!(
+        fs::symlink_metadata(out.join("cluster/verify.sh"))
+            .unwrap()
+            .is_symlink()
+    );
+}
+
+#[test]
+fn finding_04_render_keeps_an_edited_file_it_no_longer_produces() {
+    let (_d, spec, out) = rendered_then_b_dropped();
+    let edited = out.join(CONFIG_B);
+    fs::write(&edited, "my own notes\n").unwrap();
+    render(&spec, &out)
+        .code(0)
+        .stderr(predicate::str::contains(format!(
+            "keeping {}: meshspec wrote it and the spec no longer has it, but it was edited since",
+            edited.display()
+        )));
+    assert_eq!(fs::read_to_string(&edited).unwrap(), "my own notes\n");
+    // Unedited files of node b are gone; the kept one is no longer claimed by the manifest.
+    assert!(!out.join("nodes/b/install.sh").exists());
+    let manifest = fs::read_to_string(out.join(MANIFEST)).unwrap();
+    assert!(!manifest.contains(CONFIG_B), "{manifest}");
+}
+
+#[test]
+fn finding_04_force_removes_an_edited_file_it_no_longer_produces() {
+    let (_d, spec, out) = rendered_then_b_dropped();
+    fs::write(out.join(CONFIG_B), "my own notes\n").unwrap();
+    meshspec()
+        .arg("render")
+        .arg(&spec)
+        .arg("--out")
+        .arg(&out)
+        .arg("--force")
+        .assert()
+        .code(0)
+        .stderr(predicate::str::contains("removing"));
+    assert!(!out.join(CONFIG_B).exists());
+}
+
+#[test]
+fn finding_08_validate_refuses_dev_zero_with_ms001_and_exit_2() {
+    meshspec()
+        .args(["validate", "/dev/zero"])
+        .timeout(Duration::from_secs(20))
+        .assert()
+        .code(2)
+        .stdout(predicate::str::contains("error[MS001]"))
+        .stdout(predicate::str::contains("larger than 16 MiB"));
+}
+
+#[test]
+fn finding_08_validate_refuses_endless_standard_input_with_ms001_and_exit_2() {
+    use std::io::Write as _;
+    use std::process::Stdio;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_meshspec"))
+        .args(["validate", "--format", "json", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    // like `yes`: write until the reader goes away
+    let writer = std::thread::spawn(move || {
+        let chunk = "y\n".repeat(32 * 1024);
+        while stdin.write_all(chunk.as_bytes()).is_ok() {}
+    });
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["diagnostics"][0]["code"], "MS001");
+}
+
+#[test]
+fn finding_09_ten_thousand_unknown_keys_on_one_line_print_bounded_text() {
+    let keys: Vec<String> = (0..10_000).map(|i| format!("k{i}: 1")).collect();
+    let (_d, spec) = with_spec(&format!("{OK}network: {{{}}}\n", keys.join(", ")));
+    let text = meshspec()
+        .arg("validate")
+        .arg(&spec)
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(text).unwrap();
+    assert!(text.len() < 100_000, "{} bytes of output", text.len());
+    assert_eq!(text.matches("error[MS002]").count(), 50);
+    assert!(text.contains("... and 9950 more MS002 (unknown-field) not shown"));
+    assert!(text.ends_with("10000 errors, 0 warnings, 0 info\n"));
+    // every shown source line is a window around the key, not the 118 KB line
+    assert!(text.lines().all(|l| l.chars().count() < 200));
+    // JSON keeps them all
+    let json = meshspec()
+        .args(["validate", "--format", "json"])
+        .arg(&spec)
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let json: serde_json::Value = serde_json::from_slice(&json).unwrap();
+    assert_eq!(json["diagnostics"].as_array().unwrap().len(), 10_000);
+}
+
+#[test]
+fn finding_10_a_killed_renders_temp_files_are_removed_by_the_next_run() {
+    let (d, spec) = with_spec(OK);
+    let out = d.path().join("out");
+    render(&spec, &out).code(0);
+    // what a render killed between staging and renaming leaves (old and new name styles)
+    let dir = out.join(CONFIG_A).parent().unwrap().to_path_buf();
+    let stale = [
+        dir.join(".config.yaml.meshspec-tmp-4242"),
+        dir.join(".config.yaml.meshspec-tmp-7-0-00ff00ff00ff00ff"),
+        out.join(".PLAN.md.meshspec-tmp-1"),
+    ];
+    for s in &stale {
+        fs::write(s, "half").unwrap();
+    }
+    // nothing to write: the cleanup still happens
+    render(&spec, &out).code(0);
+    no_temp_files(&out);
+    // a file the user named alike but that is not hidden is left alone
+    fs::write(dir.join("notes.meshspec-tmp-1"), "mine").unwrap();
+    render(&spec, &out).code(0);
+    assert!(dir.join("notes.meshspec-tmp-1").exists());
+}
+
+#[test]
+fn finding_10_concurrent_renders_into_one_directory_all_succeed() {
+    let (d, spec) = with_spec(OK);
+    let out = d.path().join("out");
+    let children: Vec<_> = (0..6)
+        .map(|_| {
+            std::process::Command::new(env!("CARGO_BIN_EXE_meshspec"))
+                .arg("render")
+                .arg(&spec)
+                .arg("--out")
+                .arg(&out)
+                .output()
+        })
+        .map(|o| std::thread::spawn(move || o))
+        .collect();
+    for c in children {
+        let o = c.join().unwrap().unwrap();
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+    no_temp_files(&out);
+    meshspec()
+        .arg("render")
+        .arg(&spec)
+        .arg("--out")
+        .arg(&out)
+        .arg("--check")
+        .assert()
+        .code(0);
+}
+
+#[test]
+fn finding_11_control_characters_in_text_output_are_escaped() {
+    // An unknown key holding ESC [2J (clear screen) and an OSC title change.
+    let (_d, spec) = with_spec(&format!(
+        "{OK}network: {{\"x\\e[2J\": 1, \"y\\e]0;pwned\\a\": 2}}\n"
+    ));
+    for color in ["never", "always"] {
+        let out = meshspec()
+            .args(["validate", "--color", color])
+            .arg(&spec)
+            .assert()
+            .code(1)
+            .get_output()
+            .stdout
+            .clone();
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.contains("x\\u{1b}[2J"), "{text}");
+        assert!(text.contains("y\\u{1b}]0;pwned\\u{7}"), "{text}");
+        assert!(
+            !text.contains("\x1b[2J") && !text.contains('\x07'),
+            "{text:?}"
+        );
+    }
+}

@@ -18,12 +18,17 @@ use crate::convert;
 pub const NAME: &str = "MeshspecError";
 
 /// Converts diagnostics into the `MeshspecError` napi throws; `source` adds the offending lines.
+///
+/// The message is bounded (the core shows at most 50 diagnostics per code, each source line cut
+/// to a window), so it always fits in a JavaScript string; should building the error still fail,
+/// it is built again with the one-line summary as its message, never thrown as a bare `Error`.
 pub fn spec_error(env: &Env, diagnostics: &Diagnostics, source: Option<&Source<'_>>) -> Error {
-    build(env, diagnostics, source).unwrap_or_else(|e| e)
+    build(env, diagnostics, &diagnostics.render(source))
+        .or_else(|_| build(env, diagnostics, &diagnostics.summary()))
+        .unwrap_or_else(|e| e)
 }
 
-fn build(env: &Env, diagnostics: &Diagnostics, source: Option<&Source<'_>>) -> Result<Error> {
-    let message = diagnostics.render(source);
+fn build(env: &Env, diagnostics: &Diagnostics, message: &str) -> Result<Error> {
     let mut error = env.create_error(Error::new(Status::InvalidArg, message.trim_end()))?;
     error.set_named_property("name", NAME)?;
     if let Some(first) = diagnostics.iter().next() {

@@ -115,3 +115,13 @@ test('every invalid fixture: render throws exactly when validate has an error', 
     assert.deepEqual(e.diagnostics, diagnostics, file)
   }
 })
+
+test('finding 09: ten thousand unknown keys keep every diagnostic and a short message', () => {
+  const keys = Array.from({ length: 10000 }, (_, i) => `k${i}: 1`).join(', ')
+  const e = caught(() => Cluster.fromYaml(lab + `network: {${keys}}\n`))
+  assert.ok(isMeshspecError(e))
+  assert.equal(e.code, 'MS002')
+  assert.equal(e.diagnostics.length, 10000)
+  assert.ok(e.message.length < 1000000, `message is ${e.message.length} characters`)
+  assert.match(e.message, /and 9950 more MS002 \(unknown-field\) not shown/)
+})

@@ -49,6 +49,17 @@ impl Cluster {
     }
 }
 
+/// Reads at most one byte more than a spec may have, so `/dev/zero` or an endless FIFO is
+/// refused at once, in bounded memory.
+fn read_bounded(path: &std::path::Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read as _;
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)?
+        .take(meshspec::yaml::MAX_SPEC_BYTES as u64 + 1)
+        .read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
 #[pymethods]
 impl Cluster {
     /// Reads a spec from YAML text; `name` is shown in messages.
@@ -67,9 +78,14 @@ impl Cluster {
     #[staticmethod]
     fn from_file(py: Python<'_>, path: PathBuf) -> PyResult<Self> {
         let bytes = py
-            .detach(|| std::fs::read(&path))
+            .detach(|| read_bounded(&path))
             .map_err(|e| io_error(&path, &e))?;
         let name = path.display().to_string();
+        if bytes.len() > meshspec::yaml::MAX_SPEC_BYTES {
+            let origin = Origin { name, text: None };
+            let too_large = meshspec::Diagnostics::from_vec(vec![meshspec::yaml::too_large()]);
+            return Err(spec_error(py, &too_large, &origin));
+        }
         let spec_name = path
             .file_name()
             .map_or_else(|| name.clone(), |f| f.to_string_lossy().into_owned());

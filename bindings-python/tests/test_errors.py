@@ -184,6 +184,23 @@ def test_errors_never_echo_a_secret(spec: str):
     assert "MS009" in text or "MS002" in text
 
 
+def test_finding_08_from_file_refuses_endless_input_at_once():
+    # /dev/zero never ends: the reader stops one byte past 16 MiB and refuses with MS001
+    with pytest.raises(meshspec.SpecError) as info:
+        meshspec.Cluster.from_file("/dev/zero")
+    assert info.value.code == "MS001"
+    assert "16 MiB" in str(info.value)
+
+
+def test_finding_09_ten_thousand_unknown_keys_keep_every_diagnostic_and_a_short_message():
+    keys = ", ".join(f"k{i}: 1" for i in range(10_000))
+    e = read_error(MINIMAL_YAML + "network: {" + keys + "}\n")
+    assert len(e.diagnostics) == 10_000
+    text = str(e)
+    assert len(text) < 1_000_000
+    assert "and 9950 more MS002 (unknown-field) not shown" in text
+
+
 def test_an_acknowledged_finding_is_marked_with_its_reason():
     spec = (
         "version: 1\nname: lab\n"

@@ -12,7 +12,7 @@ use crate::write::{Action, Change, Plan};
 
 /// The diff of everything `plan` would change; empty when it changes nothing.
 #[must_use]
-pub fn plan_diff(plan: &Plan) -> String {
+pub fn plan_diff(plan: &Plan<'_>) -> String {
     let mut out = String::new();
     for c in &plan.changes {
         change_diff(&mut out, c);
@@ -20,7 +20,7 @@ pub fn plan_diff(plan: &Plan) -> String {
     out
 }
 
-fn change_diff(out: &mut String, c: &Change) {
+fn change_diff(out: &mut String, c: &Change<'_>) {
     let path = &c.path;
     let old_text = c
         .old
@@ -65,8 +65,8 @@ fn change_diff(out: &mut String, c: &Change) {
     }
 }
 
-fn new_text(c: &Change) -> &str {
-    c.new.as_ref().map_or("", |(t, _)| t.as_str())
+fn new_text<'a>(c: &Change<'a>) -> &'a str {
+    c.new.map_or("", |(t, _)| t)
 }
 
 fn git_mode(mode: Option<u32>) -> String {
@@ -97,11 +97,13 @@ mod tests {
     use crate::manifest::Manifest;
     use crate::write::OnDisk;
 
-    fn plan_of(changes: Vec<Change>) -> Plan {
+    fn plan_of(changes: Vec<Change<'static>>) -> Plan<'static> {
         Plan {
             dir: "out".into(),
             changes,
             conflicts: vec![],
+            kept: vec![],
+            stale: vec![],
             old_manifest: Manifest::default(),
             old_manifest_text: None,
             new_manifest: Manifest::default(),
@@ -115,7 +117,7 @@ mod tests {
                 path: "a".into(),
                 action: Action::Create,
                 old: None,
-                new: Some(("x\n".into(), 0o600)),
+                new: Some(("x\n", 0o600)),
                 edited: false,
             },
             Change {
@@ -125,7 +127,7 @@ mod tests {
                     bytes: b"1\n2\n".to_vec(),
                     mode: 0o644,
                 }),
-                new: Some(("1\n3\n".into(), 0o644)),
+                new: Some(("1\n3\n", 0o644)),
                 edited: false,
             },
             Change {
@@ -135,7 +137,7 @@ mod tests {
                     bytes: b"s\n".to_vec(),
                     mode: 0o644,
                 }),
-                new: Some(("s\n".into(), 0o755)),
+                new: Some(("s\n", 0o755)),
                 edited: false,
             },
             Change {

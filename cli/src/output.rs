@@ -65,13 +65,46 @@ impl Output {
 /// Writes `text` to standard output. A closed pipe (`| head`) is not worth a panic or a message.
 pub fn emit(text: &str) {
     let mut out = std::io::stdout().lock();
-    let _ = out.write_all(text.as_bytes());
+    let _ = out.write_all(printable(text).as_bytes());
     let _ = out.flush();
 }
 
 /// Writes `text` to standard error, ignoring failures.
 pub fn emit_err(text: &str) {
-    let _ = std::io::stderr().lock().write_all(text.as_bytes());
+    let _ = std::io::stderr()
+        .lock()
+        .write_all(printable(text).as_bytes());
+}
+
+/// `text` with every non-printing character escaped (`\u{1b}`), except line feeds, tabs and
+/// the colour codes this module writes itself. Everything the CLI prints passes through here,
+/// so a spec value, a file name or a path can never drive the terminal.
+#[must_use]
+pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    use meshspec::printable::{escape, is_non_printing};
+    let unsafe_char = |c: char| c != '\n' && c != '\t' && is_non_printing(c);
+    if !text.chars().any(unsafe_char) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    let mut rest = text;
+    while let Some(c) = rest.chars().next() {
+        if c == '\x1b'
+            && let Some(style) = STYLES.iter().find(|s| rest.starts_with(**s))
+        {
+            out.push_str(style);
+            rest = &rest[style.len()..];
+            continue;
+        }
+        let len = c.len_utf8();
+        if unsafe_char(c) {
+            out.push_str(&escape(&rest[..len]));
+        } else {
+            out.push(c);
+        }
+        rest = &rest[len..];
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 /// Applies ANSI styles when enabled, and returns text unchanged otherwise.
@@ -89,6 +122,8 @@ const BLUE: &str = "\x1b[1;34m";
 const CYAN: &str = "\x1b[1;36m";
 const GREEN: &str = "\x1b[32m";
 const DIM_RED: &str = "\x1b[31m";
+/// Every escape sequence the CLI writes on purpose.
+const STYLES: [&str; 8] = [RESET, BOLD, RED, YELLOW, BLUE, CYAN, GREEN, DIM_RED];
 
 impl Painter {
     fn paint(self, style: &str, text: &str) -> String {
@@ -216,6 +251,21 @@ mod tests {
         let text = "error[MS101]: overlap\n  --> a.yaml:3:1\n";
         assert_eq!(p.diagnostics(text), text);
         assert_eq!(p.diff("+a\n-b\n"), "+a\n-b\n");
+    }
+
+    #[test]
+    fn printed_text_escapes_control_characters_but_keeps_own_colours() {
+        let p = Painter { enabled: true };
+        let text = format!(
+            "{} name \x1b]0;pwned\x07 \x1b[2J\r\u{202e}\n\tx",
+            p.error("error")
+        );
+        let shown = printable(&text);
+        assert!(
+            shown.starts_with("\x1b[1;31merror\x1b[0m name \\u{1b}]0;pwned\\u{7}"),
+            "{shown}"
+        );
+        assert!(shown.ends_with("\\u{1b}[2J\\r\\u{202e}\n\tx"), "{shown}");
     }
 
     #[test]

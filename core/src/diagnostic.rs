@@ -7,11 +7,17 @@
 //! This module formats; it does not decide what is wrong (see `rules`) nor read files: the
 //! caller passes the source text in a [`Source`] when it wants the offending line shown.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::{self, Write as _};
 
 use serde::Serialize;
 
 use crate::code::Code;
+use crate::printable::{escape, window};
+
+/// The most diagnostics of one code shown in text output; the rest are counted in one line.
+/// JSON output and the diagnostics as data always hold every one.
+pub const MAX_SHOWN_PER_CODE: usize = 50;
 
 /// How serious a diagnostic is. Only errors stop rendering.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -125,48 +131,62 @@ impl Diagnostic {
     /// Formats the diagnostic as text, in the style
     /// `error[MS101]: message` / `  --> file:line:col` / source line / `  = help: ...`.
     ///
-    /// `source` adds the file name and the offending line with a caret under the column.
+    /// `source` adds the file name and the offending line with a caret under the column. Every
+    /// non-printing character is escaped and a long source line is cut to a window around the
+    /// column ([`crate::printable`]), so the text is safe to print and bounded in size.
     #[must_use]
     pub fn render(&self, source: Option<&Source<'_>>) -> String {
+        let line_text = match (source, self.line) {
+            (Some(src), Some(line)) => src.text.lines().nth((line as usize).saturating_sub(1)),
+            _ => None,
+        };
+        self.render_line(source.map_or("<spec>", |s| s.name), line_text)
+    }
+
+    /// [`Self::render`] with the offending line already looked up.
+    fn render_line(&self, name: &str, line_text: Option<&str>) -> String {
         let mut out = String::new();
-        let _ = writeln!(out, "{}[{}]: {}", self.severity, self.code, self.message);
-        let name = source.map_or("<spec>", |s| s.name);
+        let _ = writeln!(
+            out,
+            "{}[{}]: {}",
+            self.severity,
+            self.code,
+            escape(&self.message)
+        );
+        let name = escape(name);
         let location = match (self.line, self.column) {
             (Some(l), Some(c)) => format!("{name}:{l}:{c}"),
             (Some(l), None) => format!("{name}:{l}"),
-            _ => name.to_owned(),
+            _ => name.into_owned(),
         };
         if self.path.is_empty() {
             let _ = writeln!(out, "  --> {location}");
         } else {
-            let _ = writeln!(out, "  --> {location} ({})", self.path);
+            let _ = writeln!(out, "  --> {location} ({})", escape(&self.path));
         }
-        if let (Some(src), Some(line)) = (source, self.line)
-            && let Some(text) = src.text.lines().nth((line as usize).saturating_sub(1))
-        {
+        if let (Some(text), Some(line)) = (line_text, self.line) {
             let gutter = line.to_string();
             let pad = " ".repeat(gutter.len());
             let _ = writeln!(out, "{pad} |");
-            let shown = if self.code == Code::InlineSecret || crate::secrets::line_has_secret(text)
-            {
-                crate::secrets::redact_line(text)
-            } else {
-                // a URL's user name and password are hidden too
-                crate::secrets::redact_text(text.trim_end())
-            };
-            let _ = writeln!(out, "{gutter} | {shown}");
-            if let Some(col) = self.column {
-                let caret_at = text.chars().take((col as usize).saturating_sub(1)).count();
-                let _ = writeln!(out, "{pad} | {}^", " ".repeat(caret_at));
+            let snippet =
+                if self.code == Code::InlineSecret || crate::secrets::line_has_secret(text) {
+                    window(&crate::secrets::redact_line(text), self.column)
+                } else {
+                    // a URL's user name and password are hidden too
+                    window(&crate::secrets::redact_text(text.trim_end()), self.column)
+                };
+            let _ = writeln!(out, "{gutter} | {}", snippet.text);
+            if self.column.is_some() {
+                let _ = writeln!(out, "{pad} | {}^", " ".repeat(snippet.caret));
             }
         }
         if let Some(help) = &self.help {
             let mut lines = help.lines();
             if let Some(first) = lines.next() {
-                let _ = writeln!(out, "  = help: {first}");
+                let _ = writeln!(out, "  = help: {}", escape(first));
             }
             for l in lines {
-                let _ = writeln!(out, "          {l}");
+                let _ = writeln!(out, "          {}", escape(l));
             }
         }
         out
@@ -269,14 +289,51 @@ impl Diagnostics {
         self.diagnostics.iter().filter(|d| !d.acknowledged)
     }
 
-    /// All diagnostics as text, followed by a one-line summary. Acknowledged ones are left
-    /// out (the summary counts them).
+    /// All diagnostics as text, followed by a one-line summary.
+    ///
+    /// At most [`MAX_SHOWN_PER_CODE`] diagnostics of each code are shown; then one line per
+    /// code says how many more there are. The size of the text is bounded by the number of
+    /// codes, not by the number of diagnostics or the length of the spec's lines.
+    /// Acknowledged ones are left out (the summary counts them).
     #[must_use]
     pub fn render(&self, source: Option<&Source<'_>>) -> String {
-        let mut out = String::new();
+        let mut shown_per_code: BTreeMap<Code, usize> = BTreeMap::new();
+        let mut shown = Vec::new();
         for d in self.unacknowledged() {
-            out.push_str(&d.render(source));
+            let n = shown_per_code.entry(d.code).or_default();
+            *n += 1;
+            if *n <= MAX_SHOWN_PER_CODE {
+                shown.push(d);
+            }
+        }
+        // One pass over the text finds every line shown (not one pass per diagnostic).
+        let mut lines: BTreeMap<u32, &str> = BTreeMap::new();
+        if let Some(src) = source {
+            let wanted: BTreeSet<u32> = shown.iter().filter_map(|d| d.line).collect();
+            if let Some(&last) = wanted.last() {
+                for (i, text) in (1..=last).zip(src.text.lines()) {
+                    if wanted.contains(&i) {
+                        lines.insert(i, text);
+                    }
+                }
+            }
+        }
+        let name = source.map_or("<spec>", |s| s.name);
+        let mut out = String::new();
+        for d in shown {
+            let line_text = d.line.and_then(|l| lines.get(&l).copied());
+            out.push_str(&d.render_line(name, line_text));
             out.push('\n');
+        }
+        for (code, n) in shown_per_code {
+            if n > MAX_SHOWN_PER_CODE {
+                let _ = writeln!(
+                    out,
+                    "... and {} more {code} ({}) not shown; the JSON output lists every one\n",
+                    n - MAX_SHOWN_PER_CODE,
+                    code.slug()
+                );
+            }
         }
         out.push_str(&self.summary());
         out.push('\n');
@@ -401,6 +458,51 @@ mod tests {
             }))
             .contains("tskey-auth-abc123")
         );
+    }
+
+    #[test]
+    fn text_is_bounded_per_code_and_per_line() {
+        let keys: Vec<String> = (0..10_000).map(|i| format!("k{i}: 1")).collect();
+        let text = format!("network: {{{}}}\n", keys.join(", "));
+        let mut column = 11;
+        let ds = Diagnostics::from_vec(
+            (0..10_000)
+                .map(|i| {
+                    let d = Diagnostic::new(Code::UnknownField, format!("network.k{i}"), "unknown")
+                        .at(1, column);
+                    column += u32::try_from(keys[i].len()).unwrap() + 2;
+                    d
+                })
+                .collect(),
+        );
+        let out = ds.render(Some(&Source {
+            name: "c.yaml",
+            text: &text,
+        }));
+        assert!(out.len() < 50_000, "{} bytes", out.len());
+        assert_eq!(out.matches("error[MS002]").count(), MAX_SHOWN_PER_CODE);
+        assert!(out.contains("... and 9950 more MS002 (unknown-field) not shown"));
+        assert!(out.ends_with("10000 errors, 0 warnings, 0 info\n"));
+        // the caret still points at the key inside the window
+        let lines: Vec<&str> = out.lines().collect();
+        let i = lines.iter().position(|l| l.contains("k40: 1")).unwrap();
+        let at = lines[i + 1].chars().position(|c| c == '^').unwrap();
+        let under: String = lines[i].chars().skip(at).take(3).collect();
+        assert!(under.starts_with('k'), "{}\n{}", lines[i], lines[i + 1]);
+    }
+
+    #[test]
+    fn text_escapes_control_characters_everywhere() {
+        let text = "x\x1b[2J: 1\n";
+        let d = Diagnostic::new(Code::UnknownField, "x\x1b[2J", "unknown key `x\x1b[2J`")
+            .at(1, 1)
+            .with_help("drop \u{202e}it");
+        let out = d.render(Some(&Source {
+            name: "a\x07.yaml",
+            text,
+        }));
+        assert!(!out.contains('\x1b') && !out.contains('\x07') && !out.contains('\u{202e}'));
+        assert!(out.contains("unknown key `x\\u{1b}[2J`") && out.contains("a\\u{7}.yaml:1:1"));
     }
 
     #[test]

@@ -69,6 +69,7 @@ pub mod netaddr;
 pub mod no_proxy;
 pub mod ports;
 pub mod principal;
+pub mod printable;
 pub mod render;
 pub mod rules;
 pub mod secrets;

@@ -162,16 +162,7 @@ impl Node {
 /// documents; MS010 for a key written twice in one mapping.
 pub fn parse(text: &str) -> Result<Node, Diagnostic> {
     if text.len() > MAX_SPEC_BYTES {
-        return Err(Diagnostic::new(
-            Code::YamlSyntax,
-            "",
-            format!(
-                "the spec is {} bytes; meshspec reads specs up to {} MiB",
-                text.len(),
-                MAX_SPEC_BYTES / (1024 * 1024)
-            ),
-        )
-        .with_help("a spec of 5,000 nodes is about 1 MiB: check that this is the right file"));
+        return Err(too_large());
     }
     match events::read(text) {
         Ok(root) => Ok(root),
@@ -197,6 +188,21 @@ fn parse_reference(text: &str) -> Result<Node, Diagnostic> {
         }),
         Err(e) => Err(syntax_error(&e)),
     }
+}
+
+/// The MS001 refusal of a spec over [`MAX_SPEC_BYTES`]. Readers stop after
+/// `MAX_SPEC_BYTES + 1` bytes and return this, so an endless input costs bounded time and memory.
+#[must_use]
+pub fn too_large() -> Diagnostic {
+    Diagnostic::new(
+        Code::YamlSyntax,
+        "",
+        format!(
+            "the spec is larger than {} MiB, the most meshspec reads",
+            MAX_SPEC_BYTES / (1024 * 1024)
+        ),
+    )
+    .with_help("a spec of 5,000 nodes is about 1 MiB: check that this is the right file")
 }
 
 fn syntax_error(e: &serde_saphyr::Error) -> Diagnostic {

@@ -66,14 +66,31 @@ pub fn run(args: &RenderArgs, out: &Output) -> Result<u8, CliError> {
                 .diagnostics(&out.diagnostics_text(&bundle.diagnostics, Some(&spec.source()))),
         );
     }
-    let plan = write::plan(&args.out, &bundle, args.force)?;
+    let waiting = || {
+        emit_err(&format!(
+            "{}: another meshspec render is writing {}; waiting for it to finish\n",
+            out.stderr.note("note"),
+            args.out.display()
+        ));
+    };
     if args.check {
+        let lock = write::lock_for_check(&args.out, waiting)?;
+        let plan = write::plan(
+            &args.out,
+            write::root_of(lock.as_ref()),
+            &bundle,
+            args.force,
+        )?;
+        refuse_symlinks(&plan)?;
         if json {
             emit(&report(args, &bundle.diagnostics, Some(&plan)));
             return Ok(if drifted(&plan) { EXIT_ERRORS } else { EXIT_OK });
         }
         return Ok(check(&plan, args, out));
     }
+    let lock = write::lock_for_render(&args.out, waiting)?;
+    let plan = write::plan(&args.out, Some(lock.dir()), &bundle, args.force)?;
+    refuse_symlinks(&plan)?;
     if json {
         emit(&report(args, &bundle.diagnostics, Some(&plan)));
     }
@@ -94,14 +111,46 @@ pub fn run(args: &RenderArgs, out: &Output) -> Result<u8, CliError> {
             args.out.join(&c.path).display()
         ));
     }
-    write::apply(&plan)?;
+    for path in &plan.kept {
+        emit_err(&format!(
+            "{}: keeping {}: meshspec wrote it and the spec no longer has it, but it was edited since (--force removes it)\n",
+            out.stderr.warning("warning"),
+            args.out.join(path).display()
+        ));
+    }
+    write::apply(&plan, lock.dir())?;
+    drop(lock);
     if !out.quiet && !json {
         emit_err(&format!("{}\n", summary(&plan, &bundle, &args.out)));
     }
     Ok(EXIT_OK)
 }
 
-fn drifted(plan: &Plan) -> bool {
+/// A symbolic link below `--out` ends the run with exit 2, naming the link.
+fn refuse_symlinks(plan: &Plan<'_>) -> Result<(), CliError> {
+    let links: Vec<&str> = plan
+        .conflicts
+        .iter()
+        .filter_map(|c| match c {
+            Conflict::Symlink(p) => Some(p.as_str()),
+            _ => None,
+        })
+        .collect();
+    match links.first() {
+        None => Ok(()),
+        Some(first) => {
+            let mut err = write::symlink_error(&plan.dir.join(first));
+            if let CliError::Write { reason, .. } = &mut err
+                && links.len() > 1
+            {
+                let _ = write!(reason, " (and {} more links below --out)", links.len() - 1);
+            }
+            Err(err)
+        }
+    }
+}
+
+fn drifted(plan: &Plan<'_>) -> bool {
     plan.has_changes() || !plan.conflicts.is_empty()
 }
 
@@ -117,7 +166,7 @@ fn action_word(a: Action) -> &'static str {
 
 /// `--format json`: `{"out", "check", "files": [{"path", "action", "mode"}], "conflicts",
 /// "diagnostics"}`; `files` is absent when the spec has errors (nothing was planned).
-fn report(args: &RenderArgs, ds: &Diagnostics, plan: Option<&Plan>) -> String {
+fn report(args: &RenderArgs, ds: &Diagnostics, plan: Option<&Plan<'_>>) -> String {
     let mut doc = serde_json::json!({
         "out": args.out.display().to_string(),
         "check": args.check,
@@ -143,6 +192,9 @@ fn report(args: &RenderArgs, ds: &Diagnostics, plan: Option<&Plan>) -> String {
                     serde_json::json!({"path": p, "reason": "not written by meshspec"})
                 }
                 Conflict::Blocked(p, why) => serde_json::json!({"path": p, "reason": why}),
+                Conflict::Symlink(p) => {
+                    serde_json::json!({"path": p, "reason": "is a symbolic link"})
+                }
             })
             .collect();
         doc["up_to_date"] = serde_json::json!(!drifted(plan));
@@ -161,7 +213,7 @@ fn nothing_written(out: &Output, dir: &Path, why: &str) -> String {
 }
 
 /// `--check`: the diff on standard output, a summary on standard error; 1 on drift.
-fn check(plan: &Plan, args: &RenderArgs, out: &Output) -> u8 {
+fn check(plan: &Plan<'_>, args: &RenderArgs, out: &Output) -> u8 {
     let dir = args.out.display();
     let diff = plan_diff(plan);
     if diff.is_empty() && plan.conflicts.is_empty() {
@@ -212,7 +264,7 @@ fn check(plan: &Plan, args: &RenderArgs, out: &Output) -> u8 {
     EXIT_ERRORS
 }
 
-fn conflict_lines(plan: &Plan, dir: &Path) -> String {
+fn conflict_lines(plan: &Plan<'_>, dir: &Path) -> String {
     let mut text = String::new();
     for c in &plan.conflicts {
         match c {
@@ -226,13 +278,16 @@ fn conflict_lines(plan: &Plan, dir: &Path) -> String {
             Conflict::Blocked(p, why) => {
                 let _ = writeln!(text, "  {} ({why})", dir.join(p).display());
             }
+            Conflict::Symlink(p) => {
+                let _ = writeln!(text, "  {} (is a symbolic link)", dir.join(p).display());
+            }
         }
     }
     text
 }
 
 /// The refusal message: which files, why, and what to do. Nothing has been written.
-fn refusal(plan: &Plan, dir: &Path) -> String {
+fn refusal(plan: &Plan<'_>, dir: &Path) -> String {
     let foreign = plan
         .conflicts
         .iter()
@@ -263,7 +318,7 @@ fn refusal(plan: &Plan, dir: &Path) -> String {
 }
 
 /// `wrote 14 files to out/ (3 warnings)`, with unchanged, re-moded and removed counts.
-fn summary(plan: &Plan, bundle: &Bundle, dir: &Path) -> String {
+fn summary(plan: &Plan<'_>, bundle: &Bundle, dir: &Path) -> String {
     let dir = dir.display();
     let written = plan.count(Action::Create) + plan.count(Action::Update);
     let chmod = plan.count(Action::Chmod);

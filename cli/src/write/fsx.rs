@@ -1,0 +1,324 @@
+//! File system calls relative to directory handles, never following a symbolic link.
+//!
+//! Every path under `--out` is reached one component at a time with `openat(…, O_NOFOLLOW)`
+//! from the handle of its parent, so a symbolic link anywhere below `--out` (placed before the
+//! run or during it) makes the call fail instead of leading outside. [`Walker`] keeps the
+//! handles of the directories on the current path open, so walking the bundle's directories in
+//! order opens each directory once.
+
+use std::collections::hash_map::RandomState;
+use std::fs::File;
+use std::hash::{BuildHasher as _, Hasher as _};
+use std::io::{self, Write as _};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use rustix::fs::{AtFlags, Dir, FileType, Mode, OFlags};
+use rustix::io::Errno;
+
+/// What a name in a directory is, as the directory listing says (never following links).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A regular file.
+    File,
+    /// A directory.
+    Dir,
+    /// A symbolic link.
+    Symlink,
+    /// Anything else (device, FIFO, socket).
+    Other,
+}
+
+impl Kind {
+    fn of(t: FileType) -> Self {
+        match t {
+            FileType::RegularFile => Self::File,
+            FileType::Directory => Self::Dir,
+            FileType::Symlink => Self::Symlink,
+            _ => Self::Other,
+        }
+    }
+}
+
+/// Why a directory on the way cannot be entered.
+#[derive(Debug)]
+pub enum Enter {
+    /// It (or a parent) does not exist.
+    Missing,
+    /// The component at this many leading parts is a symbolic link.
+    Symlink(usize),
+    /// The component at this many leading parts is not a directory.
+    NotDir(usize),
+    /// Another failure at this many leading parts.
+    Io(usize, io::Error),
+}
+
+const DIR_FLAGS: OFlags = OFlags::RDONLY
+    .union(OFlags::DIRECTORY)
+    .union(OFlags::NOFOLLOW)
+    .union(OFlags::CLOEXEC);
+
+/// Opens the directory `name` inside `parent` without following a link.
+///
+/// # Errors
+/// `ELOOP` when it is a symbolic link, `ENOTDIR` when it is something else.
+pub fn open_dir_at(parent: BorrowedFd<'_>, name: &str) -> rustix::io::Result<OwnedFd> {
+    rustix::fs::openat(parent, name, DIR_FLAGS, Mode::empty())
+}
+
+/// Opens a directory by path, without following a link in its last component.
+///
+/// # Errors
+/// As [`open_dir_at`].
+pub fn open_dir(path: &std::path::Path) -> rustix::io::Result<OwnedFd> {
+    rustix::fs::openat(rustix::fs::CWD, path, DIR_FLAGS, Mode::empty())
+}
+
+/// The handles of the directories from a root down to the current one.
+pub struct Walker {
+    root: OwnedFd,
+    /// Components entered below the root, each with its handle.
+    stack: Vec<(String, OwnedFd)>,
+    /// Directories this walker created, as components (parents first).
+    pub created: Vec<Vec<String>>,
+}
+
+impl Walker {
+    /// A walker at `root`.
+    pub fn new(root: OwnedFd) -> Self {
+        Self {
+            root,
+            stack: Vec::new(),
+            created: Vec::new(),
+        }
+    }
+
+    /// How many directories below the root are entered.
+    pub fn depth(&self) -> usize {
+        self.stack.len()
+    }
+
+    /// The root's handle.
+    pub fn root(&self) -> BorrowedFd<'_> {
+        self.root.as_fd()
+    }
+
+    /// Enters the directory `parts` below the root (creating missing ones when `create`) and
+    /// returns its handle.
+    ///
+    /// # Errors
+    /// [`Enter`] saying which component is missing, a link or not a directory.
+    pub fn enter(&mut self, parts: &[String], create: bool) -> Result<BorrowedFd<'_>, Enter> {
+        let common = self
+            .stack
+            .iter()
+            .zip(parts)
+            .take_while(|((have, _), want)| have == *want)
+            .count();
+        self.stack.truncate(common);
+        for (i, part) in parts.iter().enumerate().skip(common) {
+            let parent = self
+                .stack
+                .last()
+                .map_or(self.root.as_fd(), |(_, fd)| fd.as_fd());
+            // Below a directory this run created, nothing exists yet: create without looking.
+            let parent_is_new = i > 0 && self.created.last().is_some_and(|c| c[..] == parts[..i]);
+            let mut opened = if create && parent_is_new {
+                Err(Errno::NOENT)
+            } else {
+                open_dir_at(parent, part)
+            };
+            if create && matches!(opened, Err(Errno::NOENT)) {
+                match rustix::fs::mkdirat(parent, part.as_str(), Mode::from_raw_mode(0o755)) {
+                    Ok(()) => self.created.push(parts[..=i].to_vec()),
+                    Err(Errno::EXIST) => {}
+                    Err(e) => return Err(Enter::Io(i + 1, e.into())),
+                }
+                opened = open_dir_at(parent, part);
+            }
+            match opened {
+                Ok(fd) => self.stack.push((part.clone(), fd)),
+                Err(Errno::NOENT) => return Err(Enter::Missing),
+                Err(Errno::LOOP) => return Err(Enter::Symlink(i + 1)),
+                Err(Errno::NOTDIR) => {
+                    // O_NOFOLLOW|O_DIRECTORY on a link may also say ENOTDIR: ask what it is.
+                    let kind = rustix::fs::statat(parent, part.as_str(), AtFlags::SYMLINK_NOFOLLOW)
+                        .map(|st| FileType::from_raw_mode(st.st_mode));
+                    return Err(if kind == Ok(FileType::Symlink) {
+                        Enter::Symlink(i + 1)
+                    } else {
+                        Enter::NotDir(i + 1)
+                    });
+                }
+                Err(e) => return Err(Enter::Io(i + 1, e.into())),
+            }
+        }
+        Ok(self
+            .stack
+            .last()
+            .map_or(self.root.as_fd(), |(_, fd)| fd.as_fd()))
+    }
+}
+
+/// Every name in a directory with its kind (`.` and `..` left out).
+///
+/// # Errors
+/// When the directory cannot be read.
+pub fn list(dir: BorrowedFd<'_>) -> io::Result<Vec<(String, Kind)>> {
+    let fd = rustix::fs::openat(dir, ".", DIR_FLAGS, Mode::empty())?;
+    let mut out = Vec::new();
+    for entry in Dir::new(fd)? {
+        let entry = entry?;
+        let name = entry.file_name().to_string_lossy();
+        if name == "." || name == ".." {
+            continue;
+        }
+        let mut kind = Kind::of(entry.file_type());
+        if entry.file_type() == FileType::Unknown {
+            // some file systems do not fill d_type
+            kind = rustix::fs::statat(dir, entry.file_name(), AtFlags::SYMLINK_NOFOLLOW)
+                .map_or(Kind::Other, |st| {
+                    Kind::of(FileType::from_raw_mode(st.st_mode))
+                });
+        }
+        out.push((name.into_owned(), kind));
+    }
+    Ok(out)
+}
+
+/// A regular file's bytes and permission bits, opened without following a link (and without
+/// blocking on a FIFO). `Ok(None)` when `name` is not a regular file.
+///
+/// # Errors
+/// When it cannot be opened or read.
+pub fn read_file_at(dir: BorrowedFd<'_>, name: &str) -> io::Result<Option<(Vec<u8>, u32)>> {
+    let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC;
+    let fd = match rustix::fs::openat(dir, name, flags, Mode::empty()) {
+        Ok(fd) => fd,
+        Err(Errno::LOOP) => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
+    let st = rustix::fs::fstat(&fd)?;
+    if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile {
+        return Ok(None);
+    }
+    // Read straight into a buffer one byte larger than the size (std's read_to_end would ask
+    // the size again with statx and lseek: two system calls per file).
+    let mut bytes = vec![0; usize::try_from(st.st_size).unwrap_or(0) + 1];
+    let mut len = 0;
+    loop {
+        if len == bytes.len() {
+            bytes.resize(len * 2, 0);
+        }
+        match rustix::io::read(&fd, &mut bytes[len..]) {
+            Ok(0) => break,
+            Ok(n) => len += n,
+            Err(Errno::INTR) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    bytes.truncate(len);
+    Ok(Some((bytes, st.st_mode & 0o7777)))
+}
+
+/// The marker in every temporary file name.
+pub const TEMP_MARK: &str = ".meshspec-tmp-";
+
+/// Whether `name` is a temporary file meshspec creates (`.<target>.meshspec-tmp-<suffix>`).
+pub fn is_temp_name(name: &str) -> bool {
+    name.starts_with('.')
+        && name
+            .rfind(TEMP_MARK)
+            .is_some_and(|i| i > 0 && name.len() > i + TEMP_MARK.len())
+}
+
+/// A fresh temporary name beside `target`: process id, a counter and 64 random bits, so
+/// concurrent and later runs (even in another PID namespace) never pick the same name.
+fn temp_name(target: &str) -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    static PID: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let mut h = RandomState::new().build_hasher();
+    h.write_u64(n);
+    format!(
+        ".{target}{TEMP_MARK}{}-{n}-{:016x}",
+        PID.get_or_init(std::process::id),
+        h.finish()
+    )
+}
+
+/// Writes `contents` with `mode` to a new temporary file beside `target` in `dir`
+/// (`O_CREAT|O_EXCL|O_NOFOLLOW`) and returns its name. Not synced: the caller flushes once.
+///
+/// # Errors
+/// When the file cannot be created or written (it is removed again).
+pub fn write_temp(
+    dir: BorrowedFd<'_>,
+    target: &str,
+    contents: &[u8],
+    mode: u32,
+) -> io::Result<String> {
+    let flags = OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+    loop {
+        let name = temp_name(target);
+        let fd = match rustix::fs::openat(dir, name.as_str(), flags, Mode::from_raw_mode(0o600)) {
+            Ok(fd) => fd,
+            Err(Errno::EXIST) => continue,
+            Err(e) => return Err(e.into()),
+        };
+        let result = (|| -> io::Result<()> {
+            // The mode is set explicitly: the open mode is filtered by the umask.
+            rustix::fs::fchmod(&fd, Mode::from_raw_mode(mode))?;
+            let mut file = File::from(fd);
+            file.write_all(contents)?;
+            #[cfg(not(target_os = "linux"))]
+            file.sync_all()?;
+            Ok(())
+        })();
+        return match result {
+            Ok(()) => Ok(name),
+            Err(e) => {
+                let _ = rustix::fs::unlinkat(dir, name.as_str(), AtFlags::empty());
+                Err(e)
+            }
+        };
+    }
+}
+
+/// Flushes every written file of the file system holding `dir` to stable storage (one
+/// `syncfs`, as git's `core.fsyncMethod=batch` does; elsewhere the files were synced one by one).
+///
+/// # Errors
+/// When the flush reports a write error.
+pub fn flush(dir: BorrowedFd<'_>) -> io::Result<()> {
+    #[cfg(target_os = "linux")]
+    rustix::fs::syncfs(dir)?;
+    #[cfg(not(target_os = "linux"))]
+    rustix::fs::fsync(dir)?;
+    Ok(())
+}
+
+/// Sets the permission bits of the regular file `name` in `dir`, never through a link.
+///
+/// # Errors
+/// When it cannot be opened or changed.
+pub fn chmod_at(dir: BorrowedFd<'_>, name: &str, mode: u32) -> io::Result<()> {
+    let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC;
+    let fd = rustix::fs::openat(dir, name, flags, Mode::empty())?;
+    rustix::fs::fchmod(&fd, Mode::from_raw_mode(mode))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn temp_names_are_unique_and_recognised() {
+        let a = temp_name("config.yaml");
+        let b = temp_name("config.yaml");
+        assert_ne!(a, b);
+        assert!(is_temp_name(&a) && a.starts_with(".config.yaml.meshspec-tmp-"));
+        assert!(!is_temp_name("config.yaml") && !is_temp_name(".meshspec-tmp-"));
+    }
+}
