@@ -143,7 +143,7 @@ impl<'a> Reader<'a> {
     }
 }
 
-fn scalar(text: Cow<'_, str>, style: ScalarStyle) -> Result<Value, Declined> {
+pub(super) fn scalar(text: Cow<'_, str>, style: ScalarStyle) -> Result<Value, Declined> {
     if style != ScalarStyle::Plain {
         return Ok(Value::Str(text.into_owned()));
     }
@@ -159,7 +159,7 @@ fn scalar(text: Cow<'_, str>, style: ScalarStyle) -> Result<Value, Declined> {
 
 /// A key the reader handles: text, never `<<` (a merge key) nor a plain spelling the library
 /// types as something else (`1`, `true`, `~`).
-fn key(text: Cow<'_, str>, style: ScalarStyle) -> Result<String, Declined> {
+pub(super) fn key(text: Cow<'_, str>, style: ScalarStyle) -> Result<String, Declined> {
     if text == "<<" || (style == ScalarStyle::Plain && classify(&text) != Plain::Str) {
         return Err(Declined);
     }
