@@ -12,6 +12,7 @@
 //! This module knows nothing about the spec's fields.
 
 mod events;
+mod lines;
 mod scalar;
 
 use std::fmt;
@@ -163,6 +164,9 @@ impl Node {
 pub fn parse(text: &str) -> Result<Node, Diagnostic> {
     if text.len() > MAX_SPEC_BYTES {
         return Err(too_large());
+    }
+    if let Ok(root) = lines::read(text) {
+        return Ok(root);
     }
     match events::read(text) {
         Ok(root) => Ok(root),

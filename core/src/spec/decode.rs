@@ -54,10 +54,38 @@ impl<'a> Fields<'a> {
 
 pub(super) fn join(path: &str, name: &str) -> String {
     if path.is_empty() {
-        name.to_owned()
-    } else {
-        format!("{path}.{name}")
+        return name.to_owned();
     }
+    // built by hand: `format!` costs several times more, and every field read builds one
+    let mut s = String::with_capacity(path.len() + 1 + name.len());
+    s.push_str(path);
+    s.push('.');
+    s.push_str(name);
+    s
+}
+
+/// `path[i]`, the path of a list item.
+pub(super) fn index(path: &str, i: usize) -> String {
+    let mut s = String::with_capacity(path.len() + 6);
+    s.push_str(path);
+    s.push('[');
+    // itoa by hand: `to_string` goes through the formatter
+    let mut digits = [0u8; 20];
+    let mut n = i;
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + u8::try_from(n % 10).unwrap_or(0);
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for &d in &digits[at..] {
+        s.push(char::from(d));
+    }
+    s.push(']');
+    s
 }
 
 pub(super) fn at(diag: Diagnostic, pos: Option<Pos>) -> Diagnostic {
@@ -184,8 +212,10 @@ impl Decoder {
                 Value::Map(_) | Value::Seq(_) | Value::Null => k.pos.or(v.pos),
                 _ => v.pos.or(k.pos),
             };
-            self.spans.insert(&child, at);
-            if !known.contains(&k.name.as_str()) {
+            if known.contains(&k.name.as_str()) {
+                self.spans.insert_owned(child, at);
+            } else {
+                self.spans.insert(&child, at);
                 let near = suggest::nearest(&k.name, known.iter().copied());
                 let help = match near {
                     Some(n) => format!("did you mean `{n}`?"),
@@ -445,7 +475,7 @@ impl Decoder {
                 let mut out = Vec::new();
                 let mut ok = true;
                 for (i, it) in items.iter().enumerate() {
-                    let ip = format!("{p}[{i}]");
+                    let ip = index(&p, i);
                     self.spans.insert(&ip, it.pos);
                     match item(self, it, &ip) {
                         Some(v) => out.push(v),
@@ -473,7 +503,7 @@ impl Decoder {
                 .iter()
                 .enumerate()
                 .filter_map(|(i, it)| {
-                    let ip = format!("{p}[{i}]");
+                    let ip = index(&p, i);
                     self.spans.insert(&ip, it.pos);
                     item(self, it, &ip)
                 })
@@ -522,7 +552,7 @@ impl Decoder {
             }
             Value::Seq(items) => {
                 for (i, v) in items.iter().enumerate() {
-                    self.record_tree(v, &format!("{path}[{i}]"));
+                    self.record_tree(v, &index(path, i));
                 }
             }
             _ => {}

@@ -171,11 +171,15 @@ impl Decoder {
                 Vec::new()
             }
             Some((n, p)) => match &n.value {
-                Value::Seq(items) => items
-                    .iter()
-                    .enumerate()
-                    .filter_map(|(i, it)| self.node(it, &format!("{p}[{i}]"), vpn_auth))
-                    .collect(),
+                Value::Seq(items) => {
+                    // about eight positions per node (the node, its fields, its addresses)
+                    self.spans.reserve(items.len().saturating_mul(8));
+                    items
+                        .iter()
+                        .enumerate()
+                        .filter_map(|(i, it)| self.node(it, &super::decode::index(&p, i), vpn_auth))
+                        .collect()
+                }
                 _ => {
                     self.wrong_type(n, &p, "a list of nodes");
                     Vec::new()
@@ -614,7 +618,7 @@ impl Decoder {
                     entries
                         .iter()
                         .filter_map(|(k, v)| {
-                            let lp = format!("{p}.{}", k.name);
+                            let lp = super::decode::join(&p, &k.name);
                             self.spans.insert(&lp, k.pos);
                             let value = match &v.value {
                                 Value::Str(s) => s.clone(),

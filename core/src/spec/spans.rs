@@ -25,6 +25,18 @@ impl SpanMap {
         }
     }
 
+    /// Records a position under a path already built (the first record for a path wins).
+    pub(crate) fn insert_owned(&mut self, path: String, pos: Option<Pos>) {
+        if let Some(p) = pos {
+            self.positions.entry(path).or_insert(p);
+        }
+    }
+
+    /// Makes room for `additional` more paths.
+    pub(crate) fn reserve(&mut self, additional: usize) {
+        self.positions.reserve(additional);
+    }
+
     /// The position of `path`, or of its nearest recorded ancestor.
     ///
     /// ```
