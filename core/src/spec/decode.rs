@@ -194,7 +194,7 @@ impl Decoder {
         &mut self,
         node: &'a Node,
         path: &str,
-        known: &[&str],
+        known: &'static [&'static str],
     ) -> Option<Fields<'a>> {
         self.spans.insert(path, node.pos);
         let entries: Vec<(&Key, &Node)> = match &node.value {
@@ -205,16 +205,19 @@ impl Decoder {
                 return None;
             }
         };
+        let mut recorded: Vec<(&'static str, Pos)> = Vec::with_capacity(entries.len());
         for (k, v) in &entries {
-            let child = join(path, &k.name);
             // a scalar points at its value (where the fix goes); a block at its key
             let at = match v.value {
                 Value::Map(_) | Value::Seq(_) | Value::Null => k.pos.or(v.pos),
                 _ => v.pos.or(k.pos),
             };
-            if known.contains(&k.name.as_str()) {
-                self.spans.insert_owned(child, at);
+            if let Some(name) = known.iter().find(|n| **n == k.name) {
+                if let Some(p) = at {
+                    recorded.push((name, p));
+                }
             } else {
+                let child = join(path, &k.name);
                 self.spans.insert(&child, at);
                 let near = suggest::nearest(&k.name, known.iter().copied());
                 let help = match near {
@@ -235,6 +238,7 @@ impl Decoder {
                 );
             }
         }
+        self.spans.insert_fields(path, recorded);
         Some(Fields {
             path: path.to_owned(),
             pos: node.pos,

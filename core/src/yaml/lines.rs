@@ -245,7 +245,8 @@ impl<'a> Reader<'a> {
     fn map(&mut self, n: usize, depth: usize) -> Result<Node, Declined> {
         let pos = self.pos();
         self.count(2)?;
-        let mut entries: Vec<(Key, Node)> = Vec::new();
+        // most mappings of a spec have a handful of keys: one allocation, no regrowth
+        let mut entries: Vec<(Key, Node)> = Vec::with_capacity(8);
         loop {
             // at a key in column n
             let kpos = self.pos();
