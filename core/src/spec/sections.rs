@@ -632,7 +632,12 @@ impl Decoder {
                             };
                             Some((k.name.clone(), value))
                         })
-                        .collect()
+                        // inserted one by one: `collect` sorts through a buffer first, which
+                        // costs more for the one or two labels a node has
+                        .fold(BTreeMap::new(), |mut m, (k, v)| {
+                            m.insert(k, v);
+                            m
+                        })
                 }
                 _ => {
                     self.wrong_type(n, &p, "a mapping of label keys to values");

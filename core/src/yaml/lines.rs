@@ -192,10 +192,8 @@ impl<'a> Reader<'a> {
                     _ if commented => return Err(Declined),
                     _ => self.null(end)?,
                 }
-            } else if self.at_dash() {
-                let c = self.i - self.line_start;
-                self.block(c, depth + 1)?
-            } else if self.starts_key()? {
+            } else if self.at_dash() || self.starts_key() {
+                // a compact sequence (`- - x`) or mapping (`- k: v`), in this column
                 let c = self.i - self.line_start;
                 self.block(c, depth + 1)?
             } else {
@@ -218,14 +216,14 @@ impl<'a> Reader<'a> {
 
     /// Whether the cursor is at a mapping key (a scalar followed by `:` and a blank or the
     /// line's end); the cursor does not move.
-    fn starts_key(&mut self) -> Result<bool, Declined> {
+    fn starts_key(&mut self) -> bool {
         let at = self.i;
         let found = match self.block_scalar() {
             Ok(_) => self.at_colon(),
             Err(Declined) => false,
         };
         self.i = at;
-        Ok(found)
+        found
     }
 
     /// Skips blanks; whether the cursor is then at `:` followed by a blank or the line's end.
