@@ -1,4 +1,5 @@
-//! The fast reader: the YAML parser's events straight into the position-aware tree.
+//! The event reader: the YAML parser's events straight into the position-aware tree, for
+//! what the line reader (`lines.rs`) declines.
 //!
 //! `serde-saphyr` reads YAML with the `granit-parser` event parser and adds, through serde,
 //! scalar typing, anchors and merge keys, the duplicate-key check and the budgets. Going
