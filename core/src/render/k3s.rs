@@ -276,7 +276,7 @@ fn cilium_keys(cil: &Cilium, out: &mut Vec<ConfigEntry>) {
 /// The text of a node's config file, with a generated-file header.
 #[must_use]
 pub fn config_yaml(c: &Cluster, n: &Node) -> String {
-    let mut s = String::new();
+    let mut s = String::with_capacity(512);
     let role = if n.is_server() { "server" } else { "agent" };
     let _ = writeln!(
         s,
@@ -289,7 +289,7 @@ pub fn config_yaml(c: &Cluster, n: &Node) -> String {
         yaml_out::comment(&n.name)
     );
     for e in config_entries(c, n) {
-        s.push_str(&yaml_out::entry(&e.key, &e.value, 0));
+        yaml_out::write_entry(&mut s, &e.key, &e.value, 0);
     }
     s
 }
