@@ -843,6 +843,26 @@ mod tests {
         }
     }
 
+    /// Comments in runs up to the line reader's limit, before, between and after content, and
+    /// a comment on every line of a long document: read, and equal to the reference (whose
+    /// parser refuses long runs of buffered comments).
+    #[test]
+    fn line_reader_reads_comment_runs_like_the_reference() {
+        let run = "# c\n".repeat(COMMENT_RUN);
+        for text in [
+            format!("{run}a: 1\n"),
+            format!("a: 1\n{run}b: 2\n"),
+            format!("a: 1\n{run}"),
+            format!("a:\n{run}  - x\n{run}  - y\n{run}"),
+            (0..200).fold(String::new(), |s, i| format!("{s}k{i}: v # c\n")),
+            (0..200).fold(String::new(), |s, i| format!("{s}# c\nk{i}: v\n  # c\n")),
+        ] {
+            assert!(same_as_reference(&text), "{text:?}");
+        }
+        let too_many = format!("a: 1\n{run}# c\nb: 2\n");
+        assert!(read(&too_many).is_err());
+    }
+
     proptest::proptest! {
         /// Documents stitched from fragments in and near the subset read the same both ways
         /// (or the line reader declines).
