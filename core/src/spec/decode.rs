@@ -40,15 +40,20 @@ pub(super) struct Decoder {
 pub(super) struct Fields<'a> {
     pub(super) path: String,
     pub(super) pos: Option<Pos>,
-    pub(super) entries: Vec<(&'a Key, &'a Node)>,
+    pub(super) entries: &'a [(Key, Node)],
 }
 
 impl<'a> Fields<'a> {
+    /// Whether the mapping has the field (its path is not built).
+    pub(super) fn has(&self, name: &str) -> bool {
+        self.entries.iter().any(|(k, _)| k.name == name)
+    }
+
     pub(super) fn get(&self, name: &str) -> Option<(&'a Node, String)> {
         self.entries
             .iter()
             .find(|(k, _)| k.name == name)
-            .map(|(_, n)| (*n, join(&self.path, name)))
+            .map(|(_, n)| (n, join(&self.path, name)))
     }
 }
 
@@ -197,16 +202,16 @@ impl Decoder {
         known: &'static [&'static str],
     ) -> Option<Fields<'a>> {
         self.spans.insert(path, node.pos);
-        let entries: Vec<(&Key, &Node)> = match &node.value {
-            Value::Map(m) => m.iter().map(|(k, v)| (k, v)).collect(),
-            Value::Null => Vec::new(),
+        let entries: &[(Key, Node)] = match &node.value {
+            Value::Map(m) => m,
+            Value::Null => &[],
             _ => {
                 self.wrong_type(node, path, "a mapping");
                 return None;
             }
         };
         let mut recorded: Vec<(&'static str, Pos)> = Vec::with_capacity(entries.len());
-        for (k, v) in &entries {
+        for (k, v) in entries {
             // a scalar points at its value (where the fix goes); a block at its key
             let at = match v.value {
                 Value::Map(_) | Value::Seq(_) | Value::Null => k.pos.or(v.pos),

@@ -579,7 +579,7 @@ impl Decoder {
                 None
             }
         };
-        let role = if f.get("role").is_some() {
+        let role = if f.has("role") {
             self.keyword(&f, "role")
         } else {
             self.missing(&f, "role", "add `role: server` or `role: agent`");
@@ -598,7 +598,7 @@ impl Decoder {
         let mesh_ip = self
             .one_or_many(&f, "mesh_ip", 2, Self::ip)
             .unwrap_or_default();
-        if f.get("mesh_ip").is_none() && !vpn_auth {
+        if !f.has("mesh_ip") && !vpn_auth {
             self.missing(
                 &f,
                 "mesh_ip",
