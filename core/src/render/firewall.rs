@@ -21,7 +21,7 @@ use crate::ports::{self, Port, Proto, Scope};
 use crate::render::shell::{comment, quote};
 
 /// One source the rules accept from: an address block, optionally only on one interface.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Source {
     /// The interface (`-i`), for mesh traffic.
     pub iface: Option<String>,
