@@ -41,12 +41,22 @@ const SECRET_KEYS: &[&str] = &[
 /// ```
 #[must_use]
 pub fn looks_secret(s: &str) -> bool {
-    let k10 = s.match_indices("K10").any(|(i, _)| {
-        let rest = &s[i + 3..];
-        let hex = rest.bytes().take_while(u8::is_ascii_hexdigit).count();
-        hex >= 32 && rest[hex..].starts_with("::")
-    });
-    k10 || s.contains("tskey-") || s.contains("joinKey=") || s.contains("nbkey-")
+    // one pass over the bytes (every value of a spec goes through here)
+    let b = s.as_bytes();
+    (0..b.len()).any(|i| {
+        let rest = &b[i..];
+        match b[i] {
+            b'K' if rest.starts_with(b"K10") => {
+                let after = &rest[3..];
+                let hex = after.iter().take_while(|c| c.is_ascii_hexdigit()).count();
+                hex >= 32 && after[hex..].starts_with(b"::")
+            }
+            b't' => rest.starts_with(b"tskey-"),
+            b'j' => rest.starts_with(b"joinKey="),
+            b'n' => rest.starts_with(b"nbkey-"),
+            _ => false,
+        }
+    })
 }
 
 /// Where a word of a message ends: words are redacted whole.
@@ -150,23 +160,54 @@ pub fn redact_line(line: &str) -> String {
 #[must_use]
 pub fn scan(root: &Node) -> Vec<Diagnostic> {
     let mut out = Vec::new();
-    walk(root, "", &mut out);
+    walk(root, &mut Path::default(), &mut out);
     out
 }
 
-fn walk(node: &Node, path: &str, out: &mut Vec<Diagnostic>) {
+/// The path of the node being walked, as segments: the text (`k3s.server_extra[2]`) is only
+/// built for a diagnostic.
+#[derive(Default)]
+struct Path<'a> {
+    segments: Vec<Segment<'a>>,
+}
+
+#[derive(Clone, Copy)]
+enum Segment<'a> {
+    Key(&'a str),
+    Index(usize),
+}
+
+impl Path<'_> {
+    fn text(&self) -> String {
+        let mut s = String::new();
+        for seg in &self.segments {
+            match seg {
+                Segment::Key(k) => {
+                    if !s.is_empty() {
+                        s.push('.');
+                    }
+                    s.push_str(k);
+                }
+                Segment::Index(i) => {
+                    s.push('[');
+                    s.push_str(&i.to_string());
+                    s.push(']');
+                }
+            }
+        }
+        s
+    }
+}
+
+fn walk<'a>(node: &'a Node, path: &mut Path<'a>, out: &mut Vec<Diagnostic>) {
     match &node.value {
         Value::Map(entries) => {
             for (k, v) in entries {
-                let child = if path.is_empty() {
-                    k.name.clone()
-                } else {
-                    format!("{path}.{}", k.name)
-                };
                 if looks_secret(&k.name) {
+                    let path = path.text();
                     let mut d = Diagnostic::new(
                         Code::InlineSecret,
-                        path,
+                        &path,
                         format!("a key in `{path}` holds what looks like a join token or auth key"),
                     )
                     .with_help("secrets never go in the spec, not even as a key: store it in a file on each node (mode 0600) and reference the file by path");
@@ -176,10 +217,12 @@ fn walk(node: &Node, path: &str, out: &mut Vec<Diagnostic>) {
                     out.push(d);
                     continue;
                 }
-                let secret_key = SECRET_KEYS.contains(&k.name.to_ascii_lowercase().as_str());
+                path.segments.push(Segment::Key(&k.name));
+                let secret_key = SECRET_KEYS.iter().any(|s| k.name.eq_ignore_ascii_case(s));
                 let has_value = !matches!(&v.value, Value::Null)
                     && !matches!(&v.value, Value::Str(s) if s.is_empty());
                 if secret_key && has_value {
+                    let child = path.text();
                     let file_key = if k.name == "vpn-auth" {
                         "vpn-auth-file"
                     } else {
@@ -197,20 +240,24 @@ fn walk(node: &Node, path: &str, out: &mut Vec<Diagnostic>) {
                         d = d.at(p.line, p.column);
                     }
                     out.push(d);
-                    continue;
+                } else {
+                    walk(v, path, out);
                 }
-                walk(v, &child, out);
+                path.segments.pop();
             }
         }
         Value::Seq(items) => {
             for (i, v) in items.iter().enumerate() {
-                walk(v, &format!("{path}[{i}]"), out);
+                path.segments.push(Segment::Index(i));
+                walk(v, path, out);
+                path.segments.pop();
             }
         }
         Value::Str(s) if looks_secret(s) => {
+            let path = path.text();
             let mut d = Diagnostic::new(
                 Code::InlineSecret,
-                path,
+                &path,
                 format!("`{path}` holds what looks like a join token or auth key"),
             )
             .with_help("secrets never go in the spec: store it in a file on each node (mode 0600) and reference the file by path (`k3s.token_file`, `mesh.k3s_vpn_auth.key_file`)");

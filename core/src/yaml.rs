@@ -5,13 +5,19 @@
 //! collecting every problem with its field path. Plain JSON-like values (from Python dicts or
 //! JavaScript objects) become the same tree without positions, so both paths share one decoder.
 //!
-//! Text is read by the event reader in `events` (the parser's events straight into the tree);
-//! whatever it declines (errors, anchors, merge keys, tags, ...) is read by `serde-saphyr`,
-//! the reference, whose answer and messages then stand.
+//! Text is read by the first of three readers that answers, each declining what it does not
+//! handle to the next: the line reader in `lines` (a hand-written one-pass reader for the plain
+//! subset specs are written in: block collections, single-line scalars, flow collections of
+//! scalars, comments), then the event reader in `events` (the YAML parser's events straight
+//! into the tree), then `serde-saphyr`, the reference, which reads everything else (errors,
+//! anchors and aliases, merge keys, tags, block scalars, ...) and whose answer and messages
+//! then stand. The faster readers produce exactly the reference's tree and positions; tests
+//! compare them on every fixture and example and on generated documents.
 //!
 //! This module knows nothing about the spec's fields.
 
 mod events;
+mod lines;
 mod scalar;
 
 use std::fmt;
@@ -164,13 +170,16 @@ pub fn parse(text: &str) -> Result<Node, Diagnostic> {
     if text.len() > MAX_SPEC_BYTES {
         return Err(too_large());
     }
+    if let Ok(root) = lines::read(text) {
+        return Ok(root);
+    }
     match events::read(text) {
         Ok(root) => Ok(root),
         Err(events::Declined) => parse_reference(text),
     }
 }
 
-/// Reads text with `serde-saphyr`: the reference for everything the event reader declines.
+/// Reads text with `serde-saphyr`: the reference for everything the faster readers decline.
 fn parse_reference(text: &str) -> Result<Node, Diagnostic> {
     let mut budget = serde_saphyr::Budget::default();
     budget.max_depth = MAX_DEPTH;

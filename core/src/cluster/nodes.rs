@@ -55,15 +55,13 @@ pub(super) fn resolve_nodes(c: &mut Cluster) {
         };
         sites.push(site);
     }
-    // A node without a site is a network of its own.
-    let localities: BTreeSet<String> = c
-        .spec
-        .nodes
-        .iter()
-        .zip(&sites)
-        .map(|(n, s)| s.clone().unwrap_or_else(|| format!("\u{0}{}", n.name)))
-        .collect();
-    c.multi_site = localities.len() > 1;
+    // A node without a site is a network of its own: the cluster spans several networks when
+    // two nodes' localities differ (compared in place, nothing copied).
+    let mut all = c.spec.nodes.iter().zip(&sites).map(|(n, s)| match s {
+        Some(site) => (true, site.as_str()),
+        None => (false, n.name.as_str()),
+    });
+    c.multi_site = all.next().is_some_and(|first| all.any(|l| l != first));
     let server_sites: Vec<Option<String>> = c
         .spec
         .nodes

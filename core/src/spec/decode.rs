@@ -40,24 +40,57 @@ pub(super) struct Decoder {
 pub(super) struct Fields<'a> {
     pub(super) path: String,
     pub(super) pos: Option<Pos>,
-    pub(super) entries: Vec<(&'a Key, &'a Node)>,
+    pub(super) entries: &'a [(Key, Node)],
 }
 
 impl<'a> Fields<'a> {
+    /// Whether the mapping has the field (its path is not built).
+    pub(super) fn has(&self, name: &str) -> bool {
+        self.entries.iter().any(|(k, _)| k.name == name)
+    }
+
     pub(super) fn get(&self, name: &str) -> Option<(&'a Node, String)> {
         self.entries
             .iter()
             .find(|(k, _)| k.name == name)
-            .map(|(_, n)| (*n, join(&self.path, name)))
+            .map(|(_, n)| (n, join(&self.path, name)))
     }
 }
 
 pub(super) fn join(path: &str, name: &str) -> String {
     if path.is_empty() {
-        name.to_owned()
-    } else {
-        format!("{path}.{name}")
+        return name.to_owned();
     }
+    // built by hand: `format!` costs several times more, and every field read builds one
+    let mut s = String::with_capacity(path.len() + 1 + name.len());
+    s.push_str(path);
+    s.push('.');
+    s.push_str(name);
+    s
+}
+
+/// `path[i]`, the path of a list item.
+pub(super) fn index(path: &str, i: usize) -> String {
+    let mut s = String::with_capacity(path.len() + 6);
+    s.push_str(path);
+    s.push('[');
+    // itoa by hand: `to_string` goes through the formatter
+    let mut digits = [0u8; 20];
+    let mut n = i;
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + u8::try_from(n % 10).unwrap_or(0);
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for &d in &digits[at..] {
+        s.push(char::from(d));
+    }
+    s.push(']');
+    s
 }
 
 pub(super) fn at(diag: Diagnostic, pos: Option<Pos>) -> Diagnostic {
@@ -166,26 +199,31 @@ impl Decoder {
         &mut self,
         node: &'a Node,
         path: &str,
-        known: &[&str],
+        known: &'static [&'static str],
     ) -> Option<Fields<'a>> {
         self.spans.insert(path, node.pos);
-        let entries: Vec<(&Key, &Node)> = match &node.value {
-            Value::Map(m) => m.iter().map(|(k, v)| (k, v)).collect(),
-            Value::Null => Vec::new(),
+        let entries: &[(Key, Node)] = match &node.value {
+            Value::Map(m) => m,
+            Value::Null => &[],
             _ => {
                 self.wrong_type(node, path, "a mapping");
                 return None;
             }
         };
-        for (k, v) in &entries {
-            let child = join(path, &k.name);
+        let mut recorded: Vec<(&'static str, Pos)> = Vec::with_capacity(entries.len());
+        for (k, v) in entries {
             // a scalar points at its value (where the fix goes); a block at its key
             let at = match v.value {
                 Value::Map(_) | Value::Seq(_) | Value::Null => k.pos.or(v.pos),
                 _ => v.pos.or(k.pos),
             };
-            self.spans.insert(&child, at);
-            if !known.contains(&k.name.as_str()) {
+            if let Some(name) = known.iter().find(|n| **n == k.name) {
+                if let Some(p) = at {
+                    recorded.push((name, p));
+                }
+            } else {
+                let child = join(path, &k.name);
+                self.spans.insert(&child, at);
                 let near = suggest::nearest(&k.name, known.iter().copied());
                 let help = match near {
                     Some(n) => format!("did you mean `{n}`?"),
@@ -205,6 +243,7 @@ impl Decoder {
                 );
             }
         }
+        self.spans.insert_fields(path, recorded);
         Some(Fields {
             path: path.to_owned(),
             pos: node.pos,
@@ -445,7 +484,7 @@ impl Decoder {
                 let mut out = Vec::new();
                 let mut ok = true;
                 for (i, it) in items.iter().enumerate() {
-                    let ip = format!("{p}[{i}]");
+                    let ip = index(&p, i);
                     self.spans.insert(&ip, it.pos);
                     match item(self, it, &ip) {
                         Some(v) => out.push(v),
@@ -473,7 +512,7 @@ impl Decoder {
                 .iter()
                 .enumerate()
                 .filter_map(|(i, it)| {
-                    let ip = format!("{p}[{i}]");
+                    let ip = index(&p, i);
                     self.spans.insert(&ip, it.pos);
                     item(self, it, &ip)
                 })
@@ -522,7 +561,7 @@ impl Decoder {
             }
             Value::Seq(items) => {
                 for (i, v) in items.iter().enumerate() {
-                    self.record_tree(v, &format!("{path}[{i}]"));
+                    self.record_tree(v, &index(path, i));
                 }
             }
             _ => {}

@@ -171,11 +171,15 @@ impl Decoder {
                 Vec::new()
             }
             Some((n, p)) => match &n.value {
-                Value::Seq(items) => items
-                    .iter()
-                    .enumerate()
-                    .filter_map(|(i, it)| self.node(it, &format!("{p}[{i}]"), vpn_auth))
-                    .collect(),
+                Value::Seq(items) => {
+                    // about eight positions per node (the node, its fields, its addresses)
+                    self.spans.reserve(items.len().saturating_mul(8));
+                    items
+                        .iter()
+                        .enumerate()
+                        .filter_map(|(i, it)| self.node(it, &super::decode::index(&p, i), vpn_auth))
+                        .collect()
+                }
                 _ => {
                     self.wrong_type(n, &p, "a list of nodes");
                     Vec::new()
@@ -575,7 +579,7 @@ impl Decoder {
                 None
             }
         };
-        let role = if f.get("role").is_some() {
+        let role = if f.has("role") {
             self.keyword(&f, "role")
         } else {
             self.missing(&f, "role", "add `role: server` or `role: agent`");
@@ -594,7 +598,7 @@ impl Decoder {
         let mesh_ip = self
             .one_or_many(&f, "mesh_ip", 2, Self::ip)
             .unwrap_or_default();
-        if f.get("mesh_ip").is_none() && !vpn_auth {
+        if !f.has("mesh_ip") && !vpn_auth {
             self.missing(
                 &f,
                 "mesh_ip",
@@ -614,7 +618,7 @@ impl Decoder {
                     entries
                         .iter()
                         .filter_map(|(k, v)| {
-                            let lp = format!("{p}.{}", k.name);
+                            let lp = super::decode::join(&p, &k.name);
                             self.spans.insert(&lp, k.pos);
                             let value = match &v.value {
                                 Value::Str(s) => s.clone(),
@@ -628,7 +632,12 @@ impl Decoder {
                             };
                             Some((k.name.clone(), value))
                         })
-                        .collect()
+                        // inserted one by one: `collect` sorts through a buffer first, which
+                        // costs more for the one or two labels a node has
+                        .fold(BTreeMap::new(), |mut m, (k, v)| {
+                            m.insert(k, v);
+                            m
+                        })
                 }
                 _ => {
                     self.wrong_type(n, &p, "a mapping of label keys to values");

@@ -1,4 +1,5 @@
-//! The fast reader: the YAML parser's events straight into the position-aware tree.
+//! The event reader: the YAML parser's events straight into the position-aware tree, for
+//! what the line reader (`lines.rs`) declines.
 //!
 //! `serde-saphyr` reads YAML with the `granit-parser` event parser and adds, through serde,
 //! scalar typing, anchors and merge keys, the duplicate-key check and the budgets. Going
@@ -143,7 +144,7 @@ impl<'a> Reader<'a> {
     }
 }
 
-fn scalar(text: Cow<'_, str>, style: ScalarStyle) -> Result<Value, Declined> {
+pub(super) fn scalar(text: Cow<'_, str>, style: ScalarStyle) -> Result<Value, Declined> {
     if style != ScalarStyle::Plain {
         return Ok(Value::Str(text.into_owned()));
     }
@@ -159,7 +160,7 @@ fn scalar(text: Cow<'_, str>, style: ScalarStyle) -> Result<Value, Declined> {
 
 /// A key the reader handles: text, never `<<` (a merge key) nor a plain spelling the library
 /// types as something else (`1`, `true`, `~`).
-fn key(text: Cow<'_, str>, style: ScalarStyle) -> Result<String, Declined> {
+pub(super) fn key(text: Cow<'_, str>, style: ScalarStyle) -> Result<String, Declined> {
     if text == "<<" || (style == ScalarStyle::Plain && classify(&text) != Plain::Str) {
         return Err(Declined);
     }

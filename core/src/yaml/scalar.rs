@@ -27,6 +27,12 @@ pub(super) enum Plain {
 
 /// `serde-saphyr`'s trim: YAML blanks and line breaks, nothing else.
 fn trim(s: &str) -> &str {
+    let blank = |b: &u8| matches!(b, b' ' | b'\t' | b'\r' | b'\n');
+    let b = s.as_bytes();
+    // nearly every scalar has nothing to trim
+    if !b.first().is_some_and(blank) && !b.last().is_some_and(blank) {
+        return s;
+    }
     s.trim_matches([' ', '\t', '\r', '\n'])
 }
 
@@ -36,7 +42,10 @@ pub(super) fn classify(raw: &str) -> Plain {
         return Plain::Null;
     }
     let t = trim(raw);
-    if let Some(b) = yaml11_bool(t) {
+    // the longest boolean spelling is `false`
+    if t.len() <= 5
+        && let Some(b) = yaml11_bool(t)
+    {
         return Plain::Bool(b);
     }
     // fast exit for the common case: text that cannot be a number at all
