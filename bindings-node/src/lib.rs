@@ -7,14 +7,13 @@
 mod convert;
 mod errors;
 mod existing;
-
-use std::collections::BTreeMap;
+mod files;
 
 use meshspec::{Bundle, RenderOptions, Source};
 use napi::bindgen_prelude::{Env, Result, Unknown};
 use napi_derive::napi;
 
-use convert::{CodeInfo, Diagnostic, LoadOptions, Mtu, MtuOptions, MtuStack, Node, RenderedFile};
+use convert::{CodeInfo, Diagnostic, LoadOptions, Mtu, MtuOptions, MtuStack, Node};
 
 /// A resolved cluster: read from YAML text or a plain object, then validated and rendered.
 #[napi]
@@ -101,9 +100,10 @@ impl Cluster {
     }
 
     /// Every file, keyed by path; throws a `MeshspecError` when any diagnostic is an error.
-    #[napi]
-    pub fn render(&self, env: &Env) -> Result<BTreeMap<String, RenderedFile>> {
-        Ok(convert::files(&self.bundle(env)?.files))
+    /// It reads and writes like a plain object; each file becomes a JS object when first read.
+    #[napi(ts_return_type = "Record<string, RenderedFile>")]
+    pub fn render<'env>(&self, env: &'env Env) -> Result<Unknown<'env>> {
+        files::files(env, self.bundle(env)?.files)
     }
 
     /// One node with its k3s config and files, or `null` when no node has that name.
