@@ -4,10 +4,12 @@
 // converting them all up front cost about 40% on top of the core's own render.
 //
 // files.rs evaluates this script once per Node environment and calls the function below with
-// three native helpers over a bundle handle (an External holding the core's files):
-//   fileAt(bundle, path) -> { contents, mode } | null, converted anew on each call
-//   hasPath(bundle, path) -> boolean
-//   pathsOf(bundle) -> string[], every path in order
+// four native helpers over a bundle handle (an External holding the core's files in path
+// order):
+//   indexOf(bundle, path) -> the file's index, or null
+//   contentsAt(bundle, index) -> its text, copied into a new JS string on each call
+//   modeAt(bundle, index) -> its mode
+//   pathsOf(bundle) -> string[], every path in order (index order)
 // It returns `files(bundle)`, which wraps one bundle in a Proxy over a plain object, the
 // target, that keeps the files converted so far. Reading goes through the traps: `files[path]`
 // converts that file once (the same object on every read), `path in files`, `Object.keys`,
@@ -21,7 +23,7 @@
 // target carries a hidden inspect hook that shows every file. What still tells it apart from
 // a plain object: `util.types.isProxy`, and `structuredClone` (so `postMessage`) refuses a
 // Proxy: clone `{ ...files }` instead.
-(function (fileAt, hasPath, pathsOf) {
+(function (indexOf, contentsAt, modeAt, pathsOf) {
   'use strict'
   const { defineProperty, hasOwn, fromEntries } = Object
   const inspectHook = Symbol.for('nodejs.util.inspect.custom')
@@ -30,14 +32,28 @@
   return function files(bundle) {
     const target = {}
     let paths = null // every path, listed on first need
+    let indices = null // path -> index, made when the paths are listed
     let detached = false
 
-    const listPaths = () => (paths ??= pathsOf(bundle))
+    const listPaths = () => {
+      if (paths === null) {
+        paths = pathsOf(bundle)
+        indices = new Map(paths.map((path, i) => [path, i]))
+      }
+      return paths
+    }
+    // The index of a path, or undefined (a string that is no path, or not a string).
+    const find = (key) => {
+      if (typeof key !== 'string') return undefined
+      if (indices !== null) return indices.get(key)
+      return indexOf(bundle, key) ?? undefined
+    }
     // The file at a path (converted once, then kept in the target), or undefined.
     const load = (path) => {
       if (detached || hasOwn(target, path)) return target[path]
-      const file = fileAt(bundle, path)
-      if (file === null) return undefined
+      const i = find(path)
+      if (i === undefined) return undefined
+      const file = { contents: contentsAt(bundle, i), mode: modeAt(bundle, i) }
       defineProperty(target, path, field(file))
       return file
     }
@@ -49,7 +65,7 @@
       for (const [path, file] of all) defineProperty(target, path, field(file))
       detached = true
     }
-    const isPath = (key) => typeof key === 'string' && (hasOwn(target, key) || hasPath(bundle, key))
+    const isPath = (key) => typeof key === 'string' && (hasOwn(target, key) || find(key) !== undefined)
 
     defineProperty(target, inspectHook, {
       value: () => fromEntries(listPaths().map((path) => [path, load(path)])),
@@ -79,7 +95,7 @@
         if (detached) return Reflect.getOwnPropertyDescriptor(t, key)
         if (typeof key !== 'string') return undefined
         if (hasOwn(t, key)) return Reflect.getOwnPropertyDescriptor(t, key)
-        if (!hasPath(bundle, key)) return undefined
+        if (find(key) === undefined) return undefined
         // not converted yet: an accessor that converts it, so `Object.keys` (which asks for
         // every key's descriptor) stays cheap; a read goes through `get` above either way
         return { get: () => load(key), set: undefined, enumerable: true, configurable: true }
