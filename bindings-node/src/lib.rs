@@ -9,6 +9,15 @@ mod errors;
 mod existing;
 mod files;
 
+/// The addon's allocator. A Node process always runs several threads, so glibc's malloc takes
+/// its arena lock on every call its thread cache does not serve (every `realloc`, every block
+/// over 1 KiB). Rendering makes hundreds of thousands of such calls: the core's own bench
+/// program is about 5% slower with one idle thread started beside it, and Node's `render()`
+/// was 1.06-1.3x the core. mimalloc's per-thread heaps take no lock, and are faster than
+/// glibc's for this work besides (numbers in bindings-node/README.md).
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use meshspec::{Bundle, RenderOptions, Source};
 use napi::bindgen_prelude::{Env, Result, Unknown};
 use napi_derive::napi;
