@@ -1,8 +1,8 @@
 //! What `Cluster.render()` returns: the core's files behind an object that reads like the
 //! plain `{ [path]: { contents, mode } }` it replaces, converting a file only when it is read.
 //!
-//! A 5,000-node bundle has 30,000 files and 31 MB of text; converting every file to a JS
-//! object up front made `render()` cost about 40% more than the core's own render. Here
+//! A 5,000-node bundle has 30,000 files and tens of MB of text; converting every file to a JS
+//! object up front made `render()` cost 1.4-1.9x the core's own render. Here
 //! `render()` does constant JS work: it hands the bundle to JavaScript as an `External` (with
 //! its size, so the garbage collector weighs it) and wraps that in the Proxy that `files.js`
 //! builds. The Proxy's traps call back into four native helpers defined here; their
