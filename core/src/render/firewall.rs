@@ -21,7 +21,7 @@ use crate::ports::{self, Port, Proto, Scope};
 use crate::render::shell::{comment, quote};
 
 /// One source the rules accept from: an address block, optionally only on one interface.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Source {
     /// The interface (`-i`), for mesh traffic.
     pub iface: Option<String>,
@@ -81,13 +81,18 @@ pub fn sources(c: &Cluster, n: &Node) -> Vec<Source> {
 /// port from both.
 #[must_use]
 pub fn sources_for(c: &Cluster, n: &Node, p: &Port) -> Vec<Source> {
-    let all = sources(c, n);
+    port_sources(n, p, &sources(c, n))
+}
+
+/// [`sources_for`], given the node's [`sources`].
+fn port_sources(n: &Node, p: &Port, all: &[Source]) -> Vec<Source> {
     if !p.is_tunnel() {
-        return all;
+        return all.to_vec();
     }
     let mesh = n.tunnel_over_mesh();
-    all.into_iter()
+    all.iter()
         .filter(|s| s.iface.is_some() == mesh)
+        .cloned()
         .collect()
 }
 
@@ -157,9 +162,10 @@ pub fn script(c: &Cluster, n: &Node) -> String {
 #[must_use]
 pub fn rules(c: &Cluster, n: &Node) -> Vec<(Port, Vec<Source>)> {
     let ports = ports_for(c, n);
+    let all = sources(c, n);
     let mut rules: Vec<(Port, Vec<Source>)> = ports
         .iter()
-        .map(|p| (p.clone(), sources_for(c, n, p)))
+        .map(|p| (p.clone(), port_sources(n, p, &all)))
         .filter(|(_, src)| !src.is_empty())
         .collect();
     if c.mesh.is_tailscale() && !n.mesh_ips.is_empty() {

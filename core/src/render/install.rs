@@ -46,7 +46,7 @@ pub fn install_script(c: &Cluster, n: &Node, files: &[(String, u32)]) -> String 
 /// What the middle of `install.sh` depends on besides the cluster: the node's role, whether it
 /// creates the token, and its files. Nodes of equal shape share one [`body`], which the bundle
 /// renders once.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Shape {
     /// A server (else an agent).
     pub server: bool,

@@ -91,7 +91,7 @@ impl Cluster {
             }
             b.add(
                 format!("{base}/install.sh"),
-                shared.install_script(n, &modes),
+                shared.install_script(n, modes),
                 MODE_SCRIPT,
             );
         }

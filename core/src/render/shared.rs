@@ -9,20 +9,21 @@
 //! `install::install_script`, `env::service_env`) join the same header and body, so a file is
 //! byte-identical whichever way it was made (a test compares them on every node).
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 use crate::cluster::{Cluster, Node};
 use crate::ports::Port;
 use crate::render::firewall::{self, Source};
 use crate::render::{env, install};
 
-/// The bodies rendered so far, for one bundle.
+/// The bodies rendered so far, for one bundle. Ordered maps: a key is compared only until its
+/// first difference, where hashing would read every byte of every key.
 pub(super) struct Shared<'c> {
     cluster: &'c Cluster,
     service_env: Option<String>,
     environment_d: Option<String>,
-    firewall: HashMap<Vec<(Port, Vec<Source>)>, String>,
-    install: HashMap<install::Shape, String>,
+    firewall: BTreeMap<Vec<(Port, Vec<Source>)>, String>,
+    install: BTreeMap<install::Shape, String>,
 }
 
 impl<'c> Shared<'c> {
@@ -31,8 +32,8 @@ impl<'c> Shared<'c> {
             cluster,
             service_env: env::service_env_body(cluster),
             environment_d: env::environment_d(cluster),
-            firewall: HashMap::new(),
-            install: HashMap::new(),
+            firewall: BTreeMap::new(),
+            install: BTreeMap::new(),
         }
     }
 
@@ -58,11 +59,16 @@ impl<'c> Shared<'c> {
     }
 
     /// [`install::install_script`] for `n` with these files.
-    pub(super) fn install_script(&mut self, n: &Node, files: &[(String, u32)]) -> String {
+    pub(super) fn install_script(&mut self, n: &Node, files: Vec<(String, u32)>) -> String {
         let c = self.cluster;
+        let shape = install::Shape {
+            server: n.is_server(),
+            init: n.init,
+            files,
+        };
         let body = self
             .install
-            .entry(install::Shape::of(n, files))
+            .entry(shape)
             .or_insert_with_key(|shape| install::body(c, shape));
         joined(&[&install::header(c, n), body, &install::footer(n)])
     }
