@@ -43,7 +43,10 @@ export declare class Cluster {
    * `MeshspecError` (MS001) when the text is not such a node list.
    */
   checkLive(nodesJson: string): Array<Diagnostic>
-  /** Every file, keyed by path; throws a `MeshspecError` when any diagnostic is an error. */
+  /**
+   * Every file, keyed by path; throws a `MeshspecError` when any diagnostic is an error.
+   * It reads and writes like a plain object; each file becomes a JS object when first read.
+   */
   render(): Record<string, RenderedFile>
   /** One node with its k3s config and files, or `null` when no node has that name. */
   node(name: string): Node | null

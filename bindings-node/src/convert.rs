@@ -105,16 +105,6 @@ impl From<&meshspec::File> for RenderedFile {
     }
 }
 
-/// Converts a bundle's files, keyed by path, in path order.
-pub fn files<'a>(
-    files: impl IntoIterator<Item = (&'a String, &'a meshspec::File)>,
-) -> BTreeMap<String, RenderedFile> {
-    files
-        .into_iter()
-        .map(|(p, f)| (p.clone(), f.into()))
-        .collect()
-}
-
 /// One key of a node's k3s config, with the spec field it comes from.
 #[napi(object, object_from_js = false)]
 pub struct ConfigEntry {
