@@ -1249,11 +1249,7 @@ fn finding_10_a_killed_renders_temp_files_are_removed_by_the_next_run() {
     // styles) and a staged new directory with files in it.
     let manifest = fs::read_to_string(out.join(MANIFEST)).unwrap();
     assert!(manifest.contains("\"clean\": true"), "{manifest}");
-    fs::write(
-        out.join(MANIFEST),
-        manifest.replace("\"clean\": true,", ""),
-    )
-    .unwrap();
+    fs::write(out.join(MANIFEST), manifest.replace("\"clean\": true,", "")).unwrap();
     let dir = out.join(CONFIG_A).parent().unwrap().to_path_buf();
     let staged = out.join("nodes/.c.meshspec-tmp-9-1-00ff00ff00ff00ff");
     fs::create_dir_all(staged.join("etc/rancher/k3s")).unwrap();

@@ -3,16 +3,22 @@
 //! [`plan`] reads the directory and its manifest and decides, per file, whether to create,
 //! update, re-mode, leave or remove it, and what stands in the way (a file meshspec did not
 //! write, a directory where a file goes, a symbolic link anywhere below `--out`). Nothing is
-//! written while planning, so a refusal leaves the directory as it was. [`apply`] then writes
-//! every new file as a temporary file beside its target, flushes them all to disk at once,
-//! and only then renames them into place, so no reader ever sees a half-written file and a
-//! crash leaves each file old or new. Identical files are not rewritten (mtimes stay).
+//! written while planning, so a refusal leaves the directory as it was. Each existing
+//! directory is opened once; each name the plan needs is looked at with one `stat` (and an
+//! existing file read back to compare), and a directory is listed only when a killed run may
+//! have left temporary files in it: the manifest of a run that finished is marked `clean`.
+//! [`apply`] then stages every new content (a new directory tree whole under a temporary
+//! name, a file in an existing directory as a temporary file beside its target), flushes them
+//! all to disk at once, and only then renames them into place, so no reader ever sees a
+//! half-written file and a crash leaves each file old or new. Identical files are not
+//! rewritten (mtimes stay).
 //!
 //! Safety rules, each with a regression test in `tests/cli.rs`:
 //! - every path below `--out` is reached without following a symbolic link ([`fsx`]);
 //! - a file meshspec wrote earlier is removed only if its bytes still match the manifest's
 //!   hash (an edited one is kept, and the run says so, unless `--force`);
-//! - temporary files have unique names, and ones left by a killed run are removed;
+//! - temporary files and directories have unique names, and ones left by a killed run are
+//!   removed;
 //! - one render at a time per directory ([`lock`]).
 
 mod apply;
@@ -449,10 +455,15 @@ fn plan_existing<'a>(
             kinds.insert(name, kind);
         }
     } else {
-        let names = work.files.iter().map(|f| f.0).chain(work.old.iter().map(|o| o.0.as_str()));
+        let names = work
+            .files
+            .iter()
+            .map(|f| f.0)
+            .chain(work.old.iter().map(|o| o.0.as_str()));
         for name in names {
-            let kind = fsx::kind_at(fd, name)
-                .map_err(|e| CliError::read(plan.dir.join(prefix(name)).display().to_string(), &e))?;
+            let kind = fsx::kind_at(fd, name).map_err(|e| {
+                CliError::read(plan.dir.join(prefix(name)).display().to_string(), &e)
+            })?;
             if let Some(kind) = kind {
                 kinds.insert(name.to_owned(), kind);
             }
