@@ -6,7 +6,7 @@ use crate::cluster::{Cluster, Cni, NodeIpMode};
 use crate::spec::FlannelBackend;
 
 /// A transport protocol.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Proto {
     /// TCP.
     Tcp,
@@ -27,7 +27,7 @@ impl fmt::Display for Proto {
 }
 
 /// Which nodes a port is open on (and who dials it).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Scope {
     /// Every node dials it on servers.
     ToServers,
@@ -38,7 +38,7 @@ pub enum Scope {
 }
 
 /// One opening.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Port {
     /// Who reaches whom.
     pub scope: Scope,

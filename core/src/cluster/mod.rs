@@ -80,6 +80,11 @@ pub struct Cluster {
     no_proxy_cache: std::sync::OnceLock<Option<Vec<String>>>,
     /// The ports between nodes, computed once (every node's firewall script uses them).
     pub(crate) ports_cache: std::sync::OnceLock<Vec<crate::ports::Port>>,
+    /// The smallest pod MTU, computed once (the plan, verify.sh and the rules use it).
+    pub(crate) pod_mtu_cache: std::sync::OnceLock<u32>,
+    /// Every node's config entries, in `nodes` order, computed once (the rules check them and
+    /// the render writes them).
+    pub(crate) config_cache: std::sync::OnceLock<Vec<Vec<crate::render::k3s::ConfigEntry>>>,
 }
 
 impl Cluster {
@@ -149,6 +154,8 @@ impl Cluster {
             site_population: std::collections::BTreeMap::new(),
             no_proxy_cache: std::sync::OnceLock::new(),
             ports_cache: std::sync::OnceLock::new(),
+            pod_mtu_cache: std::sync::OnceLock::new(),
+            config_cache: std::sync::OnceLock::new(),
             spec,
             spans,
         };
@@ -158,6 +165,11 @@ impl Cluster {
         for site in cluster.nodes.iter().filter_map(|n| n.site.clone()) {
             *cluster.site_population.entry(site).or_insert(0) += 1;
         }
+        // the caches fill on first use; nothing read while resolving may stay in them
+        cluster.no_proxy_cache = std::sync::OnceLock::new();
+        cluster.ports_cache = std::sync::OnceLock::new();
+        cluster.pod_mtu_cache = std::sync::OnceLock::new();
+        cluster.config_cache = std::sync::OnceLock::new();
         cluster
     }
 

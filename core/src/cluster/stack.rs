@@ -97,11 +97,13 @@ impl Cluster {
     /// The smallest pod MTU over all nodes (what a no-fragment test must use).
     #[must_use]
     pub fn pod_mtu(&self) -> u32 {
-        self.nodes
-            .iter()
-            .map(|n| self.mtu_stack(n).pod_mtu())
-            .min()
-            .unwrap_or(self.mesh.mtu)
+        *self.pod_mtu_cache.get_or_init(|| {
+            self.nodes
+                .iter()
+                .map(|n| self.mtu_stack(n).pod_mtu())
+                .min()
+                .unwrap_or(self.mesh.mtu)
+        })
     }
 
     /// Cilium's own encryption as set in `cni.cilium.values`.

@@ -4,6 +4,7 @@
 //! The config is built as ordered entries first ([`config_entries`]) so the rules can check
 //! exactly what will be written (roles, kinds, critical args), then printed ([`config_yaml`]).
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
 
 use serde_json::{Value, json};
@@ -68,6 +69,18 @@ pub fn config_entries(c: &Cluster, n: &Node) -> Vec<ConfigEntry> {
         }
     }
     out
+}
+
+/// [`config_entries`] of `n`, from the cluster's cache when `n` is one of its nodes (the rules
+/// and the render both need every node's entries; they are computed once).
+pub(crate) fn cached_entries<'c>(c: &'c Cluster, n: &Node) -> Cow<'c, [ConfigEntry]> {
+    let all = c
+        .config_cache
+        .get_or_init(|| c.nodes.iter().map(|m| config_entries(c, m)).collect());
+    match (c.nodes.get(n.index), all.get(n.index)) {
+        (Some(m), Some(entries)) if std::ptr::eq(m, n) => Cow::Borrowed(entries.as_slice()),
+        _ => Cow::Owned(config_entries(c, n)),
+    }
 }
 
 /// The entries meshspec derives from the spec, before `server_extra`/`agent_extra` apply.
@@ -276,7 +289,7 @@ fn cilium_keys(cil: &Cilium, out: &mut Vec<ConfigEntry>) {
 /// The text of a node's config file, with a generated-file header.
 #[must_use]
 pub fn config_yaml(c: &Cluster, n: &Node) -> String {
-    let mut s = String::new();
+    let mut s = String::with_capacity(512);
     let role = if n.is_server() { "server" } else { "agent" };
     let _ = writeln!(
         s,
@@ -288,8 +301,8 @@ pub fn config_yaml(c: &Cluster, n: &Node) -> String {
         "# k3s {role} `{}`; regenerate with `meshspec render`.",
         yaml_out::comment(&n.name)
     );
-    for e in config_entries(c, n) {
-        s.push_str(&yaml_out::entry(&e.key, &e.value, 0));
+    for e in cached_entries(c, n).iter() {
+        yaml_out::write_entry(&mut s, &e.key, &e.value, 0);
     }
     s
 }

@@ -7,6 +7,13 @@
 
 use crate::render::line::one_line;
 
+/// Printable ASCII without any of `special`: text [`code`] and [`text`] copy unchanged (the
+/// fast path; everything else takes the general one).
+fn inert(s: &str, special: &[u8]) -> bool {
+    s.bytes()
+        .all(|b| (0x20..0x7f).contains(&b) && b != b'\\' && !special.contains(&b))
+}
+
 /// `s` as inline code: `` `s` ``, with a longer fence when `s` holds backticks.
 ///
 /// ```
@@ -17,6 +24,17 @@ use crate::render::line::one_line;
 /// ```
 #[must_use]
 pub fn code(s: &str) -> String {
+    if inert(s, b"`|") {
+        let mut out = String::with_capacity(s.len() + 2);
+        out.push('`');
+        out.push_str(s);
+        out.push('`');
+        return out;
+    }
+    code_general(s)
+}
+
+fn code_general(s: &str) -> String {
     let body = one_line(s).replace('|', "\\|");
     let mut longest = 0;
     let mut run = 0;
@@ -46,6 +64,13 @@ pub fn code(s: &str) -> String {
 /// ```
 #[must_use]
 pub fn text(s: &str) -> String {
+    if inert(s, b"`|\\<>&[]") && !s.starts_with('#') {
+        return s.to_owned();
+    }
+    text_general(s)
+}
+
+fn text_general(s: &str) -> String {
     let line = one_line(s);
     let mut out = String::with_capacity(line.len());
     let mut in_code = false;
@@ -81,6 +106,14 @@ mod tests {
                 assert!(!out.contains('\n') && !out.contains('\u{2028}'), "{out}");
                 assert!(!out.replace("\\|", "").contains('|'), "{out}");
             }
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn fast_paths_agree_with_the_general_ones(s in "[ -~]{0,12}|[a-z`|#<\\\\]{0,6}|\\PC{0,6}") {
+            proptest::prop_assert_eq!(code(&s), code_general(&s));
+            proptest::prop_assert_eq!(text(&s), text_general(&s));
         }
     }
 }

@@ -17,6 +17,7 @@ pub mod labels_taints;
 pub mod line;
 pub mod markdown;
 pub mod plan;
+mod shared;
 pub mod shell;
 pub mod systemd;
 pub mod verify;
@@ -65,6 +66,7 @@ impl Cluster {
 
     fn assemble(&self, diagnostics: Diagnostics) -> Bundle {
         let mut b = Bundle::default();
+        let mut shared = shared::Shared::new(self);
         for n in &self.nodes {
             let base = format!("nodes/{}", n.name);
             let mut files: Vec<(String, String, u32)> = vec![(
@@ -72,11 +74,11 @@ impl Cluster {
                 k3s::config_yaml(self, n),
                 MODE_PRIVATE,
             )];
-            if let Some(text) = env::service_env(self, n) {
+            if let Some(text) = shared.service_env(n) {
                 let path = format!("etc/systemd/system/{}.service.env", env::service_name(n));
                 files.push((path, text, MODE_PRIVATE));
             }
-            if let Some(text) = env::environment_d(self) {
+            if let Some(text) = shared.environment_d() {
                 let path = install::ENVIRONMENT_D.to_owned();
                 files.push((path, text, MODE_FILE));
             }
@@ -89,7 +91,7 @@ impl Cluster {
             }
             b.add(
                 format!("{base}/install.sh"),
-                install::install_script(self, n, &modes),
+                shared.install_script(n, modes),
                 MODE_SCRIPT,
             );
         }
@@ -113,7 +115,7 @@ impl Cluster {
         for n in &self.nodes {
             b.add(
                 format!("cluster/firewall/{}.sh", n.name),
-                firewall::script(self, n),
+                shared.firewall_script(n),
                 MODE_SCRIPT,
             );
         }

@@ -25,13 +25,16 @@ impl Cluster {
 
 fn ips(v: &[std::net::IpAddr]) -> String {
     if v.is_empty() {
-        "-".to_owned()
-    } else {
-        v.iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join(", ")
+        return "-".to_owned();
     }
+    let mut out = String::with_capacity(16 * v.len());
+    for (i, ip) in v.iter().enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        let _ = write!(out, "{ip}");
+    }
+    out
 }
 
 fn role(n: &Node) -> &'static str {

@@ -98,6 +98,19 @@ fn flannel_endpoint(c: &Cluster, n: &Node) -> Option<std::net::IpAddr> {
     ip.is_ipv4().then_some(ip)
 }
 
+/// `items` separated by spaces, or `-` when there are none.
+fn write_words<T: std::fmt::Display>(out: &mut String, items: &[T]) {
+    if items.is_empty() {
+        out.push('-');
+    }
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        let _ = write!(out, "{item}");
+    }
+}
+
 /// The embedded expected table, one node per line: name, InternalIP(s), pod CIDR(s), flannel
 /// endpoint, tab-separated, `-` for "not checked".
 fn node_table(c: &Cluster, nodes: &[&Node]) -> String {
@@ -109,21 +122,23 @@ fn node_table(c: &Cluster, nodes: &[&Node]) -> String {
         if !crate::spec::is_dns_label(&n.name) {
             continue;
         }
-        let join = |v: Vec<String>| {
-            if v.is_empty() {
-                "-".to_owned()
-            } else {
-                v.join(" ")
-            }
-        };
-        let ips = join(n.node_ips.iter().map(ToString::to_string).collect());
-        let cidrs = if pool {
-            "-".to_owned()
+        t.push_str(&n.name);
+        t.push('\t');
+        write_words(&mut t, &n.node_ips);
+        t.push('\t');
+        if pool {
+            t.push('-');
         } else {
-            join(n.pod_cidrs.iter().map(ToString::to_string).collect())
-        };
-        let flannel = flannel_endpoint(c, n).map_or_else(|| "-".to_owned(), |ip| ip.to_string());
-        let _ = writeln!(t, "{}\t{ips}\t{cidrs}\t{flannel}", n.name);
+            write_words(&mut t, &n.pod_cidrs);
+        }
+        t.push('\t');
+        match flannel_endpoint(c, n) {
+            Some(ip) => {
+                let _ = write!(t, "{ip}");
+            }
+            None => t.push('-'),
+        }
+        t.push('\n');
     }
     t
 }

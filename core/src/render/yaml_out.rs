@@ -49,23 +49,64 @@ pub fn double_quoted(s: &str) -> String {
 /// A scalar as YAML (quoted when plain text would be read as something else).
 #[must_use]
 pub fn scalar(v: &Value) -> String {
+    let mut out = String::new();
+    write_scalar(&mut out, v);
+    out
+}
+
+/// [`scalar`], appended to `out`.
+pub fn write_scalar(out: &mut String, v: &Value) {
     match v {
-        Value::Null => "null".to_owned(),
-        Value::Bool(b) => b.to_string(),
-        Value::Number(n) => n.to_string(),
-        Value::String(s) => {
-            if !s.bytes().all(|b| (0x20..0x7f).contains(&b)) {
-                return double_quoted(s);
-            }
-            match serde_saphyr::to_string(s) {
-                Ok(out) if !out.trim_end_matches('\n').contains('\n') => {
-                    out.trim_end_matches('\n').to_owned()
-                }
-                _ => double_quoted(s),
-            }
+        Value::Null => out.push_str("null"),
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Number(n) => {
+            let _ = write!(out, "{n}");
         }
-        Value::Array(_) | Value::Object(_) => serde_json::to_string(v).unwrap_or_default(),
+        Value::String(s) => write_string(out, s),
+        Value::Array(_) | Value::Object(_) => {
+            out.push_str(&serde_json::to_string(v).unwrap_or_default());
+        }
     }
+}
+
+fn write_string(out: &mut String, s: &str) {
+    if plain_as_is(s) {
+        out.push_str(s);
+        return;
+    }
+    if !s.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+        out.push_str(&double_quoted(s));
+        return;
+    }
+    match serde_saphyr::to_string(&s) {
+        Ok(text) if !text.trim_end_matches('\n').contains('\n') => {
+            out.push_str(text.trim_end_matches('\n'));
+        }
+        _ => out.push_str(&double_quoted(s)),
+    }
+}
+
+/// Words a YAML 1.1 reader (go-yaml v2, PyYAML) takes as a boolean, null or float, in any case.
+const YAML_WORDS: &[&str] = &[
+    "y", "n", "yes", "no", "on", "off", "true", "false", "null", "nan", "inf",
+];
+
+/// Whether `s` is a plain scalar that the YAML library writes unchanged, decided without
+/// calling it: a letter or `/` first, then letters, digits and `._/=-` only, and not one of
+/// [`YAML_WORDS`]. Such text cannot start an indicator, a number, a timestamp or a comment, and
+/// cannot hold `: `. Most rendered values (flag names, paths, interface names, labels) are
+/// like that; everything else goes through the library. A test compares the two on random
+/// and adversarial strings.
+fn plain_as_is(s: &str) -> bool {
+    let bytes = s.as_bytes();
+    let Some(&first) = bytes.first() else {
+        return false;
+    };
+    (first.is_ascii_alphabetic() || first == b'/')
+        && bytes
+            .iter()
+            .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'/' | b'=' | b'-'))
+        && !YAML_WORDS.iter().any(|w| s.eq_ignore_ascii_case(w))
 }
 
 /// A comment line's text (the caller writes the `# `): one line whatever `s` holds.
@@ -77,31 +118,39 @@ pub fn comment(s: &str) -> Cow<'_, str> {
 /// `key: value`, or `key:` followed by an indented list or mapping.
 #[must_use]
 pub fn entry(key: &str, value: &Value, indent: usize) -> String {
-    let pad = " ".repeat(indent);
-    let k = scalar(&Value::String(key.to_owned()));
+    let mut out = String::new();
+    write_entry(&mut out, key, value, indent);
+    out
+}
+
+/// [`entry`], appended to `out`.
+pub fn write_entry(out: &mut String, key: &str, value: &Value, indent: usize) {
+    let pad = |out: &mut String| out.extend(std::iter::repeat_n(' ', indent));
+    pad(out);
+    write_string(out, key);
     match value {
         Value::Array(items) if !items.is_empty() => {
-            let mut s = format!("{pad}{k}:\n");
+            out.push_str(":\n");
             for it in items {
-                match it {
-                    Value::Object(_) | Value::Array(_) => {
-                        s.push_str(&format!("{pad}  - {}\n", scalar(it)));
-                    }
-                    _ => s.push_str(&format!("{pad}  - {}\n", scalar(it))),
-                }
+                pad(out);
+                out.push_str("  - ");
+                write_scalar(out, it);
+                out.push('\n');
             }
-            s
         }
         Value::Object(m) if !m.is_empty() => {
-            let mut s = format!("{pad}{k}:\n");
+            out.push_str(":\n");
             for (ck, cv) in m {
-                s.push_str(&entry(ck, cv, indent + 2));
+                write_entry(out, ck, cv, indent + 2);
             }
-            s
         }
-        Value::Array(_) => format!("{pad}{k}: []\n"),
-        Value::Object(_) => format!("{pad}{k}: {{}}\n"),
-        _ => format!("{pad}{k}: {}\n", scalar(value)),
+        Value::Array(_) => out.push_str(": []\n"),
+        Value::Object(_) => out.push_str(": {}\n"),
+        _ => {
+            out.push_str(": ");
+            write_scalar(out, value);
+            out.push('\n');
+        }
     }
 }
 
@@ -153,5 +202,79 @@ mod tests {
             entry("cluster-init", &json!(true), 0),
             "cluster-init: true\n"
         );
+    }
+
+    /// What the library writes for a string, trimmed the way [`write_string`] trims it.
+    fn library(s: &str) -> String {
+        serde_saphyr::to_string(&s)
+            .unwrap()
+            .trim_end_matches('\n')
+            .to_owned()
+    }
+
+    #[test]
+    fn the_fast_path_writes_what_the_library_writes() {
+        for s in [
+            "y",
+            "Y",
+            "n",
+            "No",
+            "ON",
+            "off",
+            "True",
+            "NULL",
+            "NaN",
+            "Inf",
+            "yes",
+            "e3",
+            "E",
+            "a",
+            "/",
+            "//",
+            "/etc/rancher/k3s/token",
+            "tailscale0",
+            "example.com/rack=r10",
+            "a-",
+            "a.",
+            "a_",
+            "a=b",
+            "k3s-agent",
+            "x--y",
+            "Infinity",
+            "nul",
+            "nulls",
+            "o",
+            "tru",
+            "falsey",
+            "a/b.c_d=e-f",
+        ] {
+            if plain_as_is(s) {
+                assert_eq!(s, library(s), "{s}");
+            }
+            let mut out = String::new();
+            write_string(&mut out, s);
+            let back: String = serde_saphyr::from_str(&out).unwrap();
+            assert_eq!(back, s, "{out}");
+        }
+        for word in YAML_WORDS {
+            assert!(!plain_as_is(word));
+            assert!(!plain_as_is(&word.to_uppercase()));
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn fast_path_agrees_with_the_library(s in "[a-zA-Z/][a-zA-Z0-9._/=-]{0,12}") {
+            if plain_as_is(&s) {
+                proptest::prop_assert_eq!(&s, &library(&s));
+            }
+        }
+
+        #[test]
+        fn fast_path_agrees_on_short_words(s in "[yYnNoOfFtTrRuUeEsSlLaAiI]{1,5}") {
+            if plain_as_is(&s) {
+                proptest::prop_assert_eq!(&s, &library(&s));
+            }
+        }
     }
 }

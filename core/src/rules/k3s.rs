@@ -1,16 +1,18 @@
 //! MS4xx: k3s configuration, checked on the config files that will really be written.
 
+use std::borrow::Cow;
+
 use serde_json::Value;
 
 use crate::cluster::{Cluster, Cni, Node, NodeIpMode};
 use crate::code::Code;
 use crate::diagnostic::Diagnostic;
 use crate::k3s::flags::{self, Role};
-use crate::render::k3s::{ConfigEntry, config_entries, derived_entries};
+use crate::render::k3s::{ConfigEntry, cached_entries, derived_entries};
 
 pub(super) fn check(c: &Cluster, out: &mut Vec<Diagnostic>) {
-    let configs: Vec<(&Node, Vec<ConfigEntry>)> =
-        c.nodes.iter().map(|n| (n, config_entries(c, n))).collect();
+    let configs: Vec<(&Node, Cow<'_, [ConfigEntry]>)> =
+        c.nodes.iter().map(|n| (n, cached_entries(c, n))).collect();
     keys_and_kinds(&configs, out);
     critical_args(&configs, out);
     extras_contradict_spec(c, out);
@@ -20,20 +22,20 @@ pub(super) fn check(c: &Cluster, out: &mut Vec<Diagnostic>) {
     interface_ordering(c, out);
 }
 
-fn keys_and_kinds(configs: &[(&Node, Vec<ConfigEntry>)], out: &mut Vec<Diagnostic>) {
+fn keys_and_kinds(configs: &[(&Node, Cow<'_, [ConfigEntry]>)], out: &mut Vec<Diagnostic>) {
     let table = flags::table();
-    let mut reported: Vec<String> = Vec::new();
+    let mut reported: std::collections::HashSet<String> = std::collections::HashSet::new();
     for (n, entries) in configs {
         let role = if n.is_server() {
             Role::Server
         } else {
             Role::Agent
         };
-        for e in entries {
-            let once = |out: &mut Vec<Diagnostic>, reported: &mut Vec<String>, d: Diagnostic| {
-                let key = format!("{}|{}", d.code, d.path);
-                if !reported.contains(&key) {
-                    reported.push(key);
+        for e in entries.iter() {
+            let once = |out: &mut Vec<Diagnostic>,
+                        reported: &mut std::collections::HashSet<String>,
+                        d: Diagnostic| {
+                if reported.insert(format!("{}|{}", d.code, d.path)) {
                     out.push(d);
                 }
             };
@@ -106,9 +108,9 @@ fn normalise(key: &str, v: &Value) -> Value {
     v.clone()
 }
 
-fn critical_args(configs: &[(&Node, Vec<ConfigEntry>)], out: &mut Vec<Diagnostic>) {
+fn critical_args(configs: &[(&Node, Cow<'_, [ConfigEntry]>)], out: &mut Vec<Diagnostic>) {
     let table = flags::table();
-    let servers: Vec<&(&Node, Vec<ConfigEntry>)> =
+    let servers: Vec<&(&Node, Cow<'_, [ConfigEntry]>)> =
         configs.iter().filter(|(n, _)| n.is_server()).collect();
     let Some((first, first_entries)) = servers.first() else {
         return;
@@ -210,7 +212,11 @@ fn truthy(v: &Value) -> bool {
     matches!(v, Value::Bool(true)) || v.as_str() == Some("true")
 }
 
-fn cni_switches(c: &Cluster, configs: &[(&Node, Vec<ConfigEntry>)], out: &mut Vec<Diagnostic>) {
+fn cni_switches(
+    c: &Cluster,
+    configs: &[(&Node, Cow<'_, [ConfigEntry]>)],
+    out: &mut Vec<Diagnostic>,
+) {
     let Some((_, entries)) = configs.iter().find(|(n, _)| n.is_server()) else {
         return;
     };
@@ -306,17 +312,15 @@ fn vpn_auth(c: &Cluster, out: &mut Vec<Diagnostic>) {
 }
 
 fn registration(c: &Cluster, out: &mut Vec<Diagnostic>) {
-    let mut marked: Vec<&str> = Vec::new();
-    for n in c
+    // a duplicated name (MS006) is one name here; a set keeps this linear in nodes
+    let mut seen: std::collections::HashSet<&str> = std::collections::HashSet::new();
+    let marked: Vec<&str> = c
         .nodes
         .iter()
         .filter(|n| !n.taints.is_empty() || !n.labels.is_empty())
-    {
-        // a duplicated name (MS006) is one name here
-        if !marked.contains(&n.name.as_str()) {
-            marked.push(&n.name);
-        }
-    }
+        .map(|n| n.name.as_str())
+        .filter(|name| seen.insert(name))
+        .collect();
     if marked.is_empty() {
         return;
     }

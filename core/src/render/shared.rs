@@ -1,0 +1,153 @@
+//! Texts the bundle renders once and gives to every node that needs them.
+//!
+//! Most of a node's files are the same on many nodes but for a line that names the node: the
+//! proxy environment, the firewall rules of every node with the same role and site, the middle
+//! of `install.sh`. Each such renderer is split into a header that names the node and a body
+//! whose inputs are explicit values (the cluster plus a key such as
+//! [`firewall::rules`] or [`install::Shape`]), never the node itself; [`Shared`] renders
+//! each distinct body once. The public per-node functions (`firewall::script`,
+//! `install::install_script`, `env::service_env`) join the same header and body, so a file is
+//! byte-identical whichever way it was made (a test compares them on every node).
+
+use std::collections::BTreeMap;
+
+use crate::cluster::{Cluster, Node};
+use crate::ports::Port;
+use crate::render::firewall::{self, Source};
+use crate::render::{env, install};
+
+/// The bodies rendered so far, for one bundle. Ordered maps: a key is compared only until its
+/// first difference, where hashing would read every byte of every key.
+pub(super) struct Shared<'c> {
+    cluster: &'c Cluster,
+    service_env: Option<String>,
+    environment_d: Option<String>,
+    firewall: BTreeMap<Vec<(Port, Vec<Source>)>, String>,
+    install: BTreeMap<install::Shape, String>,
+}
+
+impl<'c> Shared<'c> {
+    pub(super) fn new(cluster: &'c Cluster) -> Self {
+        Self {
+            cluster,
+            service_env: env::service_env_body(cluster),
+            environment_d: env::environment_d(cluster),
+            firewall: BTreeMap::new(),
+            install: BTreeMap::new(),
+        }
+    }
+
+    /// [`env::service_env`] for `n`.
+    pub(super) fn service_env(&self, n: &Node) -> Option<String> {
+        let body = self.service_env.as_deref()?;
+        Some(joined(&[&env::service_env_header(self.cluster, n), body]))
+    }
+
+    /// [`env::environment_d`] (the same on every node).
+    pub(super) fn environment_d(&self) -> Option<String> {
+        self.environment_d.clone()
+    }
+
+    /// [`firewall::script`] for `n`.
+    pub(super) fn firewall_script(&mut self, n: &Node) -> String {
+        let c = self.cluster;
+        let body = self
+            .firewall
+            .entry(firewall::rules(c, n))
+            .or_insert_with_key(|rules| firewall::body(c, rules));
+        joined(&[&firewall::header(c, n), body])
+    }
+
+    /// [`install::install_script`] for `n` with these files.
+    pub(super) fn install_script(&mut self, n: &Node, files: Vec<(String, u32)>) -> String {
+        let c = self.cluster;
+        let shape = install::Shape {
+            server: n.is_server(),
+            init: n.init,
+            files,
+        };
+        let body = self
+            .install
+            .entry(shape)
+            .or_insert_with_key(|shape| install::body(c, shape));
+        joined(&[&install::header(c, n), body, &install::footer(n)])
+    }
+}
+
+/// The parts, one after the other, in a string of exactly their length.
+fn joined(parts: &[&str]) -> String {
+    let mut s = String::with_capacity(parts.iter().map(|p| p.len()).sum());
+    for p in parts {
+        s.push_str(p);
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::cluster::Cluster;
+    use crate::render::{RenderOptions, env, firewall, install};
+
+    /// Every valid fixture and example: many sites, roles, meshes (with and without address
+    /// ranges), proxies and CNIs.
+    const SPECS: &[&str] = &[
+        include_str!("../../../tests/fixtures/valid/cilium-cluster-pool.yaml"),
+        include_str!("../../../tests/fixtures/valid/cilium-lan-pool-proxy.yaml"),
+        include_str!("../../../tests/fixtures/valid/dual-stack.yaml"),
+        include_str!("../../../tests/fixtures/valid/flannel-wireguard-native.yaml"),
+        include_str!("../../../tests/fixtures/valid/headscale.yaml"),
+        include_str!("../../../tests/fixtures/valid/kube-proxy-replacement.yaml"),
+        include_str!("../../../tests/fixtures/valid/proxy.yaml"),
+        include_str!("../../../tests/fixtures/valid/seed-cilium.yaml"),
+        include_str!("../../../tests/fixtures/valid/seed-flannel.yaml"),
+        include_str!("../../../tests/fixtures/valid/single-node-cilium.yaml"),
+        include_str!("../../../tests/fixtures/valid/three-site-ha.yaml"),
+        include_str!("../../../tests/fixtures/valid/vpn-auth.yaml"),
+        include_str!("../../../examples/specs/flannel-over-tailscale-gpu-worker.yaml"),
+        include_str!("../../../examples/specs/cilium-vxlan-over-tailscale.yaml"),
+    ];
+
+    #[test]
+    fn shared_bodies_give_the_files_the_per_node_functions_give() {
+        for spec in SPECS {
+            let c = Cluster::from_yaml(spec).unwrap();
+            let b = c.render(&RenderOptions::default()).unwrap();
+            let text = |p: &str| b.text(p).unwrap().to_owned();
+            for n in &c.nodes {
+                let base = format!("nodes/{}", n.name);
+                assert_eq!(
+                    text(&format!("cluster/firewall/{}.sh", n.name)),
+                    firewall::script(&c, n),
+                    "{}",
+                    n.name
+                );
+                let unit_env = format!("etc/systemd/system/{}.service.env", env::service_name(n));
+                assert_eq!(
+                    b.text(&format!("{base}/{unit_env}")).map(str::to_owned),
+                    env::service_env(&c, n),
+                    "{}",
+                    n.name
+                );
+                // the node's other files, in the order the bundle hands them to install.sh
+                let mut files = vec![("etc/rancher/k3s/config.yaml".to_owned(), 0o600)];
+                let dropin = crate::render::dropin::path(n);
+                for (rel, mode) in [
+                    (unit_env.clone(), 0o600),
+                    (install::ENVIRONMENT_D.to_owned(), 0o644),
+                    (dropin, 0o644),
+                ] {
+                    if let Some(f) = b.files.get(&format!("{base}/{rel}")) {
+                        assert_eq!(f.mode, mode, "{rel}");
+                        files.push((rel, mode));
+                    }
+                }
+                assert_eq!(
+                    text(&format!("{base}/install.sh")),
+                    install::install_script(&c, n, &files),
+                    "{}",
+                    n.name
+                );
+            }
+        }
+    }
+}
