@@ -9,6 +9,10 @@
 //!   from spawn to exit, so parsing, rendering and hashing count too);
 //! - **again**: the same command once more (nothing changes).
 //!
+//! - **reference** (only when `MESHSPEC_BENCH_PYTHON` names a Python with Jinja2 and PyYAML,
+//!   as `benches/render_disk_reference.sh` sets it up): `benches/reference_render.py`, the
+//!   PyYAML + Jinja2 script a user would write instead (its header says what it leaves out).
+//!
 //! Before each timed step the previous output is deleted and `sync()` is called, so no step
 //! pays for another's write-back. It prints each run, the medians and the ratios the README
 //! quotes (goals: first ≤ 1.5× floor, again ≤ 0.3× floor). `MESHSPEC_BENCH_GOALS=1` makes it
@@ -90,6 +94,26 @@ fn render(spec: &Path, dir: &Path) -> Duration {
     took
 }
 
+/// The reference script, timed from spawn to exit (it syncs before it exits).
+fn reference(python: &Path, spec: &Path, dir: &Path) -> Duration {
+    clear(dir);
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../benches/reference_render.py");
+    let start = Instant::now();
+    let out = Command::new(python)
+        .arg(script)
+        .arg(spec)
+        .arg(dir)
+        .output()
+        .unwrap();
+    let took = start.elapsed();
+    assert!(
+        out.status.success(),
+        "reference script failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    took
+}
+
 fn median(v: &mut [f64]) -> f64 {
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]
@@ -121,9 +145,15 @@ fn main() {
         bytes as f64 / 1e6,
         base.display()
     );
-    println!("run  floor_s  first_s  again_s  first/floor  again/floor");
+    let python = std::env::var_os("MESHSPEC_BENCH_PYTHON").map(PathBuf::from);
+    print!("run  floor_s  first_s  again_s  first/floor  again/floor");
+    if python.is_some() {
+        print!("  reference_s  reference/floor  first/reference");
+    }
+    println!();
     let (mut fl, mut fi, mut ag) = (Vec::new(), Vec::new(), Vec::new());
     let (mut r1, mut r2) = (Vec::new(), Vec::new());
+    let (mut re, mut r3, mut r4) = (Vec::new(), Vec::new(), Vec::new());
     for run in 1..=runs {
         let f = floor(&bundle, &base.join("floor")).as_secs_f64();
         let out = base.join("out");
@@ -131,11 +161,19 @@ fn main() {
         let first = render(&spec_path, &out).as_secs_f64();
         rustix::fs::sync();
         let again = render(&spec_path, &out).as_secs_f64();
-        println!(
+        print!(
             "{run:>3}  {f:>7.3}  {first:>7.3}  {again:>7.3}  {:>11.2}  {:>11.2}",
             first / f,
             again / f
         );
+        if let Some(python) = &python {
+            let r = reference(python, &spec_path, &base.join("reference")).as_secs_f64();
+            print!("  {r:>11.3}  {:>15.2}  {:>15.2}", r / f, first / r);
+            re.push(r);
+            r3.push(r / f);
+            r4.push(first / r);
+        }
+        println!();
         fl.push(f);
         fi.push(first);
         ag.push(again);
@@ -144,6 +182,7 @@ fn main() {
     }
     clear(&base.join("floor"));
     clear(&base.join("out"));
+    clear(&base.join("reference"));
     let (m1, m2) = (median(&mut r1), median(&mut r2));
     println!(
         "median  floor {:.3} s  first {:.3} s  again {:.3} s  first/floor {m1:.2} (goal <= 1.5)  again/floor {m2:.2} (goal <= 0.3)",
@@ -151,6 +190,14 @@ fn main() {
         median(&mut fi),
         median(&mut ag)
     );
+    if python.is_some() {
+        println!(
+            "median  reference {:.3} s  reference/floor {:.2}  first/reference {:.2}",
+            median(&mut re),
+            median(&mut r3),
+            median(&mut r4)
+        );
+    }
     if std::env::var_os("MESHSPEC_BENCH_GOALS").is_some() && (m1 > 1.5 || m2 > 0.3) {
         println!("goal missed");
         std::process::exit(1);

@@ -1243,17 +1243,37 @@ fn finding_10_a_killed_renders_temp_files_are_removed_by_the_next_run() {
     let (d, spec) = with_spec(OK);
     let out = d.path().join("out");
     render(&spec, &out).code(0);
-    // what a render killed between staging and renaming leaves (old and new name styles)
+    // A finished run marks its manifest clean; a run claims the paths it will touch with a
+    // manifest without the mark before it writes any temporary file. What a render killed
+    // between staging and renaming leaves: that claim, temporary files (old and new name
+    // styles) and a staged new directory with files in it.
+    let manifest = fs::read_to_string(out.join(MANIFEST)).unwrap();
+    assert!(manifest.contains("\"clean\": true"), "{manifest}");
+    fs::write(out.join(MANIFEST), manifest.replace("\"clean\": true,", "")).unwrap();
     let dir = out.join(CONFIG_A).parent().unwrap().to_path_buf();
+    let staged = out.join("nodes/.c.meshspec-tmp-9-1-00ff00ff00ff00ff");
+    fs::create_dir_all(staged.join("etc/rancher/k3s")).unwrap();
     let stale = [
         dir.join(".config.yaml.meshspec-tmp-4242"),
         dir.join(".config.yaml.meshspec-tmp-7-0-00ff00ff00ff00ff"),
         out.join(".PLAN.md.meshspec-tmp-1"),
+        staged.join("etc/rancher/k3s/config.yaml"),
+        staged.join("install.sh"),
     ];
     for s in &stale {
         fs::write(s, "half").unwrap();
     }
-    // nothing to write: the cleanup still happens
+    // nothing to write: the cleanup still happens, and the manifest is clean again
+    render(&spec, &out).code(0);
+    no_temp_files(&out);
+    assert!(!staged.exists());
+    assert!(
+        fs::read_to_string(out.join(MANIFEST))
+            .unwrap()
+            .contains("\"clean\": true")
+    );
+    // a run killed while writing the manifest leaves its temporary file beside a clean one
+    fs::write(out.join(".meshspec-manifest.json.meshspec-tmp-3-0-0"), "{").unwrap();
     render(&spec, &out).code(0);
     no_temp_files(&out);
     // a file the user named alike but that is not hidden is left alone

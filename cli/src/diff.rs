@@ -104,6 +104,7 @@ mod tests {
             conflicts: vec![],
             kept: vec![],
             stale: vec![],
+            stale_dirs: vec![],
             old_manifest: Manifest::default(),
             old_manifest_text: None,
             new_manifest: Manifest::default(),

@@ -2,7 +2,8 @@
 //! hash and mode for each, so later runs know what they own.
 //!
 //! Stored as `DIR/.meshspec-manifest.json`:
-//! `{"generator":"meshspec","version":1,"files":{"PLAN.md":{"sha256":"…","mode":"0644"}}}`.
+//! `{"clean":true,"files":{"PLAN.md":{"sha256":"…","mode":"0644"}},"generator":"meshspec","version":1}`
+//! (`clean` only when the run that wrote it finished; older manifests without it are read too).
 
 use std::collections::BTreeMap;
 
@@ -26,6 +27,10 @@ pub struct Entry {
 pub struct Manifest {
     /// The files, by path relative to the output directory (`/`-separated).
     pub files: BTreeMap<String, Entry>,
+    /// Written by a run that finished: it left no temporary files behind (`"clean": true`).
+    /// A run claims the paths it will touch with a manifest without the mark before it writes
+    /// anything, so a killed run's leftovers are looked for only when the mark is missing.
+    pub clean: bool,
 }
 
 impl Manifest {
@@ -59,7 +64,8 @@ impl Manifest {
                 .ok_or_else(|| format!("`{path}` has no octal mode"))?;
             out.insert(path.clone(), Entry { sha256, mode });
         }
-        Ok(Self { files: out })
+        let clean = value.get("clean").and_then(Value::as_bool) == Some(true);
+        Ok(Self { files: out, clean })
     }
 
     /// The manifest as pretty JSON with a trailing newline (deterministic: paths sorted).
@@ -75,7 +81,10 @@ impl Manifest {
                 )
             })
             .collect();
-        let value = json!({"generator": "meshspec", "version": 1, "files": files});
+        let mut value = json!({"generator": "meshspec", "version": 1, "files": files});
+        if self.clean {
+            value["clean"] = Value::Bool(true);
+        }
         let mut text = serde_json::to_string_pretty(&value).unwrap_or_default();
         text.push('\n');
         text

@@ -1,16 +1,24 @@
-//! Applying a plan: stage, flush once, rename, flush once.
+//! Applying a plan: claim, stage, flush once, publish, flush what the renames changed.
 //!
 //! The order is git's `core.fsyncMethod=batch`:
-//! 1. every new content is written to a temporary file beside its target (directories are
-//!    created once each, on the way); nothing is synced yet;
-//! 2. the manifest is widened to claim every path this run may touch;
+//! 1. the manifest is widened to claim every path this run may touch and loses its `clean`
+//!    mark (synced: from here on, the next run looks for leftovers);
+//! 2. every new content is staged, nothing synced yet: a directory that does not exist is
+//!    created once under a temporary name in its parent, with everything below it written
+//!    under final names inside it; a file in an existing directory is written to a temporary
+//!    file beside its target;
 //! 3. one `syncfs` makes all of it durable;
-//! 4. the temporaries are renamed over their targets, modes are fixed and old files removed;
-//! 5. one more `syncfs` makes the renames durable; then the final manifest is written.
+//! 4. the staged directories and the temporaries are renamed into place (one rename per new
+//!    directory tree, one per file in an existing directory), modes are fixed, old files
+//!    removed;
+//! 5. one `fsync` per directory the renames changed (one `syncfs` when there are many, or
+//!    when modes changed or files were removed) makes them durable; then the final manifest
+//!    (marked `clean`) is written and its directory synced.
 //!
 //! A crash before 4 leaves every target as it was (and temporaries the next run removes); a
-//! crash during 4 leaves each target old or new, never partial, and claimed by the manifest.
-//! Every step works on directory handles without following links ([`super::fsx`]).
+//! crash during 4 leaves each file old or new, never partial (a new directory tree appears
+//! whole or not at all), and claimed by the manifest. Every step works on directory handles
+//! without following links ([`super::fsx`]).
 
 use std::collections::BTreeMap;
 use std::os::fd::BorrowedFd;
@@ -34,6 +42,8 @@ struct Group<'p, 'a> {
     removes: Vec<&'p str>,
     /// Temporaries left by a killed run.
     stale: Vec<&'p str>,
+    /// Temporary directories left by a killed run.
+    stale_dirs: Vec<&'p str>,
 }
 
 fn group<'p, 'a>(plan: &'p Plan<'a>) -> BTreeMap<Vec<String>, Group<'p, 'a>> {
@@ -55,6 +65,11 @@ fn group<'p, 'a>(plan: &'p Plan<'a>) -> BTreeMap<Vec<String>, Group<'p, 'a>> {
             groups.entry(parts).or_default().stale.push(name);
         }
     }
+    for rel in &plan.stale_dirs {
+        if let Some((parts, name)) = split(rel) {
+            groups.entry(parts).or_default().stale_dirs.push(name);
+        }
+    }
     groups
 }
 
@@ -69,10 +84,10 @@ fn enter_error(plan: &Plan<'_>, parts: &[String], e: Enter) -> CliError {
     }
 }
 
-/// Staged temporaries per directory: `(temporary name, target name)`.
+/// Staged temporaries per existing directory: `(temporary name, target name)`.
 type Staged<'p> = Vec<(Vec<String>, Vec<(String, &'p str)>)>;
 
-/// Removes what staging left: the temporaries, then the directories it created.
+/// Removes what staging left: the temporaries, then the staged directories.
 fn roll_back(walker: &mut Walker, staged: &Staged<'_>) {
     for (parts, files) in staged {
         if let Ok(fd) = walker.enter(parts, false) {
@@ -81,14 +96,7 @@ fn roll_back(walker: &mut Walker, staged: &Staged<'_>) {
             }
         }
     }
-    let created = std::mem::take(&mut walker.created);
-    for parts in created.iter().rev() {
-        if let Some((name, parent)) = parts.split_last()
-            && let Ok(fd) = walker.enter(parent, false)
-        {
-            let _ = rustix::fs::unlinkat(fd, name.as_str(), AtFlags::REMOVEDIR);
-        }
-    }
+    walker.discard();
 }
 
 /// Writes the manifest text atomically in the root (temporary, rename); not synced.
@@ -106,6 +114,9 @@ fn flush(plan: &Plan<'_>, root: BorrowedFd<'_>) -> Result<(), CliError> {
     fsx::flush(root).map_err(|e| CliError::write(&plan.dir, &e))
 }
 
+/// The most directories synced one by one after the renames; beyond, one `syncfs`.
+const MAX_DIR_SYNCS: usize = 64;
+
 /// Applies a plan that has no conflicts into the directory whose (locked) handle is `root`.
 /// On error before the renames, every target stays as it was and the temporaries and created
 /// directories are removed.
@@ -118,12 +129,33 @@ pub fn apply(plan: &Plan<'_>, root: BorrowedFd<'_>) -> Result<(), CliError> {
     let dup = rustix::io::fcntl_dupfd_cloexec(root, 0)
         .map_err(|e| CliError::write(&plan.dir, &e.into()))?;
     let mut walker = Walker::new(dup);
+    let mut on_disk = plan.old_manifest_text.clone();
 
-    // 1. Stage every new content before touching any target; clear a killed run's leftovers.
+    // 1. Claim every path this run may touch, so an interrupted run never leaves a file
+    //    meshspec wrote looking foreign, and drop the `clean` mark before any temporary file
+    //    exists (synced, so the next run knows to look for leftovers).
+    if plan.has_changes() || !plan.stale.is_empty() || !plan.stale_dirs.is_empty() {
+        let mut claim = plan.old_manifest.clone();
+        claim.clean = false;
+        claim.files.extend(
+            plan.new_manifest
+                .files
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone())),
+        );
+        if claim != plan.old_manifest || on_disk.is_none() {
+            let text = claim.to_json();
+            put_manifest(plan, walker.root(), &text)?;
+            rustix::fs::fsync(walker.root()).map_err(|e| CliError::write(&plan.dir, &e.into()))?;
+            on_disk = Some(text);
+        }
+    }
+
+    // 2. Stage every new content before touching any target; clear a killed run's leftovers.
     let mut staged: Staged<'_> = Vec::new();
     let mut failure = None;
     for (parts, g) in &groups {
-        if g.writes.is_empty() && g.stale.is_empty() {
+        if g.writes.is_empty() && g.stale.is_empty() && g.stale_dirs.is_empty() {
             continue;
         }
         let fd = match walker.enter(parts, !g.writes.is_empty()) {
@@ -137,53 +169,56 @@ pub fn apply(plan: &Plan<'_>, root: BorrowedFd<'_>) -> Result<(), CliError> {
         for name in &g.stale {
             let _ = rustix::fs::unlinkat(fd, *name, AtFlags::empty());
         }
-        let mut files = Vec::with_capacity(g.writes.len());
+        for name in &g.stale_dirs {
+            let _ = fsx::remove_tree(fd, name);
+        }
+        let fresh = walker.fresh();
+        let Ok(fd) = walker.enter(parts, false) else {
+            continue;
+        };
+        let mut files = Vec::with_capacity(if fresh { 0 } else { g.writes.len() });
         for &(name, c) in &g.writes {
             let (contents, mode) = c.new.unwrap_or_default();
-            match fsx::write_temp(fd, name, contents.as_bytes(), mode) {
-                Ok(temp) => files.push((temp, name)),
-                Err(e) => {
-                    failure = Some(CliError::write(&plan.dir.join(&c.path), &e));
-                    break;
-                }
+            let written = if fresh {
+                // inside a staged directory: the final name, renamed with the directory
+                fsx::write_new(fd, name, contents.as_bytes(), mode)
+            } else {
+                fsx::write_temp(fd, name, contents.as_bytes(), mode)
+                    .map(|temp| files.push((temp, name)))
+            };
+            if let Err(e) = written {
+                failure = Some(CliError::write(&plan.dir.join(&c.path), &e));
+                break;
             }
         }
-        staged.push((parts.clone(), files));
+        if !files.is_empty() {
+            staged.push((parts.clone(), files));
+        }
         if failure.is_some() {
             break;
         }
     }
 
-    // 2. Claim every path this run may touch, so an interrupted run never leaves a file
-    //    meshspec wrote looking foreign. 3. One flush for all of it.
-    let mut on_disk = plan.old_manifest_text.clone();
-    if failure.is_none() && plan.has_changes() {
-        let mut claim = plan.old_manifest.clone();
-        claim.files.extend(
-            plan.new_manifest
-                .files
-                .iter()
-                .map(|(k, v)| (k.clone(), v.clone())),
-        );
-        if claim != plan.old_manifest {
-            let text = claim.to_json();
-            match put_manifest(plan, walker.root(), &text) {
-                Ok(()) => on_disk = Some(text),
-                Err(e) => failure = Some(e),
-            }
-        }
-        if failure.is_none()
-            && let Err(e) = flush(plan, walker.root())
-        {
-            failure = Some(e);
-        }
+    // 3. One flush for all of it.
+    if failure.is_none()
+        && plan.has_changes()
+        && let Err(e) = flush(plan, walker.root())
+    {
+        failure = Some(e);
     }
     if let Some(e) = failure {
         roll_back(&mut walker, &staged);
         return Err(e);
     }
 
-    // 4. Renames, modes, removals.
+    // 4. New directory trees into place, then renames, modes, removals in existing ones.
+    let mut touched = walker.publish().map_err(|(parts, e)| {
+        let at = parts.iter().fold(plan.dir.clone(), |p, c| p.join(c));
+        walker.discard();
+        CliError::write(&at, &e)
+    })?;
+    // removed leftovers must stay removed once the manifest says `clean`
+    let mut sync_all = !plan.stale.is_empty() || !plan.stale_dirs.is_empty();
     let mut staged = staged.into_iter().peekable();
     for (parts, g) in &groups {
         let files = match staged.peek() {
@@ -208,6 +243,9 @@ pub fn apply(plan: &Plan<'_>, root: BorrowedFd<'_>) -> Result<(), CliError> {
                 CliError::write(&target(name), &e.into())
             })?;
         }
+        if !files.is_empty() {
+            touched.push(parts.clone());
+        }
         for &(name, mode) in &g.chmods {
             fsx::chmod_at(fd, name, mode).map_err(|e| CliError::write(&target(name), &e))?;
         }
@@ -217,14 +255,24 @@ pub fn apply(plan: &Plan<'_>, root: BorrowedFd<'_>) -> Result<(), CliError> {
                 Err(e) => return Err(CliError::write(&target(name), &e.into())),
             }
         }
+        sync_all |= !g.chmods.is_empty() || !g.removes.is_empty();
         if !g.removes.is_empty() {
             prune_empty(&mut walker, parts);
         }
     }
 
-    // 5. One flush for the renames, then the final manifest.
-    if plan.has_changes() {
+    // 5. Make the renames durable: each directory they changed, or everything at once.
+    if sync_all || touched.len() > MAX_DIR_SYNCS {
         flush(plan, walker.root())?;
+    } else {
+        touched.sort();
+        touched.dedup();
+        for parts in &touched {
+            let fd = walker
+                .enter(parts, false)
+                .map_err(|e| enter_error(plan, parts, e))?;
+            rustix::fs::fsync(fd).map_err(|e| CliError::write(&plan.dir, &e.into()))?;
+        }
     }
     let final_text = plan.new_manifest.to_json();
     if on_disk.as_deref() != Some(final_text.as_str()) {

@@ -77,10 +77,14 @@ pub fn open_dir(path: &std::path::Path) -> rustix::io::Result<OwnedFd> {
 /// The handles of the directories from a root down to the current one.
 pub struct Walker {
     root: OwnedFd,
-    /// Components entered below the root, each with its handle.
-    stack: Vec<(String, OwnedFd)>,
-    /// Directories this walker created, as components (parents first).
-    pub created: Vec<Vec<String>>,
+    /// Components entered below the root, each with its handle and whether this walker made
+    /// the directory (then nothing exists below it yet).
+    stack: Vec<(String, OwnedFd, bool)>,
+    /// Directories this walker staged: the first missing directory of a path, created under a
+    /// temporary name in its (existing) parent, as `(components, temporary name)`. Everything
+    /// below it is created with its final name inside it, and [`Walker::publish`] renames it
+    /// into place once.
+    pub staged: Vec<(Vec<String>, String)>,
 }
 
 impl Walker {
@@ -89,7 +93,7 @@ impl Walker {
         Self {
             root,
             stack: Vec::new(),
-            created: Vec::new(),
+            staged: Vec::new(),
         }
     }
 
@@ -103,8 +107,15 @@ impl Walker {
         self.root.as_fd()
     }
 
-    /// Enters the directory `parts` below the root (creating missing ones when `create`) and
-    /// returns its handle.
+    /// Whether the directory entered last was made by this walker (it is inside a staged
+    /// directory that nobody else can see yet).
+    pub fn fresh(&self) -> bool {
+        self.stack.last().is_some_and(|(_, _, fresh)| *fresh)
+    }
+
+    /// Enters the directory `parts` below the root and returns its handle. With `create`,
+    /// missing directories are made: the first missing one under a temporary name (see
+    /// [`Walker::staged`]), the ones below it with their names.
     ///
     /// # Errors
     /// [`Enter`] saying which component is missing, a link or not a directory.
@@ -113,31 +124,42 @@ impl Walker {
             .stack
             .iter()
             .zip(parts)
-            .take_while(|((have, _), want)| have == *want)
+            .take_while(|((have, _, _), want)| have == *want)
             .count();
         self.stack.truncate(common);
         for (i, part) in parts.iter().enumerate().skip(common) {
-            let parent = self
+            let (parent, parent_fresh) = self
                 .stack
                 .last()
-                .map_or(self.root.as_fd(), |(_, fd)| fd.as_fd());
-            // Below a directory this run created, nothing exists yet: create without looking.
-            let parent_is_new = i > 0 && self.created.last().is_some_and(|c| c[..] == parts[..i]);
-            let mut opened = if create && parent_is_new {
+                .map_or((self.root.as_fd(), false), |(_, fd, fresh)| {
+                    (fd.as_fd(), *fresh)
+                });
+            // Below a directory this run made, nothing exists yet: create without looking.
+            let opened = if create && parent_fresh {
                 Err(Errno::NOENT)
             } else {
                 open_dir_at(parent, part)
             };
-            if create && matches!(opened, Err(Errno::NOENT)) {
-                match rustix::fs::mkdirat(parent, part.as_str(), Mode::from_raw_mode(0o755)) {
-                    Ok(()) => self.created.push(parts[..=i].to_vec()),
-                    Err(Errno::EXIST) => {}
-                    Err(e) => return Err(Enter::Io(i + 1, e.into())),
+            let opened = match opened {
+                Err(Errno::NOENT) if create => {
+                    let name = if parent_fresh {
+                        part.clone()
+                    } else {
+                        temp_name(part)
+                    };
+                    match rustix::fs::mkdirat(parent, name.as_str(), Mode::from_raw_mode(0o755)) {
+                        Ok(()) => {}
+                        Err(e) => return Err(Enter::Io(i + 1, e.into())),
+                    }
+                    if !parent_fresh {
+                        self.staged.push((parts[..=i].to_vec(), name.clone()));
+                    }
+                    open_dir_at(parent, &name).map(|fd| (fd, true))
                 }
-                opened = open_dir_at(parent, part);
-            }
+                other => other.map(|fd| (fd, false)),
+            };
             match opened {
-                Ok(fd) => self.stack.push((part.clone(), fd)),
+                Ok((fd, fresh)) => self.stack.push((part.clone(), fd, fresh)),
                 Err(Errno::NOENT) => return Err(Enter::Missing),
                 Err(Errno::LOOP) => return Err(Enter::Symlink(i + 1)),
                 Err(Errno::NOTDIR) => {
@@ -156,7 +178,89 @@ impl Walker {
         Ok(self
             .stack
             .last()
-            .map_or(self.root.as_fd(), |(_, fd)| fd.as_fd()))
+            .map_or(self.root.as_fd(), |(_, fd, _)| fd.as_fd()))
+    }
+
+    /// Renames every staged directory to its final name (never over anything that appeared
+    /// there meanwhile) and returns the directories the renames changed.
+    ///
+    /// # Errors
+    /// The components of the directory that could not be put in place, and why.
+    pub fn publish(&mut self) -> Result<Vec<Vec<String>>, (Vec<String>, io::Error)> {
+        let staged = std::mem::take(&mut self.staged);
+        let mut parents: Vec<Vec<String>> = Vec::new();
+        for (parts, temp) in &staged {
+            let Some((name, parent)) = parts.split_last() else {
+                continue;
+            };
+            let fd = self
+                .enter(parent, false)
+                .map_err(|_| (parts.clone(), io::Error::from(Errno::NOENT)))?;
+            rename_noreplace(fd, temp, name).map_err(|e| (parts.clone(), e.into()))?;
+            if parents.last() != Some(&parent.to_vec()) {
+                parents.push(parent.to_vec());
+            }
+        }
+        Ok(parents)
+    }
+
+    /// Removes every staged directory with all it holds (after a failure).
+    pub fn discard(&mut self) {
+        let staged = std::mem::take(&mut self.staged);
+        self.stack.clear();
+        for (parts, temp) in &staged {
+            if let Some((_, parent)) = parts.split_last()
+                && let Ok(fd) = self.enter(parent, false)
+            {
+                let _ = remove_tree(fd, temp);
+            }
+        }
+    }
+}
+
+/// `renameat(dir, from, dir, to)` that fails with `EEXIST` instead of replacing `to` (file
+/// systems without `RENAME_NOREPLACE` fall back to a check, then a plain rename).
+fn rename_noreplace(dir: BorrowedFd<'_>, from: &str, to: &str) -> rustix::io::Result<()> {
+    match rustix::fs::renameat_with(dir, from, dir, to, rustix::fs::RenameFlags::NOREPLACE) {
+        Err(Errno::INVAL | Errno::NOSYS | Errno::OPNOTSUPP) => {
+            match rustix::fs::statat(dir, to, AtFlags::SYMLINK_NOFOLLOW) {
+                Ok(_) => Err(Errno::EXIST),
+                Err(Errno::NOENT) => rustix::fs::renameat(dir, from, dir, to),
+                Err(e) => Err(e),
+            }
+        }
+        other => other,
+    }
+}
+
+/// Removes the directory `name` in `dir` and everything below it, never following a link
+/// (links are removed, not followed).
+///
+/// # Errors
+/// When something cannot be listed or removed.
+pub fn remove_tree(dir: BorrowedFd<'_>, name: &str) -> io::Result<()> {
+    let fd = open_dir_at(dir, name)?;
+    for (entry, kind) in list(fd.as_fd())? {
+        if kind == Kind::Dir {
+            remove_tree(fd.as_fd(), &entry)?;
+        } else {
+            rustix::fs::unlinkat(&fd, entry.as_str(), AtFlags::empty())?;
+        }
+    }
+    drop(fd);
+    rustix::fs::unlinkat(dir, name, AtFlags::REMOVEDIR)?;
+    Ok(())
+}
+
+/// What `name` in `dir` is (never following a link): `None` when it does not exist.
+///
+/// # Errors
+/// When it cannot be looked at.
+pub fn kind_at(dir: BorrowedFd<'_>, name: &str) -> io::Result<Option<Kind>> {
+    match rustix::fs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW) {
+        Ok(st) => Ok(Some(Kind::of(FileType::from_raw_mode(st.st_mode)))),
+        Err(Errno::NOENT) => Ok(None),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -266,16 +370,7 @@ pub fn write_temp(
             Err(Errno::EXIST) => continue,
             Err(e) => return Err(e.into()),
         };
-        let result = (|| -> io::Result<()> {
-            // The mode is set explicitly: the open mode is filtered by the umask.
-            rustix::fs::fchmod(&fd, Mode::from_raw_mode(mode))?;
-            let mut file = File::from(fd);
-            file.write_all(contents)?;
-            #[cfg(not(target_os = "linux"))]
-            file.sync_all()?;
-            Ok(())
-        })();
-        return match result {
+        return match fill(fd, contents, mode) {
             Ok(()) => Ok(name),
             Err(e) => {
                 let _ = rustix::fs::unlinkat(dir, name.as_str(), AtFlags::empty());
@@ -283,6 +378,31 @@ pub fn write_temp(
             }
         };
     }
+}
+
+/// Writes `contents` with `mode` to the new file `name` in a directory this run made and
+/// nobody else sees yet (`O_CREAT|O_EXCL|O_NOFOLLOW`). Not synced: the caller flushes once.
+///
+/// # Errors
+/// When the file cannot be created or written (it is removed again).
+pub fn write_new(dir: BorrowedFd<'_>, name: &str, contents: &[u8], mode: u32) -> io::Result<()> {
+    let flags = OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+    let fd = rustix::fs::openat(dir, name, flags, Mode::from_raw_mode(0o600))?;
+    let result = fill(fd, contents, mode);
+    if result.is_err() {
+        let _ = rustix::fs::unlinkat(dir, name, AtFlags::empty());
+    }
+    result
+}
+
+/// Sets the mode of a file just created (the open mode is filtered by the umask), then writes it.
+fn fill(fd: OwnedFd, contents: &[u8], mode: u32) -> io::Result<()> {
+    rustix::fs::fchmod(&fd, Mode::from_raw_mode(mode))?;
+    let mut file = File::from(fd);
+    file.write_all(contents)?;
+    #[cfg(not(target_os = "linux"))]
+    file.sync_all()?;
+    Ok(())
 }
 
 /// Flushes every written file of the file system holding `dir` to stable storage (one

@@ -3,16 +3,22 @@
 //! [`plan`] reads the directory and its manifest and decides, per file, whether to create,
 //! update, re-mode, leave or remove it, and what stands in the way (a file meshspec did not
 //! write, a directory where a file goes, a symbolic link anywhere below `--out`). Nothing is
-//! written while planning, so a refusal leaves the directory as it was. [`apply`] then writes
-//! every new file as a temporary file beside its target, flushes them all to disk at once,
-//! and only then renames them into place, so no reader ever sees a half-written file and a
-//! crash leaves each file old or new. Identical files are not rewritten (mtimes stay).
+//! written while planning, so a refusal leaves the directory as it was. Each existing
+//! directory is opened once; each name the plan needs is looked at with one `stat` (and an
+//! existing file read back to compare), and a directory is listed only when a killed run may
+//! have left temporary files in it: the manifest of a run that finished is marked `clean`.
+//! [`apply`] then stages every new content (a new directory tree whole under a temporary
+//! name, a file in an existing directory as a temporary file beside its target), flushes them
+//! all to disk at once, and only then renames them into place, so no reader ever sees a
+//! half-written file and a crash leaves each file old or new. Identical files are not
+//! rewritten (mtimes stay).
 //!
 //! Safety rules, each with a regression test in `tests/cli.rs`:
 //! - every path below `--out` is reached without following a symbolic link ([`fsx`]);
 //! - a file meshspec wrote earlier is removed only if its bytes still match the manifest's
 //!   hash (an edited one is kept, and the run says so, unless `--force`);
-//! - temporary files have unique names, and ones left by a killed run are removed;
+//! - temporary files and directories have unique names, and ones left by a killed run are
+//!   removed;
 //! - one render at a time per directory ([`lock`]).
 
 mod apply;
@@ -98,6 +104,9 @@ pub struct Plan<'a> {
     pub kept: Vec<String>,
     /// Temporary files left by a killed run, removed by [`apply`].
     pub stale: Vec<String>,
+    /// Temporary directories left by a killed run (a new directory being staged), removed
+    /// with everything in them by [`apply`].
+    pub stale_dirs: Vec<String>,
     /// The manifest found in the directory (empty when absent).
     pub old_manifest: Manifest,
     /// The manifest text on disk, when there is one.
@@ -200,6 +209,7 @@ pub fn plan<'a>(
         conflicts: Vec::new(),
         kept: Vec::new(),
         stale: Vec::new(),
+        stale_dirs: Vec::new(),
         old_manifest: Manifest::default(),
         old_manifest_text: None,
         new_manifest: Manifest::default(),
@@ -215,6 +225,11 @@ pub fn plan<'a>(
         read_manifest(&mut plan, w.root(), force)?;
     }
     let old_manifest = std::mem::take(&mut plan.old_manifest);
+    // A run that finished marks its manifest clean: it left no temporary files, so only a
+    // manifest without the mark (a killed run's claim, or an older meshspec's) makes every
+    // directory be listed for leftovers. The root is always listed (a run killed while
+    // writing the manifest leaves its temporary file there, under a clean manifest).
+    let scan = !old_manifest.clean;
 
     let mut work: Work<'a> = BTreeMap::new();
     work.insert(Vec::new(), DirWork::default());
@@ -248,6 +263,18 @@ pub fn plan<'a>(
         }
     }
 
+    if scan {
+        // A killed run's staged directory sits in the parent of a directory it was creating,
+        // which may hold no file of its own (`nodes/`): list every directory on the way.
+        let parents: Vec<Vec<String>> = work
+            .keys()
+            .flat_map(|parts| (1..parts.len()).map(|n| parts[..n].to_vec()))
+            .collect();
+        for p in parents {
+            work.entry(p).or_default();
+        }
+    }
+
     // Directories found missing: nothing below them needs a look.
     let mut missing: Option<Vec<String>> = None;
     for (parts, w) in &work {
@@ -261,6 +288,7 @@ pub fn plan<'a>(
                     w,
                     &old_manifest,
                     force,
+                    scan || parts.is_empty(),
                 )?),
                 Err(Enter::Missing) => {
                     // the walker stopped at the deepest existing directory
@@ -312,6 +340,7 @@ pub fn plan<'a>(
                 .insert(c.path.clone(), Entry { sha256, mode });
         }
     }
+    plan.new_manifest.clean = true;
     plan.old_manifest = old_manifest;
     Ok(plan)
 }
@@ -392,8 +421,10 @@ fn read_manifest(plan: &mut Plan<'_>, root: BorrowedFd<'_>, force: bool) -> Resu
     Ok(())
 }
 
-/// Plans one existing directory: lists it once, then compares each bundle file and each file
-/// the old manifest has there.
+/// Plans one existing directory: finds what each name is (listing the directory once when
+/// `scan`, to find a killed run's temporary files too; else one `stat` per name the plan
+/// needs), then compares each bundle file and each file the old manifest has there.
+#[allow(clippy::too_many_arguments, reason = "one call site, all plan state")]
 fn plan_existing<'a>(
     plan: &mut Plan<'a>,
     fd: BorrowedFd<'_>,
@@ -401,6 +432,7 @@ fn plan_existing<'a>(
     work: &DirWork<'a>,
     old_manifest: &Manifest,
     force: bool,
+    scan: bool,
 ) -> Result<(), CliError> {
     let prefix = |name: &str| {
         if parts.is_empty() {
@@ -410,13 +442,32 @@ fn plan_existing<'a>(
         }
     };
     let dir_path = || plan_path(&plan.dir, parts);
-    let entries = fsx::list(fd).map_err(|e| CliError::read(dir_path(), &e))?;
-    let mut kinds: BTreeMap<&str, Kind> = BTreeMap::new();
-    for (name, kind) in &entries {
-        if *kind == Kind::File && fsx::is_temp_name(name) {
-            plan.stale.push(prefix(name));
+    let mut kinds: BTreeMap<String, Kind> = BTreeMap::new();
+    if scan {
+        for (name, kind) in fsx::list(fd).map_err(|e| CliError::read(dir_path(), &e))? {
+            if fsx::is_temp_name(&name) {
+                match kind {
+                    Kind::File => plan.stale.push(prefix(&name)),
+                    Kind::Dir => plan.stale_dirs.push(prefix(&name)),
+                    _ => {}
+                }
+            }
+            kinds.insert(name, kind);
         }
-        kinds.insert(name.as_str(), *kind);
+    } else {
+        let names = work
+            .files
+            .iter()
+            .map(|f| f.0)
+            .chain(work.old.iter().map(|o| o.0.as_str()));
+        for name in names {
+            let kind = fsx::kind_at(fd, name).map_err(|e| {
+                CliError::read(plan.dir.join(prefix(name)).display().to_string(), &e)
+            })?;
+            if let Some(kind) = kind {
+                kinds.insert(name.to_owned(), kind);
+            }
+        }
     }
     let read = |plan: &Plan<'_>, name: &str| -> Result<Option<(Vec<u8>, u32)>, CliError> {
         fsx::read_file_at(fd, name)
