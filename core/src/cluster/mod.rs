@@ -82,9 +82,6 @@ pub struct Cluster {
     pub(crate) ports_cache: std::sync::OnceLock<Vec<crate::ports::Port>>,
     /// The smallest pod MTU, computed once (the plan, verify.sh and the rules use it).
     pub(crate) pod_mtu_cache: std::sync::OnceLock<u32>,
-    /// Every node's config entries, in `nodes` order, computed once (the rules check them and
-    /// the render writes them).
-    pub(crate) config_cache: std::sync::OnceLock<Vec<Vec<crate::render::k3s::ConfigEntry>>>,
 }
 
 impl Cluster {
@@ -120,7 +117,8 @@ impl Cluster {
 
     /// Resolves a spec, keeping the positions of its fields for diagnostics.
     #[must_use]
-    pub fn resolve_with_spans(spec: Spec, spans: SpanMap) -> Cluster {
+    pub fn resolve_with_spans(spec: Spec, mut spans: SpanMap) -> Cluster {
+        spans.shrink_to_fit();
         let mut resolution = Vec::new();
         let network = resolve_network(&spec);
         let mesh = resolve_mesh(&spec, &mut resolution);
@@ -155,7 +153,6 @@ impl Cluster {
             no_proxy_cache: std::sync::OnceLock::new(),
             ports_cache: std::sync::OnceLock::new(),
             pod_mtu_cache: std::sync::OnceLock::new(),
-            config_cache: std::sync::OnceLock::new(),
             spec,
             spans,
         };
@@ -169,7 +166,6 @@ impl Cluster {
         cluster.no_proxy_cache = std::sync::OnceLock::new();
         cluster.ports_cache = std::sync::OnceLock::new();
         cluster.pod_mtu_cache = std::sync::OnceLock::new();
-        cluster.config_cache = std::sync::OnceLock::new();
         cluster
     }
 

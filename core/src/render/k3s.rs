@@ -4,7 +4,6 @@
 //! The config is built as ordered entries first ([`config_entries`]) so the rules can check
 //! exactly what will be written (roles, kinds, critical args), then printed ([`config_yaml`]).
 
-use std::borrow::Cow;
 use std::fmt::Write as _;
 
 use serde_json::{Value, json};
@@ -71,16 +70,10 @@ pub fn config_entries(c: &Cluster, n: &Node) -> Vec<ConfigEntry> {
     out
 }
 
-/// [`config_entries`] of `n`, from the cluster's cache when `n` is one of its nodes (the rules
-/// and the render both need every node's entries; they are computed once).
-pub(crate) fn cached_entries<'c>(c: &'c Cluster, n: &Node) -> Cow<'c, [ConfigEntry]> {
-    let all = c
-        .config_cache
-        .get_or_init(|| c.nodes.iter().map(|m| config_entries(c, m)).collect());
-    match (c.nodes.get(n.index), all.get(n.index)) {
-        (Some(m), Some(entries)) if std::ptr::eq(m, n) => Cow::Borrowed(entries.as_slice()),
-        _ => Cow::Owned(config_entries(c, n)),
-    }
+/// [`config_entries`] of every node, in `nodes` order: computed once by
+/// [`Cluster::render`](crate::Cluster::render) for both the rules and the files.
+pub(crate) fn all_config_entries(c: &Cluster) -> Vec<Vec<ConfigEntry>> {
+    c.nodes.iter().map(|n| config_entries(c, n)).collect()
 }
 
 /// The entries meshspec derives from the spec, before `server_extra`/`agent_extra` apply.
@@ -289,6 +282,11 @@ fn cilium_keys(cil: &Cilium, out: &mut Vec<ConfigEntry>) {
 /// The text of a node's config file, with a generated-file header.
 #[must_use]
 pub fn config_yaml(c: &Cluster, n: &Node) -> String {
+    config_yaml_of(c, n, &config_entries(c, n))
+}
+
+/// [`config_yaml`], given the node's [`config_entries`].
+pub(crate) fn config_yaml_of(c: &Cluster, n: &Node, entries: &[ConfigEntry]) -> String {
     let mut s = String::with_capacity(512);
     let role = if n.is_server() { "server" } else { "agent" };
     let _ = writeln!(
@@ -301,7 +299,7 @@ pub fn config_yaml(c: &Cluster, n: &Node) -> String {
         "# k3s {role} `{}`; regenerate with `meshspec render`.",
         yaml_out::comment(&n.name)
     );
-    for e in cached_entries(c, n).iter() {
+    for e in entries {
         yaml_out::write_entry(&mut s, &e.key, &e.value, 0);
     }
     s

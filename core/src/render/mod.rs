@@ -48,11 +48,13 @@ impl Cluster {
     /// # Errors
     /// All diagnostics (errors, warnings and info) when at least one is an error.
     pub fn render(&self, _options: &RenderOptions) -> Result<Bundle, Diagnostics> {
-        let diagnostics = self.validate();
+        // each node's config entries are computed once, for the rules and for the files
+        let entries = k3s::all_config_entries(self);
+        let diagnostics = self.validate_with(&entries);
         if diagnostics.has_errors() {
             return Err(diagnostics);
         }
-        Ok(self.assemble(diagnostics))
+        Ok(self.assemble(diagnostics, entries))
     }
 
     /// Renders without validating. Only for tests of the escaping layer: they feed values no
@@ -61,17 +63,19 @@ impl Cluster {
     #[doc(hidden)]
     #[must_use]
     pub fn render_unvalidated(&self) -> Bundle {
-        self.assemble(Diagnostics::default())
+        self.assemble(Diagnostics::default(), k3s::all_config_entries(self))
     }
 
-    fn assemble(&self, diagnostics: Diagnostics) -> Bundle {
+    /// Every file, given every node's config entries (in `nodes` order); each node's entries
+    /// are dropped once its config is written, so they are gone by the time the bundle peaks.
+    fn assemble(&self, diagnostics: Diagnostics, entries: Vec<Vec<k3s::ConfigEntry>>) -> Bundle {
         let mut b = Bundle::default();
         let mut shared = shared::Shared::new(self);
-        for n in &self.nodes {
+        for (n, entries) in self.nodes.iter().zip(entries) {
             let base = format!("nodes/{}", n.name);
             let mut files: Vec<(String, String, u32)> = vec![(
                 "etc/rancher/k3s/config.yaml".to_owned(),
-                k3s::config_yaml(self, n),
+                k3s::config_yaml_of(self, n, &entries),
                 MODE_PRIVATE,
             )];
             if let Some(text) = shared.service_env(n) {

@@ -1,18 +1,21 @@
 //! MS4xx: k3s configuration, checked on the config files that will really be written.
 
-use std::borrow::Cow;
-
 use serde_json::Value;
 
 use crate::cluster::{Cluster, Cni, Node, NodeIpMode};
 use crate::code::Code;
 use crate::diagnostic::Diagnostic;
 use crate::k3s::flags::{self, Role};
-use crate::render::k3s::{ConfigEntry, cached_entries, derived_entries};
+use crate::render::k3s::{ConfigEntry, derived_entries};
 
-pub(super) fn check(c: &Cluster, out: &mut Vec<Diagnostic>) {
-    let configs: Vec<(&Node, Cow<'_, [ConfigEntry]>)> =
-        c.nodes.iter().map(|n| (n, cached_entries(c, n))).collect();
+/// `entries` holds every node's config entries, in `c.nodes` order.
+pub(super) fn check(c: &Cluster, entries: &[Vec<ConfigEntry>], out: &mut Vec<Diagnostic>) {
+    let configs: Vec<(&Node, &[ConfigEntry])> = c
+        .nodes
+        .iter()
+        .zip(entries)
+        .map(|(n, e)| (n, e.as_slice()))
+        .collect();
     keys_and_kinds(&configs, out);
     critical_args(&configs, out);
     extras_contradict_spec(c, out);
@@ -22,7 +25,7 @@ pub(super) fn check(c: &Cluster, out: &mut Vec<Diagnostic>) {
     interface_ordering(c, out);
 }
 
-fn keys_and_kinds(configs: &[(&Node, Cow<'_, [ConfigEntry]>)], out: &mut Vec<Diagnostic>) {
+fn keys_and_kinds(configs: &[(&Node, &[ConfigEntry])], out: &mut Vec<Diagnostic>) {
     let table = flags::table();
     let mut reported: std::collections::HashSet<String> = std::collections::HashSet::new();
     for (n, entries) in configs {
@@ -108,9 +111,9 @@ fn normalise(key: &str, v: &Value) -> Value {
     v.clone()
 }
 
-fn critical_args(configs: &[(&Node, Cow<'_, [ConfigEntry]>)], out: &mut Vec<Diagnostic>) {
+fn critical_args(configs: &[(&Node, &[ConfigEntry])], out: &mut Vec<Diagnostic>) {
     let table = flags::table();
-    let servers: Vec<&(&Node, Cow<'_, [ConfigEntry]>)> =
+    let servers: Vec<&(&Node, &[ConfigEntry])> =
         configs.iter().filter(|(n, _)| n.is_server()).collect();
     let Some((first, first_entries)) = servers.first() else {
         return;
@@ -212,11 +215,7 @@ fn truthy(v: &Value) -> bool {
     matches!(v, Value::Bool(true)) || v.as_str() == Some("true")
 }
 
-fn cni_switches(
-    c: &Cluster,
-    configs: &[(&Node, Cow<'_, [ConfigEntry]>)],
-    out: &mut Vec<Diagnostic>,
-) {
+fn cni_switches(c: &Cluster, configs: &[(&Node, &[ConfigEntry])], out: &mut Vec<Diagnostic>) {
     let Some((_, entries)) = configs.iter().find(|(n, _)| n.is_server()) else {
         return;
     };

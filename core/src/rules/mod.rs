@@ -30,6 +30,15 @@ impl Cluster {
     /// ```
     #[must_use]
     pub fn validate(&self) -> Diagnostics {
+        self.validate_with(&crate::render::k3s::all_config_entries(self))
+    }
+
+    /// [`Cluster::validate`], given every node's config entries (in `nodes` order), which
+    /// [`Cluster::render`] computes once for the rules and the files.
+    pub(crate) fn validate_with(
+        &self,
+        entries: &[Vec<crate::render::k3s::ConfigEntry>],
+    ) -> Diagnostics {
         let mut out: Vec<Diagnostic> = self.resolution_diagnostics().to_vec();
         // a spec read from text was refused already; one built in code is checked here
         out.extend(
@@ -40,7 +49,7 @@ impl Cluster {
         addressing::check(self, &mut out);
         reachability::check(self, &mut out);
         packet_size::check(self, &mut out);
-        k3s::check(self, &mut out);
+        k3s::check(self, entries, &mut out);
         proxy::check(self, &mut out);
         labels::check(self, &mut out);
         cilium::check(self, &mut out);

@@ -20,6 +20,16 @@ pub struct SpanMap {
 }
 
 impl SpanMap {
+    /// Gives back the spare capacity of the maps and field lists (a cluster keeps its spans as
+    /// long as it lives; at 5,000 nodes the spare room is megabytes).
+    pub(crate) fn shrink_to_fit(&mut self) {
+        self.positions.shrink_to_fit();
+        self.fields.shrink_to_fit();
+        for list in self.fields.values_mut() {
+            list.shrink_to_fit();
+        }
+    }
+
     /// Records a position (the first record for a path wins).
     pub fn insert(&mut self, path: &str, pos: Option<Pos>) {
         if let Some(p) = pos
