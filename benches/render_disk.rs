@@ -73,22 +73,23 @@ fn floor(bundle: &meshspec::Bundle, dir: &Path) -> Duration {
 }
 
 fn render(spec: &Path, dir: &Path) -> Duration {
-    let start = Instant::now();
     let bin = std::env::var_os("MESHSPEC_BENCH_BIN").map_or_else(
         || PathBuf::from(env!("CARGO_BIN_EXE_meshspec")),
         PathBuf::from,
     );
-    let out = Command::new(bin)
-        .arg("render")
-        .arg(spec)
-        .arg("--out")
-        .arg(dir)
-        .output()
-        .unwrap();
+    let mut cmd = Command::new(bin);
+    cmd.arg("render").arg(spec).arg("--out").arg(dir);
+    timed("render", &mut cmd)
+}
+
+/// Runs `cmd` to its exit and returns the time from spawn to exit; a failure ends the bench.
+fn timed(what: &str, cmd: &mut Command) -> Duration {
+    let start = Instant::now();
+    let out = cmd.output().unwrap();
     let took = start.elapsed();
     assert!(
         out.status.success(),
-        "render failed: {}",
+        "{what} failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
     took
@@ -98,20 +99,9 @@ fn render(spec: &Path, dir: &Path) -> Duration {
 fn reference(python: &Path, spec: &Path, dir: &Path) -> Duration {
     clear(dir);
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../benches/reference_render.py");
-    let start = Instant::now();
-    let out = Command::new(python)
-        .arg(script)
-        .arg(spec)
-        .arg(dir)
-        .output()
-        .unwrap();
-    let took = start.elapsed();
-    assert!(
-        out.status.success(),
-        "reference script failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    took
+    let mut cmd = Command::new(python);
+    cmd.arg(script).arg(spec).arg(dir);
+    timed("reference script", &mut cmd)
 }
 
 fn median(v: &mut [f64]) -> f64 {

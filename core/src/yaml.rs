@@ -434,11 +434,12 @@ mod tests {
         }
     }
 
-    #[test]
+    /// Every fixture (valid and invalid) and example spec: its file name and text, in a
+    /// stable order. The readers' differential tests run over all of them.
     #[expect(clippy::disallowed_methods, reason = "the test reads the fixtures")]
-    fn event_reader_equals_the_reference_on_every_fixture_and_example() {
+    pub(super) fn every_fixture_and_example() -> Vec<(String, String)> {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-        let mut read_fast = Vec::new();
+        let mut out = Vec::new();
         for dir in [
             "tests/fixtures/valid",
             "tests/fixtures/invalid",
@@ -451,10 +452,19 @@ mod tests {
                 .collect();
             entries.sort();
             for p in entries {
-                let text = std::fs::read_to_string(&p).unwrap();
-                if same_both_ways(&text) {
-                    read_fast.push(p.file_name().unwrap().to_string_lossy().into_owned());
-                }
+                let name = p.file_name().unwrap().to_string_lossy().into_owned();
+                out.push((name, std::fs::read_to_string(&p).unwrap()));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn event_reader_equals_the_reference_on_every_fixture_and_example() {
+        let mut read_fast = Vec::new();
+        for (name, text) in every_fixture_and_example() {
+            if same_both_ways(&text) {
+                read_fast.push(name);
             }
         }
         // every valid spec takes the fast path; the declined ones are the reference's to refuse
