@@ -162,10 +162,6 @@ impl Cluster {
         for site in cluster.nodes.iter().filter_map(|n| n.site.clone()) {
             *cluster.site_population.entry(site).or_insert(0) += 1;
         }
-        // the caches fill on first use; nothing read while resolving may stay in them
-        cluster.no_proxy_cache = std::sync::OnceLock::new();
-        cluster.ports_cache = std::sync::OnceLock::new();
-        cluster.pod_mtu_cache = std::sync::OnceLock::new();
         cluster
     }
 

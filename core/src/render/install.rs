@@ -38,7 +38,7 @@ pub const INSTALLER_URL: &str = "https://get.k3s.io";
 #[must_use]
 pub fn install_script(c: &Cluster, n: &Node, files: &[(String, u32)]) -> String {
     let mut s = header(c, n);
-    s.push_str(&body(c, &Shape::of(n, files)));
+    s.push_str(&body(c, &Shape::of(n, files.to_vec())));
     s.push_str(&footer(n));
     s
 }
@@ -59,11 +59,11 @@ pub struct Shape {
 impl Shape {
     /// The shape of one node with these files.
     #[must_use]
-    pub fn of(n: &Node, files: &[(String, u32)]) -> Self {
+    pub fn of(n: &Node, files: Vec<(String, u32)>) -> Self {
         Self {
             server: n.is_server(),
             init: n.init,
-            files: files.to_vec(),
+            files,
         }
     }
 

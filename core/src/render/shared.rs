@@ -61,14 +61,9 @@ impl<'c> Shared<'c> {
     /// [`install::install_script`] for `n` with these files.
     pub(super) fn install_script(&mut self, n: &Node, files: Vec<(String, u32)>) -> String {
         let c = self.cluster;
-        let shape = install::Shape {
-            server: n.is_server(),
-            init: n.init,
-            files,
-        };
         let body = self
             .install
-            .entry(shape)
+            .entry(install::Shape::of(n, files))
             .or_insert_with_key(|shape| install::body(c, shape));
         joined(&[&install::header(c, n), body, &install::footer(n)])
     }
