@@ -35,6 +35,21 @@ pub const MODE_FILE: u32 = 0o644;
 /// Mode of scripts.
 pub const MODE_SCRIPT: u32 = 0o755;
 
+/// `items` written one after the other with `sep` between them, or `-` when there are none
+/// (how `PLAN.md` and `verify.sh`'s expected table write a list of addresses or blocks).
+pub(crate) fn write_list<T: std::fmt::Display>(out: &mut String, items: &[T], sep: &str) {
+    use std::fmt::Write as _;
+    if items.is_empty() {
+        out.push('-');
+    }
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            out.push_str(sep);
+        }
+        let _ = write!(out, "{item}");
+    }
+}
+
 impl Cluster {
     /// Renders the bundle, or returns every diagnostic when any of them is an error.
     ///

@@ -24,16 +24,8 @@ impl Cluster {
 }
 
 fn ips(v: &[std::net::IpAddr]) -> String {
-    if v.is_empty() {
-        return "-".to_owned();
-    }
-    let mut out = String::with_capacity(16 * v.len());
-    for (i, ip) in v.iter().enumerate() {
-        if i > 0 {
-            out.push_str(", ");
-        }
-        let _ = write!(out, "{ip}");
-    }
+    let mut out = String::with_capacity(16 * v.len().max(1));
+    super::write_list(&mut out, v, ", ");
     out
 }
 

@@ -98,19 +98,6 @@ fn flannel_endpoint(c: &Cluster, n: &Node) -> Option<std::net::IpAddr> {
     ip.is_ipv4().then_some(ip)
 }
 
-/// `items` separated by spaces, or `-` when there are none.
-fn write_words<T: std::fmt::Display>(out: &mut String, items: &[T]) {
-    if items.is_empty() {
-        out.push('-');
-    }
-    for (i, item) in items.iter().enumerate() {
-        if i > 0 {
-            out.push(' ');
-        }
-        let _ = write!(out, "{item}");
-    }
-}
-
 /// The embedded expected table, one node per line: name, InternalIP(s), pod CIDR(s), flannel
 /// endpoint, tab-separated, `-` for "not checked".
 fn node_table(c: &Cluster, nodes: &[&Node]) -> String {
@@ -124,12 +111,12 @@ fn node_table(c: &Cluster, nodes: &[&Node]) -> String {
         }
         t.push_str(&n.name);
         t.push('\t');
-        write_words(&mut t, &n.node_ips);
+        super::write_list(&mut t, &n.node_ips, " ");
         t.push('\t');
         if pool {
             t.push('-');
         } else {
-            write_words(&mut t, &n.pod_cidrs);
+            super::write_list(&mut t, &n.pod_cidrs, " ");
         }
         t.push('\t');
         match flannel_endpoint(c, n) {
