@@ -51,6 +51,12 @@ export declare class Cluster {
   /** One node with its k3s config and files, or `null` when no node has that name. */
   node(name: string): Node | null
   /**
+   * How many times this cluster rendered its whole bundle: 0 before the first `render()` or
+   * `node()`, then 1, however many calls follow (they share that render). For tests that
+   * keep per-node calls from rendering the whole cluster each time.
+   */
+  get _renders(): number
+  /**
    * The plan (`PLAN.md`) as Markdown: addressing, networks, MTU, rollout and diagnostics.
    * Never throws: a refused spec's plan lists its errors.
    */

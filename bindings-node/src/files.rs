@@ -8,21 +8,50 @@
 //! builds. The Proxy's traps call back into four native helpers defined here; their
 //! behaviour (reading, listing, writing, inspecting) is described in `files.js`.
 
-use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use napi::JsValue;
 use napi::bindgen_prelude::{
     Env, External, FnArgs, Function, FunctionCallContext, FunctionRef, Result, Unknown,
 };
 
-/// The rendered files in path order, as the JavaScript side indexes them.
-pub struct Files(Vec<(String, meshspec::File)>);
+/// The rendered files in path order, as the JavaScript side indexes them, shared with the
+/// `Cluster` that rendered them.
+pub struct Files(Arc<Rendered>);
+
+/// A bundle's files in path order: what one render of a `Cluster` leaves, kept by the cluster
+/// for its later `render()` and `node()` calls.
+pub struct Rendered(Vec<(String, meshspec::File)>);
+
+impl Rendered {
+    /// The bundle's files, in path order.
+    pub fn new(files: std::collections::BTreeMap<String, meshspec::File>) -> Self {
+        Self(files.into_iter().collect())
+    }
+
+    /// The files of one node, with paths relative to the node's root, found by a binary search
+    /// for the node's prefix: the cost of the node's own files, not of the bundle.
+    pub fn node_files(&self, node: &str) -> impl Iterator<Item = (&str, &meshspec::File)> {
+        let prefix = format!("nodes/{node}/");
+        let start = self
+            .0
+            .partition_point(|(p, _)| p.as_str() < prefix.as_str());
+        self.0[start..]
+            .iter()
+            .map_while(move |(p, f)| p.strip_prefix(prefix.as_str()).map(|rel| (rel, f)))
+    }
+
+    fn size(&self) -> usize {
+        self.0.iter().map(|(p, f)| p.len() + f.contents.len()).sum()
+    }
+}
 
 impl Files {
     /// The file at an index the JavaScript side got from `indexOf` or `pathsOf`.
     fn at(&self, index: u32) -> Result<&meshspec::File> {
         let index = usize::try_from(index).map_err(|e| napi::Error::from_reason(e.to_string()))?;
         self.0
+            .0
             .get(index)
             .map(|(_, f)| f)
             .ok_or_else(|| napi::Error::from_reason(format!("no file at index {index}")))
@@ -42,9 +71,9 @@ struct Factory {
 }
 
 /// Wraps rendered files in the lazy object `Cluster.render()` returns.
-pub fn files(env: &Env, paths: BTreeMap<String, meshspec::File>) -> Result<Unknown<'_>> {
-    let size = paths.iter().map(|(p, f)| p.len() + f.contents.len()).sum();
-    let bundle = External::new_with_size_hint(Files(paths.into_iter().collect()), size);
+pub fn files(env: &Env, rendered: Arc<Rendered>) -> Result<Unknown<'_>> {
+    let size = rendered.size();
+    let bundle = External::new_with_size_hint(Files(rendered), size);
     factory(env)?.wrap.borrow_back(env)?.call(bundle)
 }
 
@@ -58,7 +87,7 @@ fn factory(env: &Env) -> Result<&'static Factory> {
         |ctx: FunctionCallContext| {
             let bundle: &External<Files> = ctx.get(0)?;
             let path: String = ctx.get(1)?;
-            let found = bundle.0.binary_search_by(|(p, _)| p.as_str().cmp(&path));
+            let found = bundle.0.0.binary_search_by(|(p, _)| p.as_str().cmp(&path));
             Ok(found.ok().and_then(|i| u32::try_from(i).ok()))
         },
     )?;
@@ -80,7 +109,12 @@ fn factory(env: &Env) -> Result<&'static Factory> {
         "pathsOf",
         |ctx: FunctionCallContext| {
             let bundle: &External<Files> = ctx.get(0)?;
-            Ok(bundle.0.iter().map(|(p, _)| p.as_str()).collect::<Vec<_>>())
+            Ok(bundle
+                .0
+                .0
+                .iter()
+                .map(|(p, _)| p.as_str())
+                .collect::<Vec<_>>())
         },
     )?;
     type Helpers<'a> = FnArgs<(Unknown<'a>, Unknown<'a>, Unknown<'a>, Unknown<'a>)>;

@@ -18,7 +18,10 @@ mod files;
 #[global_allocator]
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-use meshspec::{Bundle, RenderOptions, Source};
+use std::cell::OnceCell;
+use std::sync::Arc;
+
+use meshspec::{Diagnostics, RenderOptions, Source};
 use napi::bindgen_prelude::{Env, Result, Unknown};
 use napi_derive::napi;
 
@@ -30,6 +33,12 @@ pub struct Cluster {
     inner: meshspec::Cluster,
     name: String,
     text: Option<String>,
+    /// The render, made on the first `render()` or `node()` and shared by every later call:
+    /// the cluster is immutable, so one whole-cluster step serves all of them, and a loop over
+    /// the nodes costs each node's own files, not a render per node.
+    rendered: OnceCell<std::result::Result<Arc<files::Rendered>, Diagnostics>>,
+    /// How many whole-cluster renders this object made (0 or 1).
+    renders: std::cell::Cell<u32>,
 }
 
 #[napi]
@@ -48,6 +57,8 @@ impl Cluster {
             inner,
             name,
             text: Some(text),
+            rendered: OnceCell::new(),
+            renders: std::cell::Cell::new(0),
         })
     }
 
@@ -67,6 +78,8 @@ impl Cluster {
             inner,
             name: spec_name(options),
             text: None,
+            rendered: OnceCell::new(),
+            renders: std::cell::Cell::new(0),
         })
     }
 
@@ -112,7 +125,7 @@ impl Cluster {
     /// It reads and writes like a plain object; each file becomes a JS object when first read.
     #[napi(ts_return_type = "Record<string, RenderedFile>")]
     pub fn render<'env>(&self, env: &'env Env) -> Result<Unknown<'env>> {
-        files::files(env, self.bundle(env)?.files)
+        files::files(env, self.rendered(env)?)
     }
 
     /// One node with its k3s config and files, or `null` when no node has that name.
@@ -121,13 +134,20 @@ impl Cluster {
         let Some(n) = self.inner.node(&name) else {
             return Ok(None);
         };
-        let bundle = self.bundle(env)?;
-        let files = bundle
+        let rendered = self.rendered(env)?;
+        let files = rendered
             .node_files(&n.name)
-            .into_iter()
-            .map(|(p, f)| (p, f.into()))
+            .map(|(p, f)| (p.to_owned(), f.into()))
             .collect();
         Ok(Some(convert::node(&self.inner, n, files)))
+    }
+
+    /// How many times this cluster rendered its whole bundle: 0 before the first `render()` or
+    /// `node()`, then 1, however many calls follow (they share that render). For tests that
+    /// keep per-node calls from rendering the whole cluster each time.
+    #[napi(getter, js_name = "_renders")]
+    pub fn renders(&self) -> u32 {
+        self.renders.get()
     }
 
     /// The plan (`PLAN.md`) as Markdown: addressing, networks, MTU, rollout and diagnostics.
@@ -149,13 +169,21 @@ impl Cluster {
         self.inner.no_proxy()
     }
 
-    fn bundle(&self, env: &Env) -> Result<Bundle> {
-        let options = RenderOptions {
-            spec_name: self.name.clone(),
-        };
-        self.inner
-            .render(&options)
-            .map_err(|d| errors::spec_error(env, &d, self.source().as_ref()))
+    /// The cluster's render, made once and shared.
+    fn rendered(&self, env: &Env) -> Result<Arc<files::Rendered>> {
+        let rendered = self.rendered.get_or_init(|| {
+            self.renders.set(self.renders.get() + 1);
+            let options = RenderOptions {
+                spec_name: self.name.clone(),
+            };
+            self.inner
+                .render(&options)
+                .map(|b| Arc::new(files::Rendered::new(b.files)))
+        });
+        match rendered {
+            Ok(r) => Ok(Arc::clone(r)),
+            Err(d) => Err(errors::spec_error(env, d, self.source().as_ref())),
+        }
     }
 
     fn source(&self) -> Option<Source<'_>> {

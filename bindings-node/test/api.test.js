@@ -166,3 +166,41 @@ test('starter() writes a spec that validates as written', () => {
   assert.match(text, /provider: netbird/)
   assert.throws(() => meshspec.starter({ provider: 'zerotier' }), /zerotier/)
 })
+
+test('node and render share one render: each node holds exactly its own files', () => {
+  // names that are prefixes of each other must not see each other's files
+  const spec = 'version: 1\nname: lab\nnodes:\n' +
+    '  - {name: a, role: server, mesh_ip: 100.64.0.1}\n' +
+    '  - {name: a-b, role: agent, mesh_ip: 100.64.0.2}\n' +
+    '  - {name: ab, role: agent, mesh_ip: 100.64.0.3}\n'
+  const c = meshspec.Cluster.fromYaml(spec)
+  assert.equal(c._renders, 0)
+  const first = c.node('a')
+  const all = c.render()
+  for (const name of c.nodeNames) {
+    const prefix = `nodes/${name}/`
+    const expected = Object.fromEntries(Object.keys(all)
+      .filter((p) => p.startsWith(prefix))
+      .map((p) => [p.slice(prefix.length), all[p]]))
+    assert.ok(Object.keys(expected).length > 0, name)
+    assert.deepEqual(c.node(name).files, expected, name)
+  }
+  assert.deepEqual(first.files, c.node('a').files)
+  // every call after the first is served by that one whole-cluster render (a loop over the
+  // nodes must cost each node's own files, never a render per node)
+  assert.equal(c._renders, 1)
+  // a write to one render() result is never seen by the next one or by node()
+  all['nodes/a/install.sh'] = { contents: 'changed', mode: 0o644 }
+  assert.notEqual(c.render()['nodes/a/install.sh'].contents, 'changed')
+  assert.notEqual(c.node('a').files['install.sh'].contents, 'changed')
+  assert.deepEqual(c.render(), meshspec.Cluster.fromYaml(spec).render())
+})
+
+test('a refused spec throws on every call, not only the first', () => {
+  const c = meshspec.Cluster.fromYaml(lab + 'network: {cluster_cidr: 10.40.0.0/14}\n')
+  for (let i = 0; i < 2; i++) {
+    assert.throws(() => c.node('a'), (e) => e.code === 'MS101')
+    assert.throws(() => c.render(), (e) => e.code === 'MS101')
+  }
+  assert.equal(c._renders, 1)
+})

@@ -1,7 +1,8 @@
 //! `meshspec.Cluster`: a resolved spec, and the calls that validate and render it.
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use pyo3::IntoPyObjectExt;
 use pyo3::prelude::*;
@@ -9,7 +10,7 @@ use pyo3::prelude::*;
 use crate::convert::py_to_json;
 use crate::errors::{Origin, io_error, not_utf8, spec_error, unknown_node};
 use crate::files::Files;
-use crate::types::{Diagnostic, File, Node};
+use crate::types::{Diagnostic, Node};
 
 /// The name used in messages when the caller gives none (generated files never name the spec).
 const DEFAULT_NAME: &str = "spec.yaml";
@@ -21,6 +22,13 @@ pub struct Cluster {
     origin: Origin,
     /// The spec's name as shown in messages.
     spec_name: String,
+    /// The render, made on the first `render()` or `node()` and shared by every later call:
+    /// the cluster is immutable, so one whole-cluster step serves all of them, and a loop
+    /// over the nodes costs each node's own files, not a render per node.
+    rendered: OnceLock<Result<Arc<meshspec::Bundle>, meshspec::Diagnostics>>,
+    /// How many whole-cluster renders this object made (0 or 1), for the tests that keep the
+    /// per-node calls from going back to rendering the cluster each time.
+    renders: AtomicUsize,
 }
 
 impl Cluster {
@@ -35,17 +43,28 @@ impl Cluster {
                 inner,
                 origin,
                 spec_name,
+                rendered: OnceLock::new(),
+                renders: AtomicUsize::new(0),
             }),
             Err(d) => Err(spec_error(py, &d, &origin)),
         }
     }
 
-    fn bundle(&self, py: Python<'_>) -> PyResult<meshspec::Bundle> {
-        let options = meshspec::RenderOptions {
-            spec_name: self.spec_name.clone(),
-        };
-        py.detach(|| self.inner.render(&options))
-            .map_err(|d| spec_error(py, &d, &self.origin))
+    /// The cluster's render, made once (outside the GIL) and shared.
+    fn bundle(&self, py: Python<'_>) -> PyResult<Arc<meshspec::Bundle>> {
+        let rendered = py.detach(|| {
+            self.rendered.get_or_init(|| {
+                self.renders.fetch_add(1, Ordering::Relaxed);
+                let options = meshspec::RenderOptions {
+                    spec_name: self.spec_name.clone(),
+                };
+                self.inner.render(&options).map(Arc::new)
+            })
+        });
+        match rendered {
+            Ok(bundle) => Ok(Arc::clone(bundle)),
+            Err(d) => Err(spec_error(py, d, &self.origin)),
+        }
     }
 }
 
@@ -161,7 +180,7 @@ impl Cluster {
     /// Every file the cluster needs, a read-only mapping `{path: File}` whose `File`s are built
     /// on access; raises SpecError when the spec has errors.
     fn render(&self, py: Python<'_>) -> PyResult<Files> {
-        Ok(Files::new(self.bundle(py)?.files))
+        Ok(Files::new(self.bundle(py)?))
     }
 
     /// One node's resolved view; raises SpecError when the spec has errors.
@@ -169,13 +188,14 @@ impl Cluster {
         let Some(node) = self.inner.node(name) else {
             return Err(unknown_node(name, &self.nodes()));
         };
-        let bundle = self.bundle(py)?;
-        let files: BTreeMap<String, File> = bundle
-            .node_files(name)
-            .into_iter()
-            .map(|(path, f)| (path, File::from(f)))
-            .collect();
-        Ok(Node::new(&self.inner, node, files))
+        Ok(Node::new(&self.inner, node, self.bundle(py)?))
+    }
+
+    /// How many times this cluster rendered its whole bundle: 0 before the first `render()`
+    /// or `node()`, then 1, however many calls follow (they share that render).
+    #[getter]
+    fn _renders(&self) -> usize {
+        self.renders.load(Ordering::Relaxed)
     }
 
     /// The NO_PROXY entries rendered for every node, or None when the spec has no `proxy:` block.

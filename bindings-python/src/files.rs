@@ -20,21 +20,21 @@ use pyo3::types::{PyMapping, PyString, PyType};
 
 use crate::types::File;
 
-/// The rendered files, keyed by path.
-type Bundle = BTreeMap<String, meshspec::File>;
-
 /// Every file the cluster needs, `{path: File}`, read-only; each `File` is built on access.
 #[pyclass(module = "meshspec", frozen, mapping)]
 pub struct Files {
-    files: Arc<Bundle>,
+    /// The bundle, shared with the `Cluster` that rendered it (and its other `Files`).
+    bundle: Arc<meshspec::Bundle>,
 }
 
 impl Files {
     /// Wraps a rendered bundle's files.
-    pub fn new(files: Bundle) -> Self {
-        Self {
-            files: Arc::new(files),
-        }
+    pub fn new(bundle: Arc<meshspec::Bundle>) -> Self {
+        Self { bundle }
+    }
+
+    fn files(&self) -> &BTreeMap<String, meshspec::File> {
+        &self.bundle.files
     }
 
     /// Registers the class as a `collections.abc.Mapping` (isinstance checks, the views).
@@ -65,23 +65,23 @@ static ITEMS_VIEW: PyOnceLock<Py<PyType>> = PyOnceLock::new();
 #[pymethods]
 impl Files {
     fn __len__(&self) -> usize {
-        self.files.len()
+        self.files().len()
     }
 
     fn __getitem__(&self, path: &str) -> PyResult<File> {
-        self.files
+        self.files()
             .get(path)
             .map(File::from)
             .ok_or_else(|| PyKeyError::new_err(path.to_owned()))
     }
 
     fn __contains__(&self, path: &Bound<'_, PyAny>) -> bool {
-        as_path(path).is_some_and(|p| self.files.contains_key(p.as_ref()))
+        as_path(path).is_some_and(|p| self.files().contains_key(p.as_ref()))
     }
 
     fn __iter__(&self) -> FilesIter {
         FilesIter {
-            files: Arc::clone(&self.files),
+            bundle: Arc::clone(&self.bundle),
             last: Mutex::new(None),
         }
     }
@@ -94,7 +94,7 @@ impl Files {
         path: &Bound<'_, PyAny>,
         default: Option<Py<PyAny>>,
     ) -> PyResult<Py<PyAny>> {
-        let found = as_path(path).and_then(|p| self.files.get(p.as_ref()));
+        let found = as_path(path).and_then(|p| self.files().get(p.as_ref()));
         match found {
             Some(f) => Ok(Py::new(py, File::from(f))?.into_any()),
             None => Ok(default.unwrap_or_else(|| py.None())),
@@ -119,15 +119,15 @@ impl Files {
     /// Equal to another `Files` or any mapping with the same paths and equal files.
     fn __eq__(&self, other: &Bound<'_, PyAny>) -> PyResult<bool> {
         if let Ok(other) = other.cast::<Self>() {
-            return Ok(*self.files == *other.get().files);
+            return Ok(self.files() == other.get().files());
         }
         let Ok(other) = other.cast::<PyMapping>() else {
             return Ok(false);
         };
-        if other.len()? != self.files.len() {
+        if other.len()? != self.files().len() {
             return Ok(false);
         }
-        for (path, file) in self.files.iter() {
+        for (path, file) in self.files().iter() {
             let Ok(theirs) = other.get_item(path) else {
                 return Ok(false);
             };
@@ -142,14 +142,14 @@ impl Files {
     }
 
     fn __repr__(&self) -> String {
-        format!("Files(<{} files>)", self.files.len())
+        format!("Files(<{} files>)", self.files().len())
     }
 }
 
 /// Iterates a [`Files`]' paths in order.
 #[pyclass(module = "meshspec", frozen)]
 pub struct FilesIter {
-    files: Arc<Bundle>,
+    bundle: Arc<meshspec::Bundle>,
     /// The path returned last (None before the first).
     last: Mutex<Option<String>>,
 }
@@ -167,6 +167,7 @@ impl FilesIter {
             None => Edge::Unbounded,
         };
         let next = self
+            .bundle
             .files
             .range::<str, _>((from, Edge::Unbounded))
             .next()

@@ -4,6 +4,7 @@
 //! cannot change the cluster through them.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use pyo3::IntoPyObjectExt;
 use pyo3::prelude::*;
@@ -215,16 +216,32 @@ pub struct Node {
     pub mtu_stack: Vec<Value>,
     /// The k3s config keys and values, in file order.
     pub config: Vec<(String, Value)>,
-    /// The node's rendered files, relative to its root.
-    pub files: BTreeMap<String, File>,
+    /// The node's rendered files, read from the cluster's shared render when asked for.
+    files: NodeFiles,
+}
+
+/// One node's files in the render its `Cluster` shares: the view holds the render, not a copy
+/// of the files, so making a `Node` costs no text and `files` copies each text once.
+#[derive(Clone)]
+struct NodeFiles {
+    bundle: Arc<meshspec::Bundle>,
+    node: String,
+}
+
+impl std::fmt::Debug for NodeFiles {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list()
+            .entries(self.bundle.node_files(&self.node).keys())
+            .finish()
+    }
 }
 
 impl Node {
-    /// The resolved view of `node`, with its rendered files.
+    /// The resolved view of `node`, with its files from the cluster's `bundle`.
     pub fn new(
         cluster: &meshspec::Cluster,
         node: &meshspec::cluster::Node,
-        files: BTreeMap<String, File>,
+        bundle: Arc<meshspec::Bundle>,
     ) -> Self {
         let config = meshspec::render::k3s::config_entries(cluster, node)
             .into_iter()
@@ -248,7 +265,10 @@ impl Node {
             pod_mtu: stack.pod_mtu(),
             mtu_stack,
             config,
-            files,
+            files: NodeFiles {
+                bundle,
+                node: node.name.clone(),
+            },
         }
     }
 }
@@ -271,8 +291,8 @@ impl Node {
     #[getter]
     fn files<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let d = PyDict::new(py);
-        for (path, file) in &self.files {
-            d.set_item(path, file.clone())?;
+        for (path, file) in self.files.bundle.node_files(&self.files.node) {
+            d.set_item(path, File::from(file))?;
         }
         Ok(d)
     }
@@ -292,7 +312,7 @@ impl Node {
         d.set_item("mtu_stack", self.mtu_stack(py)?)?;
         d.set_item("config", self.config(py)?)?;
         let files = PyDict::new(py);
-        for (path, file) in &self.files {
+        for (path, file) in self.files.bundle.node_files(&self.files.node) {
             let f = PyDict::new(py);
             f.set_item("contents", &file.contents)?;
             f.set_item("mode", file.mode)?;

@@ -246,3 +246,42 @@ def test_starter_spec_validates_as_written():
     assert "  - name: cloud\n" in text and "provider: headscale" in text
     with pytest.raises(ValueError, match="zerotier"):
         meshspec.starter(provider="zerotier")
+
+
+PREFIX_NAMES_YAML = """\
+version: 1
+name: lab
+nodes:
+  - {name: a, role: server, mesh_ip: 100.64.0.1}
+  - {name: a-b, role: agent, mesh_ip: 100.64.0.2}
+  - {name: ab, role: agent, mesh_ip: 100.64.0.3}
+"""
+
+
+def test_every_node_view_holds_exactly_its_own_files_of_the_render():
+    # node() and render() share one render of the cluster; names that are prefixes of each
+    # other must not see each other's files
+    c = meshspec.Cluster.from_yaml(PREFIX_NAMES_YAML)
+    assert c._renders == 0
+    first = c.node("a")
+    bundle = c.render()
+    for name in c.nodes:
+        prefix = f"nodes/{name}/"
+        expected = {p[len(prefix):]: f for p, f in bundle.items() if p.startswith(prefix)}
+        assert expected and c.node(name).files == expected, name
+    assert first.files == c.node("a").files
+    # every call after the first is served by that one whole-cluster render (a loop over the
+    # nodes must cost each node's own files, never a render per node)
+    assert c._renders == 1
+    assert bundle == meshspec.Cluster.from_yaml(PREFIX_NAMES_YAML).render()
+
+
+def test_a_refused_spec_refuses_every_call_not_only_the_first():
+    c = meshspec.Cluster.from_yaml(MINIMAL_YAML + "network: {cluster_cidr: 10.40.0.0/14}\n")
+    for _ in range(2):
+        with pytest.raises(meshspec.SpecError) as info:
+            c.node("a")
+        assert "MS101" in {d.code for d in info.value.diagnostics}
+        with pytest.raises(meshspec.SpecError):
+            c.render()
+    assert c._renders == 1

@@ -1,6 +1,7 @@
 //! The rendered bundle: relative path → file contents and mode.
 
 use std::collections::BTreeMap;
+use std::ops::Bound;
 
 use serde::Serialize;
 
@@ -41,12 +42,15 @@ impl Bundle {
     }
 
     /// The files of one node, with paths relative to the node's root (`etc/rancher/...`).
+    ///
+    /// A range lookup in the sorted paths: it costs the node's own files (plus a logarithmic
+    /// search), never a walk over the whole bundle, so a loop over every node stays linear.
     #[must_use]
     pub fn node_files(&self, node: &str) -> BTreeMap<String, &File> {
         let prefix = format!("nodes/{node}/");
         self.files
-            .iter()
-            .filter_map(|(p, f)| p.strip_prefix(&prefix).map(|rel| (rel.to_owned(), f)))
+            .range::<str, _>((Bound::Included(prefix.as_str()), Bound::Unbounded))
+            .map_while(|(p, f)| p.strip_prefix(&prefix).map(|rel| (rel.to_owned(), f)))
             .collect()
     }
 }
@@ -65,5 +69,36 @@ impl Default for RenderOptions {
         Self {
             spec_name: "spec.yaml".to_owned(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn node_files_are_exactly_the_nodes_own_even_when_names_share_a_prefix() {
+        let mut b = Bundle::default();
+        for path in [
+            "PLAN.md",
+            "cluster/firewall/a.sh",
+            "nodes/a-b/install.sh",
+            "nodes/a/etc/rancher/k3s/config.yaml",
+            "nodes/a/install.sh",
+            "nodes/a0/install.sh",
+            "nodes/ab/install.sh",
+            "nodes/b/install.sh",
+        ] {
+            b.add(path, path, 0o644);
+        }
+        let names = |n: &str| b.node_files(n).into_keys().collect::<Vec<_>>();
+        assert_eq!(names("a"), ["etc/rancher/k3s/config.yaml", "install.sh"]);
+        assert_eq!(names("a-b"), ["install.sh"]);
+        assert_eq!(names("ab"), ["install.sh"]);
+        assert!(names("c").is_empty());
+        assert_eq!(
+            b.node_files("a")["install.sh"].contents,
+            "nodes/a/install.sh"
+        );
     }
 }
