@@ -92,17 +92,19 @@ pub fn policy(c: &Cluster) -> Option<Value> {
             "dst": [format!("{SERVER_TAG}:6443")],
         }));
     }
-    let vpn_auth = c
-        .nodes
-        .iter()
-        .any(|n| n.node_ip_mode == NodeIpMode::VpnAuth);
+    // k3s advertises pod routes only with its flannel backend (never with Cilium's
+    // `flannel-backend: none`: k3s pkg/agent/config/config.go, inside `if !NoFlannel`)
+    let pod_routes = c.cni.flannel().is_some()
+        && c.nodes
+            .iter()
+            .any(|n| n.node_ip_mode == NodeIpMode::VpnAuth);
     let mut out = json!({
         "tagOwners": {
             AGENT_TAG: c.mesh.tag_owners,
             SERVER_TAG: c.mesh.tag_owners,
         },
     });
-    if vpn_auth {
+    if pod_routes {
         // Pods are reached as subnet routes each node advertises. Routed pod packets keep
         // their pod source address (no SNAT between nodes: k3s#8372, k3s#10078), so the pod
         // network must be a source as well as a destination.

@@ -1,0 +1,400 @@
+//! Issue #18, "right on a real cluster, round two": each item's behaviour on the rendered
+//! files, run where it can be (the shell fragments run in a scratch directory).
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::disallowed_methods,
+    reason = "tests write scratch files, run sh and fail by panicking"
+)]
+
+use std::fs;
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use meshspec::Cluster;
+use meshspec::render::install::{SERVER_TOKEN, install_script};
+
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+fn scratch(tag: &str) -> PathBuf {
+    let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+    let d = std::env::temp_dir().join(format!("meshspec-r2-{tag}-{}-{n}", std::process::id()));
+    let _ = fs::remove_dir_all(&d);
+    fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// Runs `script` with `sh`, returning (exit code, stderr).
+fn run_sh(script: &str) -> (i32, String) {
+    let out = Command::new("sh").arg("-c").arg(script).output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// The token section of a first server's `install.sh` (from `token_file=` through the mode
+/// check), with k3s's own token path moved into `dir`.
+fn first_server_token_section(dir: &std::path::Path) -> (String, PathBuf, PathBuf) {
+    let token = dir.join("etc/token");
+    let server = dir.join("server/token");
+    let spec = format!(
+        "version: 1\nname: lab\nk3s: {{token_file: '{}'}}\nnodes:\n  - {{name: a, role: server, mesh_ip: 100.64.0.1}}\n",
+        token.display()
+    );
+    let c = Cluster::from_yaml(&spec).unwrap();
+    let sh = install_script(&c, &c.nodes[0], &[]);
+    let start = sh.find("token_file=").unwrap();
+    let mode = sh.find("mode=$(stat").unwrap();
+    let end = mode + sh[mode..].find("\nfi\n").unwrap() + 4;
+    let section = sh[start..end].replace(SERVER_TOKEN, &server.display().to_string());
+    assert!(
+        !section.contains(SERVER_TOKEN),
+        "the server token path appears once"
+    );
+    (format!("set -eu\n{section}"), token, server)
+}
+
+#[test]
+fn item1_first_server_token_reuses_the_existing_datastore_token() {
+    // an imported first server: k3s ran here, /etc/rancher/k3s/token was never written
+    let dir = scratch("token-reuse");
+    let (script, token, server) = first_server_token_section(&dir);
+    fs::create_dir_all(server.parent().unwrap()).unwrap();
+    fs::write(&server, "K10abc::server:old-secret\n").unwrap();
+    let (code, err) = run_sh(&script);
+    assert_eq!(code, 0, "{err}\n{script}");
+    assert_eq!(
+        fs::read_to_string(&token).unwrap(),
+        "K10abc::server:old-secret\n"
+    );
+    let mode = Command::new("stat")
+        .args(["-c", "%a"])
+        .arg(&token)
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&mode.stdout).trim(), "600");
+    assert!(err.contains("copied its token"), "{err}");
+    assert!(
+        !err.contains("old-secret"),
+        "the token is never printed: {err}"
+    );
+    assert!(!err.contains("openssl"), "{err}");
+}
+
+#[test]
+fn item1_first_server_token_is_created_only_on_a_fresh_server() {
+    let dir = scratch("token-fresh");
+    let (script, token, _) = first_server_token_section(&dir);
+    let (code, err) = run_sh(&script);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("fresh first server") && err.contains("openssl rand -hex 32"),
+        "{err}"
+    );
+    assert!(!token.exists());
+}
+
+#[test]
+fn item1_first_server_token_that_differs_from_the_datastore_stops_the_script() {
+    let dir = scratch("token-differs");
+    let (script, token, server) = first_server_token_section(&dir);
+    fs::create_dir_all(server.parent().unwrap()).unwrap();
+    fs::create_dir_all(token.parent().unwrap()).unwrap();
+    fs::write(&server, "K10abc::server:old-secret\n").unwrap();
+    fs::write(&token, "new-secret\n").unwrap();
+    Command::new("chmod")
+        .arg("600")
+        .arg(&token)
+        .status()
+        .unwrap();
+    let (code, err) = run_sh(&script);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("k3s would refuse to start"), "{err}");
+    assert!(!err.contains("secret"), "no token is printed: {err}");
+    // the passphrase alone (what `--token` was given) is the same token
+    fs::write(&token, "old-secret\n").unwrap();
+    let (code, err) = run_sh(&script);
+    assert_eq!(code, 0, "{err}");
+}
+
+fn dropin_of(spec: &str, node: &str) -> String {
+    let c = Cluster::from_yaml(spec).unwrap();
+    let n = c.node(node).unwrap();
+    meshspec::render::dropin::mesh_dropin(&c, n).unwrap()
+}
+
+const FLANNEL: &str = include_str!("../examples/specs/flannel-over-tailscale-gpu-worker.yaml");
+const CILIUM: &str = include_str!("../examples/specs/cilium-vxlan-over-tailscale.yaml");
+
+fn pinned(spec: &str, version: &str) -> String {
+    assert!(
+        spec.contains("\nk3s:\n  write_kubeconfig_mode:"),
+        "the seed's k3s section"
+    );
+    spec.replacen("\nk3s:\n", &format!("\nk3s:\n  version: {version}\n"), 1)
+}
+
+#[test]
+fn item11_part_of_only_where_flannel_rides_the_mesh_on_an_affected_version() {
+    let agent = "k3s-gpu-worker";
+    // flannel on tailscale0, unpinned: the stable channel may hold an affected release
+    let unpinned = dropin_of(FLANNEL, agent);
+    assert!(
+        unpinned.contains("\nPartOf=tailscaled.service\n"),
+        "{unpinned}"
+    );
+    // affected and fixed pins of the same line (k3s#12436 fixed in v1.33.13)
+    let affected = dropin_of(&pinned(FLANNEL, "v1.33.12+k3s1"), agent);
+    assert!(
+        affected.contains("\nPartOf=tailscaled.service\n"),
+        "{affected}"
+    );
+    let fixed = dropin_of(&pinned(FLANNEL, "v1.33.13+k3s1"), agent);
+    assert!(!fixed.contains("PartOf="), "{fixed}");
+    // After=/Wants= stay in every case
+    for conf in [&unpinned, &affected, &fixed] {
+        assert!(conf.contains("\nAfter=tailscaled.service network-online.target\n"));
+        assert!(conf.contains("\nWants=tailscaled.service network-online.target\n"));
+    }
+    // Cilium never binds flannel to the mesh
+    let c = Cluster::from_yaml(CILIUM).unwrap();
+    for n in &c.nodes {
+        if let Some(conf) = meshspec::render::dropin::mesh_dropin(&c, n) {
+            assert!(!conf.contains("PartOf="), "{conf}");
+            assert!(conf.contains("\nAfter=tailscaled.service "), "{conf}");
+        }
+    }
+}
+
+/// The `ExecStartPre=` script of a drop-in as `sh` reads it (systemd's `$$` is `$`).
+fn wait_script(conf: &str) -> String {
+    let line = conf
+        .lines()
+        .find_map(|l| l.strip_prefix("ExecStartPre=/bin/sh -c '"))
+        .unwrap_or_else(|| panic!("no wait line in\n{conf}"));
+    let body = line.strip_suffix('\'').unwrap();
+    assert!(!body.contains('\''), "one single-quoted word");
+    assert!(!body.contains('%'), "no systemd specifier");
+    // every `$` is doubled for systemd
+    assert!(!body.replace("$$", "").contains('$'), "{body}");
+    body.replace("$$", "$")
+}
+
+#[test]
+fn item12_dropin_waits_for_the_mesh_address_bounded() {
+    let conf = dropin_of(FLANNEL, "k3s-gpu-worker");
+    assert!(
+        conf.contains("\n[Service]\nExecStartPre=/bin/sh -c '"),
+        "{conf}"
+    );
+    let script = wait_script(&conf);
+    assert!(script.contains("dev tailscale0") && script.contains(" 100.80.98.64/"));
+    // run it against a stub `ip` that shows the address from its third call on
+    let dir = scratch("wait");
+    let count = dir.join("count");
+    fs::write(
+        dir.join("ip"),
+        format!(
+            "#!/bin/sh\nn=$(cat {c} 2>/dev/null || echo 0); n=$((n + 1)); echo $n > {c}\n\
+             if [ $n -ge 3 ]; then echo '5: tailscale0    inet 100.80.98.64/32 scope global tailscale0'; fi\n",
+            c = count.display()
+        ),
+    )
+    .unwrap();
+    Command::new("chmod")
+        .arg("755")
+        .arg(dir.join("ip"))
+        .status()
+        .unwrap();
+    let path = format!("{}:{}", dir.display(), std::env::var("PATH").unwrap());
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(&script)
+        .env("PATH", &path)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        stdout
+            .matches("waiting up to 120s for tailscale0 to have 100.80.98.64")
+            .count(),
+        1,
+        "one clear log line: {stdout}"
+    );
+    assert_eq!(fs::read_to_string(&count).unwrap().trim(), "3");
+    // bounded: an address that never comes gives up (bound shortened for the test)
+    let never = script
+        .replace("100.80.98.64", "100.80.98.99")
+        .replace("-ge 120", "-ge 2");
+    fs::write(&count, "0").unwrap();
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(&never)
+        .env("PATH", &path)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("still has no address 100.80.98.99"));
+}
+
+#[test]
+fn item12_no_wait_when_k3s_brings_the_mesh_up_itself() {
+    // vpn-auth: k3s runs `tailscale up`; waiting for the address before k3s would never end
+    let c = Cluster::from_yaml("version: 1\nname: lab\nmesh: {provider: tailscale, k3s_vpn_auth: {key_file: /etc/rancher/k3s/vpn-auth}}\nnodes:\n  - {name: a, role: server}\n").unwrap();
+    let conf = meshspec::render::dropin::mesh_dropin(&c, &c.nodes[0]).unwrap();
+    assert!(!conf.contains("ExecStartPre"), "{conf}");
+    assert!(conf.contains("\nAfter=tailscaled.service "), "{conf}");
+}
+
+#[test]
+fn item4_plan_merges_the_policy_before_any_node_is_tagged() {
+    for (spec, policy) in [
+        (FLANNEL, "cluster/tailscale-acl.json"),
+        (
+            "version: 1\nname: lab\nmesh: {provider: headscale, tag_owners: [ops@]}\nnodes:\n  - {name: a, role: server, mesh_ip: 100.64.0.1}\n  - {name: b, role: agent, mesh_ip: 100.64.0.2}\n",
+            "cluster/headscale-policy.json",
+        ),
+    ] {
+        let plan = Cluster::from_yaml(spec).unwrap().plan_report();
+        let rollout = &plan[plan.find("## Rollout").unwrap()..];
+        let merge = rollout.find(&format!("merge `{policy}`")).expect(policy);
+        // step one of the rollout, before the first install.sh
+        assert!(
+            rollout[..merge].ends_with("1. Tailnet policy first: "),
+            "{rollout}"
+        );
+        assert!(merge < rollout.find("install.sh").unwrap());
+        // the mesh-tags commands come after that merge
+        let tags = &plan[plan.find("## Mesh tags").unwrap()..plan.find("## Rollout").unwrap()];
+        assert!(
+            tags.contains("after the policy is merged (rollout step 1)"),
+            "{tags}"
+        );
+        // and it is merged once
+        assert_eq!(
+            plan.matches(&format!("`{policy}` into the tailnet policy"))
+                .count(),
+            1
+        );
+    }
+}
+
+fn headscale_vpn_auth() -> Cluster {
+    Cluster::from_yaml("version: 1\nname: lab\nmesh: {provider: headscale, tag_owners: [ops@], k3s_vpn_auth: {key_file: /etc/rancher/k3s/vpn-auth}}\nnodes:\n  - {name: a, role: server}\n").unwrap()
+}
+
+#[test]
+fn item6_headscale_vpn_auth_needs_control_server_url() {
+    let c = headscale_vpn_auth();
+    let plan = c.plan_report();
+    assert!(
+        plan.contains("controlServerURL=<your Headscale URL>"),
+        "{plan}"
+    );
+    let d = c.validate();
+    let ms408 = d
+        .iter()
+        .find(|x| x.code == meshspec::Code::VpnAuthRouteApproval)
+        .unwrap();
+    assert!(ms408.help.as_deref().unwrap().contains("controlServerURL="));
+    // install.sh checks the key file names one, without printing it
+    let sh = install_script(&c, &c.nodes[0], &[]);
+    let start = sh.find("key_file=").unwrap();
+    let end = start + sh[start..].find("\n# 1.").unwrap();
+    let dir = scratch("vpn-auth");
+    let key = dir.join("vpn-auth");
+    let section = sh[start..end].replace(
+        "key_file=/etc/rancher/k3s/vpn-auth",
+        &format!("key_file={}", key.display()),
+    );
+    fs::write(&key, "name=tailscale,joinKey=hskey-secret-123\n").unwrap();
+    let (code, err) = run_sh(&section);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("names no controlServerURL="), "{err}");
+    assert!(
+        !err.contains("hskey-secret-123"),
+        "the key is never printed: {err}"
+    );
+    fs::write(
+        &key,
+        "name=tailscale,joinKey=hskey-secret-123,controlServerURL=https://hs.example.com\n",
+    )
+    .unwrap();
+    let (code, err) = run_sh(&section);
+    assert_eq!(code, 0, "{err}");
+    // an empty value is no URL
+    fs::write(&key, "name=tailscale,joinKey=k,controlServerURL=\n").unwrap();
+    assert_eq!(run_sh(&section).0, 1);
+    // Tailscale's own service needs no URL: no check
+    let ts = Cluster::from_yaml("version: 1\nname: lab\nmesh: {provider: tailscale, k3s_vpn_auth: {key_file: /etc/rancher/k3s/vpn-auth}}\nnodes:\n  - {name: a, role: server}\n").unwrap();
+    assert!(!install_script(&ts, &ts.nodes[0], &[]).contains("controlServerURL"));
+}
+
+#[test]
+fn item7_cilium_vpn_auth_advertises_no_pod_routes() {
+    let spec = "version: 1\nname: lab\ncni: {plugin: cilium}\nmesh: {provider: tailscale, k3s_vpn_auth: {key_file: /etc/rancher/k3s/vpn-auth}}\nnodes:\n  - {name: a, role: server}\n";
+    let c = Cluster::from_yaml(spec).unwrap();
+    let codes = c.validate().codes();
+    assert!(
+        !codes.contains(&meshspec::Code::VpnAuthRouteApproval),
+        "{codes:?}"
+    );
+    assert!(
+        !c.validate()
+            .iter()
+            .any(|d| d.code == meshspec::Code::K3sKnownBug && d.message.contains("k3s#11803")),
+    );
+    let acl = meshspec::render::acl::policy(&c).unwrap();
+    assert!(acl.get("autoApprovers").is_none(), "{acl}");
+    assert!(!acl.to_string().contains("10.42.0.0/16"), "{acl}");
+    // the same spec with flannel keeps all three
+    let flannel = Cluster::from_yaml(&spec.replace("cni: {plugin: cilium}\n", "")).unwrap();
+    assert!(
+        flannel
+            .validate()
+            .codes()
+            .contains(&meshspec::Code::VpnAuthRouteApproval)
+    );
+    assert!(
+        meshspec::render::acl::policy(&flannel).unwrap()["autoApprovers"]["routes"]["10.42.0.0/16"]
+            .is_array()
+    );
+}
+
+#[test]
+fn item7_ms413_is_silent_on_fixed_versions_of_k3s_11803() {
+    let spec = |v: &str| {
+        format!(
+            "version: 1\nname: lab\nk3s: {{version: {v}}}\nmesh: {{provider: tailscale, k3s_vpn_auth: {{key_file: /etc/rancher/k3s/vpn-auth}}}}\nnodes:\n  - {{name: a, role: server}}\n"
+        )
+    };
+    let fires = |v: &str| {
+        Cluster::from_yaml(&spec(v))
+            .unwrap()
+            .validate()
+            .iter()
+            .any(|d| d.code == meshspec::Code::K3sKnownBug && d.message.contains("k3s#11803"))
+    };
+    for v in [
+        "v1.34.2+k3s1",
+        "v1.33.6+k3s1",
+        "v1.32.10+k3s1",
+        "v1.31.13+k3s1",
+    ] {
+        assert!(fires(v), "{v}");
+    }
+    for v in [
+        "v1.34.3+k3s1",
+        "v1.33.7+k3s1",
+        "v1.32.11+k3s1",
+        "v1.35.0+k3s1",
+        "v1.36.1+k3s1",
+    ] {
+        assert!(!fires(v), "{v}");
+    }
+}
