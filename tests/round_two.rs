@@ -398,3 +398,109 @@ fn item7_ms413_is_silent_on_fixed_versions_of_k3s_11803() {
         assert!(!fires(v), "{v}");
     }
 }
+
+fn import_cilium(values: &str) -> meshspec::import::Imported {
+    use meshspec::import::{ImportInput, ImportNode, import};
+    use meshspec::lint::ConfigFile;
+    let input = ImportInput {
+        name: Some("lab".to_owned()),
+        nodes: vec![ImportNode {
+            name: "s1".to_owned(),
+            role: None,
+            files: vec![ConfigFile::new(
+                "s1.yaml",
+                "cluster-init: true\nflannel-backend: none\ndisable-network-policy: true\nnode-ip: 100.64.0.1\n",
+            )],
+        }],
+        nodes_json: None,
+        cilium_values: Some(values.to_owned()),
+    };
+    import(&input).unwrap()
+}
+
+#[test]
+fn item2_import_keeps_ciliums_default_ipam() {
+    // no `ipam`: the chart's default, cluster-pool with 10.0.0.0/8, is what the cluster runs
+    let imported = import_cilium("tunnelProtocol: vxlan\nMTU: 1280\n");
+    let cil = imported.spec.cni.cilium.as_ref().unwrap();
+    assert_eq!(cil.ipam, Some(meshspec::spec::CiliumIpam::ClusterPool));
+    assert_eq!(
+        cil.cluster_pool_cidr.map(|c| c.to_string()).as_deref(),
+        Some("10.0.0.0/8")
+    );
+    assert!(
+        imported.yaml.contains("ipam: cluster-pool"),
+        "{}",
+        imported.yaml
+    );
+    assert!(
+        !imported.yaml.contains("ipam: kubernetes"),
+        "{}",
+        imported.yaml
+    );
+    // which rightly overlaps k3s's service network (MS703), with a TODO explaining it
+    assert!(
+        imported
+            .diagnostics
+            .codes()
+            .contains(&meshspec::Code::CiliumPoolOverlap),
+        "{:?}",
+        imported.diagnostics.codes()
+    );
+    assert!(
+        imported
+            .todos
+            .iter()
+            .any(|t| t.path == "cni.cilium.cluster_pool_cidr"
+                && t.reason.contains("never change the IPAM mode")),
+        "{:?}",
+        imported.todos
+    );
+    // a pool given without a mode is kept too
+    let pool =
+        import_cilium("ipam:\n  operator:\n    clusterPoolIPv4PodCIDRList: [10.96.0.0/12]\n");
+    let cil = pool.spec.cni.cilium.as_ref().unwrap();
+    assert_eq!(cil.ipam, Some(meshspec::spec::CiliumIpam::ClusterPool));
+    assert_eq!(
+        cil.cluster_pool_cidr.map(|c| c.to_string()).as_deref(),
+        Some("10.96.0.0/12")
+    );
+    // an explicit kubernetes mode stays kubernetes
+    let k = import_cilium("ipam: {mode: kubernetes}\n");
+    let cil = k.spec.cni.cilium.as_ref().unwrap();
+    assert_eq!(cil.ipam, Some(meshspec::spec::CiliumIpam::Kubernetes));
+}
+
+#[test]
+fn item2_import_lists_every_values_change() {
+    let imported = import_cilium("tunnelProtocol: vxlan\nMTU: 1230\nhubble: {enabled: true}\n");
+    let values: Vec<&str> = imported
+        .todos
+        .iter()
+        .filter(|t| t.path == "cni.cilium.values")
+        .map(|t| t.reason.as_str())
+        .collect();
+    // keys the render writes that the running values did not have
+    assert!(
+        values
+            .iter()
+            .any(|r| r.contains("add `ipam.mode: \"cluster-pool\"`")),
+        "{values:#?}"
+    );
+    assert!(
+        values
+            .iter()
+            .any(|r| r.contains("add `routingMode: \"tunnel\"`")),
+        "{values:#?}"
+    );
+    // a value kept as given is no change
+    assert!(
+        !values.iter().any(|r| r.contains("`tunnelProtocol`")),
+        "{values:#?}"
+    );
+    assert!(!values.iter().any(|r| r.contains("hubble")), "{values:#?}");
+    // the TODOs are in the spec's text too
+    for r in &values {
+        assert!(imported.yaml.contains(*r), "{r}\n{}", imported.yaml);
+    }
+}
