@@ -504,3 +504,86 @@ fn item2_import_lists_every_values_change() {
         assert!(imported.yaml.contains(*r), "{r}\n{}", imported.yaml);
     }
 }
+
+const HEADSCALE_GROUPS: &str = "version: 1\nname: lab\nmesh:\n  provider: headscale\n  tag_owners: [group:ops]\n  admins: [group:ops, alice@]\nGROUPSnodes:\n  - {name: a, role: server, mesh_ip: 100.64.0.1}\n";
+
+#[test]
+fn item5_headscale_groups_used_must_be_defined() {
+    // the old policy named group:ops in tagOwners and acls with no `groups`: Headscale's
+    // Policy.validate() fails with ErrGroupNotDefined
+    let c = Cluster::from_yaml(&HEADSCALE_GROUPS.replace("GROUPS", "")).unwrap();
+    let d = c.validate();
+    let refused: Vec<&str> = d
+        .errors()
+        .filter(|e| e.code == meshspec::Code::UnknownReference)
+        .map(|e| e.path.as_str())
+        .collect();
+    assert_eq!(refused, ["mesh.tag_owners[0]", "mesh.admins[0]"], "{d:?}");
+    // defined: no error, and the whole policy carries the definition
+    let c = Cluster::from_yaml(&HEADSCALE_GROUPS.replace(
+        "GROUPS",
+        "  groups:\n    \"group:ops\": [ops@, bob@example.com]\n",
+    ))
+    .unwrap();
+    assert!(!c.validate().has_errors(), "{:?}", c.validate());
+    let policy = meshspec::render::acl::policy(&c).unwrap();
+    assert_eq!(
+        policy["groups"],
+        serde_json::json!({"group:ops": ["ops@", "bob@example.com"]})
+    );
+    // every group the policy names is defined in it
+    assert_eq!(policy["acls"].to_string().matches("group:").count(), 1);
+    assert!(policy["groups"].get("group:ops").is_some());
+}
+
+#[test]
+fn item5_headscale_groups_grammar() {
+    for (groups, path) in [
+        ("  groups:\n    ops: [ops@]\n", "mesh.groups.ops"),
+        ("  groups:\n    \"group:\": [ops@]\n", "mesh.groups.group:"),
+        (
+            "  groups:\n    \"group:ops\": [\"group:admins\"]\n",
+            "mesh.groups.group:ops[0]",
+        ),
+        (
+            "  groups:\n    \"group:ops\": [\"ops\\\"; rm -rf /\"]\n",
+            "mesh.groups.group:ops[0]",
+        ),
+        (
+            "  groups:\n    \"group:ops\": ops@\n",
+            "mesh.groups.group:ops",
+        ),
+    ] {
+        let spec = HEADSCALE_GROUPS.replace("GROUPS", groups);
+        let err = Cluster::from_yaml(&spec).expect_err(groups);
+        let e = err.errors().next().unwrap();
+        assert_eq!(e.code, meshspec::Code::InvalidValue, "{groups}: {err:?}");
+        assert_eq!(e.path, path, "{groups}");
+    }
+}
+
+#[test]
+fn item5_tailscale_fragment_plan_lists_groups_that_must_exist() {
+    let spec = "version: 1\nname: lab\nmesh: {provider: tailscale, tag_owners: [group:ops], admins: [group:devs, group:ops]}\nnodes:\n  - {name: a, role: server, mesh_ip: 100.64.0.1}\n";
+    let c = Cluster::from_yaml(spec).unwrap();
+    // a fragment: the tailnet's own policy may define them, so no error
+    assert!(!c.validate().has_errors(), "{:?}", c.validate());
+    let plan = c.plan_report();
+    assert!(
+        plan.contains(
+            "Groups your tailnet policy must define before the merge: `group:ops`, `group:devs`"
+        ),
+        "{plan}"
+    );
+    // defined in the spec: rendered into the fragment, and no longer listed as missing
+    let c = Cluster::from_yaml(&spec.replace(
+        "admins: [group:devs, group:ops]}",
+        "admins: [group:devs, group:ops], groups: {\"group:ops\": [alice@example.com], \"group:devs\": [bob@example.com]}}",
+    ))
+    .unwrap();
+    assert!(!c.plan_report().contains("must define before the merge"));
+    assert_eq!(
+        meshspec::render::acl::policy(&c).unwrap()["groups"]["group:devs"],
+        serde_json::json!(["bob@example.com"])
+    );
+}

@@ -75,7 +75,7 @@ codes! {
     MissingField = 4, "MS004", "missing-field", Error, "a required key is absent (`version`, `name`, `nodes`, a node's `mesh_ip` without vpn-auth)";
     UnsupportedVersion = 5, "MS005", "unsupported-version", Error, "`version` is not 1";
     DuplicateName = 6, "MS006", "duplicate-name", Error, "two nodes or two sites share a name";
-    UnknownReference = 7, "MS007", "unknown-reference", Error, "a node names a site that does not exist";
+    UnknownReference = 7, "MS007", "unknown-reference", Error, "a node names a site that does not exist, or (Headscale) `tag_owners`/`admins` name a group that `mesh.groups` does not define";
     NoServer = 8, "MS008", "no-server", Error, "no node has role `server`";
     InlineSecret = 9, "MS009", "inline-secret", Error, "something that looks like a join token or auth key is written in the spec (`token:`, `K10…`, `tskey-…` in any extra map); help: use a `*_file` path";
     DuplicateKey = 10, "MS010", "duplicate-key", Error, "the same YAML key twice in one mapping";

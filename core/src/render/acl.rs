@@ -6,7 +6,9 @@
 //! It uses the `acls` form, which Tailscale and Headscale both accept. Tag owners come from
 //! `mesh.tag_owners`: Tailscale's default `autogroup:admin` is refused by Headscale's policy v2
 //! parser (`parseOwner`: users, groups or tags only), so a Headscale spec names them itself. It
-//! is a snippet to merge into an existing policy: it does not define groups or users.
+//! is a snippet to merge into an existing policy; it defines the groups of `mesh.groups` and no
+//! others (with Headscale it is the whole policy, so every group it names is defined there:
+//! MS007 refuses the spec otherwise).
 
 use std::collections::BTreeMap;
 
@@ -125,6 +127,9 @@ pub fn policy(c: &Cluster) -> Option<Value> {
             cidrs.into_iter().map(|x| (x, tags(false))).collect();
         out["autoApprovers"] = json!({"routes": routes});
     }
+    if !c.mesh.groups.is_empty() {
+        out["groups"] = json!(c.mesh.groups);
+    }
     out["acls"] = Value::Array(acls);
     Some(out)
 }
@@ -207,7 +212,7 @@ mod tests {
 
     #[test]
     fn headscale_policy_uses_the_named_owners() {
-        let c = Cluster::from_yaml("version: 1\nname: lab\nmesh: {provider: headscale, tag_owners: [ops@], admins: [group:ops]}\nnodes:\n  - {name: a, role: server, mesh_ip: 100.64.0.1}\n").unwrap();
+        let c = Cluster::from_yaml("version: 1\nname: lab\nmesh: {provider: headscale, tag_owners: [ops@], admins: [group:ops], groups: {\"group:ops\": [ops@]}}\nnodes:\n  - {name: a, role: server, mesh_ip: 100.64.0.1}\n").unwrap();
         assert!(!c.validate().has_errors());
         let text = acl_json(&c).unwrap();
         assert!(!text.contains("autogroup:admin"), "{text}");

@@ -301,6 +301,31 @@ fn mesh_tags(s: &mut String, c: &Cluster) {
             );
         }
     }
+    let undefined = c.mesh.undefined_groups();
+    if !undefined.is_empty() && c.mesh.provider == crate::spec::Provider::Tailscale {
+        // a fragment: the tailnet's own policy may define them, and must
+        let _ = writeln!(
+            s,
+            "\nGroups your tailnet policy must define before the merge: {} (the bundle's `cluster/tailscale-acl.json` names them in `tagOwners` or `acls` but does not define them; list them in `mesh.groups` to have it do so).",
+            undefined
+                .iter()
+                .map(|g| code(g))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    if !c.mesh.groups.is_empty() {
+        let _ = writeln!(
+            s,
+            "\nThe policy defines {} (`mesh.groups`); merging it replaces a group of the same name in your policy.",
+            c.mesh
+                .groups
+                .keys()
+                .map(|g| code(g))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
     if let Some(first) = c.init_server().and_then(|n| n.mesh_ips.first()) {
         let _ = writeln!(
             s,
