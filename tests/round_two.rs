@@ -587,3 +587,86 @@ fn item5_tailscale_fragment_plan_lists_groups_that_must_exist() {
         serde_json::json!(["bob@example.com"])
     );
 }
+
+#[test]
+fn item8_ms956_help_removes_a_wrong_effect_taint_first() {
+    let spec = include_str!("fixtures/invalid/MS956.yaml");
+    let nodes = include_str!("fixtures/invalid/MS956.nodes.json");
+    let mut json: serde_json::Value = serde_json::from_str(nodes).unwrap();
+    for item in json["items"].as_array_mut().unwrap() {
+        if item["metadata"]["name"] == "k3s-gpu-worker" {
+            item["spec"]["taints"] = serde_json::json!([
+                {"key": "gpu", "value": "true", "effect": "PreferNoSchedule"}
+            ]);
+        }
+    }
+    let c = Cluster::from_yaml(spec).unwrap();
+    let d = meshspec::live::check_live(&c, &json.to_string()).unwrap();
+    let ms956 = d
+        .iter()
+        .find(|x| x.code == meshspec::Code::LiveLabelsTaints && x.path.ends_with(".taints"))
+        .unwrap();
+    let help = ms956.help.as_deref().unwrap();
+    let remove = help
+        .find("`kubectl taint node k3s-gpu-worker gpu:PreferNoSchedule-`")
+        .expect(help);
+    let add = help
+        .find("`kubectl taint node k3s-gpu-worker gpu=true:NoSchedule --overwrite`")
+        .expect(help);
+    assert!(remove < add, "{help}");
+    // without a same-key taint the help is the plain add
+    let d = meshspec::live::check_live(&c, nodes).unwrap();
+    let help = d
+        .iter()
+        .find(|x| x.code == meshspec::Code::LiveLabelsTaints && x.path.ends_with(".taints"))
+        .and_then(|x| x.help.clone())
+        .unwrap();
+    assert_eq!(
+        help,
+        "`kubectl taint node k3s-gpu-worker gpu=true:NoSchedule --overwrite`"
+    );
+}
+
+#[test]
+fn item9_no_proxy_check_accepts_a_cidr_with_host_bits_as_go_does() {
+    let c = Cluster::from_yaml(FLANNEL).unwrap();
+    let value = "localhost,127.0.0.0/8,10.0.0.0/8,100.64.0.0/10,fd7a:115c:a1e0::/48,172.16.0.0/12,192.168.2.20/24,192.168.0.0/24,.local,.svc,.cluster.local";
+    let d = c.check_no_proxy(value);
+    assert!(!d.has_errors(), "{d:?}");
+    let note = d
+        .iter()
+        .find(|x| {
+            x.code == meshspec::Code::NoProxyCidrSupport && x.message.contains("192.168.2.20/24")
+        })
+        .unwrap_or_else(|| panic!("{d:?}"));
+    assert!(
+        note.message.contains("`192.168.2.0/24`"),
+        "{}",
+        note.message
+    );
+    assert!(
+        note.help
+            .as_deref()
+            .unwrap()
+            .contains("clean form `192.168.2.0/24`")
+    );
+    // the block it stands for covers the home site: nothing is reported missing for it
+    assert!(
+        !d.codes().contains(&meshspec::Code::NoProxyMissing),
+        "{d:?}"
+    );
+    // a spec's own no_proxy_extra stays strict (MS003-style truncation hint, not silent)
+    let spec = FLANNEL.replace(
+        "no_proxy_extra: [.local]",
+        "no_proxy_extra: [.local, 192.168.2.20/24]",
+    );
+    assert_ne!(spec, FLANNEL);
+    let codes = match Cluster::from_yaml(&spec) {
+        Ok(c) => c.validate().codes(),
+        Err(d) => d.codes(),
+    };
+    assert!(
+        codes.contains(&meshspec::Code::NoProxyMalformed),
+        "{codes:?}"
+    );
+}
