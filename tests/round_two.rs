@@ -670,3 +670,112 @@ fn item9_no_proxy_check_accepts_a_cidr_with_host_bits_as_go_does() {
         "{codes:?}"
     );
 }
+
+fn lint_values(config: &str, values: &str) -> Vec<(meshspec::Code, String)> {
+    use meshspec::lint::{CiliumValues, ConfigFile, LintOptions, NodeConfig, lint};
+    let report = lint(
+        &[NodeConfig {
+            files: vec![ConfigFile::new("config.yaml", config)],
+            role: Some(meshspec::k3s::flags::Role::Server),
+        }],
+        &LintOptions {
+            cilium: Some(CiliumValues {
+                file: ConfigFile::new("values.yaml", values),
+                version: "1.18".to_owned(),
+            }),
+        },
+    );
+    report
+        .findings
+        .iter()
+        .map(|f| (f.diagnostic.code, f.diagnostic.message.clone()))
+        .collect()
+}
+
+const CILIUM_SERVER: &str = "cluster-init: true\nflannel-backend: none\ndisable-network-policy: true\nnode-ip: 10.100.0.5\n";
+
+#[test]
+fn item10_lint_cilium_values_refuses_kube_proxy_replacement_strict() {
+    let found = lint_values(
+        CILIUM_SERVER,
+        "kubeProxyReplacement: strict\nipam: {mode: kubernetes}\n",
+    );
+    assert!(
+        found.iter().any(|(c, m)| *c == meshspec::Code::CiliumSchema
+            && m.contains("`kubeProxyReplacement: strict` fails the chart")),
+        "{found:?}"
+    );
+    for ok in ["true", "false", "\"true\""] {
+        let found = lint_values(
+            CILIUM_SERVER,
+            &format!("kubeProxyReplacement: {ok}\nipam: {{mode: kubernetes}}\n"),
+        );
+        assert!(
+            found
+                .iter()
+                .all(|(c, _)| *c != meshspec::Code::CiliumSchema),
+            "{ok}: {found:?}"
+        );
+    }
+}
+
+#[test]
+fn item10_lint_cilium_values_checks_the_pool_against_services_and_nodes() {
+    // no ipam: the chart's default cluster-pool 10.0.0.0/8 holds k3s's 10.43.0.0/16 and the node
+    let found = lint_values(CILIUM_SERVER, "routingMode: tunnel\n");
+    let ms703: Vec<&String> = found
+        .iter()
+        .filter(|(c, _)| *c == meshspec::Code::CiliumPoolOverlap)
+        .map(|(_, m)| m)
+        .collect();
+    assert_eq!(ms703.len(), 1, "{found:?}");
+    assert!(
+        ms703[0].contains("the chart's default pool `10.0.0.0/8`"),
+        "{}",
+        ms703[0]
+    );
+    assert!(
+        ms703[0].contains("the service network `10.43.0.0/16`"),
+        "{}",
+        ms703[0]
+    );
+    assert!(ms703[0].contains("10.100.0.5"), "{}", ms703[0]);
+    // a pool clear of the services but holding a node address
+    let found = lint_values(
+        CILIUM_SERVER,
+        "ipam:\n  mode: cluster-pool\n  operator:\n    clusterPoolIPv4PodCIDRList: [10.96.0.0/11]\n",
+    );
+    let m = &found
+        .iter()
+        .find(|(c, _)| *c == meshspec::Code::CiliumPoolOverlap)
+        .unwrap_or_else(|| panic!("{found:?}"))
+        .1;
+    assert!(
+        m.contains("node addresses 10.100.0.5") && !m.contains("service"),
+        "{m}"
+    );
+    // a pool that overlaps nothing, and the kubernetes mode, are quiet
+    for values in [
+        "ipam:\n  mode: cluster-pool\n  operator:\n    clusterPoolIPv4PodCIDRList: [10.200.0.0/16]\n",
+        "ipam: {mode: kubernetes}\n",
+    ] {
+        let found = lint_values(CILIUM_SERVER, values);
+        assert!(
+            found
+                .iter()
+                .all(|(c, _)| *c != meshspec::Code::CiliumPoolOverlap),
+            "{values}: {found:?}"
+        );
+    }
+    // the servers' own service-cidr is the one checked
+    let found = lint_values(
+        &format!("{CILIUM_SERVER}service-cidr: 10.200.0.0/16\n"),
+        "ipam:\n  mode: cluster-pool\n  operator:\n    clusterPoolIPv4PodCIDRList: [10.200.0.0/16]\n",
+    );
+    assert!(
+        found
+            .iter()
+            .any(|(c, m)| *c == meshspec::Code::CiliumPoolOverlap && m.contains("`10.200.0.0/16`")),
+        "{found:?}"
+    );
+}
