@@ -779,3 +779,65 @@ fn item10_lint_cilium_values_checks_the_pool_against_services_and_nodes() {
         "{found:?}"
     );
 }
+
+const DUAL: &str = include_str!("fixtures/valid/dual-stack.yaml");
+
+#[test]
+fn item14_dual_stack_flannel_ipv6_device_is_70_below_its_interface() {
+    let c = Cluster::from_yaml(DUAL).unwrap();
+    // wg0 1420: pods get 1370 (flannel's FLANNEL_MTU, VXLAN over IPv4's 50) for both
+    // families, flannel-v6.1 gets 1420 - 70 from the kernel
+    assert_eq!(c.pod_mtu(), 1370);
+    assert_eq!(c.pod_mtu_ipv6(), Some(1350));
+    for n in &c.nodes {
+        assert_eq!(c.flannel_v6_device_mtu(n), Some(1350), "{}", n.name);
+    }
+    let stack = c.mtu_stack(&c.nodes[0]).to_string();
+    assert!(stack.contains("flannel-v6.1 at 1350"), "{stack}");
+    let plan = c.plan_report();
+    assert!(plan.contains("IPv6 between nodes: **1350**"), "{plan}");
+    assert!(
+        plan.contains("`-s 1302` (must pass) and `-s 1303` (must fail)"),
+        "{plan}"
+    );
+    let b = c.render(&meshspec::RenderOptions::default()).unwrap();
+    let verify = b.text("cluster/verify.sh").unwrap();
+    assert!(
+        verify.contains("ping -6 -c 1 -W 3 -M 'do' -s 1302 \"$ip6_"),
+        "{verify}"
+    );
+    assert!(
+        verify.contains("ping -6 -c 1 -W 3 -M 'do' -s 1303 \"$ip6_"),
+        "{verify}"
+    );
+    assert!(verify.contains("flannel-v6.1 MTU' 1350"), "{verify}");
+    // the IPv4 ping stays at the pod MTU
+    assert!(verify.contains("-M 'do' -s 1342 \"$ip_"), "{verify}");
+    // IPv4-only clusters have no IPv6 device
+    let seed = Cluster::from_yaml(FLANNEL).unwrap();
+    assert_eq!(seed.pod_mtu_ipv6(), None);
+    assert!(
+        !seed
+            .mtu_stack(&seed.nodes[0])
+            .to_string()
+            .contains("flannel-v6.1")
+    );
+}
+
+#[test]
+fn item14_ms304_checks_flannels_ipv6_device() {
+    // wg0 1340: pods 1290 (>= 1280) but flannel-v6.1 1270 (< 1280): IPv6 off that device
+    let c = Cluster::from_yaml(&DUAL.replace("  mtu: 1420\n", "  mtu: 1340\n")).unwrap();
+    assert_eq!(c.pod_mtu(), 1290);
+    let d = c.validate();
+    let e = d
+        .errors()
+        .find(|e| e.code == meshspec::Code::Ipv6MinMtu)
+        .unwrap_or_else(|| panic!("{d:?}"));
+    assert!(
+        e.message.contains("flannel-v6.1") && e.message.contains("1270"),
+        "{}",
+        e.message
+    );
+    assert!(!Cluster::from_yaml(DUAL).unwrap().validate().has_errors());
+}

@@ -14,7 +14,7 @@ mod pods;
 mod proxy_env;
 mod stack;
 
-pub use stack::flannel_device;
+pub use stack::{FLANNEL_V6_DEVICE, flannel_device};
 
 pub use stack::MESH_UNDERLAY_FAMILY;
 

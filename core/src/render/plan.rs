@@ -190,6 +190,15 @@ fn mtu_section(s: &mut String, c: &Cluster) {
         p.saturating_sub(28),
         p.saturating_sub(27)
     );
+    if let Some(v6) = c.pod_mtu_ipv6().filter(|v6| *v6 < p) {
+        let _ = writeln!(
+            s,
+            "\nIPv6 between nodes: **{v6}**. flannel gives pods one MTU for both families ({p}, the interface minus VXLAN over IPv4's 50), but its IPv6 VXLAN device `{}` gets the interface minus 70 from the kernel (outer IPv6 header); larger IPv6 packets are answered with ICMPv6 Packet Too Big. `cluster/verify.sh` pings IPv6 with `-s {}` (must pass) and `-s {}` (must fail).",
+            crate::cluster::FLANNEL_V6_DEVICE,
+            v6.saturating_sub(48),
+            v6.saturating_sub(47)
+        );
+    }
 }
 
 fn rollout(s: &mut String, c: &Cluster) {

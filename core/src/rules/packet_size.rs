@@ -80,6 +80,26 @@ pub(super) fn check(c: &Cluster, out: &mut Vec<Diagnostic>) {
             .with_help("use `backend: vxlan`: the mesh already encrypts every packet between nodes"),
         );
     }
+    // with flannel VXLAN, IPv6 between nodes rides flannel-v6.1, 20 bytes smaller than the pod
+    // MTU (see `Cluster::flannel_v6_device_mtu`); below 1280 the kernel keeps IPv6 off it
+    if let Some(v6) = c.pod_mtu_ipv6()
+        && v6 < c.pod_mtu()
+        && v6 < IPV6_MIN_MTU
+        && c.pod_mtu() >= IPV6_MIN_MTU
+    {
+        let stack = c.mtu_stack(first);
+        out.push(
+            Diagnostic::new(
+                Code::Ipv6MinMtu,
+                "network.cluster_cidr",
+                format!("flannel's IPv6 VXLAN device `{}` gets MTU {v6} (its lower device minus 70: VXLAN over IPv6), below IPv6's minimum of {IPV6_MIN_MTU}: the kernel keeps IPv6 off it and IPv6 between pods on different nodes breaks", crate::cluster::FLANNEL_V6_DEVICE),
+            )
+            .with_help(format!(
+                "raise the MTU under flannel to at least {} (`mesh.mtu`, or the site's `mtu`), or run the pod network IPv4-only\n{stack}",
+                IPV6_MIN_MTU + 70
+            )),
+        );
+    }
     if c.network.uses_ipv6() {
         let pod = c.pod_mtu();
         if pod < IPV6_MIN_MTU {
@@ -92,7 +112,8 @@ pub(super) fn check(c: &Cluster, out: &mut Vec<Diagnostic>) {
                 )
                 .with_help(format!(
                     "raise the mesh MTU to at least {} (`mesh.mtu`), or run the pod network IPv4-only\n{stack}",
-                    IPV6_MIN_MTU + (c.mesh.mtu.saturating_sub(pod))
+                    // flannel-v6.1 must reach 1280 too (70 below its interface, not 50)
+                    IPV6_MIN_MTU + (c.mesh.mtu.saturating_sub(c.pod_mtu_ipv6().map_or(pod, |v6| v6.min(pod))))
                 )),
             );
         }
