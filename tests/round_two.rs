@@ -841,3 +841,49 @@ fn item14_ms304_checks_flannels_ipv6_device() {
     );
     assert!(!Cluster::from_yaml(DUAL).unwrap().validate().has_errors());
 }
+
+#[test]
+fn item13_vxlan_inside_tailscale_gets_the_udp_gro_rule_and_a_persisted_mitigation() {
+    const DROPIN: &str = "etc/systemd/system/tailscaled.service.d/10-meshspec-udp-gro.conf";
+    for spec in [FLANNEL, CILIUM] {
+        let c = Cluster::from_yaml(spec).unwrap();
+        assert!(
+            c.validate()
+                .codes()
+                .contains(&meshspec::Code::TailscaleUdpGroTunnel),
+            "{spec}"
+        );
+        let b = c.render(&meshspec::RenderOptions::default()).unwrap();
+        for n in c.nodes.iter().filter(|n| c.tunnel_in_tailscale(n)) {
+            let conf = b.text(&format!("nodes/{}/{DROPIN}", n.name)).unwrap();
+            assert!(
+                conf.ends_with("\n[Service]\nEnvironment=TS_TUN_DISABLE_UDP_GRO=true\n"),
+                "{conf}"
+            );
+            let sh = b.text(&format!("nodes/{}/install.sh", n.name)).unwrap();
+            assert!(
+                sh.contains(&format!("\"$here\"/{DROPIN} /{DROPIN}")),
+                "{sh}"
+            );
+            assert!(sh.contains("systemctl restart tailscaled from a console"));
+            // install.sh never restarts tailscaled itself (it may run over Tailscale)
+            assert!(!sh.contains("\nsystemctl restart tailscaled"));
+        }
+    }
+    // no VXLAN inside Tailscale: vpn-auth (k3s's own backend), one node, a WireGuard mesh
+    for spec in [
+        "version: 1\nname: lab\nk3s: {server_url: \"https://100.64.0.1:6443\"}\nmesh: {provider: tailscale, k3s_vpn_auth: {key_file: /etc/rancher/k3s/vpn-auth}}\nnodes:\n  - {name: a, role: server}\n  - {name: b, role: agent}\n",
+        "version: 1\nname: lab\nnodes:\n  - {name: a, role: server, mesh_ip: 100.64.0.1}\n",
+        "version: 1\nname: lab\nmesh: {provider: wireguard, interface: wg0, ipv4_range: 10.99.0.0/24}\nnodes:\n  - {name: a, role: server, mesh_ip: 10.99.0.1}\n  - {name: b, role: agent, mesh_ip: 10.99.0.2}\n",
+    ] {
+        let c = Cluster::from_yaml(spec).unwrap();
+        assert!(
+            !c.validate()
+                .codes()
+                .contains(&meshspec::Code::TailscaleUdpGroTunnel),
+            "{spec}"
+        );
+        let b = c.render(&meshspec::RenderOptions::default()).unwrap();
+        assert!(!b.files.keys().any(|p| p.ends_with(DROPIN)), "{spec}");
+    }
+}

@@ -156,6 +156,26 @@ impl Cluster {
         )
     }
 
+    /// Whether `node` receives VXLAN or Geneve from other nodes through Tailscale's TUN device,
+    /// where tailscaled (1.54+, on kernels with TUN UDP offload) coalesces received UDP
+    /// packets and the kernel's vxlan/geneve drivers lose all but the first of a batch
+    /// (tailscale#11026, open): flannel VXLAN or Cilium tunnelling between mesh addresses.
+    /// k3s's own vpn-auth backend routes without VXLAN and is not affected.
+    #[must_use]
+    pub fn tunnel_in_tailscale(&self, node: &Node) -> bool {
+        if !self.mesh.is_tailscale()
+            || self.nodes.len() < 2
+            || !node.tunnel_over_mesh()
+            || node.node_ip_mode == NodeIpMode::VpnAuth
+        {
+            return false;
+        }
+        match &self.cni {
+            Cni::Flannel(f) => f.backend == FlannelBackend::Vxlan,
+            Cni::Cilium(_) => true,
+        }
+    }
+
     /// Cilium's own encryption as set in `cni.cilium.values`.
     #[must_use]
     pub fn cilium_encryption(&self) -> CiliumEncryption {

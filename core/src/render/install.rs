@@ -168,6 +168,14 @@ pub fn body(c: &Cluster, shape: &Shape) -> String {
          systemctl restart {unit}.service\n",
         unit = shape.unit()
     );
+    if shape
+        .files
+        .iter()
+        .any(|(p, _)| p == crate::render::dropin::TAILSCALED_DROPIN)
+    {
+        // restarting tailscaled here would cut a session that runs over Tailscale
+        s.push_str("echo 'install.sh: tailscaled reads TS_TUN_DISABLE_UDP_GRO (tailscale#11026, MS707) when it next starts: run sudo systemctl restart tailscaled from a console that does not run over Tailscale' >&2\n");
+    }
     s
 }
 

@@ -146,3 +146,37 @@ pub(super) fn check(c: &Cluster, out: &mut Vec<Diagnostic>) {
         }
     }
 }
+
+/// MS707: VXLAN/Geneve inside Tailscale and TUN UDP GRO (tailscale#11026).
+pub(super) fn udp_gro(c: &Cluster, out: &mut Vec<Diagnostic>) {
+    let nodes: Vec<&str> = c
+        .nodes
+        .iter()
+        .filter(|n| c.tunnel_in_tailscale(n))
+        .map(|n| n.name.as_str())
+        .collect();
+    if nodes.is_empty() {
+        return;
+    }
+    let tunnel = match &c.cni {
+        Cni::Flannel(_) => "flannel's VXLAN",
+        Cni::Cilium(cil) => match cil.tunnel {
+            TunnelProtocol::Vxlan => "Cilium's VXLAN",
+            TunnelProtocol::Geneve => "Cilium's Geneve",
+        },
+    };
+    out.push(
+        Diagnostic::new(
+            Code::TailscaleUdpGroTunnel,
+            "mesh.provider",
+            format!(
+                "{tunnel} runs inside `{}`: tailscaled 1.54 and later coalesces the UDP packets it receives into one on its TUN device (UDP GRO, Linux 6.2+), and the kernel's vxlan/geneve drivers lose all but the first of a batch, so pod traffic between nodes drops packets and TCP crawls (tailscale#11026, open)",
+                c.mesh.interface
+            ),
+        )
+        .with_help(format!(
+            "the bundle's `{}` sets `TS_TUN_DISABLE_UDP_GRO=true` for tailscaled (tailscale#11924, Tailscale 1.66+); it takes effect when tailscaled next starts: `sudo systemctl restart tailscaled` from a console that does not run over Tailscale",
+            crate::render::dropin::TAILSCALED_DROPIN
+        )),
+    );
+}
