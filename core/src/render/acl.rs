@@ -1,7 +1,8 @@
 //! The tailnet policy snippet: `cluster/tailscale-acl.json` for Tailscale,
 //! `cluster/headscale-policy.json` for Headscale. It allows exactly the ports of
 //! [`ports::required`] between the node tags (MS801), 6443/tcp to the servers from
-//! `mesh.admins` (so `kubectl` from a laptop works), and with vpn-auth the pod network.
+//! `mesh.admins` (so `kubectl` from a laptop works), and with vpn-auth and flannel the pod
+//! network (with Cilium k3s advertises no pod routes).
 //!
 //! It uses the `acls` form, which Tailscale and Headscale both accept. Tag owners come from
 //! `mesh.tag_owners`: Tailscale's default `autogroup:admin` is refused by Headscale's policy v2

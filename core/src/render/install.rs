@@ -25,6 +25,19 @@ pub const BLOCK_END: &str = "# END meshspec proxy settings";
 /// Where a k3s server keeps the token its datastore is encrypted with (default `data-dir`).
 pub const SERVER_TOKEN: &str = "/var/lib/rancher/k3s/server/token";
 
+/// [`SERVER_TOKEN`] below the servers' `data-dir` when `k3s.server_extra` sets one.
+fn server_token(c: &Cluster) -> String {
+    c.k3s
+        .server_extra
+        .get("data-dir")
+        .and_then(serde_json::Value::as_str)
+        .filter(|d| d.starts_with('/'))
+        .map_or_else(
+            || SERVER_TOKEN.to_owned(),
+            |d| format!("{}/server/token", d.trim_end_matches('/')),
+        )
+}
+
 /// The k3s installer URL.
 pub const INSTALLER_URL: &str = "https://get.k3s.io";
 
@@ -116,7 +129,8 @@ pub fn body(c: &Cluster, shape: &Shape) -> String {
             s,
             "if [ ! -f \"$token_file\" ]; then\n  echo \"install.sh: token file $token_file is missing; \"{create} >&2\n  exit 1\nfi\n",
             create = quote(&format!(
-                "copy it from {first}: {SERVER_TOKEN}, then chmod 600 {token}"
+                "copy it from {first}: {}, then chmod 600 {token}",
+                server_token(c)
             ))
         );
     }
@@ -206,9 +220,10 @@ fn init_token(s: &mut String, c: &Cluster) {
          fi\n  \
          unset have want\n\
          fi\n",
-        server = quote(SERVER_TOKEN),
+        server = quote(&server_token(c)),
         create = quote(&format!(
-            "this is a fresh first server (no {SERVER_TOKEN}), so create it: (umask 077; openssl rand -hex 32 > {token})"
+            "this is a fresh first server (no {}), so create it: (umask 077; openssl rand -hex 32 > {token})",
+            server_token(c)
         )),
     );
 }
@@ -399,6 +414,22 @@ mod tests {
         assert!(sh.contains("cat \"$envtmp\" > /etc/environment"));
         let without = install_script(&c, &c.nodes[0], &[]);
         assert!(!without.contains("/etc/environment"));
+    }
+
+    #[test]
+    fn first_server_token_follows_the_data_dir() {
+        let c = Cluster::from_yaml("version: 1\nname: lab\nk3s: {server_extra: {data-dir: /srv/k3s/}}\nnodes:\n  - {name: a, role: server, mesh_ip: 100.64.0.1}\n  - {name: b, role: server, mesh_ip: 100.64.0.2}\n").unwrap();
+        let first = install_script(&c, &c.nodes[0], &[]);
+        assert!(
+            first.contains("\nserver_token=/srv/k3s/server/token\n"),
+            "{first}"
+        );
+        assert!(!first.contains(SERVER_TOKEN), "{first}");
+        let joining = install_script(&c, &c.nodes[1], &[]);
+        assert!(
+            joining.contains("copy it from a: /srv/k3s/server/token"),
+            "{joining}"
+        );
     }
 
     #[test]
