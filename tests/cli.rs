@@ -502,10 +502,11 @@ fn render_removes_files_it_wrote_that_the_spec_no_longer_has() {
     render(&spec, &out).code(0);
     fs::write(out.join("notes.txt"), "keep me").unwrap();
     fs::write(&spec, OK.replace("name: b", "name: c")).unwrap();
-    // node b had four files: its config, its systemd drop-in, its install script, its firewall
+    // node b had five files: its config, its k3s and tailscaled drop-ins (MS411, MS707), its
+    // install script, its firewall
     render(&spec, &out)
         .code(0)
-        .stderr(predicate::str::contains("removed 4"));
+        .stderr(predicate::str::contains("removed 5"));
     let files = tree(&out);
     assert!(
         !files
@@ -809,7 +810,7 @@ fn the_readmes_broken_example_is_refused_with_its_two_mistakes() {
         .stdout(predicate::str::contains(
             "error[MS201]: node `k3s-gpu-worker` uses its LAN address as node-ip",
         ))
-        .stdout(predicate::str::contains("3 errors, 4 warnings, 3 info"));
+        .stdout(predicate::str::contains("3 errors, 5 warnings, 3 info"));
     let d = TempDir::new().unwrap();
     render(&spec, &d.path().join("out")).code(1);
     assert!(

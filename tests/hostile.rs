@@ -69,7 +69,7 @@ const ENV_KEYS: &[&str] = &[
     "CONTAINERD_HTTPS_PROXY",
     "CONTAINERD_NO_PROXY",
 ];
-const UNIT_KEYS: &[&str] = &["After", "Wants", "PartOf"];
+const UNIT_KEYS: &[&str] = &["After", "Wants", "PartOf", "ExecStartPre", "Environment"];
 
 fn is_script(path: &str) -> bool {
     path.ends_with(".sh")

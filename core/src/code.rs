@@ -75,7 +75,7 @@ codes! {
     MissingField = 4, "MS004", "missing-field", Error, "a required key is absent (`version`, `name`, `nodes`, a node's `mesh_ip` without vpn-auth)";
     UnsupportedVersion = 5, "MS005", "unsupported-version", Error, "`version` is not 1";
     DuplicateName = 6, "MS006", "duplicate-name", Error, "two nodes or two sites share a name";
-    UnknownReference = 7, "MS007", "unknown-reference", Error, "a node names a site that does not exist";
+    UnknownReference = 7, "MS007", "unknown-reference", Error, "a node names a site that does not exist, or (Headscale) `tag_owners`/`admins` name a group that `mesh.groups` does not define";
     NoServer = 8, "MS008", "no-server", Error, "no node has role `server`";
     InlineSecret = 9, "MS009", "inline-secret", Error, "something that looks like a join token or auth key is written in the spec (`token:`, `K10…`, `tskey-…` in any extra map); help: use a `*_file` path";
     DuplicateKey = 10, "MS010", "duplicate-key", Error, "the same YAML key twice in one mapping";
@@ -130,6 +130,7 @@ codes! {
     CiliumSchema = 704, "MS704", "cilium-schema", Error, "a value in `values` has the wrong type for the chart version's `values.schema.json`";
     CiliumTailscaleFwmark = 705, "MS705", "cilium-tailscale-fwmark", Warning, "Cilium tunnel endpoints on Tailscale: Cilium's packet marks can collide with Tailscale's fwmark rule (cilium#35338) so VXLAN leaves by the physical NIC; help gives the check and the mitigation";
     CiliumVersion = 706, "MS706", "cilium-version", Error, "a chart version outside the supported range";
+    TailscaleUdpGroTunnel = 707, "MS707", "tailscale-udp-gro-tunnel", Warning, "VXLAN or Geneve between nodes inside Tailscale: tailscaled 1.54+ coalesces received UDP packets on its TUN device and the kernel's vxlan/geneve drivers lose all but the first of a batch (tailscale#11026); the bundle persists `TS_TUN_DISABLE_UDP_GRO=true` for tailscaled";
     MeshAcl = 801, "MS801", "mesh-acl", Info, "the ports the mesh policy must allow between nodes (6443/tcp to servers, 10250/tcp, 8472/udp or 6081/udp, 4240/tcp and ICMP for Cilium health, 2379-2380/tcp between servers); help renders a Tailscale ACL snippet and firewall commands";
     EtcdNodeIpChange = 901, "MS901", "etcd-node-ip-change", Error, "a server's node-ip changes after the cluster exists: etcd keeps the old peer address (the seed's \"etcd IP conflict\"); help: keep node-ip, add advertise-address";
     CidrChange = 902, "MS902", "cidr-change", Error, "cluster_cidr, service_cidr or node_cidr_mask changes: needs a rebuilt cluster";
@@ -201,7 +202,7 @@ mod tests {
             assert!(seen.insert(c.number()), "duplicate {c}");
             assert_eq!(Code::lookup(c.slug()), Some(*c));
         }
-        assert_eq!(Code::ALL.len(), 74);
+        assert_eq!(Code::ALL.len(), 75);
     }
 
     #[test]

@@ -322,6 +322,30 @@ pub fn parse_entry(s: &str) -> Result<Entry, EntryError> {
     })
 }
 
+/// An entry as Go's proxy matching reads it (`golang.org/x/net/http/httpproxy`, which k3s,
+/// containerd and kubectl use): like [`parse_entry`], except that a CIDR with host bits set is
+/// accepted as its network, because `net.ParseCIDR` returns the masked network
+/// (`192.168.2.20/24` matches all of `192.168.2.0/24`). The second value is that clean form
+/// when the entry was written with host bits, so callers can suggest it.
+///
+/// ```
+/// use meshspec::no_proxy::{parse_entry_as_go, Entry};
+/// let (e, clean) = parse_entry_as_go("192.168.2.20/24").unwrap();
+/// assert_eq!(e, Entry::Cidr("192.168.2.0/24".parse().unwrap()));
+/// assert_eq!(clean.unwrap().to_string(), "192.168.2.0/24");
+/// assert_eq!(parse_entry_as_go("10.0.0.0/8").unwrap().1, None);
+/// ```
+pub fn parse_entry_as_go(s: &str) -> Result<(Entry, Option<Cidr>), EntryError> {
+    match parse_entry(s) {
+        Ok(e) => Ok((e, None)),
+        Err(EntryError::Cidr {
+            source: crate::cidr::CidrError::HostBits { network, .. },
+            ..
+        }) => Ok((Entry::Cidr(network), Some(network))),
+        Err(e) => Err(e),
+    }
+}
+
 /// `host` when `s` is `host:port` with a numeric port and a host that is not an IPv6 address.
 fn strip_port(s: &str) -> Option<&str> {
     let (host, port) = s.rsplit_once(':')?;
@@ -515,7 +539,11 @@ fn address_blocks(entries: &[Entry]) -> Vec<Cidr> {
 /// ```
 #[must_use]
 pub fn missing(entries: &[String], required: &[Requirement]) -> Vec<Requirement> {
-    let parsed: Vec<Entry> = entries.iter().filter_map(|e| parse_entry(e).ok()).collect();
+    // what the consumers (Go programs) match, so a block written with host bits still covers
+    let parsed: Vec<Entry> = entries
+        .iter()
+        .filter_map(|e| parse_entry_as_go(e).ok().map(|(e, _)| e))
+        .collect();
     let blocks = address_blocks(&parsed);
     required
         .iter()

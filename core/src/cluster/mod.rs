@@ -14,7 +14,7 @@ mod pods;
 mod proxy_env;
 mod stack;
 
-pub use stack::flannel_device;
+pub use stack::{FLANNEL_V6_DEVICE, flannel_device};
 
 pub use stack::MESH_UNDERLAY_FAMILY;
 
@@ -372,7 +372,41 @@ fn resolve_mesh(spec: &Spec, diags: &mut Vec<Diagnostic>) -> Mesh {
         vpn_auth_key_file: m.k3s_vpn_auth.as_ref().map(|v| v.key_file.clone()),
         tag_owners: resolve_tag_owners(m, provider, diags),
         admins: resolve_admins(m, provider, diags),
+        groups: resolve_groups(m, provider, diags),
     }
+}
+
+/// `mesh.groups`. With Headscale the rendered file is a whole policy, and Headscale's
+/// `Policy.validate()` refuses a policy that names a group it does not define
+/// (`ErrGroupNotDefined`, juanfont/headscale `hscontrol/policy/v2/types.go`): every group in
+/// `tag_owners` or `admins` must be defined here (MS007, unknown reference). With Tailscale the
+/// file is a fragment merged into the tailnet's policy, which may define them (`PLAN.md` lists
+/// them).
+fn resolve_groups(
+    m: &crate::spec::MeshSpec,
+    provider: Provider,
+    diags: &mut Vec<Diagnostic>,
+) -> std::collections::BTreeMap<String, Vec<String>> {
+    let groups = m.groups.clone().unwrap_or_default();
+    if provider == Provider::Headscale {
+        for (field, list) in [("tag_owners", &m.tag_owners), ("admins", &m.admins)] {
+            for (i, p) in list.iter().flatten().enumerate() {
+                if crate::principal::kind(p) == Some(crate::principal::Kind::Group)
+                    && !groups.contains_key(p)
+                {
+                    diags.push(
+                        Diagnostic::new(
+                            crate::code::Code::UnknownReference,
+                            format!("mesh.{field}[{i}]"),
+                            format!("`{p}` is not defined in `mesh.groups`: the bundle's `cluster/headscale-policy.json` is a whole policy, and Headscale refuses one that names an undefined group (`group not defined in policy`)"),
+                        )
+                        .with_help(format!("define it with its users: `mesh: {{groups: {{\"{p}\": [alice@]}}}}`")),
+                    );
+                }
+            }
+        }
+    }
+    groups
 }
 
 /// `mesh.tag_owners`, defaulting to `autogroup:admin` on Tailscale. Headscale has no default:

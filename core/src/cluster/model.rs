@@ -77,6 +77,26 @@ pub struct Mesh {
     pub tag_owners: Vec<String>,
     /// Sources allowed to reach 6443/tcp from outside the cluster (default `autogroup:member`).
     pub admins: Vec<String>,
+    /// Group definitions rendered into the policy (`mesh.groups`).
+    pub groups: std::collections::BTreeMap<String, Vec<String>>,
+}
+
+impl Mesh {
+    /// The groups `tag_owners` and `admins` name that `mesh.groups` does not define, in order
+    /// of first use, each once.
+    #[must_use]
+    pub fn undefined_groups(&self) -> Vec<&str> {
+        let mut out: Vec<&str> = Vec::new();
+        for p in self.tag_owners.iter().chain(&self.admins) {
+            if crate::principal::kind(p) == Some(crate::principal::Kind::Group)
+                && !self.groups.contains_key(p)
+                && !out.contains(&p.as_str())
+            {
+                out.push(p);
+            }
+        }
+        out
+    }
 }
 
 impl Mesh {

@@ -62,6 +62,11 @@ impl Cluster {
                         ),
                         overhead,
                     );
+                    if let Some(v6) = self.flannel_v6_device_mtu(node) {
+                        stack = stack.with_note(format!(
+                            "IPv4; IPv6 pod traffic leaves by {FLANNEL_V6_DEVICE} at {v6} (VXLAN over IPv6, -70)"
+                        ));
+                    }
                 }
                 stack.pod("pod eth0")
             }
@@ -106,6 +111,71 @@ impl Cluster {
         })
     }
 
+    /// The MTU of flannel's IPv6 VXLAN device (`flannel-v6.1`) on `node`, when flannel runs
+    /// VXLAN for a pod network with IPv6; `None` otherwise.
+    ///
+    /// flannel writes one pod MTU for both families, `FLANNEL_MTU` = interface MTU - 50
+    /// (`encapOverhead = 50` in `pkg/backend/vxlan/vxlan_network.go`), but creates
+    /// `flannel-v6.1` without an MTU of its own (`vxlan.go` never sets the device attributes'
+    /// MTU, so `device.go` passes `0 - 50` and netlink omits it): the kernel then gives a VXLAN
+    /// device over IPv6 the lower device's MTU minus 70 (`VXLAN6_HEADROOM`: outer IPv6 40 + UDP
+    /// 8 + VXLAN 8 + Ethernet 14). IPv6 packets between pods on different nodes therefore carry
+    /// at most 20 bytes less than the pod MTU, and a bigger one is answered with ICMPv6 Packet
+    /// Too Big by the node.
+    #[must_use]
+    pub fn flannel_v6_device_mtu(&self, node: &Node) -> Option<u32> {
+        let f = self.cni.flannel()?;
+        if f.backend != FlannelBackend::Vxlan
+            || node.node_ip_mode == NodeIpMode::VpnAuth
+            || !self.network.uses_ipv6()
+        {
+            return None;
+        }
+        let lower = if node.tunnel_over_mesh() {
+            self.mesh.mtu
+        } else {
+            self.underlay_mtu(node)
+        };
+        Some(lower.saturating_sub(mtu::tunnel_overhead(Tunnel::Vxlan, Family::Ipv6)))
+    }
+
+    /// The largest IPv6 packet pods can send to pods on other nodes, over all nodes: the pod
+    /// MTU, or `flannel-v6.1`'s smaller MTU with flannel VXLAN. `None` without IPv6.
+    #[must_use]
+    pub fn pod_mtu_ipv6(&self) -> Option<u32> {
+        if !self.network.uses_ipv6() {
+            return None;
+        }
+        let pod = self.pod_mtu();
+        Some(
+            self.nodes
+                .iter()
+                .filter_map(|n| self.flannel_v6_device_mtu(n))
+                .min()
+                .map_or(pod, |v6| v6.min(pod)),
+        )
+    }
+
+    /// Whether `node` receives VXLAN or Geneve from other nodes through Tailscale's TUN device,
+    /// where tailscaled (1.54+, on kernels with TUN UDP offload) coalesces received UDP
+    /// packets and the kernel's vxlan/geneve drivers lose all but the first of a batch
+    /// (tailscale#11026, open): flannel VXLAN or Cilium tunnelling between mesh addresses.
+    /// k3s's own vpn-auth backend routes without VXLAN and is not affected.
+    #[must_use]
+    pub fn tunnel_in_tailscale(&self, node: &Node) -> bool {
+        if !self.mesh.is_tailscale()
+            || self.nodes.len() < 2
+            || !node.tunnel_over_mesh()
+            || node.node_ip_mode == NodeIpMode::VpnAuth
+        {
+            return false;
+        }
+        match &self.cni {
+            Cni::Flannel(f) => f.backend == FlannelBackend::Vxlan,
+            Cni::Cilium(_) => true,
+        }
+    }
+
     /// Cilium's own encryption as set in `cni.cilium.values`.
     #[must_use]
     pub fn cilium_encryption(&self) -> CiliumEncryption {
@@ -124,6 +194,9 @@ impl Cluster {
         }
     }
 }
+
+/// flannel's IPv6 VXLAN device (`flannel-v6.<VNI>`, VNI 1: flannel `pkg/backend/vxlan/vxlan.go`).
+pub const FLANNEL_V6_DEVICE: &str = "flannel-v6.1";
 
 /// The device flannel creates for a backend: `flannel.1` for VXLAN, `flannel-wg` (and
 /// `flannel-wg-v6`) for wireguard-native (flannel `pkg/backend/wireguard`), none for host-gw;

@@ -225,25 +225,7 @@ fn cni(
             if let Some(t) = rest.remove("tunnelProtocol").and_then(|v| v.as_str().and_then(TunnelProtocol::from_word)) {
                 c.tunnel_protocol = Some(t);
             }
-            if let Some(Value::Object(ipam)) = rest.get("ipam").cloned() {
-                match ipam.get("mode").and_then(Value::as_str) {
-                    Some("kubernetes") => {
-                        c.ipam = Some(CiliumIpam::Kubernetes);
-                        rest.remove("ipam");
-                    }
-                    Some("cluster-pool") => {
-                        c.ipam = Some(CiliumIpam::ClusterPool);
-                        c.cluster_pool_cidr = ipam
-                            .get("operator")
-                            .and_then(|o| o.get("clusterPoolIPv4PodCIDRList"))
-                            .and_then(|l| l.get(0).or(Some(l)))
-                            .and_then(Value::as_str)
-                            .and_then(|s| s.parse().ok());
-                        rest.remove("ipam");
-                    }
-                    _ => {}
-                }
-            }
+            ipam(&mut c, &mut rest, todos);
             if let Some(b) = rest.remove("kubeProxyReplacement") {
                 c.kube_proxy_replacement = Some(b == Value::Bool(true) || b.as_str() == Some("true"));
             }
@@ -274,6 +256,123 @@ fn cni(
         cilium: Some(c),
         flannel: None,
     }
+}
+
+/// The chart's own default of a dotted values key (the newest line; the IPAM defaults are the
+/// same on every supported line: `cluster-pool`, `10.0.0.0/8`).
+fn chart_default(key: &str) -> Option<&'static Value> {
+    crate::cilium::chart_default(crate::cilium::ChartLine::newest(), key)
+}
+
+/// The running cluster's IPAM, kept as it is: Cilium's docs say not to change the IPAM mode of
+/// an existing cluster (pods keep their addresses, new ones come from another allocator).
+/// Without `ipam.mode` the chart's default applies, `cluster-pool` (the chart's configmap
+/// template reads `.Values.ipam.mode`; meshspec's vendored defaults agree), and without a pool
+/// list its `10.0.0.0/8`, which overlaps k3s's service network: MS703 then says so, and a TODO
+/// explains the choice.
+fn ipam(c: &mut CiliumSpec, rest: &mut serde_json::Map<String, Value>, todos: &mut Vec<Todo>) {
+    let given = rest.get("ipam").and_then(Value::as_object).cloned();
+    let mode = given
+        .as_ref()
+        .and_then(|i| i.get("mode"))
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    let default_mode = chart_default("ipam.mode").and_then(Value::as_str);
+    let effective = mode.as_deref().or(default_mode);
+    match effective {
+        Some("kubernetes") => {
+            c.ipam = Some(CiliumIpam::Kubernetes);
+            rest.remove("ipam");
+        }
+        Some("cluster-pool") => {
+            c.ipam = Some(CiliumIpam::ClusterPool);
+            let list = given
+                .as_ref()
+                .and_then(|i| i.get("operator"))
+                .and_then(|o| o.get("clusterPoolIPv4PodCIDRList"));
+            let pool = list
+                .and_then(|l| l.get(0).or(Some(l)))
+                .and_then(Value::as_str)
+                .and_then(|s| s.parse().ok());
+            c.cluster_pool_cidr = pool.or_else(|| {
+                chart_default("ipam.operator.clusterPoolIPv4PodCIDRList")
+                    .and_then(|l| l.get(0))
+                    .and_then(Value::as_str)
+                    .and_then(|s| s.parse().ok())
+            });
+            if mode.is_none() || list.is_none() {
+                let pool = c
+                    .cluster_pool_cidr
+                    .map_or_else(|| "10.0.0.0/8".to_owned(), |p| p.to_string());
+                let what = if mode.is_none() {
+                    "the values set no `ipam.mode`"
+                } else {
+                    "the values set no `ipam.operator.clusterPoolIPv4PodCIDRList`"
+                };
+                todos.push(Todo::new("cni.cilium.cluster_pool_cidr", format!("{what}: the cluster runs the chart's default, `cluster-pool` with `{pool}`, and meshspec keeps it (Cilium: never change the IPAM mode of a running cluster). If `{pool}` overlaps the service or a site network (MS703), the pods' addresses already collide there: plan a new pool (a new cluster, or Cilium's documented pool migration) rather than switching the mode in place")));
+            }
+            rest.remove("ipam");
+        }
+        Some(other) => {
+            // kept in `values` as written; meshspec's own `ipam` must not replace it
+            todos.push(Todo::new("cni.cilium.ipam", format!("Cilium IPAM mode `{other}` is not one meshspec renders (kubernetes, cluster-pool): the values keep it, and `ipam` in the rendered values is this cluster's; check `cluster/cilium-values.yaml` before upgrading")));
+        }
+        None => {}
+    }
+}
+
+/// Every difference between the values file the cluster runs with and the one meshspec renders
+/// from the imported spec, as TODOs at `cni.cilium.values`: keys added, values changed, keys
+/// dropped (dotted Helm paths; lists compare whole).
+pub(super) fn values_changes(input: &Value, rendered: &Value) -> Vec<Todo> {
+    fn leaves(prefix: &str, v: &Value, out: &mut BTreeMap<String, Value>) {
+        match v {
+            Value::Object(m) if !m.is_empty() => {
+                for (k, x) in m {
+                    let p = if prefix.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{prefix}.{k}")
+                    };
+                    leaves(&p, x, out);
+                }
+            }
+            other => {
+                out.insert(prefix.to_owned(), other.clone());
+            }
+        }
+    }
+    let (mut before, mut after) = (BTreeMap::new(), BTreeMap::new());
+    leaves("", input, &mut before);
+    leaves("", rendered, &mut after);
+    let show = |v: &Value| crate::render::line::one_line(&v.to_string()).into_owned();
+    let mut out = Vec::new();
+    for (k, new) in &after {
+        match before.get(k) {
+            None => out.push(Todo::new(
+                "cni.cilium.values",
+                format!("the rendered values add `{k}: {}`", show(new)),
+            )),
+            Some(old) if old != new => out.push(Todo::new(
+                "cni.cilium.values",
+                format!(
+                    "the rendered values change `{k}` from {} to {}",
+                    show(old),
+                    show(new)
+                ),
+            )),
+            Some(_) => {}
+        }
+    }
+    for (k, old) in &before {
+        if !after.contains_key(k) {
+            out.push(Todo::new(
+                "cni.cilium.values",
+                format!("the rendered values drop `{k}` (was {})", show(old)),
+            ));
+        }
+    }
+    out
 }
 
 fn k3s(nodes: &[Source<'_>], first: Option<&Source<'_>>, todos: &mut Vec<Todo>) -> K3sSpec {

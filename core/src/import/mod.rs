@@ -429,6 +429,24 @@ pub fn import(input: &ImportInput) -> Result<Imported, LintReport> {
             });
         }
     };
+    // every values change the render would make, listed where the operator reads the TODOs
+    let (cluster, yaml) = match (cilium.as_ref(), cluster.cni.cilium()) {
+        (Some(input), Some(cil)) => {
+            let diff = infer::values_changes(input, &crate::render::cilium::values(&cluster, cil));
+            if diff.is_empty() {
+                (cluster, yaml)
+            } else {
+                todos.extend(diff);
+                // the same spec with more comments: re-read it so positions match the text
+                let yaml = emit::yaml(&spec, &todos);
+                match Cluster::from_yaml(&yaml) {
+                    Ok(c) => (c, yaml),
+                    Err(_) => (cluster, yaml),
+                }
+            }
+        }
+        _ => (cluster, yaml),
+    };
     let diagnostics = cluster.validate();
     let changes = changes(&cluster, &srcs);
     let plan = plan(&cluster, &changes);

@@ -99,10 +99,10 @@ pub const KNOWN_BUGS: &[KnownBug] = &[
     KnownBug {
         issue: "k3s#11803",
         summary: "with vpn-auth, k3s runs `tailscale set --advertise-routes=<this node's pod CIDR>` at every start, replacing every route the node advertised before (a LAN subnet router stops routing)",
-        fixed_in: &[],
-        fixed_on_newer_lines: false,
+        fixed_in: &[v(32, 11), v(33, 7), v(34, 3), v(35, 0)],
+        fixed_on_newer_lines: true,
         condition: Condition::VpnAuth,
-        provenance: "k3s-io/k3s#11803 (open), k3s-io/k3s#8012; k3s#13106 (merged 2025-10-28) and its backports #13267-#13270 (1.31-1.34) keep routes of an already running tailscaled, but no release note confirming the first fixed versions was found, so every version is treated as affected",
+        provenance: "k3s-io/k3s#11803, k3s#8012; fixed by k3s#13106 (merged 2025-10-28, before the first 1.35 release) and its backports #13267 (1.34), #13268 (1.33), #13269 (1.32), #13270 (1.31): k3s reads the running tailscaled's advertised routes (`tailscale debug prefs`, pkg/vpn/vpn.go GetAdvertisedRoutes) and adds the pod CIDR to them. Release notes (k3s-io/docs docs/release-notes): v1.34.3+k3s1, v1.33.7+k3s1, v1.32.11+k3s1 (all Dec 19 2025) list them; no 1.31 release after the 1.31 backport was found, so 1.31 is treated as affected",
         workaround: "do not use a vpn-auth node as a subnet router for other networks, or re-advertise those routes after each k3s start (`tailscale set --advertise-routes=<pod CIDR>,<your routes>`)",
     },
 ];
@@ -182,13 +182,33 @@ mod tests {
     }
 
     #[test]
-    fn vpn_auth_route_replacement_k3s_11803_has_no_confirmed_fix() {
+    fn vpn_auth_route_replacement_k3s_11803_is_fixed_per_line() {
         let bug = KNOWN_BUGS.iter().find(|b| b.issue == "k3s#11803").unwrap();
         assert_eq!(bug.condition, Condition::VpnAuth);
-        assert!(bug.affects(ver("v1.31.4+k3s1")));
-        assert!(bug.affects(ver("v1.36.2+k3s1")));
-        assert_eq!(bug.fixed_list(), "no fixed release confirmed");
-        assert!(bug.provenance.contains("#13106"));
+        for affected in [
+            "v1.31.4+k3s1",
+            "v1.31.14+k3s1",
+            "v1.32.10+k3s1",
+            "v1.33.6+k3s1",
+            "v1.34.2+k3s1",
+            "v1.30.14+k3s2",
+        ] {
+            assert!(bug.affects(ver(affected)), "{affected}");
+        }
+        for fixed in [
+            "v1.32.11+k3s1",
+            "v1.32.11+k3s3",
+            "v1.33.7+k3s1",
+            "v1.34.3+k3s1",
+            "v1.35.0+k3s1",
+            "v1.36.2+k3s1",
+        ] {
+            assert!(!bug.affects(ver(fixed)), "{fixed}");
+        }
+        assert_eq!(bug.fixed_list(), "v1.32.11, v1.33.7, v1.34.3, v1.35.0");
+        for pr in ["#13106", "#13267", "#13268", "#13269", "#13270"] {
+            assert!(bug.provenance.contains(pr), "{pr}");
+        }
     }
 
     #[test]

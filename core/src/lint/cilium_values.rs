@@ -5,7 +5,7 @@ use std::str::FromStr;
 
 use serde_json::Value;
 
-use super::merge::ConfigFile;
+use super::merge::{ConfigFile, Merged, items};
 use super::report::Finding;
 use crate::cilium::{ChartLine, rules as chart, schema};
 use crate::code::Code;
@@ -68,7 +68,86 @@ const PRESUBTRACTED: &[(u64, &str)] = &[
     (1350, "WireGuard's 1420 minus VXLAN/Geneve's 70 over IPv6"),
 ];
 
-pub(super) fn check(values: &CiliumValues, out: &mut Vec<Finding>) {
+/// The cluster's networks as the linted configs show them, for MS703 on the values' pool.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Networks {
+    /// `service-cidr` of the servers (k3s's `10.43.0.0/16` when none sets it).
+    service: Vec<crate::cidr::Cidr>,
+    /// Every node's `node-ip` and `advertise-address`.
+    nodes: Vec<std::net::IpAddr>,
+}
+
+impl Networks {
+    pub(super) fn of(nodes: &[super::NodeConfig], servers: &[(usize, Merged)]) -> Self {
+        let mut service: Vec<crate::cidr::Cidr> = servers
+            .iter()
+            .filter_map(|(_, m)| m.get("service-cidr"))
+            .flat_map(|e| items("service-cidr", &e.value))
+            .filter_map(|s| s.trim().parse().ok())
+            .collect();
+        if service.is_empty() {
+            service.extend(
+                crate::cluster::DEFAULT_SERVICE_CIDR_V4
+                    .parse::<crate::cidr::Cidr>()
+                    .ok(),
+            );
+        }
+        service.sort();
+        service.dedup();
+        let mut ips = Vec::new();
+        for n in nodes {
+            let (merged, _) = super::merge::merge(&n.files);
+            for key in ["node-ip", "advertise-address"] {
+                if let Some(e) = merged.get(key) {
+                    ips.extend(
+                        items(key, &e.value)
+                            .iter()
+                            .filter_map(|s| s.trim().parse::<std::net::IpAddr>().ok()),
+                    );
+                }
+            }
+        }
+        ips.sort();
+        ips.dedup();
+        Self {
+            service,
+            nodes: ips,
+        }
+    }
+}
+
+/// The pool the values give Cilium's `cluster-pool` IPAM, as the chart renders it: `ipam.mode`
+/// absent is the chart's default (`cluster-pool`), and the pool list absent is its default
+/// (`10.0.0.0/8`, meshspec's vendored `values.yaml` defaults). `None` for another mode.
+fn cluster_pool(line: ChartLine, json: &Value) -> Option<(Vec<crate::cidr::Cidr>, bool)> {
+    let mode = json
+        .get("ipam")
+        .and_then(|i| i.get("mode"))
+        .or_else(|| crate::cilium::chart_default(line, "ipam.mode"))
+        .and_then(Value::as_str)?;
+    if mode != "cluster-pool" {
+        return None;
+    }
+    let given = json
+        .get("ipam")
+        .and_then(|i| i.get("operator"))
+        .and_then(|o| o.get("clusterPoolIPv4PodCIDRList"));
+    let list = given.or_else(|| {
+        crate::cilium::chart_default(line, "ipam.operator.clusterPoolIPv4PodCIDRList")
+    })?;
+    let pools = match list {
+        Value::Array(a) => a
+            .iter()
+            .filter_map(Value::as_str)
+            .filter_map(|s| s.parse().ok())
+            .collect(),
+        Value::String(s) => s.split([',', ' ']).filter_map(|s| s.parse().ok()).collect(),
+        _ => Vec::new(),
+    };
+    Some((pools, given.is_none()))
+}
+
+pub(super) fn check(values: &CiliumValues, networks: &Networks, out: &mut Vec<Finding>) {
     let files = std::slice::from_ref(&values.file);
     let at = |d: Diagnostic, pos: Option<Pos>| {
         let p = pos.unwrap_or(Pos { line: 1, column: 1 });
@@ -112,6 +191,48 @@ pub(super) fn check(values: &CiliumValues, out: &mut Vec<Finding>) {
     }
     for v in schema::check(line, &json) {
         out.push(at(Diagnostic::new(Code::CiliumSchema, &v.path, format!("{v} (chart {})", line.chart_version())).with_help("fix the value's type: the chart's values.schema.json refuses it and `helm install` fails"), position(&tree, &v.path)));
+    }
+    // the schema allows any string here; the chart's configmap template fails on anything but
+    // true/false: "kubeProxyReplacement must be explicitly set to a valid value (true or
+    // false) to continue"
+    if let Some(v) = json.get("kubeProxyReplacement")
+        && !chart::kube_proxy_replacement_valid(v)
+    {
+        out.push(at(Diagnostic::new(Code::CiliumSchema, "kubeProxyReplacement", format!("`kubeProxyReplacement: {}` fails the chart {}: it takes only `true` or `false` (`strict`, `partial` and `disabled` were removed in 1.16)", crate::render::line::one_line(&v.to_string()).trim_matches('"'), line.chart_version())).with_help("`strict` is `true` (with `k8sServiceHost`/`k8sServicePort` set); `partial` and `disabled` are `false`"), position(&tree, "kubeProxyReplacement")));
+    }
+    if let Some((pools, default_pool)) = cluster_pool(line, &json) {
+        for p in &pools {
+            let mut clashes: Vec<String> = networks
+                .service
+                .iter()
+                .filter(|s| s.overlaps(p))
+                .map(|s| format!("the service network `{s}`"))
+                .collect();
+            let inside: Vec<String> = networks
+                .nodes
+                .iter()
+                .filter(|ip| p.contains_addr(**ip))
+                .map(ToString::to_string)
+                .collect();
+            if !inside.is_empty() {
+                clashes.push(format!("the node addresses {}", inside.join(", ")));
+            }
+            if clashes.is_empty() {
+                continue;
+            }
+            let whose = if default_pool {
+                format!(
+                    "the chart's default pool `{p}` (the values set no `ipam.operator.clusterPoolIPv4PodCIDRList`)"
+                )
+            } else {
+                format!("Cilium pool `{p}`")
+            };
+            out.push(at(
+                Diagnostic::new(Code::CiliumPoolOverlap, "ipam.operator.clusterPoolIPv4PodCIDRList", format!("{whose} overlaps {}: pods would get addresses the cluster already uses", clashes.join(" and ")))
+                    .with_help("set `ipam.operator.clusterPoolIPv4PodCIDRList` to a range that overlaps nothing; on a running cluster the pool cannot simply change (existing pods keep their addresses): plan the move with Cilium's IPAM docs"),
+                json.get("ipam").and_then(|_| position(&tree, "ipam.operator.clusterPoolIPv4PodCIDRList")),
+            ));
+        }
     }
     if let Some(mtu) = json.get("MTU").and_then(Value::as_u64)
         && let Some((_, why)) = PRESUBTRACTED.iter().find(|(m, _)| *m == mtu)

@@ -76,7 +76,8 @@ pub fn lint(nodes: &[NodeConfig], options: &LintOptions) -> LintReport {
     }
     checks::critical(nodes, &servers, &mut findings);
     if let Some(values) = &options.cilium {
-        cilium_values::check(values, &mut findings);
+        let networks = cilium_values::Networks::of(nodes, &servers);
+        cilium_values::check(values, &networks, &mut findings);
     }
     LintReport::new(findings)
 }

@@ -237,6 +237,25 @@ fn labels_taints(n: &Node, l: &LiveNode, np: &str, out: &mut Vec<Diagnostic>) {
         if present {
             continue;
         }
+        // kubectl matches taints by key and effect: `--overwrite` replaces the value of a taint
+        // with the same key and effect, and otherwise adds one. A taint of the same key with
+        // another effect stays unless it is removed first (`key:Effect-`).
+        let wrong_effect: Vec<String> = l
+            .taints
+            .iter()
+            .filter_map(|x| x.parse::<Taint>().ok())
+            .filter(|x| x.key == want.key && x.effect != want.effect)
+            .map(|x| format!("{}:{}-", x.key, x.effect))
+            .collect();
+        let help = if wrong_effect.is_empty() {
+            format!("`kubectl taint node {} {t} --overwrite`", n.name)
+        } else {
+            format!(
+                "first remove the taint with the wrong effect, then add it: `kubectl taint node {0} {1}` then `kubectl taint node {0} {t} --overwrite` (kubectl matches taints by key and effect: `--overwrite` alone would add a second taint and leave the wrong one)",
+                n.name,
+                wrong_effect.join(" ")
+            )
+        };
         out.push(
             Diagnostic::new(
                 Code::LiveLabelsTaints,
@@ -251,7 +270,7 @@ fn labels_taints(n: &Node, l: &LiveNode, np: &str, out: &mut Vec<Diagnostic>) {
                     }
                 ),
             )
-            .with_help(format!("`kubectl taint node {} {t} --overwrite`", n.name)),
+            .with_help(help),
         );
     }
 }

@@ -177,7 +177,10 @@ fn missing_follows_go_matching() {
         (&["example.com"], "10.0.0.1", false),
         // malformed entries match nothing
         (&["example.com:443"], "example.com", false),
-        (&["10.0.0.1/8"], "10.0.0.1", false),
+        // a block with host bits is its network: Go's net.ParseCIDR masks it
+        (&["10.0.0.1/8"], "10.0.0.1", true),
+        (&["10.0.0.1/8"], "10.200.0.0/16", true),
+        (&["192.168.2.20/24"], "192.168.3.1", false),
         // loopback is not exempt here
         (&[], "127.0.0.1", false),
     ];

@@ -1,12 +1,15 @@
 //! The tailnet policy snippet: `cluster/tailscale-acl.json` for Tailscale,
 //! `cluster/headscale-policy.json` for Headscale. It allows exactly the ports of
 //! [`ports::required`] between the node tags (MS801), 6443/tcp to the servers from
-//! `mesh.admins` (so `kubectl` from a laptop works), and with vpn-auth the pod network.
+//! `mesh.admins` (so `kubectl` from a laptop works), and with vpn-auth and flannel the pod
+//! network (with Cilium k3s advertises no pod routes).
 //!
 //! It uses the `acls` form, which Tailscale and Headscale both accept. Tag owners come from
 //! `mesh.tag_owners`: Tailscale's default `autogroup:admin` is refused by Headscale's policy v2
 //! parser (`parseOwner`: users, groups or tags only), so a Headscale spec names them itself. It
-//! is a snippet to merge into an existing policy: it does not define groups or users.
+//! is a snippet to merge into an existing policy; it defines the groups of `mesh.groups` and no
+//! others (with Headscale it is the whole policy, so every group it names is defined there:
+//! MS007 refuses the spec otherwise).
 
 use std::collections::BTreeMap;
 
@@ -92,17 +95,19 @@ pub fn policy(c: &Cluster) -> Option<Value> {
             "dst": [format!("{SERVER_TAG}:6443")],
         }));
     }
-    let vpn_auth = c
-        .nodes
-        .iter()
-        .any(|n| n.node_ip_mode == NodeIpMode::VpnAuth);
+    // k3s advertises pod routes only with its flannel backend (never with Cilium's
+    // `flannel-backend: none`: k3s pkg/agent/config/config.go, inside `if !NoFlannel`)
+    let pod_routes = c.cni.flannel().is_some()
+        && c.nodes
+            .iter()
+            .any(|n| n.node_ip_mode == NodeIpMode::VpnAuth);
     let mut out = json!({
         "tagOwners": {
             AGENT_TAG: c.mesh.tag_owners,
             SERVER_TAG: c.mesh.tag_owners,
         },
     });
-    if vpn_auth {
+    if pod_routes {
         // Pods are reached as subnet routes each node advertises. Routed pod packets keep
         // their pod source address (no SNAT between nodes: k3s#8372, k3s#10078), so the pod
         // network must be a source as well as a destination.
@@ -122,6 +127,9 @@ pub fn policy(c: &Cluster) -> Option<Value> {
         let routes: BTreeMap<String, Vec<&str>> =
             cidrs.into_iter().map(|x| (x, tags(false))).collect();
         out["autoApprovers"] = json!({"routes": routes});
+    }
+    if !c.mesh.groups.is_empty() {
+        out["groups"] = json!(c.mesh.groups);
     }
     out["acls"] = Value::Array(acls);
     Some(out)
@@ -205,7 +213,7 @@ mod tests {
 
     #[test]
     fn headscale_policy_uses_the_named_owners() {
-        let c = Cluster::from_yaml("version: 1\nname: lab\nmesh: {provider: headscale, tag_owners: [ops@], admins: [group:ops]}\nnodes:\n  - {name: a, role: server, mesh_ip: 100.64.0.1}\n").unwrap();
+        let c = Cluster::from_yaml("version: 1\nname: lab\nmesh: {provider: headscale, tag_owners: [ops@], admins: [group:ops], groups: {\"group:ops\": [ops@]}}\nnodes:\n  - {name: a, role: server, mesh_ip: 100.64.0.1}\n").unwrap();
         assert!(!c.validate().has_errors());
         let text = acl_json(&c).unwrap();
         assert!(!text.contains("autogroup:admin"), "{text}");

@@ -5,7 +5,8 @@
 //! proxy URLs, which may carry credentials (`http://user:pw@proxy:3128`): the installer's
 //! download reads them from the unit's env file (mode 0600) in a subshell. Every spec value is
 //! written as one `sh` word by [`quote`] (never inside a double-quoted string) or as comment
-//! text by [`comment`]. It does not install the mesh client or create the token.
+//! text by [`comment`]. It does not install the mesh client or create a new token; on a first
+//! server that already ran k3s it copies the token k3s keeps (see [`SERVER_TOKEN`]).
 
 use std::fmt::Write as _;
 
@@ -20,6 +21,22 @@ pub const ENVIRONMENT_D: &str = "etc/environment.d/10-meshspec-proxy.conf";
 pub const BLOCK_BEGIN: &str = "# BEGIN meshspec proxy settings (managed by install.sh)";
 /// The last line of meshspec's block in `/etc/environment`.
 pub const BLOCK_END: &str = "# END meshspec proxy settings";
+
+/// Where a k3s server keeps the token its datastore is encrypted with (default `data-dir`).
+pub const SERVER_TOKEN: &str = "/var/lib/rancher/k3s/server/token";
+
+/// [`SERVER_TOKEN`] below the servers' `data-dir` when `k3s.server_extra` sets one.
+fn server_token(c: &Cluster) -> String {
+    c.k3s
+        .server_extra
+        .get("data-dir")
+        .and_then(serde_json::Value::as_str)
+        .filter(|d| d.starts_with('/'))
+        .map_or_else(
+            || SERVER_TOKEN.to_owned(),
+            |d| format!("{}/server/token", d.trim_end_matches('/')),
+        )
+}
 
 /// The k3s installer URL.
 pub const INSTALLER_URL: &str = "https://get.k3s.io";
@@ -102,20 +119,25 @@ pub fn body(c: &Cluster, shape: &Shape) -> String {
          \n\
          if [ \"$(id -u)\" -ne 0 ]; then\n  echo \"install.sh: run as root: sudo sh $0\" >&2\n  exit 1\nfi\n",
     );
-    let create = if shape.init {
-        format!("create it on this first server: (umask 077; openssl rand -hex 32 > {token})")
+    if shape.init {
+        init_token(&mut s, c);
     } else {
         let first = c
             .init_server()
             .map_or("the first server", |s| s.name.as_str());
-        format!("copy it from {first}: /var/lib/rancher/k3s/server/token, then chmod 600 {token}")
-    };
+        let _ = write!(
+            s,
+            "if [ ! -f \"$token_file\" ]; then\n  echo \"install.sh: token file $token_file is missing; \"{create} >&2\n  exit 1\nfi\n",
+            create = quote(&format!(
+                "copy it from {first}: {}, then chmod 600 {token}",
+                server_token(c)
+            ))
+        );
+    }
     let _ = write!(
         s,
-        "if [ ! -f \"$token_file\" ]; then\n  echo \"install.sh: token file $token_file is missing; \"{create} >&2\n  exit 1\nfi\n\
-         mode=$(stat -c %a \"$token_file\")\n\
+        "mode=$(stat -c %a \"$token_file\")\n\
          if [ \"$mode\" != 600 ]; then\n  echo \"install.sh: token file $token_file has mode $mode; run: chmod 600 $token_file\" >&2\n  exit 1\nfi\n",
-        create = quote(&create)
     );
     if let Some(key) = &c.mesh.vpn_auth_key_file {
         // the path is a variable, expanded inside double quotes: never pasted into a string
@@ -124,6 +146,17 @@ pub fn body(c: &Cluster, shape: &Shape) -> String {
             "key_file={k}\nif [ ! -f \"$key_file\" ]; then\n  echo \"install.sh: vpn-auth key file $key_file is missing\" >&2\n  exit 1\nfi\n",
             k = quote(key)
         );
+        if c.mesh.provider == crate::spec::Provider::Headscale {
+            // k3s passes `--login-server` to `tailscale up` only when the vpn-auth string has
+            // `controlServerURL=` (k3s pkg/vpn/vpn.go); without it the node asks Tailscale's
+            // own coordination server to accept a Headscale key. grep -q prints nothing, so the
+            // key never reaches the terminal.
+            s.push_str(
+                "if ! grep -Eq '(^|,)controlServerURL=[^,[:space:]]+' \"$key_file\"; then\n  \
+                 echo \"install.sh: vpn-auth key file $key_file names no controlServerURL=: k3s then runs 'tailscale up' without --login-server and the node tries Tailscale's own service with a Headscale key (k3s pkg/vpn/vpn.go). Write it as name=tailscale,joinKey=<key>,controlServerURL=<your Headscale URL>\" >&2\n  \
+                 exit 1\nfi\n",
+            );
+        }
     }
     // The installer rewrites the unit's env file from its own environment, so that file is
     // put in place after it has run.
@@ -149,7 +182,50 @@ pub fn body(c: &Cluster, shape: &Shape) -> String {
          systemctl restart {unit}.service\n",
         unit = shape.unit()
     );
+    if shape
+        .files
+        .iter()
+        .any(|(p, _)| p == crate::render::dropin::TAILSCALED_DROPIN)
+    {
+        // restarting tailscaled here would cut a session that runs over Tailscale
+        s.push_str("echo 'install.sh: tailscaled reads TS_TUN_DISABLE_UDP_GRO (tailscale#11026, MS707) when it next starts: run sudo systemctl restart tailscaled from a console that does not run over Tailscale' >&2\n");
+    }
     s
+}
+
+/// The first server's token. On a node that already ran a k3s server (an imported cluster,
+/// a rerun) the datastore's bootstrap data is encrypted with the token k3s keeps in
+/// `/var/lib/rancher/k3s/server/token`; a new token makes k3s refuse to start ("bootstrap data
+/// already found and encrypted with different token", k3s `pkg/cluster/storage.go`). So that
+/// token is copied to the token file, a token file that holds another token stops the script
+/// (never printing either), and a new token is asked for only on a fresh first server.
+fn init_token(s: &mut String, c: &Cluster) {
+    let token = quote(&c.k3s.token_file);
+    let _ = write!(
+        s,
+        "server_token={server}\n\
+         if [ ! -f \"$token_file\" ] && [ -s \"$server_token\" ]; then\n  \
+         # k3s already ran here: its datastore is encrypted with this token (k3s pkg/cluster/storage.go)\n  \
+         install -d -m 0755 \"$(dirname \"$token_file\")\"\n  \
+         (umask 077; cat \"$server_token\" > \"$token_file\")\n  \
+         echo \"install.sh: k3s already ran on this server; copied its token from $server_token to $token_file\" >&2\n\
+         fi\n\
+         if [ ! -f \"$token_file\" ]; then\n  echo \"install.sh: token file $token_file is missing; \"{create} >&2\n  exit 1\nfi\n\
+         if [ -s \"$server_token\" ]; then\n  \
+         have=$(cat \"$token_file\")\n  \
+         want=$(cat \"$server_token\")\n  \
+         if [ \"$have\" != \"$want\" ] && [ \"$have\" != \"${{want##*::server:}}\" ]; then\n    \
+         echo \"install.sh: $token_file does not hold the token this server's datastore is encrypted with ($server_token); k3s would refuse to start. Copy $server_token to $token_file\" >&2\n    \
+         exit 1\n  \
+         fi\n  \
+         unset have want\n\
+         fi\n",
+        server = quote(&server_token(c)),
+        create = quote(&format!(
+            "this is a fresh first server (no {}), so create it: (umask 077; openssl rand -hex 32 > {token})",
+            server_token(c)
+        )),
+    );
 }
 
 /// The last line: says the unit started on this node and what to wait for.
@@ -338,6 +414,22 @@ mod tests {
         assert!(sh.contains("cat \"$envtmp\" > /etc/environment"));
         let without = install_script(&c, &c.nodes[0], &[]);
         assert!(!without.contains("/etc/environment"));
+    }
+
+    #[test]
+    fn first_server_token_follows_the_data_dir() {
+        let c = Cluster::from_yaml("version: 1\nname: lab\nk3s: {server_extra: {data-dir: /srv/k3s/}}\nnodes:\n  - {name: a, role: server, mesh_ip: 100.64.0.1}\n  - {name: b, role: server, mesh_ip: 100.64.0.2}\n").unwrap();
+        let first = install_script(&c, &c.nodes[0], &[]);
+        assert!(
+            first.contains("\nserver_token=/srv/k3s/server/token\n"),
+            "{first}"
+        );
+        assert!(!first.contains(SERVER_TOKEN), "{first}");
+        let joining = install_script(&c, &c.nodes[1], &[]);
+        assert!(
+            joining.contains("copy it from a: /srv/k3s/server/token"),
+            "{joining}"
+        );
     }
 
     #[test]

@@ -104,6 +104,9 @@ impl Cluster {
             if let Some(text) = dropin::mesh_dropin(self, n) {
                 files.push((dropin::path(n), text, MODE_FILE));
             }
+            if let Some(text) = dropin::tailscaled_dropin(self, n) {
+                files.push((dropin::TAILSCALED_DROPIN.to_owned(), text, MODE_FILE));
+            }
             let modes: Vec<(String, u32)> = files.iter().map(|(p, _, m)| (p.clone(), *m)).collect();
             for (rel, text, mode) in files {
                 b.add(format!("{base}/{rel}"), text, mode);
@@ -192,7 +195,14 @@ mod tests {
             Some(MODE_FILE)
         );
         assert_eq!(mode("nodes/k3s-master/install.sh"), Some(MODE_SCRIPT));
-        assert_eq!(b.files.len(), 4 * 5 + 4 + 4);
+        // each node: config.yaml, unit env, 10-mesh.conf, tailscaled's drop-in (MS707), install.sh
+        assert_eq!(
+            mode(
+                "nodes/k3s-master/etc/systemd/system/tailscaled.service.d/10-meshspec-udp-gro.conf"
+            ),
+            Some(MODE_FILE)
+        );
+        assert_eq!(b.files.len(), 4 * 6 + 4 + 4);
     }
 
     #[test]

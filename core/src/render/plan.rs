@@ -190,6 +190,15 @@ fn mtu_section(s: &mut String, c: &Cluster) {
         p.saturating_sub(28),
         p.saturating_sub(27)
     );
+    if let Some(v6) = c.pod_mtu_ipv6().filter(|v6| *v6 < p) {
+        let _ = writeln!(
+            s,
+            "\nIPv6 between nodes: **{v6}**. flannel gives pods one MTU for both families ({p}, the interface minus VXLAN over IPv4's 50), but its IPv6 VXLAN device `{}` gets the interface minus 70 from the kernel (outer IPv6 header); larger IPv6 packets are answered with ICMPv6 Packet Too Big. `cluster/verify.sh` pings IPv6 with `-s {}` (must pass) and `-s {}` (must fail).",
+            crate::cluster::FLANNEL_V6_DEVICE,
+            v6.saturating_sub(48),
+            v6.saturating_sub(47)
+        );
+    }
 }
 
 fn rollout(s: &mut String, c: &Cluster) {
@@ -197,6 +206,21 @@ fn rollout(s: &mut String, c: &Cluster) {
     s.push_str(&code(&c.k3s.token_file));
     s.push_str(" (mode 0600) first: the bundle never holds it.\n\n");
     let mut step = 0;
+    if let Some(p) = crate::render::acl::path(c) {
+        // Tailscale refuses `--advertise-tags` for tags the policy does not define in
+        // `tagOwners` ("requested tags ... are invalid or not permitted"), and the mesh-tags
+        // commands below run before install.sh: the policy goes in first.
+        step += 1;
+        let _ = writeln!(
+            s,
+            "{step}. Tailnet policy first: merge `{p}` into the tailnet policy{}, before any node is tagged (`## Mesh tags`); Tailscale refuses tags that `tagOwners` does not define.",
+            if c.mesh.provider == crate::spec::Provider::Headscale {
+                " (Headscale: the file its config names in `policy.path`, or `headscale policy set -f <file>` with `policy.mode: database`)"
+            } else {
+                ""
+            }
+        );
+    }
     let cilium = matches!(c.cni, Cni::Cilium(_));
     for (i, n) in c.nodes_in_join_order().enumerate() {
         step += 1;
@@ -240,11 +264,7 @@ fn rollout(s: &mut String, c: &Cluster) {
     step += 1;
     let _ = writeln!(
         s,
-        "{step}. Host firewalls if used: `sudo sh cluster/firewall/<node>.sh` on each node{}.",
-        match crate::render::acl::path(c) {
-            Some(p) => format!("; merge `{p}` into the tailnet policy"),
-            None => String::new(),
-        }
+        "{step}. Host firewalls if used: `sudo sh cluster/firewall/<node>.sh` on each node."
     );
     step += 1;
     let _ = writeln!(s, "{step}. Check: `sh cluster/verify.sh`.");
@@ -261,14 +281,19 @@ fn mesh_tags(s: &mut String, c: &Cluster) {
     let vpn_auth = c.mesh.vpn_auth_key_file.is_some();
     s.push_str("\n## Mesh tags\n\nThe tailnet policy grants ports to `tag:k3s-server` and `tag:k3s-agent`; a node joins untagged unless told. ");
     if vpn_auth {
-        s.push_str("With vpn-auth k3s runs `tailscale up` itself: use an auth key tagged with the node's tag, or add `extraArgs=--advertise-tags=<tag>` to the vpn-auth file.\n\n| Node | Tag |\n|------|-----|\n");
+        s.push_str("With vpn-auth k3s runs `tailscale up` itself: use an auth key tagged with the node's tag, or add `extraArgs=--advertise-tags=<tag>` to the vpn-auth file.");
+        if c.mesh.provider == crate::spec::Provider::Headscale {
+            // k3s pkg/vpn/vpn.go: `--login-server` only from `controlServerURL=`
+            s.push_str(" With Headscale the vpn-auth file must name the server: `name=tailscale,joinKey=<key>,controlServerURL=<your Headscale URL>`; k3s passes `--login-server` to `tailscale up` only from `controlServerURL=` (k3s `pkg/vpn/vpn.go`), and without it the node tries Tailscale's own service with a Headscale key (`install.sh` checks the file names one).");
+        }
+        s.push_str("\n\n| Node | Tag |\n|------|-----|\n");
         for n in c.nodes_in_join_order() {
             let _ = writeln!(s, "| {} | `{}` |", text(&n.name), node_tag(n));
         }
     } else {
         let _ = writeln!(
             s,
-            "On each node, before `install.sh` (`tailscale up` must repeat every non-default flag the node already uses, e.g. `--login-server`; `tailscale set` cannot change tags). The tag owners are {}.\n",
+            "On each node, after the policy is merged (rollout step 1) and before `install.sh` (`tailscale up` must repeat every non-default flag the node already uses, e.g. `--login-server`; `tailscale set` cannot change tags). The tag owners are {}.\n",
             c.mesh
                 .tag_owners
                 .iter()
@@ -284,6 +309,31 @@ fn mesh_tags(s: &mut String, c: &Cluster) {
                 node_tag(n)
             );
         }
+    }
+    let undefined = c.mesh.undefined_groups();
+    if !undefined.is_empty() && c.mesh.provider == crate::spec::Provider::Tailscale {
+        // a fragment: the tailnet's own policy may define them, and must
+        let _ = writeln!(
+            s,
+            "\nGroups your tailnet policy must define before the merge: {} (the bundle's `cluster/tailscale-acl.json` names them in `tagOwners` or `acls` but does not define them; list them in `mesh.groups` to have it do so).",
+            undefined
+                .iter()
+                .map(|g| code(g))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    if !c.mesh.groups.is_empty() {
+        let _ = writeln!(
+            s,
+            "\nThe policy defines {} (`mesh.groups`); merging it replaces a group of the same name in your policy.",
+            c.mesh
+                .groups
+                .keys()
+                .map(|g| code(g))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
     }
     if let Some(first) = c.init_server().and_then(|n| n.mesh_ips.first()) {
         let _ = writeln!(
@@ -374,7 +424,7 @@ mod tests {
         assert!(plan.contains("Site `home`") && plan.contains("Site `lab`"));
         assert!(plan.contains("Pod MTU: **1230**"));
         assert!(
-            plan.contains("1. `k3s-master`, first server (initialises the cluster): `sudo sh nodes/k3s-master/install.sh`")
+            plan.contains("2. `k3s-master`, first server (initialises the cluster): `sudo sh nodes/k3s-master/install.sh`")
         );
         assert!(plan.contains("[MS411]"));
         assert!(plan.contains("MS901"));
@@ -386,7 +436,7 @@ mod tests {
         let c = Cluster::from_yaml(CILIUM).unwrap();
         let plan = c.plan_report();
         assert!(plan.contains("| beelink | server (init) | - | - | 100.113.23.108 | 100.113.23.108 | 10.42.0.0/24 |"), "{plan}");
-        assert!(plan.contains("2. Cilium: `sh cluster/cilium-install.sh`"));
+        assert!(plan.contains("3. Cilium: `sh cluster/cilium-install.sh`"));
         assert!(plan.contains("helm -n kube-system rollback cilium"));
         assert!(!plan.contains("## NO_PROXY"));
     }

@@ -130,6 +130,7 @@ mod tests {
                     (unit_env.clone(), 0o600),
                     (install::ENVIRONMENT_D.to_owned(), 0o644),
                     (dropin, 0o644),
+                    (crate::render::dropin::TAILSCALED_DROPIN.to_owned(), 0o644),
                 ] {
                     if let Some(f) = b.files.get(&format!("{base}/{rel}")) {
                         assert_eq!(f.mode, mode, "{rel}");

@@ -403,6 +403,15 @@ fn pods_section(s: &mut String, c: &Cluster, all: &[&Node]) {
                 quote(&format!("{} {dev} MTU", n.name)),
                 host(n)
             );
+            if let Some(v6) = c.flannel_v6_device_mtu(n) {
+                let dev = crate::cluster::FLANNEL_V6_DEVICE;
+                let _ = writeln!(
+                    s,
+                    "expect {} {v6} \"$({} ip -o link show {dev} 2>/dev/null | awk '{{ for (i = 1; i < NF; i++) if ($i == \"mtu\") print $(i + 1) }}')\"",
+                    quote(&format!("{} {dev} MTU", n.name)),
+                    host(n)
+                );
+            }
         }
     }
     if nodes.len() > 1 {
@@ -463,6 +472,26 @@ fn pods_section(s: &mut String, c: &Cluster, all: &[&Node]) {
              if {e} ping -c 1 -W 3 -M 'do' -s {over} \"$ip_{j}\" >/dev/null 2>&1; then bad 'ping -M do -s {over}: expected failure (one byte over the pod MTU), got replies'; else ok 'ping -M do -s {over} fails'; fi",
             e = exec(a)
         );
+        // IPv6: a 40-byte header and an 8-byte ICMPv6 header; flannel VXLAN carries less IPv6
+        // than the pod MTU between nodes (flannel-v6.1, VXLAN over IPv6)
+        if let Some(v6) = c.pod_mtu_ipv6().filter(|_| dual) {
+            let fits = v6.saturating_sub(48);
+            let over = v6.saturating_sub(47);
+            let _ = writeln!(
+                s,
+                "\necho {}",
+                quote(&format!(
+                    "== IPv6 between nodes {v6}: pod-{} -> pod-{}: ping -6 -s {fits} must pass, -s {over} must fail",
+                    a.name, b.name
+                ))
+            );
+            let _ = writeln!(
+                s,
+                "if {e} ping -6 -c 1 -W 3 -M 'do' -s {fits} \"$ip6_{j}\" >/dev/null 2>&1; then ok 'ping -6 -M do -s {fits} passes'; else bad 'ping -6 -M do -s {fits}: expected replies (packet {v6} fits)'; fi\n\
+                 if {e} ping -6 -c 1 -W 3 -M 'do' -s {over} \"$ip6_{j}\" >/dev/null 2>&1; then bad 'ping -6 -M do -s {over}: expected failure (one byte over {v6}), got replies'; else ok 'ping -6 -M do -s {over} fails'; fi",
+                e = exec(a)
+            );
+        }
     }
     if route_check && nodes.len() > 1 {
         // MS705: Tailscale routes its own (0x80000-marked) packets by the main table on purpose;

@@ -289,6 +289,12 @@ fn vpn_auth(c: &Cluster, out: &mut Vec<Diagnostic>) {
     for n in c.nodes.iter().filter(|n| n.node_ip_explicit) {
         out.push(Diagnostic::new(Code::VpnAuthOverrides, format!("nodes[{}].node_ip", n.index), format!("node `{}` chooses its node-ip but k3s's vpn-auth replaces it with the Tailscale address", n.name)).with_help("remove `node_ip` from the node"));
     }
+    // With Cilium (`flannel-backend: none`) k3s never advertises pod routes: its VPN flannel
+    // backend is set only inside `if !NoFlannel` (k3s pkg/agent/config/config.go), so there is
+    // nothing to approve.
+    if c.cni.flannel().is_none() {
+        return;
+    }
     let cidrs: Vec<String> = c
         .network
         .cluster_cidrs
@@ -300,13 +306,19 @@ fn vpn_auth(c: &Cluster, out: &mut Vec<Diagnostic>) {
         "mesh.k3s_vpn_auth",
         "with vpn-auth each node advertises its pod subnet as a tailnet route, which the tailnet must approve or cross-node pod traffic fails (k3s#8372)",
     ).with_help(format!(
-        "the bundle's `{}` holds it (the same tags as its ACL rules):\n\"autoApprovers\": {{ \"routes\": {{ {} }} }}",
+        "the bundle's `{}` holds it (the same tags as its ACL rules):\n\"autoApprovers\": {{ \"routes\": {{ {} }} }}{}",
         crate::render::acl::path(c).unwrap_or("cluster/tailscale-acl.json"),
         cidrs
             .iter()
             .map(|x| format!("{x}: [\"{}\", \"{}\"]", crate::render::acl::SERVER_TAG, crate::render::acl::AGENT_TAG))
             .collect::<Vec<_>>()
-            .join(", ")
+            .join(", "),
+        if c.mesh.provider == crate::spec::Provider::Headscale {
+            // k3s pkg/vpn/vpn.go passes `--login-server` only from `controlServerURL=`
+            "\nwith Headscale the vpn-auth file must also name the server, `name=tailscale,joinKey=<key>,controlServerURL=<your Headscale URL>`: k3s passes `--login-server` only from `controlServerURL=` (k3s pkg/vpn/vpn.go), and without it the node tries Tailscale's own service with the Headscale key"
+        } else {
+            ""
+        }
     )));
 }
 
@@ -347,5 +359,5 @@ fn interface_ordering(c: &Cluster, out: &mut Vec<Diagnostic>) {
         Code::InterfaceOrdering,
         "mesh.interface",
         format!("flannel uses `{}`, which must exist before k3s starts (k3s#367): at boot k3s can win the race against {}", c.mesh.interface, c.mesh.daemon_unit()),
-    ).with_help(format!("the bundle's `etc/systemd/system/k3s.service.d/10-mesh.conf` (k3s-agent.service.d for agents) orders k3s after it and restarts k3s with it:\n[Unit]\nAfter={0}\nWants={0}\nPartOf={0}", c.mesh.daemon_unit())));
+    ).with_help(format!("the bundle's `etc/systemd/system/k3s.service.d/10-mesh.conf` (k3s-agent.service.d for agents) orders k3s after it, waits (up to {2}s) until `{1}` holds the node's mesh address, and on k3s versions with k3s#12436 (or unpinned) restarts k3s with it:\n[Unit]\nAfter={0}\nWants={0}\nPartOf={0}  (only where k3s#12436 applies)", c.mesh.daemon_unit(), c.mesh.interface, crate::render::dropin::WAIT_SECONDS)));
 }

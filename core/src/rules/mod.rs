@@ -49,6 +49,7 @@ impl Cluster {
         addressing::check(self, &mut out);
         reachability::check(self, &mut out);
         packet_size::check(self, &mut out);
+        packet_size::udp_gro(self, &mut out);
         k3s::check(self, entries, &mut out);
         proxy::check(self, &mut out);
         labels::check(self, &mut out);
@@ -66,9 +67,10 @@ impl Cluster {
 
     /// Whether some reference (a node's `site`) names nothing (MS007).
     fn has_unresolved_references(&self) -> bool {
+        // a Headscale group missing from `mesh.groups` is MS007 too, but places no node
         self.resolution_diagnostics()
             .iter()
-            .any(|d| d.code == Code::UnknownReference)
+            .any(|d| d.code == Code::UnknownReference && d.path.starts_with("nodes"))
     }
 }
 
@@ -87,5 +89,6 @@ fn depends_on_sites(code: Code) -> bool {
             | Code::MeshMtuOverUnderlay
             | Code::InterfaceOrdering
             | Code::CiliumTailscaleFwmark
+            | Code::TailscaleUdpGroTunnel
     )
 }

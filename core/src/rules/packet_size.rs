@@ -80,6 +80,26 @@ pub(super) fn check(c: &Cluster, out: &mut Vec<Diagnostic>) {
             .with_help("use `backend: vxlan`: the mesh already encrypts every packet between nodes"),
         );
     }
+    // with flannel VXLAN, IPv6 between nodes rides flannel-v6.1, 20 bytes smaller than the pod
+    // MTU (see `Cluster::flannel_v6_device_mtu`); below 1280 the kernel keeps IPv6 off it
+    if let Some(v6) = c.pod_mtu_ipv6()
+        && v6 < c.pod_mtu()
+        && v6 < IPV6_MIN_MTU
+        && c.pod_mtu() >= IPV6_MIN_MTU
+    {
+        let stack = c.mtu_stack(first);
+        out.push(
+            Diagnostic::new(
+                Code::Ipv6MinMtu,
+                "network.cluster_cidr",
+                format!("flannel's IPv6 VXLAN device `{}` gets MTU {v6} (its lower device minus 70: VXLAN over IPv6), below IPv6's minimum of {IPV6_MIN_MTU}: the kernel keeps IPv6 off it and IPv6 between pods on different nodes breaks", crate::cluster::FLANNEL_V6_DEVICE),
+            )
+            .with_help(format!(
+                "raise the MTU under flannel to at least {} (`mesh.mtu`, or the site's `mtu`), or run the pod network IPv4-only\n{stack}",
+                IPV6_MIN_MTU + 70
+            )),
+        );
+    }
     if c.network.uses_ipv6() {
         let pod = c.pod_mtu();
         if pod < IPV6_MIN_MTU {
@@ -92,7 +112,8 @@ pub(super) fn check(c: &Cluster, out: &mut Vec<Diagnostic>) {
                 )
                 .with_help(format!(
                     "raise the mesh MTU to at least {} (`mesh.mtu`), or run the pod network IPv4-only\n{stack}",
-                    IPV6_MIN_MTU + (c.mesh.mtu.saturating_sub(pod))
+                    // flannel-v6.1 must reach 1280 too (70 below its interface, not 50)
+                    IPV6_MIN_MTU + (c.mesh.mtu.saturating_sub(c.pod_mtu_ipv6().map_or(pod, |v6| v6.min(pod))))
                 )),
             );
         }
@@ -124,4 +145,38 @@ pub(super) fn check(c: &Cluster, out: &mut Vec<Diagnostic>) {
             );
         }
     }
+}
+
+/// MS707: VXLAN/Geneve inside Tailscale and TUN UDP GRO (tailscale#11026).
+pub(super) fn udp_gro(c: &Cluster, out: &mut Vec<Diagnostic>) {
+    let nodes: Vec<&str> = c
+        .nodes
+        .iter()
+        .filter(|n| c.tunnel_in_tailscale(n))
+        .map(|n| n.name.as_str())
+        .collect();
+    if nodes.is_empty() {
+        return;
+    }
+    let tunnel = match &c.cni {
+        Cni::Flannel(_) => "flannel's VXLAN",
+        Cni::Cilium(cil) => match cil.tunnel {
+            TunnelProtocol::Vxlan => "Cilium's VXLAN",
+            TunnelProtocol::Geneve => "Cilium's Geneve",
+        },
+    };
+    out.push(
+        Diagnostic::new(
+            Code::TailscaleUdpGroTunnel,
+            "mesh.provider",
+            format!(
+                "{tunnel} runs inside `{}`: tailscaled 1.54 and later coalesces the UDP packets it receives into one on its TUN device (UDP GRO, Linux 6.2+), and the kernel's vxlan/geneve drivers lose all but the first of a batch, so pod traffic between nodes drops packets and TCP crawls (tailscale#11026, open)",
+                c.mesh.interface
+            ),
+        )
+        .with_help(format!(
+            "the bundle's `{}` sets `TS_TUN_DISABLE_UDP_GRO=true` for tailscaled (tailscale#11924, Tailscale 1.66+); it takes effect when tailscaled next starts: `sudo systemctl restart tailscaled` from a console that does not run over Tailscale",
+            crate::render::dropin::TAILSCALED_DROPIN
+        )),
+    );
 }

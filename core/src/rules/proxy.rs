@@ -61,8 +61,12 @@ pub fn check_no_proxy_value(value: &str, required: &[Requirement], path: &str) -
     let entries = no_proxy::split(value);
     let mut out = Vec::new();
     for e in &entries {
-        if let Err(err) = no_proxy::parse_entry(e) {
-            out.push(Diagnostic::new(Code::NoProxyMalformed, path, format!("NO_PROXY entry `{e}` is not a host, domain suffix, IP or CIDR: {err}")).with_help("write a host (`registry.lan`), a suffix (`.lan`), an IP or a CIDR (`10.0.0.0/8`)"));
+        // a value already in use is read as its consumers read it: Go's `net.ParseCIDR`
+        // accepts a block with host bits and matches its whole network
+        match no_proxy::parse_entry_as_go(e) {
+            Err(err) => out.push(Diagnostic::new(Code::NoProxyMalformed, path, format!("NO_PROXY entry `{e}` is not a host, domain suffix, IP or CIDR: {err}")).with_help("write a host (`registry.lan`), a suffix (`.lan`), an IP or a CIDR (`10.0.0.0/8`)")),
+            Ok((_, Some(clean))) => out.push(Diagnostic::new(Code::NoProxyCidrSupport, path, format!("NO_PROXY entry `{e}` has host bits set: Go programs (k3s, containerd, kubectl: `net.ParseCIDR` in golang.org/x/net/http/httpproxy) match all of `{clean}`, so it is accepted as that block")).with_help(format!("write the clean form `{clean}`: it reads the same everywhere and says what it matches"))),
+            Ok((_, None)) => {}
         }
     }
     out.extend(missing(&entries, required, path));

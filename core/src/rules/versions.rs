@@ -14,10 +14,15 @@ fn triggered(c: &Cluster, condition: Condition) -> bool {
                     .iter()
                     .any(|n| n.flannel_iface.as_deref() == Some(c.mesh.interface.as_str()))
         }
-        Condition::VpnAuth => c
-            .nodes
-            .iter()
-            .any(|n| n.node_ip_mode == NodeIpMode::VpnAuth),
+        // k3s advertises pod routes only for its flannel backend: with `flannel-backend: none`
+        // (Cilium) it never runs `tailscale set --advertise-routes` (k3s
+        // pkg/agent/config/config.go sets the VPN flannel backend inside `if !NoFlannel`)
+        Condition::VpnAuth => {
+            c.cni.flannel().is_some()
+                && c.nodes
+                    .iter()
+                    .any(|n| n.node_ip_mode == NodeIpMode::VpnAuth)
+        }
     }
 }
 

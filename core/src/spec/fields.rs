@@ -61,6 +61,8 @@ pub enum Kind {
     Blocks,
     /// A mapping of keys to text values.
     TextMap,
+    /// A mapping of keys to lists of values of one kind.
+    ListMap(&'static Kind),
     /// A mapping of keys to any values.
     AnyMap,
     /// A prefix length, or `{ipv4: N, ipv6: M}`.
@@ -302,6 +304,14 @@ pub const FIELDS: &[Field] = &[
         "`[autogroup:member]`",
         "Sources allowed to reach 6443/tcp on the servers from outside the cluster (`kubectl` from a laptop): users, groups or `autogroup:member`.",
         "[group:ops]"
+    ),
+    f!(
+        "mesh.groups",
+        Kind::ListMap(&Kind::Text),
+        false,
+        "none",
+        "Group definitions rendered into the tailnet policy: `group:<name>` to a list of users. A group named in `tag_owners` or `admins` must be defined here when the rendered file is a whole Headscale policy (Headscale refuses it otherwise); for a Tailscale policy fragment `PLAN.md` lists the groups your policy must define.",
+        "{\"group:ops\": [alice@example.com]}"
     ),
     f!(
         "sites",
@@ -777,6 +787,7 @@ fn type_words(kind: Kind) -> String {
         Kind::Block => "mapping".to_owned(),
         Kind::Blocks => "list of mappings".to_owned(),
         Kind::TextMap => "mapping of text".to_owned(),
+        Kind::ListMap(item) => format!("mapping of lists of {}", type_words(*item)),
         Kind::AnyMap => "mapping".to_owned(),
         Kind::NodeCidrMask => "integer, or `{ipv4, ipv6}`".to_owned(),
         Kind::CiliumMtu => "`auto` or integer 576–65535".to_owned(),
@@ -818,6 +829,10 @@ fn kind_schema(kind: Kind, path: &str) -> Value {
         Kind::TextMap => json!({
             "type": "object",
             "additionalProperties": {"type": ["string", "boolean", "integer", "null"]}
+        }),
+        Kind::ListMap(item) => json!({
+            "type": "object",
+            "additionalProperties": {"type": ["array", "null"], "items": kind_schema(*item, path)}
         }),
         Kind::AnyMap => json!({"type": "object"}),
         Kind::NodeCidrMask => json!({"anyOf": [

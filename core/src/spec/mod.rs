@@ -151,6 +151,9 @@ pub struct MeshSpec {
     /// Sources allowed to reach 6443/tcp on the servers from outside the cluster.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub admins: Option<Vec<String>>,
+    /// Group definitions rendered into the policy: `group:<name>` to its users.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub groups: Option<BTreeMap<String, Vec<String>>>,
 }
 
 impl MeshSpec {

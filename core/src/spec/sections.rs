@@ -42,6 +42,7 @@ const MESH: &[&str] = &[
     "k3s_vpn_auth",
     "tag_owners",
     "admins",
+    "groups",
 ];
 const SITE: &[&str] = &["name", "subnets", "mtu"];
 const CNI: &[&str] = &["plugin", "cilium", "flannel"];
@@ -363,6 +364,7 @@ impl Decoder {
         });
         let tag_owners = self.principals(&f, "tag_owners");
         let admins = self.principals(&f, "admins");
+        let groups = self.groups(&f);
         Some(MeshSpec {
             provider,
             interface,
@@ -373,7 +375,70 @@ impl Decoder {
             k3s_vpn_auth,
             tag_owners,
             admins,
+            groups,
         })
+    }
+
+    /// `mesh.groups`: `{"group:<name>": [user, ...]}`. Names follow the group grammar of
+    /// [`crate::principal::kind`]; members must be users: Headscale's policy v2 refuses nested
+    /// groups (`ErrNestedGroups`) and any non-user member (`ErrInvalidGroupMember`,
+    /// juanfont/headscale `hscontrol/policy/v2/types.go`), and Tailscale's groups hold users.
+    fn groups(&mut self, f: &super::decode::Fields<'_>) -> Option<BTreeMap<String, Vec<String>>> {
+        use crate::principal::{Kind as P, kind};
+        let (n, p) = f.get("groups")?;
+        let entries = match &n.value {
+            Value::Null => return None,
+            Value::Map(entries) => entries,
+            _ => {
+                self.wrong_type(n, &p, "a mapping of `group:<name>` to lists of users");
+                return None;
+            }
+        };
+        self.spans.insert(&p, n.pos);
+        let mut out = BTreeMap::new();
+        for (k, v) in entries {
+            let gp = super::decode::join(&p, &k.name);
+            self.spans.insert(&gp, k.pos);
+            if kind(&k.name) != Some(P::Group) {
+                self.report(
+                    Code::InvalidValue,
+                    &gp,
+                    k.pos,
+                    format!("`{}` is not a group name", crate::render::line::one_line(&k.name)),
+                    Some("write `group:` then a letter or digit and `A-Za-z0-9._-`, e.g. `group:ops`".to_owned()),
+                );
+                continue;
+            }
+            let members = match &v.value {
+                Value::Null => Vec::new(),
+                Value::Seq(items) => items
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, it)| {
+                        let ip = super::decode::index(&gp, i);
+                        self.spans.insert(&ip, it.pos);
+                        let s = self.text(it, &ip)?;
+                        if kind(&s) == Some(P::User) {
+                            return Some(s);
+                        }
+                        self.report(
+                            Code::InvalidValue,
+                            &ip,
+                            it.pos,
+                            format!("`{ip}` `{}` is not a user", shown(it)),
+                            Some("a group holds users (`alice@example.com`, or `alice@` on Headscale): Headscale refuses nested groups and other members (ErrNestedGroups, ErrInvalidGroupMember)".to_owned()),
+                        );
+                        None
+                    })
+                    .collect(),
+                _ => {
+                    self.wrong_type(v, &gp, "a list of users");
+                    continue;
+                }
+            };
+            out.insert(k.name.clone(), members);
+        }
+        Some(out)
     }
 
     /// `mesh.tag_owners` / `mesh.admins`: absent or null is `None`; each entry must be a
