@@ -936,3 +936,91 @@ fn every_fixture_script_runs_in_the_sandbox_without_side_effects() {
         let _ = fs::remove_dir_all(&dir);
     }
 }
+
+// ---------------------------------------------------------------- round two (issue #19)
+
+/// A `kubectl get nodes -o json` list of the given `(name, kubelet version, labels)`.
+fn live_json(nodes: &[(&str, &str, Value)]) -> String {
+    let items: Vec<Value> = nodes
+        .iter()
+        .map(|(name, version, labels)| {
+            json!({
+                "metadata": {"name": name, "labels": labels},
+                "status": {"nodeInfo": {"kubeletVersion": version}, "addresses": []},
+            })
+        })
+        .collect();
+    json!({"kind": "List", "items": items}).to_string()
+}
+
+fn import_node(name: &str, text: &str) -> meshspec::import::ImportNode {
+    meshspec::import::ImportNode {
+        name: name.into(),
+        role: None,
+        files: vec![meshspec::lint::ConfigFile::new(
+            format!("{name}.yaml"),
+            text,
+        )],
+    }
+}
+
+#[test]
+fn finding_19_01_live_strings_cannot_plant_spec_keys_through_import() {
+    let payload_version = "v1.33.5+k3s1\rproxy: {http: \"http://evil.example:3128\"}\r#";
+    let evil_live_name = "ghost\racknowledge: [{code: MS412, reason: x}]\r#";
+    for sep in ["\r", "\u{85}", "\u{2028}", "\u{2029}", "\n", "\u{202e}"] {
+        let version = payload_version.replace('\r', sep);
+        let ghost = evil_live_name.replace('\r', sep);
+        let input = meshspec::import::ImportInput {
+            name: Some("lab".into()),
+            nodes: vec![
+                import_node("a", "cluster-init: true\nnode-ip: 100.64.0.1\n"),
+                // a hand-written config is hostile too: a value that hides text
+                import_node(
+                    "b",
+                    "server: https://100.64.0.1:6443\nnode-ip: 100.64.0.2\nkubelet-arg: [\"max-pods=110\\u202E\\u2028proxy: x\"]\n",
+                ),
+            ],
+            nodes_json: Some(live_json(&[
+                (
+                    "a",
+                    &version,
+                    json!({"node-role.kubernetes.io/control-plane": "true"}),
+                ),
+                ("b", &version, json!({})),
+                (&ghost, "v1.33.5+k3s1", json!({})),
+            ])),
+            cilium_values: None,
+        };
+        let imported = meshspec::import::import(&input).unwrap();
+        let yaml = &imported.yaml;
+        // every line is a comment, a key or a list item the emitter wrote; no raw break
+        for c in ['\r', '\u{85}', '\u{2028}', '\u{2029}', '\u{202e}'] {
+            assert!(!yaml.contains(c), "{sep:?}: raw {c:?} in\n{yaml}");
+        }
+        let tree: Value = serde_saphyr::from_str(yaml).unwrap();
+        assert!(tree.get("proxy").is_none(), "{sep:?}: {yaml}");
+        assert!(tree.get("acknowledge").is_none(), "{sep:?}: {yaml}");
+        // the hostile version is no k3s release: it is not pinned
+        assert_eq!(imported.spec.k3s.version, None, "{sep:?}");
+        // the imported spec renders; its scripts run inert in the sandbox
+        let c = Cluster::from_yaml(yaml).unwrap();
+        assert!(c.spec.proxy.is_none());
+        let b = c.render(&RenderOptions::default()).unwrap();
+        let dir = scratch("import");
+        let marks = dir.join("marks");
+        fs::create_dir_all(&marks).unwrap();
+        let scripts = static_checks(&b, &b, "", &dir.join("bundle"));
+        let install: Vec<&String> = b
+            .files
+            .keys()
+            .filter(|p| p.ends_with("install.sh"))
+            .collect();
+        assert!(!install.is_empty());
+        for p in install {
+            assert!(!b.files[p].contents.contains("evil.example"), "{p}");
+        }
+        assert!(run_sandboxed(&scripts, &dir, &marks).is_empty());
+        let _ = fs::remove_dir_all(&dir);
+    }
+}

@@ -21,6 +21,58 @@ const SECRET_KEYS: &[&str] = &[
     "auth_key",
 ];
 
+/// Whether a key names a secret, whatever its value looks like: k3s accepts any passphrase as
+/// a token, so `token: hunter2` is as secret as `token: K10…`. The keys MS009 knows,
+/// and any key named `password`, `passwd`, `passphrase`, `secret` or `token`, or ending in
+/// `-password`, `-token`, `-secret`, `-secret-key`, `-key` of a secret (`_` and `-` alike, any
+/// case, leading `--` of a flag ignored). `token-file` and other `*-file` keys are paths and
+/// are not secrets.
+///
+/// ```
+/// use meshspec::secrets::secret_key;
+/// assert!(secret_key("token") && secret_key("agent-token") && secret_key("--token"));
+/// assert!(secret_key("etcd-s3-secret-key") && secret_key("proxy_password") && secret_key("Password"));
+/// assert!(!secret_key("token-file") && !secret_key("node-label") && !secret_key("tokenizer"));
+/// ```
+#[must_use]
+pub fn secret_key(key: &str) -> bool {
+    let k = key
+        .trim()
+        .trim_matches(|c| c == '"' || c == '\'')
+        .trim_start_matches('-')
+        .to_ascii_lowercase()
+        .replace('_', "-");
+    if SECRET_KEYS.iter().any(|s| s.replace('_', "-") == k) {
+        return true;
+    }
+    const WORDS: &[&str] = &[
+        "password",
+        "passwd",
+        "passphrase",
+        "secret",
+        "token",
+        "secret-key",
+        "private-key",
+        "auth-key",
+        "authkey",
+        "api-key",
+        "apikey",
+    ];
+    WORDS
+        .iter()
+        .any(|w| k == *w || k.strip_suffix(w).is_some_and(|p| p.ends_with('-')))
+}
+
+/// The key of a line of YAML (`  key: v`, `- key: v`, `key=v` in a list of flags), if any.
+fn line_keys(line: &str) -> impl Iterator<Item = &str> {
+    line.split(|c: char| c.is_whitespace() || ",{}[]".contains(c))
+        .filter_map(|w| {
+            let w = w.trim_matches(|c| c == '"' || c == '\'');
+            w.strip_suffix(':')
+                .or_else(|| w.split_once(['=', ':']).map(|(k, _)| k))
+        })
+}
+
 /// Whether a text looks like a k3s token or a mesh auth key.
 ///
 /// ```
@@ -126,11 +178,14 @@ fn redact_userinfo(word: &str) -> String {
 /// use meshspec::secrets::line_has_secret;
 /// assert!(line_has_secret("  - {name: a, key: \"tskey-auth-abc\"}"));
 /// assert!(!line_has_secret("  token_file: /etc/rancher/k3s/token"));
+/// // by key, whatever the value looks like
+/// assert!(line_has_secret("token: hunter2hunter2") && line_has_secret("  agent-token: x"));
+/// assert!(line_has_secret("- {name: p, proxy_password: pw}") && line_has_secret("  - --token=pw"));
 /// ```
 #[must_use]
 pub fn line_has_secret(line: &str) -> bool {
     let separator = |c: char| c.is_whitespace() || ",{}[]\"'".contains(c);
-    line.split(separator).any(looks_secret)
+    line.split(separator).any(looks_secret) || line_keys(line).any(secret_key)
 }
 
 /// The line with everything after its key replaced by `<redacted>`, for showing in messages.

@@ -99,10 +99,20 @@ fn roll_back(walker: &mut Walker, staged: &Staged<'_>) {
     walker.discard();
 }
 
+/// The manifest's mode: readable by its owner only. It holds the SHA-256 of every file
+/// written, the 0600 env file with the proxy credentials included; every other input of that
+/// file is public (the spec, meshspec's templates), so a world-readable hash would let anyone
+/// on the host recover a dictionary password offline. A keyed hash would need a key kept
+/// next to it with the same protection, and leaving the secret files unhashed would lose the
+/// "edited since meshspec wrote it" check for exactly the files that matter most; the
+/// manifest is meshspec's own bookkeeping, read only by whoever runs `render`, so 0600 costs
+/// nothing. A manifest written 0644 by an older version is replaced by one written 0600.
+pub const MANIFEST_MODE: u32 = 0o600;
+
 /// Writes the manifest text atomically in the root (temporary, rename); not synced.
 fn put_manifest(plan: &Plan<'_>, root: BorrowedFd<'_>, text: &str) -> Result<(), CliError> {
     let target = plan.dir.join(MANIFEST_NAME);
-    let temp = fsx::write_temp(root, MANIFEST_NAME, text.as_bytes(), 0o644)
+    let temp = fsx::write_temp(root, MANIFEST_NAME, text.as_bytes(), MANIFEST_MODE)
         .map_err(|e| CliError::write(&target, &e))?;
     rustix::fs::renameat(root, temp.as_str(), root, MANIFEST_NAME).map_err(|e| {
         let _ = rustix::fs::unlinkat(root, temp.as_str(), AtFlags::empty());

@@ -387,6 +387,7 @@ fn blocked(plan: &mut Plan<'_>, parts: &[String], n: usize, symlink: bool) {
 /// Reads the manifest in the root (never through a link).
 fn read_manifest(plan: &mut Plan<'_>, root: BorrowedFd<'_>, force: bool) -> Result<(), CliError> {
     let path = plan.dir.join(MANIFEST_NAME);
+    let private: bool;
     let text = match rustix::fs::statat(root, MANIFEST_NAME, rustix::fs::AtFlags::SYMLINK_NOFOLLOW)
     {
         Err(rustix::io::Errno::NOENT) => return Ok(()),
@@ -401,7 +402,10 @@ fn read_manifest(plan: &mut Plan<'_>, root: BorrowedFd<'_>, force: bool) -> Resu
         Ok(_) => match fsx::read_file_at(root, MANIFEST_NAME)
             .map_err(|e| CliError::read(path.display().to_string(), &e))?
         {
-            Some((bytes, _)) => String::from_utf8(bytes).unwrap_or_default(),
+            Some((bytes, mode)) => {
+                private = mode == apply::MANIFEST_MODE;
+                String::from_utf8(bytes).unwrap_or_default()
+            }
             None => return Ok(()),
         },
     };
@@ -417,7 +421,8 @@ fn read_manifest(plan: &mut Plan<'_>, root: BorrowedFd<'_>, force: bool) -> Resu
             });
         }
     };
-    plan.old_manifest_text = Some(text);
+    // a manifest an older version wrote world-readable is rewritten 0600 (see MANIFEST_MODE)
+    plan.old_manifest_text = private.then_some(text);
     Ok(())
 }
 

@@ -1,0 +1,165 @@
+//! Issue #19: data that does not come from the spec author is hostile too. Real processes on
+//! real files: hand-written configs with passphrases, files already in `--out`, symbolic links,
+//! FIFOs, huge and sparse files, hostile file names, a umask of 000.
+//!
+//! Each test is named after the item of the issue it proves (`item_02_…`) and fails on the
+//! code before the fix.
+#![expect(
+    clippy::unwrap_used,
+    reason = "a test fails by panicking, helpers included"
+)]
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt as _;
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use tempfile::TempDir;
+
+const MANIFEST: &str = ".meshspec-manifest.json";
+
+fn meshspec() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_meshspec"));
+    cmd.env_remove("NO_COLOR");
+    cmd
+}
+
+fn mode(path: &Path) -> u32 {
+    fs::metadata(path).unwrap().permissions().mode() & 0o7777
+}
+
+/// A spec whose proxy carries credentials: the env file holding them is written 0600.
+fn proxy_spec(password: &str) -> String {
+    format!(
+        "version: 1\nname: lab\nproxy:\n  http: http://bob:{password}@proxy.example:3128\n  https: http://bob:{password}@proxy.example:3128\nnodes:\n  - {{name: a, role: server, mesh_ip: 100.64.0.1}}\n  - {{name: b, role: agent, mesh_ip: 100.64.0.2}}\n"
+    )
+}
+
+fn with_spec(text: &str) -> (TempDir, PathBuf) {
+    let dir = TempDir::new().unwrap();
+    let spec = dir.path().join("spec.yaml");
+    fs::write(&spec, text).unwrap();
+    (dir, spec)
+}
+
+fn text(out: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+// ------------------------------------------------------------------ 2. secrets by key
+
+#[test]
+fn item_02_lint_redacts_secret_keys_whatever_the_value() {
+    let dir = TempDir::new().unwrap();
+    let cfg = dir.path().join("config.yaml");
+    // every line is shown: a duplicated key (MS010), a list where a string goes (MS403)
+    let config = "token: hunter2hunter2\ntoken: hunter2hunter2\nagent-token: [\"sesame-open\"]\nnode-label: [\"x=1\"]\netcd-s3-secret-key: [\"s3cr3tkey\"]\n";
+    fs::write(&cfg, config).unwrap();
+    let out = meshspec()
+        .args(["--color", "never", "lint"])
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    let shown = text(&out);
+    assert!(shown.contains("token: <redacted>"), "{shown}");
+    for secret in ["hunter2hunter2", "sesame-open", "s3cr3tkey"] {
+        assert!(!shown.contains(secret), "{secret} echoed:\n{shown}");
+    }
+    let json = meshspec()
+        .args(["lint", "--format", "json"])
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    let shown = text(&json);
+    for secret in ["hunter2hunter2", "sesame-open", "s3cr3tkey"] {
+        assert!(!shown.contains(secret), "{secret} echoed in JSON:\n{shown}");
+    }
+}
+
+#[test]
+fn item_02_render_check_never_prints_the_env_files_credentials() {
+    let (dir, spec) = with_spec(&proxy_spec("oldpassword1"));
+    let out = dir.path().join("out");
+    // a fresh directory: every file is new, the env file's credentials are hidden
+    let o = meshspec()
+        .arg("render")
+        .arg(&spec)
+        .arg("--out")
+        .arg(&out)
+        .arg("--check")
+        .output()
+        .unwrap();
+    let shown = text(&o);
+    assert!(
+        shown.contains("HTTP_PROXY=http://<redacted>@proxy.example:3128"),
+        "{shown}"
+    );
+    assert!(!shown.contains("oldpassword1"), "{shown}");
+    meshspec()
+        .arg("render")
+        .arg(&spec)
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .success();
+    fs::write(&spec, proxy_spec("newpassword2")).unwrap();
+    for quiet in [false, true] {
+        let mut cmd = meshspec();
+        cmd.args(["--color", "never"]);
+        if quiet {
+            cmd.arg("-q");
+        }
+        let o = cmd
+            .arg("render")
+            .arg(&spec)
+            .arg("--out")
+            .arg(&out)
+            .arg("--check")
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(1), "drift");
+        let shown = text(&o);
+        assert!(
+            shown.contains(
+                "secret values differ in a/nodes/a/etc/systemd/system/k3s.service.env (not shown)"
+            ),
+            "{shown}"
+        );
+        for pw in ["oldpassword1", "newpassword2"] {
+            assert!(!shown.contains(pw), "quiet={quiet}: {pw} printed:\n{shown}");
+        }
+    }
+}
+
+// ------------------------------------------------------------------ 3. manifest
+
+#[test]
+fn item_03_the_manifest_is_readable_by_its_owner_only() {
+    let (dir, spec) = with_spec(&proxy_spec("hunter2"));
+    let out = dir.path().join("out");
+    let render = || {
+        meshspec()
+            .arg("render")
+            .arg(&spec)
+            .arg("--out")
+            .arg(&out)
+            .assert()
+            .success();
+    };
+    render();
+    let manifest = out.join(MANIFEST);
+    assert_eq!(mode(&manifest), 0o600);
+    // the secret-bearing file it hashes is 0600 too
+    let text = fs::read_to_string(&manifest).unwrap();
+    assert!(text.contains("\"mode\": \"0600\""), "{text}");
+    // a manifest an older version left world-readable is made private by the next render,
+    // even when nothing else changes
+    fs::set_permissions(&manifest, fs::Permissions::from_mode(0o644)).unwrap();
+    render();
+    assert_eq!(mode(&manifest), 0o600);
+    assert_eq!(fs::read_to_string(&manifest).unwrap(), text);
+}
