@@ -163,3 +163,59 @@ fn item_03_the_manifest_is_readable_by_its_owner_only() {
     assert_eq!(mode(&manifest), 0o600);
     assert_eq!(fs::read_to_string(&manifest).unwrap(), text);
 }
+
+// ------------------------------------------------------------------ 6. terminal
+
+/// A file name that, printed raw, ends the line and paints a fake green all-clear.
+const FAKE_LINE: &str = "x\n\x1b[32mno problems found\x1b[0m.yaml";
+
+fn assert_inert(shown: &str) {
+    assert!(!shown.contains('\x1b'), "raw ESC printed:\n{shown:?}");
+    assert!(
+        !shown.lines().any(|l| l.starts_with("no problems found")),
+        "a file name printed a line of its own:\n{shown}"
+    );
+}
+
+#[test]
+fn item_06_file_names_cannot_print_lines_or_colours() {
+    let dir = TempDir::new().unwrap();
+    fs::write(dir.path().join("config.yaml"), "node-ip: 100.64.0.1\n").unwrap();
+    let dropins = dir.path().join("config.yaml.d");
+    fs::create_dir(&dropins).unwrap();
+    // a finding in it (the diagnostic names the file) ...
+    fs::write(dropins.join(FAKE_LINE), "tokn: 1\n").unwrap();
+    for colour in ["never", "always"] {
+        let out = meshspec()
+            .args(["--color", colour, "lint"])
+            .arg(dir.path())
+            .output()
+            .unwrap();
+        let shown = text(&out);
+        assert!(shown.contains("MS402"), "{shown}");
+        let without_own_codes = if colour == "always" {
+            [
+                "\x1b[0m",
+                "\x1b[1m",
+                "\x1b[1;31m",
+                "\x1b[1;33m",
+                "\x1b[1;34m",
+                "\x1b[1;36m",
+            ]
+            .iter()
+            .fold(shown.clone(), |s, c| s.replace(c, ""))
+        } else {
+            shown
+        };
+        assert_inert(&without_own_codes);
+    }
+    // ... and a file it cannot read (the error names the file)
+    fs::write(dropins.join(FAKE_LINE), b"\xff\xfe").unwrap();
+    let out = meshspec()
+        .args(["--color", "never", "lint"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_inert(&text(&out));
+}

@@ -1024,3 +1024,130 @@ fn finding_19_01_live_strings_cannot_plant_spec_keys_through_import() {
         let _ = fs::remove_dir_all(&dir);
     }
 }
+
+/// A Markdown line's text outside code spans, paired as CommonMark pairs them (a run of
+/// backticks closes with the next run of the same length; `\`` is a literal backtick).
+fn outside_code(line: &str) -> String {
+    let c: Vec<char> = line.chars().collect();
+    let run_at = |i: usize| c[i..].iter().take_while(|x| **x == '`').count();
+    let mut out = String::new();
+    let mut i = 0;
+    while i < c.len() {
+        if c[i] == '\\' && i + 1 < c.len() {
+            out.push(c[i]);
+            out.push(c[i + 1]);
+            i += 2;
+        } else if c[i] == '`' {
+            let n = run_at(i);
+            let mut j = i + n;
+            let mut close = None;
+            while j < c.len() {
+                if c[j] == '`' {
+                    let m = run_at(j);
+                    if m == n {
+                        close = Some(j + m);
+                        break;
+                    }
+                    j += m;
+                } else {
+                    j += 1;
+                }
+            }
+            match close {
+                Some(end) => i = end,
+                None => {
+                    out.extend(&c[i..i + n]);
+                    i += n;
+                }
+            }
+        } else {
+            out.push(c[i]);
+            i += 1;
+        }
+    }
+    out
+}
+
+#[test]
+fn finding_19_05_plan_md_cannot_open_html_through_unbalanced_backticks() {
+    for reason in [
+        "`` ` <img src=x onerror=alert(1)>``",
+        "``x` [a](http://evil.example) <a href=x>",
+        "```a`` <b onmouseover=x> `",
+    ] {
+        let spec = format!(
+            "version: 1\nname: lab\nacknowledge:\n  - code: MS412\n    reason: {}\nnodes:\n  - {{name: a, role: server, mesh_ip: 100.64.0.1}}\n",
+            meshspec::render::yaml_out::double_quoted(reason)
+        );
+        let b = Cluster::from_yaml(&spec)
+            .unwrap()
+            .render(&RenderOptions::default())
+            .unwrap();
+        let plan = b.text("PLAN.md").unwrap();
+        let line = plan
+            .lines()
+            .find(|l| l.contains("acknowledged in the spec"))
+            .unwrap();
+        let text = outside_code(line);
+        for live in ['<', '['] {
+            for (at, _) in text.match_indices(live) {
+                assert!(
+                    text[..at].ends_with('\\'),
+                    "{live} is live in PLAN.md: {line} (from {reason})"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn finding_19_06_ms952_help_quotes_live_node_names_for_the_shell() {
+    let c = Cluster::from_yaml(
+        "version: 1\nname: lab\nnodes:\n  - {name: a, role: server, mesh_ip: 100.64.0.1}\n",
+    )
+    .unwrap();
+    for evil in [
+        "x; echo PWNED",
+        "$(echo PWNED)",
+        "y' ; echo PWNED; '",
+        "--all",
+    ] {
+        let live = live_json(&[
+            ("a", "v1.33.5+k3s1", json!({})),
+            (evil, "v1.33.5+k3s1", json!({})),
+        ]);
+        let ds = meshspec::live::check_live(&c, &live).unwrap();
+        let d = ds
+            .iter()
+            .find(|d| d.code == Code::LiveNodeUnknown)
+            .expect("MS952");
+        let help = d.help.as_deref().unwrap();
+        let cmd = help
+            .split("drain and delete it: `")
+            .nth(1)
+            .and_then(|r| r.strip_suffix('`'))
+            .unwrap();
+        // run it with a kubectl that prints its arguments, one a line
+        let out = Command::new("sh")
+            .arg("-c")
+            .arg(format!("kubectl() {{ printf '%s\\n' \"$@\"; }}; {cmd}"))
+            .output()
+            .unwrap();
+        let args = String::from_utf8(out.stdout).unwrap();
+        let args: Vec<&str> = args.lines().collect();
+        assert_eq!(
+            args,
+            [
+                "drain",
+                "--ignore-daemonsets",
+                "--",
+                evil,
+                "delete",
+                "node",
+                "--",
+                evil
+            ],
+            "{cmd}"
+        );
+    }
+}

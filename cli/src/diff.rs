@@ -50,7 +50,8 @@ fn redacted(text: &str) -> String {
 }
 
 fn change_diff(out: &mut String, c: &Change<'_>) {
-    let path = &c.path;
+    // a path from the directory (a file the manifest lists) is shown escaped
+    let path = &*meshspec::printable::escape(&c.path);
     let secret = secret_bearing(c);
     let old_text = c.old.as_ref().map(|o| {
         String::from_utf8(o.bytes.clone())
