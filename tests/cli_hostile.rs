@@ -219,3 +219,162 @@ fn item_06_file_names_cannot_print_lines_or_colours() {
     assert_eq!(out.status.code(), Some(2));
     assert_inert(&text(&out));
 }
+
+// ------------------------------------------------------------------ 4. reading through links
+
+const CANARY: &str = "CANARY_b7e1c0de";
+
+#[test]
+fn item_04_a_spec_linked_to_proc_environ_is_not_echoed() {
+    let dir = TempDir::new().unwrap();
+    let spec = dir.path().join("spec.yaml");
+    std::os::unix::fs::symlink("/proc/self/environ", &spec).unwrap();
+    for cmd in ["validate", "plan"] {
+        let out = meshspec()
+            .env("CI_TOKEN", CANARY)
+            .arg(cmd)
+            .arg(&spec)
+            .output()
+            .unwrap();
+        let shown = text(&out);
+        assert_eq!(out.status.code(), Some(2), "{shown}");
+        assert!(
+            !shown.contains(CANARY),
+            "the environment was printed:\n{shown}"
+        );
+        assert!(shown.contains("pseudo-file"), "{shown}");
+    }
+    // a binary file (NUL bytes) is refused without a snippet too
+    let bin = dir.path().join("bin.yaml");
+    fs::write(&bin, format!("a: 1\x00{CANARY}\n")).unwrap();
+    let out = meshspec().arg("validate").arg(&bin).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(!text(&out).contains(CANARY), "{}", text(&out));
+}
+
+#[test]
+fn item_04_lint_does_not_follow_drop_in_links_out_of_the_directory() {
+    let dir = TempDir::new().unwrap();
+    let secrets = dir.path().join("credentials");
+    fs::write(
+        &secrets,
+        format!("[default]\naws_access_key_id = AKIA{CANARY}\naws_secret_access_key = {CANARY}\n"),
+    )
+    .unwrap();
+    let node = dir.path().join("node");
+    let dropins = node.join("config.yaml.d");
+    fs::create_dir_all(&dropins).unwrap();
+    fs::write(node.join("config.yaml"), "node-ip: 100.64.0.1\n").unwrap();
+    std::os::unix::fs::symlink(&secrets, dropins.join("50-aws.yaml")).unwrap();
+    let out = meshspec().arg("lint").arg(&node).output().unwrap();
+    let shown = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{shown}");
+    assert!(
+        !shown.contains(CANARY),
+        "a linked file was printed:\n{shown}"
+    );
+    assert!(
+        shown.contains("symbolic link out of its drop-in directory"),
+        "{shown}"
+    );
+    // a link to a sibling inside the directory is read as k3s reads it
+    fs::remove_file(dropins.join("50-aws.yaml")).unwrap();
+    fs::write(dropins.join("10-real.yml.txt"), "tokn: 1\n").unwrap();
+    std::os::unix::fs::symlink("10-real.yml.txt", dropins.join("20-link.yaml")).unwrap();
+    let out = meshspec().arg("lint").arg(&node).output().unwrap();
+    assert!(text(&out).contains("MS402"), "{}", text(&out));
+}
+
+// ------------------------------------------------------------------ 8. bounded reads
+
+#[test]
+fn item_08_lint_and_import_refuse_oversized_files_with_ms001() {
+    let dir = TempDir::new().unwrap();
+    let big = dir.path().join("config.yaml");
+    // valid YAML all the way (a comment), 17 MiB
+    let mut text = String::from("node-ip: 100.64.0.1\n");
+    text.push_str(&format!("# {}\n", "x".repeat(17 * 1024 * 1024)));
+    fs::write(&big, &text).unwrap();
+    let out = meshspec().arg("lint").arg(&big).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", text_of(&out));
+    assert!(text_of(&out).contains("MS001"), "{}", text_of(&out));
+    let out = meshspec()
+        .arg("import")
+        .arg(format!("a={}", big.display()))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", text_of(&out));
+    assert!(text_of(&out).contains("MS001"), "{}", text_of(&out));
+    // a sparse file is refused by its size, unread
+    let sparse = dir.path().join("sparse.yaml");
+    fs::File::create(&sparse)
+        .unwrap()
+        .set_len(200 * 1024 * 1024 * 1024)
+        .unwrap();
+    let out = meshspec().arg("lint").arg(&sparse).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    // /dev/zero: read up to the limit, then MS001 (it was linted as an empty file)
+    let out = meshspec()
+        .arg("lint")
+        .arg("/dev/zero")
+        .timeout(std::time::Duration::from_secs(20))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", text_of(&out));
+    assert!(
+        text_of(&out).contains("MS001"),
+        "{}",
+        text_of(&out)
+    );
+}
+
+fn text_of(out: &std::process::Output) -> String {
+    text(out)
+}
+
+#[test]
+fn item_08_a_fifo_config_is_refused_not_waited_on() {
+    let dir = TempDir::new().unwrap();
+    let fifo = dir.path().join("config.yaml");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    for args in [vec!["lint"], vec!["validate"]] {
+        let target = if args[0] == "lint" {
+            dir.path().to_owned()
+        } else {
+            fifo.clone()
+        };
+        let out = meshspec()
+            .args(&args)
+            .arg(&target)
+            .timeout(std::time::Duration::from_secs(20))
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", text(&out));
+        assert!(text(&out).contains("FIFO"), "{}", text(&out));
+    }
+}
+
+#[test]
+fn item_08_a_huge_sparse_file_in_out_does_not_abort_render() {
+    let (dir, spec) = with_spec(&proxy_spec("pw"));
+    let out = dir.path().join("out");
+    fs::create_dir_all(&out).unwrap();
+    fs::File::create(out.join("PLAN.md"))
+        .unwrap()
+        .set_len(200 * 1024 * 1024 * 1024)
+        .unwrap();
+    let o = meshspec()
+        .arg("render")
+        .arg(&spec)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    let shown = text(&o);
+    assert_eq!(o.status.code(), Some(2), "{shown}");
+    assert!(shown.contains("PLAN.md: is larger than"), "{shown}");
+}

@@ -290,11 +290,25 @@ pub fn list(dir: BorrowedFd<'_>) -> io::Result<Vec<(String, Kind)>> {
     Ok(out)
 }
 
+/// The largest existing file in `--out` meshspec reads (to compare, diff or hash it): 256 MiB.
+pub const MAX_EXISTING_BYTES: usize = 256 * 1024 * 1024;
+
+fn too_large_error() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::FileTooLarge,
+        format!(
+            "is larger than {} MiB, the most meshspec reads of a file already in --out (move it away)",
+            MAX_EXISTING_BYTES / (1024 * 1024)
+        ),
+    )
+}
+
 /// A regular file's bytes and permission bits, opened without following a link (and without
 /// blocking on a FIFO). `Ok(None)` when `name` is not a regular file.
 ///
 /// # Errors
-/// When it cannot be opened or read.
+/// When it cannot be opened or read, or is larger than [`MAX_EXISTING_BYTES`] (its size as
+/// the inode says, so a sparse file is refused without being read).
 pub fn read_file_at(dir: BorrowedFd<'_>, name: &str) -> io::Result<Option<(Vec<u8>, u32)>> {
     let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC;
     let fd = match rustix::fs::openat(dir, name, flags, Mode::empty()) {
@@ -306,12 +320,22 @@ pub fn read_file_at(dir: BorrowedFd<'_>, name: &str) -> io::Result<Option<(Vec<u
     if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile {
         return Ok(None);
     }
+    // A file's size is what its inode says, not what it holds: a sparse 200 GB file costs
+    // nothing on disk and would cost 200 GB here. Nothing meshspec writes comes near the limit.
+    let size = usize::try_from(st.st_size).unwrap_or(usize::MAX);
+    if size > MAX_EXISTING_BYTES {
+        return Err(too_large_error());
+    }
     // Read straight into a buffer one byte larger than the size (std's read_to_end would ask
     // the size again with statx and lseek: two system calls per file).
-    let mut bytes = vec![0; usize::try_from(st.st_size).unwrap_or(0) + 1];
+    let mut bytes = vec![0; size + 1];
     let mut len = 0;
     loop {
         if len == bytes.len() {
+            // the file grew while being read: bounded all the same
+            if len > MAX_EXISTING_BYTES {
+                return Err(too_large_error());
+            }
             bytes.resize(len * 2, 0);
         }
         match rustix::io::read(&fd, &mut bytes[len..]) {
