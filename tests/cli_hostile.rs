@@ -321,11 +321,7 @@ fn item_08_lint_and_import_refuse_oversized_files_with_ms001() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2), "{}", text_of(&out));
-    assert!(
-        text_of(&out).contains("MS001"),
-        "{}",
-        text_of(&out)
-    );
+    assert!(text_of(&out).contains("MS001"), "{}", text_of(&out));
 }
 
 fn text_of(out: &std::process::Output) -> String {
@@ -377,4 +373,37 @@ fn item_08_a_huge_sparse_file_in_out_does_not_abort_render() {
     let shown = text(&o);
     assert_eq!(o.status.code(), Some(2), "{shown}");
     assert!(shown.contains("PLAN.md: is larger than"), "{shown}");
+}
+
+// ------------------------------------------------------------------ 11. umask 000
+
+#[test]
+fn item_11_umask_000_creates_no_world_writable_directory() {
+    let (dir, spec) = with_spec(&proxy_spec("pw"));
+    let out = dir.path().join("a/b/out");
+    let status = std::process::Command::new("sh")
+        .arg("-c")
+        .arg("umask 000; exec \"$0\" render \"$1\" --out \"$2\"")
+        .arg(env!("CARGO_BIN_EXE_meshspec"))
+        .arg(&spec)
+        .arg(&out)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let mut dirs = vec![dir.path().join("a"), dir.path().join("a/b")];
+    let mut stack = vec![out.clone()];
+    while let Some(d) = stack.pop() {
+        for e in fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                assert_eq!(mode(&p) & 0o022, 0, "{} is {:o}", p.display(), mode(&p));
+            }
+        }
+        dirs.push(d);
+    }
+    for d in dirs {
+        assert_eq!(mode(&d), 0o755, "{}", d.display());
+    }
 }

@@ -147,7 +147,11 @@ impl Walker {
                     } else {
                         temp_name(part)
                     };
-                    match rustix::fs::mkdirat(parent, name.as_str(), Mode::from_raw_mode(0o755)) {
+                    match rustix::fs::mkdirat(
+                        parent,
+                        name.as_str(),
+                        Mode::from_raw_mode(super::OUT_DIR_MODE),
+                    ) {
                         Ok(()) => {}
                         Err(e) => return Err(Enter::Io(i + 1, e.into())),
                     }

@@ -577,6 +577,10 @@ fn plan_path(dir: &Path, parts: &[String]) -> String {
         .to_string()
 }
 
+/// The mode `--out`, its missing parents and the bundle's directories are created with
+/// (a stricter umask still narrows it; a umask of 000 does not widen it).
+pub const OUT_DIR_MODE: u32 = 0o755;
+
 /// Opens (creating it and its parents when missing) and locks the output directory for a
 /// render; `waiting` is called when another render holds it.
 ///
@@ -586,7 +590,14 @@ pub fn lock_for_render(dir: &Path, waiting: impl FnOnce()) -> Result<lock::Lock,
     let fd = match open_out(dir)? {
         Some(fd) => fd,
         None => {
-            std::fs::create_dir_all(dir).map_err(|e| CliError::write(dir, &e))?;
+            // an explicit mode: `create_dir_all` asks for 0777 and leaves the rest to the
+            // umask, so under `umask 000` every parent would be world-writable
+            std::os::unix::fs::DirBuilderExt::mode(
+                std::fs::DirBuilder::new().recursive(true),
+                OUT_DIR_MODE,
+            )
+            .create(dir)
+            .map_err(|e| CliError::write(dir, &e))?;
             open_out(dir)?.ok_or_else(|| CliError::Write {
                 path: dir.display().to_string(),
                 reason: "disappeared while being created".to_owned(),
