@@ -1151,3 +1151,68 @@ fn finding_19_06_ms952_help_quotes_live_node_names_for_the_shell() {
         );
     }
 }
+
+#[test]
+fn finding_19_10_extras_merge_with_the_nodes_own_taints_and_labels() {
+    let spec = "version: 1\nname: lab\nk3s:\n  agent_extra:\n    node-taint: [\"dedicated=batch:NoExecute\"]\n    node-label: [\"team=ml\"]\nnodes:\n  - {name: a, role: server, mesh_ip: 100.64.0.1}\n  - name: g\n    role: agent\n    mesh_ip: 100.64.0.2\n    labels: {zone: rack1}\n    taints: [\"spot=true:PreferNoSchedule\"]\n    gpu: {vendor: nvidia, model: rtx3060}\n";
+    let c = Cluster::from_yaml(spec).unwrap();
+    let b = c.render(&RenderOptions::default()).unwrap();
+    let files = b.node_files("g");
+    let config = &files["etc/rancher/k3s/config.yaml"].contents;
+    let tree: Value = serde_saphyr::from_str(config).unwrap();
+    let list = |k: &str| -> Vec<String> {
+        tree[k]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap().to_owned())
+            .collect()
+    };
+    let taints = list("node-taint");
+    for t in [
+        "spot=true:PreferNoSchedule",
+        "gpu=true:NoSchedule",
+        "dedicated=batch:NoExecute",
+    ] {
+        assert!(
+            taints.contains(&t.to_owned()),
+            "{t} missing: {taints:?}\n{config}"
+        );
+    }
+    let labels = list("node-label");
+    for l in [
+        "zone=rack1",
+        "nvidia.com/gpu=true",
+        "gpu-type=rtx3060",
+        "team=ml",
+    ] {
+        assert!(
+            labels.contains(&l.to_owned()),
+            "{l} missing: {labels:?}\n{config}"
+        );
+    }
+    // the scripts apply and check the same set
+    let scripts: String = b
+        .files
+        .iter()
+        .filter(|(p, _)| p.ends_with("labels-taints.sh") || p.ends_with("verify.sh"))
+        .map(|(_, f)| f.contents.as_str())
+        .collect();
+    for x in [
+        "spot=true:PreferNoSchedule",
+        "gpu=true:NoSchedule",
+        "dedicated=batch:NoExecute",
+        "rack1",
+        "rtx3060",
+        "team",
+    ] {
+        assert!(
+            scripts.contains(x),
+            "{x} missing from labels-taints.sh / verify.sh"
+        );
+    }
+    // the GPU node keeps its NoSchedule taint, so MS603 stays quiet; the model holds all
+    let g = c.node("g").unwrap();
+    assert_eq!(g.taints.len(), 3, "{:?}", g.taints);
+    assert_eq!(g.labels.len(), 4, "{:?}", g.labels);
+}

@@ -59,6 +59,11 @@ pub fn config_entries(c: &Cluster, n: &Node) -> Vec<ConfigEntry> {
     };
     for (k, v) in extra {
         let origin = format!("{field}.{k}");
+        // the model already merged these with the node's own (as k3s merges repeated flags):
+        // the derived entry holds both, and replacing it would drop the node's taints
+        if matches!(k.as_str(), "node-label" | "node-taint") && out.iter().any(|e| e.key == *k) {
+            continue;
+        }
         match out.iter_mut().find(|e| e.key == *k) {
             Some(e) => {
                 e.value = v.clone();
