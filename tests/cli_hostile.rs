@@ -407,3 +407,131 @@ fn item_11_umask_000_creates_no_world_writable_directory() {
         assert_eq!(mode(&d), 0o755, "{}", d.display());
     }
 }
+
+// ------------------------------------------------------------------ 9. interrupted renders
+
+fn spec_a() -> String {
+    "version: 1\nname: lab\nproxy:\n  http: http://bob:pw@proxy.example:3128\nnodes:\n  - {name: a, role: server, mesh_ip: 100.64.0.1}\n  - {name: b, role: agent, mesh_ip: 100.64.0.2}\n  - {name: c, role: agent, mesh_ip: 100.64.0.3}\n".to_owned()
+}
+
+/// Changes `b` (updates in existing directories), drops `c` (removals), adds `d` (a new
+/// directory tree) and changes the proxy password (the 0600 env files).
+fn spec_b() -> String {
+    "version: 1\nname: lab\nproxy:\n  http: http://bob:pw2@proxy.example:3128\nnodes:\n  - {name: a, role: server, mesh_ip: 100.64.0.1}\n  - {name: b, role: agent, mesh_ip: 100.64.0.9}\n  - {name: d, role: agent, mesh_ip: 100.64.0.4}\n".to_owned()
+}
+
+/// Every regular file under `dir` (relative path → (bytes, mode)), temporaries left out.
+fn files(dir: &Path) -> std::collections::BTreeMap<String, (Vec<u8>, u32)> {
+    let mut out = std::collections::BTreeMap::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        for e in fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            let rel = p.strip_prefix(dir).unwrap().display().to_string();
+            if rel.contains(".meshspec-tmp-") {
+                continue;
+            }
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.insert(rel, (fs::read(&p).unwrap(), mode(&p)));
+            }
+        }
+    }
+    out
+}
+
+fn sha(bytes: &[u8]) -> String {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Whether the manifest describes the disk: every file is recorded, with its content and
+/// mode as the record or as the `also` a killed run was putting in place.
+fn manifest_describes_disk(out: &Path) -> Result<(), String> {
+    let text = fs::read_to_string(out.join(MANIFEST)).map_err(|e| e.to_string())?;
+    let m: serde_json::Value = serde_json::from_str(&text).map_err(|e| e.to_string())?;
+    for (rel, (bytes, mode)) in files(out) {
+        if rel == MANIFEST {
+            continue;
+        }
+        let e = &m["files"][&rel];
+        let h = sha(bytes.as_slice());
+        let mode = format!("{mode:04o}");
+        let ok = |x: &serde_json::Value| x["sha256"] == h.as_str() && x["mode"] == mode.as_str();
+        if !(ok(e) || ok(&e["also"])) {
+            return Err(format!("{rel}: on disk {h} {mode}, recorded {e}"));
+        }
+    }
+    Ok(())
+}
+
+fn render_with(spec: &Path, out: &Path, fault: Option<String>) -> std::process::Output {
+    let mut cmd = meshspec();
+    cmd.args(["--color", "never", "render"])
+        .arg(spec)
+        .arg("--out")
+        .arg(out);
+    if let Some(f) = fault {
+        cmd.env("MESHSPEC_TEST_FAULT", f);
+    }
+    cmd.output().unwrap()
+}
+
+#[test]
+fn item_09_the_manifest_describes_the_disk_after_any_interruption() {
+    let dir = TempDir::new().unwrap();
+    let (a, b) = (dir.path().join("a.yaml"), dir.path().join("b.yaml"));
+    fs::write(&a, spec_a()).unwrap();
+    fs::write(&b, spec_b()).unwrap();
+    let fresh = |spec: &Path, name: &str| {
+        let out = dir.path().join(name);
+        assert!(render_with(spec, &out, None).status.success());
+        files(&out)
+    };
+    let (fresh_a, fresh_b) = (fresh(&a, "fresh-a"), fresh(&b, "fresh-b"));
+    let mut steps = 0;
+    for kind in ["abort", "fail"] {
+        for n in 1.. {
+            let out = dir.path().join(format!("out-{kind}-{n}"));
+            assert!(render_with(&a, &out, None).status.success());
+            let run = render_with(&b, &out, Some(format!("{n}:{kind}")));
+            if run.status.success() {
+                // no step left to interrupt
+                assert_eq!(files(&out), fresh_b, "{kind} {n}");
+                break;
+            }
+            steps = steps.max(n);
+            if kind == "abort" {
+                assert!(run.status.code().is_none(), "{kind} {n}: {}", text(&run));
+            } else {
+                assert_eq!(run.status.code(), Some(2), "{kind} {n}: {}", text(&run));
+            }
+            manifest_describes_disk(&out).unwrap_or_else(|e| panic!("{kind} at step {n}: {e}"));
+            // the next render of the old spec drops what the new one added, silently: it is
+            // meshspec's, not edited, not foreign
+            let next = render_with(&a, &out, None);
+            let shown = text(&next);
+            assert!(next.status.success(), "{kind} {n}: {shown}");
+            for bad in ["edited since", "keeping", "not written by meshspec"] {
+                assert!(!shown.contains(bad), "{kind} at step {n}: {shown}");
+            }
+            assert_eq!(files(&out).len(), fresh_a.len(), "{kind} {n}");
+            for (rel, f) in &fresh_a {
+                if rel != MANIFEST {
+                    assert_eq!(files(&out).get(rel), Some(f), "{kind} {n}: {rel}");
+                }
+            }
+            manifest_describes_disk(&out).unwrap();
+            // and the new spec renders as on a fresh directory
+            assert!(render_with(&b, &out, None).status.success());
+            assert_eq!(files(&out), fresh_b, "{kind} {n}");
+            let _ = fs::remove_dir_all(&out);
+        }
+    }
+    // the test interrupted something: manifest writes, staging, renames, removals
+    assert!(steps > 10, "{steps} steps");
+}

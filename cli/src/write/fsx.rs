@@ -200,6 +200,7 @@ impl Walker {
             let fd = self
                 .enter(parent, false)
                 .map_err(|_| (parts.clone(), io::Error::from(Errno::NOENT)))?;
+            fault().map_err(|e| (parts.clone(), e))?;
             rename_noreplace(fd, temp, name).map_err(|e| (parts.clone(), e.into()))?;
             if parents.last() != Some(&parent.to_vec()) {
                 parents.push(parent.to_vec());
@@ -351,6 +352,47 @@ pub fn read_file_at(dir: BorrowedFd<'_>, name: &str) -> io::Result<Option<(Vec<u
     }
     bytes.truncate(len);
     Ok(Some((bytes, st.st_mode & 0o7777)))
+}
+
+/// Fault injection for the interruption tests, in debug builds only (a release build has no
+/// such hook): with `MESHSPEC_TEST_FAULT=N:fail` the N-th step of applying a plan (each
+/// manifest write, staged file, directory or file rename, mode change or removal, counted
+/// from 1) fails with "no space left on device"; with `N:abort` the process aborts there, as
+/// `kill -9` would stop it (no roll-back runs).
+///
+/// # Errors
+/// The injected failure.
+#[cfg(debug_assertions)]
+pub fn fault() -> io::Result<()> {
+    use std::sync::OnceLock;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static PLAN: OnceLock<Option<(usize, bool)>> = OnceLock::new();
+    static STEP: AtomicUsize = AtomicUsize::new(0);
+    let plan = PLAN.get_or_init(|| {
+        let v = std::env::var("MESHSPEC_TEST_FAULT").ok()?;
+        let (n, kind) = v.split_once(':')?;
+        Some((n.parse().ok()?, kind == "abort"))
+    });
+    let Some((n, abort)) = *plan else {
+        return Ok(());
+    };
+    if STEP.fetch_add(1, Ordering::Relaxed) + 1 == n {
+        if abort {
+            std::process::abort();
+        }
+        return Err(Errno::NOSPC.into());
+    }
+    Ok(())
+}
+
+/// Release builds: no fault injection.
+///
+/// # Errors
+/// Never.
+#[cfg(not(debug_assertions))]
+#[inline]
+pub fn fault() -> io::Result<()> {
+    Ok(())
 }
 
 /// The marker in every temporary file name.

@@ -144,8 +144,8 @@ fn components(path: &str) -> Option<Vec<&str>> {
 struct DirWork<'a> {
     /// `(name, path, contents, mode)`.
     files: Vec<(&'a str, &'a str, &'a str, u32)>,
-    /// `(name, path, recorded hash)`.
-    old: Vec<(String, String, String)>,
+    /// `(name, path, recorded entry)`.
+    old: Vec<(String, String, Entry)>,
 }
 
 /// Directories in walking order (parents before children, siblings together), each with its
@@ -255,11 +255,10 @@ pub fn plan<'a>(
         }
         if let Some((parts, name)) = split(rel) {
             // Files in the old manifest live on in the claim until removed.
-            work.entry(parts).or_default().old.push((
-                name.to_owned(),
-                rel.clone(),
-                entry.sha256.clone(),
-            ));
+            work.entry(parts)
+                .or_default()
+                .old
+                .push((name.to_owned(), rel.clone(), entry.clone()));
         }
     }
 
@@ -337,7 +336,7 @@ pub fn plan<'a>(
         if let (Some((_, mode)), Some(sha256)) = (c.new, sha) {
             plan.new_manifest
                 .files
-                .insert(c.path.clone(), Entry { sha256, mode });
+                .insert(c.path.clone(), Entry::new(sha256, mode));
         }
     }
     plan.new_manifest.clean = true;
@@ -350,7 +349,10 @@ fn hash_all(changes: &[Change<'_>], old: &Manifest) -> Vec<Option<String>> {
     let hash = |c: &Change<'_>| {
         let (text, _) = c.new?;
         match (c.action, old.files.get(&c.path)) {
-            (Action::Unchanged | Action::Chmod, Some(e)) => Some(e.sha256.clone()),
+            // an entry with `also` (a killed run's claim) does not say which content is there
+            (Action::Unchanged | Action::Chmod, Some(e)) if e.also.is_none() => {
+                Some(e.sha256.clone())
+            }
             _ => Some(sha256_hex(text.as_bytes())),
         }
     };
@@ -524,7 +526,7 @@ fn plan_existing<'a>(
         };
         let recorded = old_manifest.files.get(rel);
         let edited = action != Action::Unchanged
-            && recorded.is_some_and(|e| e.mode != old_mode || e.sha256 != sha256_hex(&bytes));
+            && recorded.is_some_and(|e| !e.matches(&sha256_hex(&bytes), Some(old_mode)));
         if action != Action::Unchanged && recorded.is_none() && !force {
             plan.conflicts.push(Conflict::Foreign(rel.to_owned()));
         }
@@ -544,7 +546,7 @@ fn plan_existing<'a>(
             edited,
         });
     }
-    for (name, rel, sha256) in &work.old {
+    for (name, rel, recorded) in &work.old {
         let (name, rel) = (name.as_str(), rel.as_str());
         if kinds.get(name) != Some(&Kind::File) {
             // Gone already, or replaced by something else: forget it, touch nothing.
@@ -553,7 +555,7 @@ fn plan_existing<'a>(
         let Some((bytes, mode)) = read(plan, name)? else {
             continue;
         };
-        let edited = sha256_hex(&bytes) != *sha256;
+        let edited = !recorded.matches(&sha256_hex(&bytes), None);
         if edited && !force {
             plan.kept.push(rel.to_owned());
             continue;
