@@ -1216,3 +1216,140 @@ fn finding_19_10_extras_merge_with_the_nodes_own_taints_and_labels() {
     assert_eq!(g.taints.len(), 3, "{:?}", g.taints);
     assert_eq!(g.labels.len(), 4, "{:?}", g.labels);
 }
+
+// ---------------------------------------------------------------- bounded work (#19, item 7)
+
+const N: usize = 10_000;
+
+fn spec_with(extra: &str) -> String {
+    format!(
+        "version: 1\nname: lab\n{extra}nodes:\n  - {{name: a, role: server, mesh_ip: 100.64.0.1}}\n"
+    )
+}
+
+fn of_code(ds: &meshspec::Diagnostics, code: Code) -> Vec<&meshspec::Diagnostic> {
+    ds.iter().filter(|d| d.code == code).collect()
+}
+
+#[test]
+fn finding_19_07_ten_thousand_sites_sharing_a_subnet_give_one_grouped_diagnostic() {
+    let sites: String = (0..N)
+        .map(|i| format!("  - {{name: s{i}, subnets: [10.0.0.0/24]}}\n"))
+        .collect();
+    let ds = match Cluster::from_yaml(&spec_with(&format!("sites:\n{sites}"))) {
+        Ok(c) => c.validate(),
+        Err(ds) => ds,
+    };
+    let overlaps = of_code(&ds, Code::SiteOverlap);
+    assert_eq!(overlaps.len(), 1, "{}", overlaps.len());
+    assert!(
+        overlaps[0].message.contains(&format!("is in {N} sites"))
+            && overlaps[0].message.contains("and 9995 more"),
+        "{}",
+        overlaps[0].message
+    );
+}
+
+#[test]
+fn finding_19_07_ten_thousand_nested_site_subnets_are_listed_to_a_bound() {
+    let sites: String = std::iter::once("  - {name: big, subnets: [10.0.0.0/8]}\n".to_owned())
+        .chain((0..N).map(|i| {
+            format!(
+                "  - {{name: s{i}, subnets: [10.{}.{}.0/24]}}\n",
+                i / 256,
+                i % 256
+            )
+        }))
+        .collect();
+    let ds = match Cluster::from_yaml(&spec_with(&format!("sites:\n{sites}"))) {
+        Ok(c) => c.validate(),
+        Err(ds) => ds,
+    };
+    let overlaps = of_code(&ds, Code::SiteOverlap);
+    // the first 20 pairs, then one "and M more"
+    assert_eq!(overlaps.len(), 21);
+    assert!(
+        overlaps.iter().any(|d| d
+            .message
+            .starts_with(&format!("and {} more overlapping site subnets", N - 20))),
+        "{:?}",
+        overlaps.iter().map(|d| &d.message).collect::<Vec<_>>()
+    );
+    // k3s's default networks (10.42/16, 10.43/16) overlap only `big`: one MS103 each
+    assert_eq!(of_code(&ds, Code::CidrSiteOverlap).len(), 2);
+}
+
+#[test]
+fn finding_19_07_ten_thousand_unknown_extras_keys_are_listed_to_a_bound() {
+    let keys: Vec<String> = (0..N).map(|i| format!("kx{i}: 1")).collect();
+    let spec = spec_with(&format!("k3s:\n  server_extra: {{{}}}\n", keys.join(", ")));
+    let c = Cluster::from_yaml(&spec).unwrap();
+    let ds = c.validate();
+    let unknown = of_code(&ds, Code::UnknownK3sKey);
+    assert_eq!(unknown.len(), 21);
+    let more: Vec<_> = unknown
+        .iter()
+        .filter(|d| d.message.starts_with("and "))
+        .collect();
+    assert_eq!(more.len(), 1);
+    assert!(
+        more[0]
+            .message
+            .starts_with(&format!("and {} more keys", N - 20)),
+        "{}",
+        more[0].message
+    );
+    // a did-you-mean only for the listed ones
+    assert_eq!(
+        unknown
+            .iter()
+            .filter(|d| d
+                .help
+                .as_deref()
+                .is_some_and(|h| h.contains("did you mean") || h.contains("--help")))
+            .count(),
+        20
+    );
+    // lint: the same bound
+    let text: String = keys.iter().map(|k| format!("{k}\n")).collect();
+    let report = meshspec::lint::lint(
+        &[meshspec::lint::NodeConfig {
+            files: vec![meshspec::lint::ConfigFile::new(
+                "config.yaml",
+                format!("node-ip: 100.64.0.1\n{text}"),
+            )],
+            role: None,
+        }],
+        &meshspec::lint::LintOptions::default(),
+    );
+    let unknown = report
+        .findings
+        .iter()
+        .filter(|f| f.diagnostic.code == Code::UnknownK3sKey)
+        .count();
+    assert_eq!(unknown, 21);
+}
+
+#[test]
+fn finding_19_07_ten_thousand_no_proxy_extras_render() {
+    let extra: Vec<String> = (0..N).map(|i| format!("h{i}.corp.example")).collect();
+    let spec = spec_with(&format!(
+        "proxy:\n  http: http://proxy.example:3128\n  no_proxy_extra: [{}, .corp.example]\n",
+        extra.join(", ")
+    ));
+    let c = Cluster::from_yaml(&spec).unwrap();
+    assert!(!c.validate().has_errors());
+    let b = c.render(&RenderOptions::default()).unwrap();
+    let env = b
+        .files
+        .iter()
+        .find(|(p, _)| p.ends_with("k3s.service.env"))
+        .map(|(_, f)| f.contents.as_str())
+        .unwrap();
+    // every h*.corp.example is below .corp.example: none of them is written
+    assert!(
+        env.contains(".corp.example") && !env.contains("h1.corp.example"),
+        "{}",
+        env.len()
+    );
+}
