@@ -258,7 +258,7 @@ fn item_04_lint_does_not_follow_drop_in_links_out_of_the_directory() {
     let secrets = dir.path().join("credentials");
     fs::write(
         &secrets,
-        format!("[default]\naws_access_key_id = AKIA{CANARY}\naws_secret_access_key = {CANARY}\n"),
+        format!("[default]\naws_secret_access_key = {CANARY}\naws_access_key_id = AKIAEXAMPLE\n"),
     )
     .unwrap();
     let node = dir.path().join("node");
@@ -277,6 +277,12 @@ fn item_04_lint_does_not_follow_drop_in_links_out_of_the_directory() {
         shown.contains("symbolic link out of its drop-in directory"),
         "{shown}"
     );
+    // the same file named directly: not YAML, and its secret line is not shown
+    let out = meshspec().arg("lint").arg(&secrets).output().unwrap();
+    let shown = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{shown}");
+    assert!(shown.contains("MS001"), "{shown}");
+    assert!(!shown.contains(&format!("= {CANARY}")), "{shown}");
     // a link to a sibling inside the directory is read as k3s reads it
     fs::remove_file(dropins.join("50-aws.yaml")).unwrap();
     fs::write(dropins.join("10-real.yml.txt"), "tokn: 1\n").unwrap();

@@ -22,17 +22,20 @@ const SECRET_KEYS: &[&str] = &[
 ];
 
 /// Whether a key names a secret, whatever its value looks like: k3s accepts any passphrase as
-/// a token, so `token: hunter2` is as secret as `token: K10…`. The keys MS009 knows,
-/// and any key named `password`, `passwd`, `passphrase`, `secret` or `token`, or ending in
-/// `-password`, `-token`, `-secret`, `-secret-key`, `-key` of a secret (`_` and `-` alike, any
-/// case, leading `--` of a flag ignored). `token-file` and other `*-file` keys are paths and
-/// are not secrets.
+/// a token, so `token: hunter2` is as secret as `token: K10…`. The keys MS009 knows, and any
+/// key with a part (split at `-`, `_`, `.`) `password`, `passwd`, `passphrase`, `secret`,
+/// `token`, `credential(s)`, `apikey`, `authkey`, or `private-key`, `auth-key`, `api-key`
+/// (any case, leading `--` of a flag ignored): `agent-token`, `proxy_password`,
+/// `aws_secret_access_key`. Keys ending in `-file`, `-path` or `-dir` name where a secret is
+/// and are not secrets.
 ///
 /// ```
 /// use meshspec::secrets::secret_key;
 /// assert!(secret_key("token") && secret_key("agent-token") && secret_key("--token"));
 /// assert!(secret_key("etcd-s3-secret-key") && secret_key("proxy_password") && secret_key("Password"));
+/// assert!(secret_key("aws_secret_access_key") && secret_key("ssh.private_key"));
 /// assert!(!secret_key("token-file") && !secret_key("node-label") && !secret_key("tokenizer"));
+/// assert!(!secret_key("key_file") && !secret_key("server") && !secret_key("aws_access_key_id"));
 /// ```
 #[must_use]
 pub fn secret_key(key: &str) -> bool {
@@ -45,32 +48,44 @@ pub fn secret_key(key: &str) -> bool {
     if SECRET_KEYS.iter().any(|s| s.replace('_', "-") == k) {
         return true;
     }
+    // a path to a secret is not one
+    if ["-file", "-path", "-dir"].iter().any(|x| k.ends_with(x)) {
+        return false;
+    }
     const WORDS: &[&str] = &[
         "password",
         "passwd",
         "passphrase",
         "secret",
         "token",
-        "secret-key",
-        "private-key",
-        "auth-key",
-        "authkey",
-        "api-key",
         "apikey",
+        "authkey",
+        "joinkey",
+        "credential",
+        "credentials",
     ];
-    WORDS
-        .iter()
-        .any(|w| k == *w || k.strip_suffix(w).is_some_and(|p| p.ends_with('-')))
+    const PAIRS: &[(&str, &str)] = &[("private", "key"), ("auth", "key"), ("api", "key")];
+    let parts: Vec<&str> = k.split(['-', '.']).collect();
+    parts.iter().any(|p| WORDS.contains(p))
+        || parts
+            .windows(2)
+            .any(|w| PAIRS.iter().any(|(a, b)| w[0] == *a && w[1] == *b))
 }
 
-/// The key of a line of YAML (`  key: v`, `- key: v`, `key=v` in a list of flags), if any.
+/// The keys of a line (`  key: v`, `- key: v`, `key=v` in a list of flags, `key = v` as in
+/// an INI or env file).
 fn line_keys(line: &str) -> impl Iterator<Item = &str> {
+    let ini = line
+        .split_once(" =")
+        .map(|(k, _)| k.trim())
+        .filter(|k| !k.is_empty() && !k.contains(char::is_whitespace));
     line.split(|c: char| c.is_whitespace() || ",{}[]".contains(c))
         .filter_map(|w| {
             let w = w.trim_matches(|c| c == '"' || c == '\'');
             w.strip_suffix(':')
                 .or_else(|| w.split_once(['=', ':']).map(|(k, _)| k))
         })
+        .chain(ini)
 }
 
 /// Whether a text looks like a k3s token or a mesh auth key.
@@ -181,6 +196,7 @@ fn redact_userinfo(word: &str) -> String {
 /// // by key, whatever the value looks like
 /// assert!(line_has_secret("token: hunter2hunter2") && line_has_secret("  agent-token: x"));
 /// assert!(line_has_secret("- {name: p, proxy_password: pw}") && line_has_secret("  - --token=pw"));
+/// assert!(line_has_secret("aws_secret_access_key = abc"));
 /// ```
 #[must_use]
 pub fn line_has_secret(line: &str) -> bool {
