@@ -311,6 +311,18 @@ fn item_08_lint_and_import_refuse_oversized_files_with_ms001() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2), "{}", text_of(&out));
     assert!(text_of(&out).contains("MS001"), "{}", text_of(&out));
+    // check-live's node list too
+    let spec = dir.path().join("spec.yaml");
+    fs::write(&spec, proxy_spec("pw")).unwrap();
+    let out = meshspec()
+        .arg("check-live")
+        .arg(&spec)
+        .arg("--nodes")
+        .arg(&big)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", text_of(&out));
+    assert!(text_of(&out).contains("MS001"), "{}", text_of(&out));
     // a sparse file is refused by its size, unread
     let sparse = dir.path().join("sparse.yaml");
     fs::File::create(&sparse)
