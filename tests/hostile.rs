@@ -936,3 +936,420 @@ fn every_fixture_script_runs_in_the_sandbox_without_side_effects() {
         let _ = fs::remove_dir_all(&dir);
     }
 }
+
+// ---------------------------------------------------------------- round two (issue #19)
+
+/// A `kubectl get nodes -o json` list of the given `(name, kubelet version, labels)`.
+fn live_json(nodes: &[(&str, &str, Value)]) -> String {
+    let items: Vec<Value> = nodes
+        .iter()
+        .map(|(name, version, labels)| {
+            json!({
+                "metadata": {"name": name, "labels": labels},
+                "status": {"nodeInfo": {"kubeletVersion": version}, "addresses": []},
+            })
+        })
+        .collect();
+    json!({"kind": "List", "items": items}).to_string()
+}
+
+fn import_node(name: &str, text: &str) -> meshspec::import::ImportNode {
+    meshspec::import::ImportNode {
+        name: name.into(),
+        role: None,
+        files: vec![meshspec::lint::ConfigFile::new(
+            format!("{name}.yaml"),
+            text,
+        )],
+    }
+}
+
+#[test]
+fn finding_19_01_live_strings_cannot_plant_spec_keys_through_import() {
+    let payload_version = "v1.33.5+k3s1\rproxy: {http: \"http://evil.example:3128\"}\r#";
+    let evil_live_name = "ghost\racknowledge: [{code: MS412, reason: x}]\r#";
+    for sep in ["\r", "\u{85}", "\u{2028}", "\u{2029}", "\n", "\u{202e}"] {
+        let version = payload_version.replace('\r', sep);
+        let ghost = evil_live_name.replace('\r', sep);
+        let input = meshspec::import::ImportInput {
+            name: Some("lab".into()),
+            nodes: vec![
+                import_node("a", "cluster-init: true\nnode-ip: 100.64.0.1\n"),
+                // a hand-written config is hostile too: a value that hides text
+                import_node(
+                    "b",
+                    "server: https://100.64.0.1:6443\nnode-ip: 100.64.0.2\nkubelet-arg: [\"max-pods=110\\u202E\\u2028proxy: x\"]\n",
+                ),
+            ],
+            nodes_json: Some(live_json(&[
+                (
+                    "a",
+                    &version,
+                    json!({"node-role.kubernetes.io/control-plane": "true"}),
+                ),
+                ("b", &version, json!({})),
+                (&ghost, "v1.33.5+k3s1", json!({})),
+            ])),
+            cilium_values: None,
+        };
+        let imported = meshspec::import::import(&input).unwrap();
+        let yaml = &imported.yaml;
+        // every line is a comment, a key or a list item the emitter wrote; no raw break
+        for c in ['\r', '\u{85}', '\u{2028}', '\u{2029}', '\u{202e}'] {
+            assert!(!yaml.contains(c), "{sep:?}: raw {c:?} in\n{yaml}");
+        }
+        let tree: Value = serde_saphyr::from_str(yaml).unwrap();
+        assert!(tree.get("proxy").is_none(), "{sep:?}: {yaml}");
+        assert!(tree.get("acknowledge").is_none(), "{sep:?}: {yaml}");
+        // the hostile version is no k3s release: it is not pinned
+        assert_eq!(imported.spec.k3s.version, None, "{sep:?}");
+        // the imported spec renders; its scripts run inert in the sandbox
+        let c = Cluster::from_yaml(yaml).unwrap();
+        assert!(c.spec.proxy.is_none());
+        let b = c.render(&RenderOptions::default()).unwrap();
+        let dir = scratch("import");
+        let marks = dir.join("marks");
+        fs::create_dir_all(&marks).unwrap();
+        let scripts = static_checks(&b, &b, "", &dir.join("bundle"));
+        let install: Vec<&String> = b
+            .files
+            .keys()
+            .filter(|p| p.ends_with("install.sh"))
+            .collect();
+        assert!(!install.is_empty());
+        for p in install {
+            assert!(!b.files[p].contents.contains("evil.example"), "{p}");
+        }
+        assert!(run_sandboxed(&scripts, &dir, &marks).is_empty());
+        let _ = fs::remove_dir_all(&dir);
+    }
+}
+
+/// A Markdown line's text outside code spans, paired as CommonMark pairs them (a run of
+/// backticks closes with the next run of the same length; `\`` is a literal backtick).
+fn outside_code(line: &str) -> String {
+    let c: Vec<char> = line.chars().collect();
+    let run_at = |i: usize| c[i..].iter().take_while(|x| **x == '`').count();
+    let mut out = String::new();
+    let mut i = 0;
+    while i < c.len() {
+        if c[i] == '\\' && i + 1 < c.len() {
+            out.push(c[i]);
+            out.push(c[i + 1]);
+            i += 2;
+        } else if c[i] == '`' {
+            let n = run_at(i);
+            let mut j = i + n;
+            let mut close = None;
+            while j < c.len() {
+                if c[j] == '`' {
+                    let m = run_at(j);
+                    if m == n {
+                        close = Some(j + m);
+                        break;
+                    }
+                    j += m;
+                } else {
+                    j += 1;
+                }
+            }
+            match close {
+                Some(end) => i = end,
+                None => {
+                    out.extend(&c[i..i + n]);
+                    i += n;
+                }
+            }
+        } else {
+            out.push(c[i]);
+            i += 1;
+        }
+    }
+    out
+}
+
+#[test]
+fn finding_19_05_plan_md_cannot_open_html_through_unbalanced_backticks() {
+    for reason in [
+        "`` ` <img src=x onerror=alert(1)>``",
+        "``x` [a](http://evil.example) <a href=x>",
+        "```a`` <b onmouseover=x> `",
+    ] {
+        let spec = format!(
+            "version: 1\nname: lab\nacknowledge:\n  - code: MS412\n    reason: {}\nnodes:\n  - {{name: a, role: server, mesh_ip: 100.64.0.1}}\n",
+            meshspec::render::yaml_out::double_quoted(reason)
+        );
+        let b = Cluster::from_yaml(&spec)
+            .unwrap()
+            .render(&RenderOptions::default())
+            .unwrap();
+        let plan = b.text("PLAN.md").unwrap();
+        let line = plan
+            .lines()
+            .find(|l| l.contains("acknowledged in the spec"))
+            .unwrap();
+        let text = outside_code(line);
+        for live in ['<', '['] {
+            for (at, _) in text.match_indices(live) {
+                assert!(
+                    text[..at].ends_with('\\'),
+                    "{live} is live in PLAN.md: {line} (from {reason})"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn finding_19_06_ms952_help_quotes_live_node_names_for_the_shell() {
+    let c = Cluster::from_yaml(
+        "version: 1\nname: lab\nnodes:\n  - {name: a, role: server, mesh_ip: 100.64.0.1}\n",
+    )
+    .unwrap();
+    for evil in [
+        "x; echo PWNED",
+        "$(echo PWNED)",
+        "y' ; echo PWNED; '",
+        "--all",
+    ] {
+        let live = live_json(&[
+            ("a", "v1.33.5+k3s1", json!({})),
+            (evil, "v1.33.5+k3s1", json!({})),
+        ]);
+        let ds = meshspec::live::check_live(&c, &live).unwrap();
+        let d = ds
+            .iter()
+            .find(|d| d.code == Code::LiveNodeUnknown)
+            .expect("MS952");
+        let help = d.help.as_deref().unwrap();
+        let cmd = help
+            .split("drain and delete it: `")
+            .nth(1)
+            .and_then(|r| r.strip_suffix('`'))
+            .unwrap();
+        // run it with a kubectl that prints its arguments, one a line
+        let out = Command::new("sh")
+            .arg("-c")
+            .arg(format!("kubectl() {{ printf '%s\\n' \"$@\"; }}; {cmd}"))
+            .output()
+            .unwrap();
+        let args = String::from_utf8(out.stdout).unwrap();
+        let args: Vec<&str> = args.lines().collect();
+        assert_eq!(
+            args,
+            [
+                "drain",
+                "--ignore-daemonsets",
+                "--",
+                evil,
+                "delete",
+                "node",
+                "--",
+                evil
+            ],
+            "{cmd}"
+        );
+    }
+}
+
+#[test]
+fn finding_19_10_extras_merge_with_the_nodes_own_taints_and_labels() {
+    let spec = "version: 1\nname: lab\nk3s:\n  agent_extra:\n    node-taint: [\"dedicated=batch:NoExecute\"]\n    node-label: [\"team=ml\"]\nnodes:\n  - {name: a, role: server, mesh_ip: 100.64.0.1}\n  - name: g\n    role: agent\n    mesh_ip: 100.64.0.2\n    labels: {zone: rack1}\n    taints: [\"spot=true:PreferNoSchedule\"]\n    gpu: {vendor: nvidia, model: rtx3060}\n";
+    let c = Cluster::from_yaml(spec).unwrap();
+    let b = c.render(&RenderOptions::default()).unwrap();
+    let files = b.node_files("g");
+    let config = &files["etc/rancher/k3s/config.yaml"].contents;
+    let tree: Value = serde_saphyr::from_str(config).unwrap();
+    let list = |k: &str| -> Vec<String> {
+        tree[k]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap().to_owned())
+            .collect()
+    };
+    let taints = list("node-taint");
+    for t in [
+        "spot=true:PreferNoSchedule",
+        "gpu=true:NoSchedule",
+        "dedicated=batch:NoExecute",
+    ] {
+        assert!(
+            taints.contains(&t.to_owned()),
+            "{t} missing: {taints:?}\n{config}"
+        );
+    }
+    let labels = list("node-label");
+    for l in [
+        "zone=rack1",
+        "nvidia.com/gpu=true",
+        "gpu-type=rtx3060",
+        "team=ml",
+    ] {
+        assert!(
+            labels.contains(&l.to_owned()),
+            "{l} missing: {labels:?}\n{config}"
+        );
+    }
+    // the scripts apply and check the same set
+    let scripts: String = b
+        .files
+        .iter()
+        .filter(|(p, _)| p.ends_with("labels-taints.sh") || p.ends_with("verify.sh"))
+        .map(|(_, f)| f.contents.as_str())
+        .collect();
+    for x in [
+        "spot=true:PreferNoSchedule",
+        "gpu=true:NoSchedule",
+        "dedicated=batch:NoExecute",
+        "rack1",
+        "rtx3060",
+        "team",
+    ] {
+        assert!(
+            scripts.contains(x),
+            "{x} missing from labels-taints.sh / verify.sh"
+        );
+    }
+    // the GPU node keeps its NoSchedule taint, so MS603 stays quiet; the model holds all
+    let g = c.node("g").unwrap();
+    assert_eq!(g.taints.len(), 3, "{:?}", g.taints);
+    assert_eq!(g.labels.len(), 4, "{:?}", g.labels);
+}
+
+// ---------------------------------------------------------------- bounded work (#19, item 7)
+
+const N: usize = 10_000;
+
+fn spec_with(extra: &str) -> String {
+    format!(
+        "version: 1\nname: lab\n{extra}nodes:\n  - {{name: a, role: server, mesh_ip: 100.64.0.1}}\n"
+    )
+}
+
+fn of_code(ds: &meshspec::Diagnostics, code: Code) -> Vec<&meshspec::Diagnostic> {
+    ds.iter().filter(|d| d.code == code).collect()
+}
+
+#[test]
+fn finding_19_07_ten_thousand_sites_sharing_a_subnet_give_one_grouped_diagnostic() {
+    let sites: String = (0..N)
+        .map(|i| format!("  - {{name: s{i}, subnets: [10.0.0.0/24]}}\n"))
+        .collect();
+    let ds = match Cluster::from_yaml(&spec_with(&format!("sites:\n{sites}"))) {
+        Ok(c) => c.validate(),
+        Err(ds) => ds,
+    };
+    let overlaps = of_code(&ds, Code::SiteOverlap);
+    assert_eq!(overlaps.len(), 1, "{}", overlaps.len());
+    assert!(
+        overlaps[0].message.contains(&format!("is in {N} sites"))
+            && overlaps[0].message.contains("and 9995 more"),
+        "{}",
+        overlaps[0].message
+    );
+}
+
+#[test]
+fn finding_19_07_ten_thousand_nested_site_subnets_are_listed_to_a_bound() {
+    let sites: String = std::iter::once("  - {name: big, subnets: [10.0.0.0/8]}\n".to_owned())
+        .chain((0..N).map(|i| {
+            format!(
+                "  - {{name: s{i}, subnets: [10.{}.{}.0/24]}}\n",
+                i / 256,
+                i % 256
+            )
+        }))
+        .collect();
+    let ds = match Cluster::from_yaml(&spec_with(&format!("sites:\n{sites}"))) {
+        Ok(c) => c.validate(),
+        Err(ds) => ds,
+    };
+    let overlaps = of_code(&ds, Code::SiteOverlap);
+    // the first 20 pairs, then one "and M more"
+    assert_eq!(overlaps.len(), 21);
+    assert!(
+        overlaps.iter().any(|d| d
+            .message
+            .starts_with(&format!("and {} more overlapping site subnets", N - 20))),
+        "{:?}",
+        overlaps.iter().map(|d| &d.message).collect::<Vec<_>>()
+    );
+    // k3s's default networks (10.42/16, 10.43/16) overlap only `big`: one MS103 each
+    assert_eq!(of_code(&ds, Code::CidrSiteOverlap).len(), 2);
+}
+
+#[test]
+fn finding_19_07_ten_thousand_unknown_extras_keys_are_listed_to_a_bound() {
+    let keys: Vec<String> = (0..N).map(|i| format!("kx{i}: 1")).collect();
+    let spec = spec_with(&format!("k3s:\n  server_extra: {{{}}}\n", keys.join(", ")));
+    let c = Cluster::from_yaml(&spec).unwrap();
+    let ds = c.validate();
+    let unknown = of_code(&ds, Code::UnknownK3sKey);
+    assert_eq!(unknown.len(), 21);
+    let more: Vec<_> = unknown
+        .iter()
+        .filter(|d| d.message.starts_with("and "))
+        .collect();
+    assert_eq!(more.len(), 1);
+    assert!(
+        more[0]
+            .message
+            .starts_with(&format!("and {} more keys", N - 20)),
+        "{}",
+        more[0].message
+    );
+    // a did-you-mean only for the listed ones
+    assert_eq!(
+        unknown
+            .iter()
+            .filter(|d| d
+                .help
+                .as_deref()
+                .is_some_and(|h| h.contains("did you mean") || h.contains("--help")))
+            .count(),
+        20
+    );
+    // lint: the same bound
+    let text: String = keys.iter().map(|k| format!("{k}\n")).collect();
+    let report = meshspec::lint::lint(
+        &[meshspec::lint::NodeConfig {
+            files: vec![meshspec::lint::ConfigFile::new(
+                "config.yaml",
+                format!("node-ip: 100.64.0.1\n{text}"),
+            )],
+            role: None,
+        }],
+        &meshspec::lint::LintOptions::default(),
+    );
+    let unknown = report
+        .findings
+        .iter()
+        .filter(|f| f.diagnostic.code == Code::UnknownK3sKey)
+        .count();
+    assert_eq!(unknown, 21);
+}
+
+#[test]
+fn finding_19_07_ten_thousand_no_proxy_extras_render() {
+    let extra: Vec<String> = (0..N).map(|i| format!("h{i}.corp.example")).collect();
+    let spec = spec_with(&format!(
+        "proxy:\n  http: http://proxy.example:3128\n  no_proxy_extra: [{}, .corp.example]\n",
+        extra.join(", ")
+    ));
+    let c = Cluster::from_yaml(&spec).unwrap();
+    assert!(!c.validate().has_errors());
+    let b = c.render(&RenderOptions::default()).unwrap();
+    let env = b
+        .files
+        .iter()
+        .find(|(p, _)| p.ends_with("k3s.service.env"))
+        .map(|(_, f)| f.contents.as_str())
+        .unwrap();
+    // every h*.corp.example is below .corp.example: none of them is written
+    assert!(
+        env.contains(".corp.example") && !env.contains("h1.corp.example"),
+        "{}",
+        env.len()
+    );
+}

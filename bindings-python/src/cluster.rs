@@ -68,14 +68,38 @@ impl Cluster {
     }
 }
 
-/// Reads at most one byte more than a spec may have, so `/dev/zero` or an endless FIFO is
-/// refused at once, in bounded memory.
+/// Reads at most one byte more than a spec may have, so `/dev/zero` is refused at once, in
+/// bounded memory. As the CLI: a FIFO (which would block the open, and the interpreter with
+/// it), a socket or a directory is refused before opening, and a kernel pseudo-file (size 0
+/// yet data, `/proc/self/environ`) after reading, so none of its text reaches a message.
 fn read_bounded(path: &std::path::Path) -> std::io::Result<Vec<u8>> {
     use std::io::Read as _;
+    use std::os::unix::fs::FileTypeExt as _;
+    let refuse =
+        |what: &str| std::io::Error::new(std::io::ErrorKind::InvalidInput, what.to_owned());
+    let meta = std::fs::metadata(path)?;
+    let t = meta.file_type();
+    if !(t.is_file() || t.is_char_device()) {
+        return Err(refuse(if t.is_fifo() {
+            "is a FIFO (named pipe), not a regular file"
+        } else if t.is_dir() {
+            "is a directory"
+        } else {
+            "is not a regular file"
+        }));
+    }
     let mut bytes = Vec::new();
     std::fs::File::open(path)?
         .take(meshspec::yaml::MAX_SPEC_BYTES as u64 + 1)
         .read_to_end(&mut bytes)?;
+    if t.is_file() && meta.len() == 0 && !bytes.is_empty() {
+        return Err(refuse(
+            "is a kernel pseudo-file (its size is 0 but it holds data), not a YAML file",
+        ));
+    }
+    if t.is_char_device() && bytes.len() <= meshspec::yaml::MAX_SPEC_BYTES {
+        return Err(refuse("is a character device, not a regular file"));
+    }
     Ok(bytes)
 }
 

@@ -192,6 +192,16 @@ def test_finding_08_from_file_refuses_endless_input_at_once():
     assert "16 MiB" in str(info.value)
 
 
+def test_issue_19_from_file_refuses_a_fifo_without_blocking(tmp_path):
+    # opening a FIFO blocks until a writer comes: the reader refuses it before opening
+    import os
+
+    fifo = tmp_path / "spec.yaml"
+    os.mkfifo(fifo)
+    with pytest.raises(OSError, match="FIFO"):
+        meshspec.Cluster.from_file(fifo)
+
+
 def test_finding_09_ten_thousand_unknown_keys_keep_every_diagnostic_and_a_short_message():
     keys = ", ".join(f"k{i}: 1" for i in range(10_000))
     e = read_error(MINIMAL_YAML + "network: {" + keys + "}\n")

@@ -3,6 +3,12 @@
 //! Each changed path gets a git-style header (`diff a/PATH b/PATH`, `new file mode 100600`,
 //! `old mode`/`new mode`, `deleted file mode`) followed by a unified diff with three lines of
 //! context. Files that are not UTF-8 are reported as `binary files differ`.
+//!
+//! A secret-bearing file (one readable by its owner only, mode 0600: the proxy credentials in
+//! the k3s env file) is diffed with its secrets hidden on both sides, whatever `--quiet` says,
+//! because a diff is printed and may be logged: a URL's user name and password, and the value
+//! of any line keyed by a secret or holding a token's shape, read `<redacted>`. When only a
+//! secret changed the diff says `secret values differ in a/PATH (not shown)`.
 
 use std::fmt::Write as _;
 
@@ -20,12 +26,42 @@ pub fn plan_diff(plan: &Plan<'_>) -> String {
     out
 }
 
+/// Whether a file readable by its owner only is on either side of a change.
+fn secret_bearing(c: &Change<'_>) -> bool {
+    let private = |m: u32| m & 0o077 == 0;
+    c.old.as_ref().is_some_and(|o| private(o.mode)) || c.new.is_some_and(|(_, m)| private(m))
+}
+
+/// A private file's text with every secret hidden, line by line: a line keyed by a secret
+/// (`token: …`, whatever the value) or holding a token's shape loses its value, and a URL its
+/// user name and password (`HTTP_PROXY=http://<redacted>@proxy:3128`).
+fn redacted(text: &str) -> String {
+    text.split_inclusive('\n')
+        .map(|line| {
+            let (body, nl) = line.strip_suffix('\n').map_or((line, ""), |b| (b, "\n"));
+            let body = if meshspec::secrets::line_has_secret(body) {
+                meshspec::secrets::redact_line(body)
+            } else {
+                meshspec::secrets::redact_text(body)
+            };
+            format!("{body}{nl}")
+        })
+        .collect()
+}
+
 fn change_diff(out: &mut String, c: &Change<'_>) {
-    let path = &c.path;
-    let old_text = c
-        .old
-        .as_ref()
-        .map(|o| String::from_utf8(o.bytes.clone()).map_err(|_| ()));
+    // a path from the directory (a file the manifest lists) is shown escaped
+    let path = &*meshspec::printable::escape(&c.path);
+    let secret = secret_bearing(c);
+    let old_text = c.old.as_ref().map(|o| {
+        String::from_utf8(o.bytes.clone())
+            .map(|t| if secret { redacted(&t) } else { t })
+            .map_err(|_| ())
+    });
+    let new_owned = c
+        .new
+        .map(|(t, _)| if secret { redacted(t) } else { t.to_owned() });
+    let new_text = new_owned.as_deref().unwrap_or("");
     let old_mode = c.old.as_ref().map(|o| o.mode);
     let new_mode = c.new.as_ref().map(|(_, m)| *m);
     match c.action {
@@ -33,7 +69,7 @@ fn change_diff(out: &mut String, c: &Change<'_>) {
         Action::Create => {
             let _ = writeln!(out, "diff a/{path} b/{path}");
             let _ = writeln!(out, "new file mode {}", git_mode(new_mode));
-            unified(out, "/dev/null", &format!("b/{path}"), "", new_text(c));
+            unified(out, "/dev/null", &format!("b/{path}"), "", new_text);
         }
         Action::Remove => {
             let _ = writeln!(out, "diff a/{path} b/{path}");
@@ -51,22 +87,22 @@ fn change_diff(out: &mut String, c: &Change<'_>) {
             }
             if c.action == Action::Update {
                 match old_text {
+                    // only a secret changed: say so without showing it
+                    Some(Ok(text)) if secret && text == new_text => {
+                        let _ = writeln!(out, "secret values differ in a/{path} (not shown)");
+                    }
                     Some(Ok(text)) => unified(
                         out,
                         &format!("a/{path}"),
                         &format!("b/{path}"),
                         &text,
-                        new_text(c),
+                        new_text,
                     ),
                     _ => binary(out, path),
                 }
             }
         }
     }
-}
-
-fn new_text<'a>(c: &Change<'a>) -> &'a str {
-    c.new.map_or("", |(t, _)| t)
 }
 
 fn git_mode(mode: Option<u32>) -> String {
@@ -122,6 +158,23 @@ mod tests {
                 edited: false,
             },
             Change {
+                path: "e".into(),
+                action: Action::Create,
+                old: None,
+                new: Some(("y\n", 0o644)),
+                edited: false,
+            },
+            Change {
+                path: "s".into(),
+                action: Action::Update,
+                old: Some(OnDisk {
+                    bytes: b"HTTP_PROXY=http://u:old@p:3128\n".to_vec(),
+                    mode: 0o600,
+                }),
+                new: Some(("HTTP_PROXY=http://u:new@p:3128\n", 0o600)),
+                edited: false,
+            },
+            Change {
                 path: "b".into(),
                 action: Action::Update,
                 old: Some(OnDisk {
@@ -154,6 +207,12 @@ mod tests {
         ]);
         let d = plan_diff(&p);
         assert!(d.contains("new file mode 100600\n--- /dev/null\n+++ b/a\n@@ -0,0 +1 @@\n+x\n"));
+        assert!(
+            d.contains("secret values differ in a/s (not shown)\n"),
+            "{d}"
+        );
+        assert!(d.contains("new file mode 100644\n--- /dev/null\n+++ b/e\n@@ -0,0 +1 @@\n+y\n"));
+        assert!(!d.contains("old@") && !d.contains("new@"), "{d}");
         assert!(d.contains("--- a/b\n+++ b/b\n@@ -1,2 +1,2 @@\n 1\n-2\n+3\n"));
         assert!(d.contains("diff a/c b/c\nold mode 100644\nnew mode 100755\n"));
         assert!(d.contains("deleted file mode 100644\n--- a/d\n+++ /dev/null\n"));

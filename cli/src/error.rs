@@ -93,10 +93,16 @@ impl CliError {
 impl fmt::Display for CliError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Read { path, reason } => write!(f, "cannot read {path}: {reason}"),
-            Self::Write { path, reason, hint } => {
-                write!(f, "cannot write {path}: {reason}\n  = help: {hint}")
-            }
+            Self::Read { path, reason } => write!(
+                f,
+                "cannot read {}: {reason}",
+                meshspec::printable::escape(path)
+            ),
+            Self::Write { path, reason, hint } => write!(
+                f,
+                "cannot write {}: {reason}\n  = help: {hint}",
+                meshspec::printable::escape(path)
+            ),
             Self::Refused { message } | Self::Usage { message } => f.write_str(message),
         }
     }

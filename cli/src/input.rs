@@ -36,19 +36,18 @@ impl SpecText {
             return Self::from_bytes(bytes, "<stdin>", "spec.yaml");
         }
         let path = Path::new(arg);
-        let meta = std::fs::metadata(path).map_err(|e| CliError::read(arg, &e))?;
-        if meta.is_dir() {
-            return Err(CliError::Read {
-                path: arg.to_owned(),
-                reason: "is a directory; pass the spec file inside it".to_owned(),
-            });
-        }
-        let file = std::fs::File::open(path).map_err(|e| CliError::read(arg, &e))?;
-        let bytes = read_bounded(file).map_err(|e| CliError::read(arg, &e))?;
         let file_name = path
             .file_name()
             .map_or_else(|| arg.to_owned(), |n| n.to_string_lossy().into_owned());
-        Self::from_bytes(bytes, arg, &file_name)
+        match read_regular(path, arg)? {
+            Some(bytes) => Self::from_bytes(bytes, arg, &file_name),
+            None => Ok(Self {
+                name: arg.to_owned(),
+                file_name,
+                text: String::new(),
+                too_large: true,
+            }),
+        }
     }
 
     fn from_bytes(bytes: Vec<u8>, name: &str, file_name: &str) -> Result<Self, CliError> {
@@ -58,6 +57,14 @@ impl SpecText {
         } else {
             utf8(bytes, name)?
         };
+        if let Some(at) = text.bytes().position(|b| b == 0) {
+            return Err(CliError::Read {
+                path: name.to_owned(),
+                reason: format!(
+                    "holds a NUL byte at offset {at}: a binary file, not YAML; nothing of it is shown"
+                ),
+            });
+        }
         Ok(Self {
             name: name.to_owned(),
             file_name: file_name.to_owned(),
@@ -74,6 +81,73 @@ impl SpecText {
             text: &self.text,
         }
     }
+}
+
+/// What a file that is not a regular file is, for the refusal.
+fn kind_name(t: rustix::fs::FileType) -> &'static str {
+    use rustix::fs::FileType as T;
+    match t {
+        T::Directory => "is a directory; pass the spec file inside it",
+        T::Fifo => "is a FIFO (named pipe), not a regular file: meshspec reads only regular files",
+        T::CharacterDevice => {
+            "is a character device, not a regular file: meshspec reads only regular files"
+        }
+        T::BlockDevice => {
+            "is a block device, not a regular file: meshspec reads only regular files"
+        }
+        T::Socket => "is a socket, not a regular file: meshspec reads only regular files",
+        _ => "is not a regular file: meshspec reads only regular files",
+    }
+}
+
+/// Reads a file named on the command line: a regular file (a link to one is followed; the user
+/// named it), at most [`MAX_SPEC_BYTES`]` + 1` bytes, holding text.
+///
+/// Opened without blocking, so a FIFO never hangs the command; refused without a byte of it
+/// shown when it is a FIFO, a device (an endless one, `/dev/zero`, gets MS001) or a socket, a
+/// kernel pseudo-file (`/proc/self/environ`:
+/// a regular file whose size is 0 yet holds bytes) or binary (a NUL byte): none of those is a
+/// YAML file, and echoing a line of one in a snippet would print whatever it holds (the
+/// environment, a key). `None` when the file is larger than the limit (by its size, then
+/// unread, or by what it holds), for the caller's MS001.
+fn read_regular(path: &Path, arg: &str) -> Result<Option<Vec<u8>>, CliError> {
+    use rustix::fs::{FileType, Mode, OFlags};
+    let refuse = |reason: &str| CliError::Read {
+        path: arg.to_owned(),
+        reason: reason.to_owned(),
+    };
+    let flags = OFlags::RDONLY | OFlags::NONBLOCK | OFlags::CLOEXEC | OFlags::NOCTTY;
+    let fd =
+        rustix::fs::open(path, flags, Mode::empty()).map_err(|e| CliError::read(arg, &e.into()))?;
+    let st = rustix::fs::fstat(&fd).map_err(|e| CliError::read(arg, &e.into()))?;
+    let kind = FileType::from_raw_mode(st.st_mode);
+    if kind == FileType::CharacterDevice {
+        // `/dev/zero`, `/dev/urandom`: endless, so MS001 after MAX_SPEC_BYTES + 1 bytes;
+        // any other device is refused, nothing of it shown
+        let bytes = read_bounded(std::fs::File::from(fd)).map_err(|e| CliError::read(arg, &e))?;
+        return if bytes.len() > MAX_SPEC_BYTES {
+            Ok(None)
+        } else {
+            Err(refuse(kind_name(kind)))
+        };
+    }
+    if kind != FileType::RegularFile {
+        return Err(refuse(kind_name(kind)));
+    }
+    if usize::try_from(st.st_size).unwrap_or(usize::MAX) > MAX_SPEC_BYTES {
+        // refused by size alone: a sparse file is never read
+        return Ok(None);
+    }
+    let bytes = read_bounded(std::fs::File::from(fd)).map_err(|e| CliError::read(arg, &e))?;
+    if st.st_size == 0 && !bytes.is_empty() {
+        return Err(refuse(
+            "is a kernel pseudo-file (its size is 0 but it holds data, as in /proc or /sys), not a YAML file; nothing of it is shown",
+        ));
+    }
+    if bytes.len() > MAX_SPEC_BYTES {
+        return Ok(None);
+    }
+    Ok(Some(bytes))
 }
 
 /// Reads until the end or until one byte past the spec size limit, whichever comes first.

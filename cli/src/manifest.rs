@@ -20,6 +20,31 @@ pub struct Entry {
     pub sha256: String,
     /// The permission bits written.
     pub mode: u32,
+    /// In a claim (a manifest without `clean`): the content and mode a run was about to put
+    /// there, `(sha256, mode)`. Until its rename the file holds the recorded content, after it
+    /// this one, so a run killed between renames leaves a manifest that describes the disk
+    /// either way. Written as `"also": {"sha256", "mode"}`.
+    pub also: Option<(String, u32)>,
+}
+
+impl Entry {
+    /// An entry for content just written.
+    #[must_use]
+    pub fn new(sha256: String, mode: u32) -> Self {
+        Self {
+            sha256,
+            mode,
+            also: None,
+        }
+    }
+
+    /// Whether a file with this hash (and mode, when given) is what meshspec wrote there:
+    /// the recorded content, or the one a killed run was putting in place.
+    #[must_use]
+    pub fn matches(&self, sha256: &str, mode: Option<u32>) -> bool {
+        let ok = |s: &str, m: u32| s == sha256 && mode.is_none_or(|x| x == m);
+        ok(&self.sha256, self.mode) || self.also.as_ref().is_some_and(|(s, m)| ok(s, *m))
+    }
 }
 
 /// Relative path → what was written there.
@@ -62,7 +87,12 @@ impl Manifest {
                 .and_then(Value::as_str)
                 .and_then(|m| u32::from_str_radix(m, 8).ok())
                 .ok_or_else(|| format!("`{path}` has no octal mode"))?;
-            out.insert(path.clone(), Entry { sha256, mode });
+            let also = entry.get("also").and_then(|a| {
+                let sha = a.get("sha256")?.as_str()?.to_owned();
+                let mode = u32::from_str_radix(a.get("mode")?.as_str()?, 8).ok()?;
+                Some((sha, mode))
+            });
+            out.insert(path.clone(), Entry { sha256, mode, also });
         }
         let clean = value.get("clean").and_then(Value::as_bool) == Some(true);
         Ok(Self { files: out, clean })
@@ -75,10 +105,11 @@ impl Manifest {
             .files
             .iter()
             .map(|(p, e)| {
-                (
-                    p.clone(),
-                    json!({"sha256": e.sha256, "mode": format!("{:04o}", e.mode)}),
-                )
+                let mut v = json!({"sha256": e.sha256, "mode": format!("{:04o}", e.mode)});
+                if let Some((sha, mode)) = &e.also {
+                    v["also"] = json!({"sha256": sha, "mode": format!("{mode:04o}")});
+                }
+                (p.clone(), v)
             })
             .collect();
         let mut value = json!({"generator": "meshspec", "version": 1, "files": files});
@@ -112,14 +143,24 @@ mod tests {
         let mut m = Manifest::default();
         m.files.insert(
             "nodes/a/install.sh".to_owned(),
+            Entry::new(sha256_hex(b"x"), 0o755),
+        );
+        m.files.insert(
+            "PLAN.md".to_owned(),
             Entry {
-                sha256: sha256_hex(b"x"),
-                mode: 0o755,
+                sha256: sha256_hex(b"old"),
+                mode: 0o644,
+                also: Some((sha256_hex(b"new"), 0o600)),
             },
         );
         let text = m.to_json();
         assert!(text.contains("\"mode\": \"0755\""));
         assert_eq!(Manifest::parse(&text).unwrap(), m);
+        let e = &m.files["PLAN.md"];
+        assert!(e.matches(&sha256_hex(b"old"), Some(0o644)));
+        assert!(e.matches(&sha256_hex(b"new"), Some(0o600)));
+        assert!(!e.matches(&sha256_hex(b"new"), Some(0o644)));
+        assert!(!e.matches(&sha256_hex(b"other"), None));
     }
 
     #[test]

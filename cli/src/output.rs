@@ -5,6 +5,7 @@
 //! core already formatted, so piped output is byte-for-byte the core's text.
 
 use std::io::{IsTerminal, Write as _};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::args::ColorChoice;
 
@@ -29,16 +30,29 @@ impl Output {
             ColorChoice::Never => false,
             ColorChoice::Auto => is_tty && !no_color,
         };
+        let stdout = decide(std::io::stdout().is_terminal());
+        let stderr = decide(std::io::stderr().is_terminal());
+        STDOUT_COLOUR.store(stdout, Ordering::Relaxed);
+        STDERR_COLOUR.store(stderr, Ordering::Relaxed);
         Self {
-            stdout: Painter {
-                enabled: decide(std::io::stdout().is_terminal()),
-            },
-            stderr: Painter {
-                enabled: decide(std::io::stderr().is_terminal()),
-            },
+            stdout: Painter { enabled: stdout },
+            stderr: Painter { enabled: stderr },
             quiet: false,
         }
     }
+}
+
+/// Whether standard output (error) is coloured: only then do [`emit`] ([`emit_err`]) let
+/// this module's own colour codes through; otherwise every escape character is shown escaped.
+static STDOUT_COLOUR: AtomicBool = AtomicBool::new(false);
+static STDERR_COLOUR: AtomicBool = AtomicBool::new(false);
+
+/// A path or file name for a message: every non-printing character (a newline, an escape
+/// character) shown as `\n`, `\u{1b}`, so a file name can neither start a line of its own nor
+/// colour the terminal, whatever `--color` says.
+#[must_use]
+pub fn shown(path: &std::path::Path) -> String {
+    meshspec::printable::escape(&path.display().to_string()).into_owned()
 }
 
 impl Output {
@@ -65,7 +79,7 @@ impl Output {
 /// Writes `text` to standard output. A closed pipe (`| head`) is not worth a panic or a message.
 pub fn emit(text: &str) {
     let mut out = std::io::stdout().lock();
-    let _ = out.write_all(printable(text).as_bytes());
+    let _ = out.write_all(printable(text, STDOUT_COLOUR.load(Ordering::Relaxed)).as_bytes());
     let _ = out.flush();
 }
 
@@ -73,14 +87,16 @@ pub fn emit(text: &str) {
 pub fn emit_err(text: &str) {
     let _ = std::io::stderr()
         .lock()
-        .write_all(printable(text).as_bytes());
+        .write_all(printable(text, STDERR_COLOUR.load(Ordering::Relaxed)).as_bytes());
 }
 
-/// `text` with every non-printing character escaped (`\u{1b}`), except line feeds, tabs and
-/// the colour codes this module writes itself. Everything the CLI prints passes through here,
-/// so a spec value, a file name or a path can never drive the terminal.
+/// `text` with every non-printing character escaped (`\u{1b}`), except line feeds, tabs and,
+/// when `colour` is on, the colour codes this module writes itself. Everything the CLI prints
+/// passes through here, so a spec value, a file name or a path can never drive the terminal;
+/// the line feeds and colour codes a file name could hold are escaped where the name is put
+/// in a message ([`shown`], and the core's diagnostics).
 #[must_use]
-pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+pub fn printable(text: &str, colour: bool) -> std::borrow::Cow<'_, str> {
     use meshspec::printable::{escape, is_non_printing};
     let unsafe_char = |c: char| c != '\n' && c != '\t' && is_non_printing(c);
     if !text.chars().any(unsafe_char) {
@@ -90,6 +106,7 @@ pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
     let mut rest = text;
     while let Some(c) = rest.chars().next() {
         if c == '\x1b'
+            && colour
             && let Some(style) = STYLES.iter().find(|s| rest.starts_with(**s))
         {
             out.push_str(style);
@@ -260,12 +277,15 @@ mod tests {
             "{} name \x1b]0;pwned\x07 \x1b[2J\r\u{202e}\n\tx",
             p.error("error")
         );
-        let shown = printable(&text);
+        let shown = printable(&text, true);
         assert!(
             shown.starts_with("\x1b[1;31merror\x1b[0m name \\u{1b}]0;pwned\\u{7}"),
             "{shown}"
         );
         assert!(shown.ends_with("\\u{1b}[2J\\r\\u{202e}\n\tx"), "{shown}");
+        // without colour, not even this module's codes pass
+        let plain = printable("a\x1b[32mfake\x1b[0m", false);
+        assert_eq!(plain, "a\\u{1b}[32mfake\\u{1b}[0m");
     }
 
     #[test]

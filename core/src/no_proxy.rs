@@ -665,7 +665,66 @@ pub fn synthesize(inputs: &Inputs<'_>) -> Vec<String> {
 }
 
 /// Name entries with duplicates and entries covered by another removed, sorted by text.
+///
+/// An entry is covered by one naming it or one of its ancestors (`name_covers`), so each
+/// entry looks up only its own name and its dot-suffixes in a map: linear in the entries
+/// times their labels (a pairwise comparison took 12 s for 40,000 extras).
 fn keep_broadest(names: &[(String, Option<Entry>)]) -> Vec<String> {
+    use std::collections::{HashMap, HashSet};
+    // name -> (first Host index, first Domain index)
+    let mut first: HashMap<&str, (Option<usize>, Option<usize>)> = HashMap::new();
+    for (i, (_, parsed)) in names.iter().enumerate() {
+        match parsed {
+            Some(Entry::Host(h)) => {
+                first.entry(h.as_str()).or_default().0.get_or_insert(i);
+            }
+            Some(Entry::Domain(d)) => {
+                first.entry(d.as_str()).or_default().1.get_or_insert(i);
+            }
+            _ => {}
+        }
+    }
+    let covered_by_ancestor = |x: &str| {
+        x.match_indices('.')
+            .any(|(at, _)| first.contains_key(&x[at + 1..]))
+    };
+    let mut unparsed_seen: HashSet<&str> = HashSet::new();
+    let mut kept: Vec<String> = Vec::new();
+    for (i, (text, parsed)) in names.iter().enumerate() {
+        let dropped = match parsed {
+            None => !unparsed_seen.insert(text.as_str()),
+            // a host is covered by an earlier equal host, or by any entry for an ancestor
+            Some(Entry::Host(h)) => {
+                first
+                    .get(h.as_str())
+                    .is_some_and(|f| f.0.is_some_and(|j| j < i))
+                    || covered_by_ancestor(h)
+            }
+            // a domain also by a host of the same name (which matches it and more)
+            Some(Entry::Domain(d)) => {
+                first
+                    .get(d.as_str())
+                    .is_some_and(|f| f.0.is_some() || f.1.is_some_and(|j| j < i))
+                    || covered_by_ancestor(d)
+            }
+            Some(e) => names.iter().enumerate().any(|(j, (_, other))| {
+                other
+                    .as_ref()
+                    .is_some_and(|o| j != i && name_covers(o, e) && (!name_covers(e, o) || j < i))
+            }),
+        };
+        if !dropped {
+            kept.push(text.clone());
+        }
+    }
+    kept.sort_by_cached_key(|t| t.to_ascii_lowercase());
+    kept
+}
+
+/// [`keep_broadest`] as it was written first: every pair compared. The reference for the
+/// property test.
+#[cfg(test)]
+fn keep_broadest_pairwise(names: &[(String, Option<Entry>)]) -> Vec<String> {
     let mut kept: Vec<String> = Vec::new();
     for (i, (text, parsed)) in names.iter().enumerate() {
         let dropped = match parsed {
@@ -742,6 +801,7 @@ pub fn uses_cidrs(entries: &[String]) -> bool {
 pub fn hosts_only(entries: &[String]) -> Vec<String> {
     let loopback = IpAddr::V4(Ipv4Addr::LOCALHOST);
     let mut out: Vec<String> = Vec::new();
+    let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
     for e in entries {
         let text = match parse_entry(e) {
             Ok(Entry::Cidr(c)) if c.prefix() == c.family().bits() => c.network().to_string(),
@@ -749,7 +809,7 @@ pub fn hosts_only(entries: &[String]) -> Vec<String> {
             Ok(Entry::Cidr(_)) => continue,
             _ => e.trim().to_owned(),
         };
-        if !out.contains(&text) {
+        if seen.insert(text.clone()) {
             out.push(text);
         }
     }

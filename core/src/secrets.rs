@@ -21,6 +21,73 @@ const SECRET_KEYS: &[&str] = &[
     "auth_key",
 ];
 
+/// Whether a key names a secret, whatever its value looks like: k3s accepts any passphrase as
+/// a token, so `token: hunter2` is as secret as `token: K10…`. The keys MS009 knows, and any
+/// key with a part (split at `-`, `_`, `.`) `password`, `passwd`, `passphrase`, `secret`,
+/// `token`, `credential(s)`, `apikey`, `authkey`, or `private-key`, `auth-key`, `api-key`
+/// (any case, leading `--` of a flag ignored): `agent-token`, `proxy_password`,
+/// `aws_secret_access_key`. Keys ending in `-file`, `-path` or `-dir` name where a secret is
+/// and are not secrets.
+///
+/// ```
+/// use meshspec::secrets::secret_key;
+/// assert!(secret_key("token") && secret_key("agent-token") && secret_key("--token"));
+/// assert!(secret_key("etcd-s3-secret-key") && secret_key("proxy_password") && secret_key("Password"));
+/// assert!(secret_key("aws_secret_access_key") && secret_key("ssh.private_key"));
+/// assert!(!secret_key("token-file") && !secret_key("node-label") && !secret_key("tokenizer"));
+/// assert!(!secret_key("key_file") && !secret_key("server") && !secret_key("aws_access_key_id"));
+/// ```
+#[must_use]
+pub fn secret_key(key: &str) -> bool {
+    let k = key
+        .trim()
+        .trim_matches(|c| c == '"' || c == '\'')
+        .trim_start_matches('-')
+        .to_ascii_lowercase()
+        .replace('_', "-");
+    if SECRET_KEYS.iter().any(|s| s.replace('_', "-") == k) {
+        return true;
+    }
+    // a path to a secret is not one
+    if ["-file", "-path", "-dir"].iter().any(|x| k.ends_with(x)) {
+        return false;
+    }
+    const WORDS: &[&str] = &[
+        "password",
+        "passwd",
+        "passphrase",
+        "secret",
+        "token",
+        "apikey",
+        "authkey",
+        "joinkey",
+        "credential",
+        "credentials",
+    ];
+    const PAIRS: &[(&str, &str)] = &[("private", "key"), ("auth", "key"), ("api", "key")];
+    let parts: Vec<&str> = k.split(['-', '.']).collect();
+    parts.iter().any(|p| WORDS.contains(p))
+        || parts
+            .windows(2)
+            .any(|w| PAIRS.iter().any(|(a, b)| w[0] == *a && w[1] == *b))
+}
+
+/// The keys of a line (`  key: v`, `- key: v`, `key=v` in a list of flags, `key = v` as in
+/// an INI or env file).
+fn line_keys(line: &str) -> impl Iterator<Item = &str> {
+    let ini = line
+        .split_once(" =")
+        .map(|(k, _)| k.trim())
+        .filter(|k| !k.is_empty() && !k.contains(char::is_whitespace));
+    line.split(|c: char| c.is_whitespace() || ",{}[]".contains(c))
+        .filter_map(|w| {
+            let w = w.trim_matches(|c| c == '"' || c == '\'');
+            w.strip_suffix(':')
+                .or_else(|| w.split_once(['=', ':']).map(|(k, _)| k))
+        })
+        .chain(ini)
+}
+
 /// Whether a text looks like a k3s token or a mesh auth key.
 ///
 /// ```
@@ -126,11 +193,15 @@ fn redact_userinfo(word: &str) -> String {
 /// use meshspec::secrets::line_has_secret;
 /// assert!(line_has_secret("  - {name: a, key: \"tskey-auth-abc\"}"));
 /// assert!(!line_has_secret("  token_file: /etc/rancher/k3s/token"));
+/// // by key, whatever the value looks like
+/// assert!(line_has_secret("token: hunter2hunter2") && line_has_secret("  agent-token: x"));
+/// assert!(line_has_secret("- {name: p, proxy_password: pw}") && line_has_secret("  - --token=pw"));
+/// assert!(line_has_secret("aws_secret_access_key = abc"));
 /// ```
 #[must_use]
 pub fn line_has_secret(line: &str) -> bool {
     let separator = |c: char| c.is_whitespace() || ",{}[]\"'".contains(c);
-    line.split(separator).any(looks_secret)
+    line.split(separator).any(looks_secret) || line_keys(line).any(secret_key)
 }
 
 /// The line with everything after its key replaced by `<redacted>`, for showing in messages.

@@ -29,7 +29,15 @@ pub fn run(args: &CheckLiveArgs, out: &Output) -> Result<u8, CliError> {
         }
     };
     let nodes = SpecText::read(&args.nodes)?;
-    let (ds, code, source) = match check_live(&cluster, &nodes.text) {
+    // an oversized node list is refused, not checked as if empty
+    let checked = if nodes.too_large {
+        Err(meshspec::Diagnostics::from_vec(vec![
+            meshspec::yaml::too_large(),
+        ]))
+    } else {
+        check_live(&cluster, &nodes.text)
+    };
+    let (ds, code, source) = match checked {
         Ok(ds) => {
             let code = if ds.has_errors() {
                 EXIT_ERRORS

@@ -12,17 +12,33 @@ use crate::input::SpecText;
 use crate::output::{Output, emit};
 
 /// Reads one text file as a config file named as the user wrote its path.
+///
+/// # Errors
+/// [`CliError::Read`] when it cannot be read, is not a regular text file, or is larger than
+/// the 16 MiB limit (MS001, exit 2: checking an oversized file as if it were empty would
+/// report "no problems").
 pub fn read_text(path: &Path) -> Result<ConfigFile, CliError> {
     let arg = path.to_string_lossy().into_owned();
     let t = SpecText::read(&arg)?;
+    if t.too_large {
+        return Err(CliError::Read {
+            path: arg,
+            reason: format!("error[MS001]: {}", meshspec::yaml::too_large().message),
+        });
+    }
     Ok(ConfigFile::new(t.name, t.text))
 }
 
 /// One node's files: `PATH` (or `PATH/config.yaml` for a directory), then `<that>.d/*.yaml`
 /// and `*.yml` in file-name order, as k3s reads them.
 ///
+/// A drop-in that is a symbolic link is read only when it points inside the drop-in
+/// directory: a link out of it (to `~/.aws/credentials`, `/proc/self/environ`) is refused
+/// without reading it, so no line of it can reach a snippet.
+///
 /// # Errors
-/// [`CliError::Read`] when neither the file nor a drop-in exists, or one cannot be read.
+/// [`CliError::Read`] when neither the file nor a drop-in exists, one cannot be read, or a
+/// drop-in links out of its directory.
 pub fn node_files(path: &Path) -> Result<Vec<ConfigFile>, CliError> {
     let main: PathBuf = if path.is_dir() {
         path.join("config.yaml")
@@ -37,17 +53,33 @@ pub fn node_files(path: &Path) -> Result<Vec<ConfigFile>, CliError> {
         files.push(read_text(&main)?);
     }
     if dropin_dir.is_dir() {
-        let mut names: Vec<PathBuf> = std::fs::read_dir(&dropin_dir)
-            .map_err(|e| CliError::read(dropin_dir.display().to_string(), &e))?
-            .filter_map(Result::ok)
-            .map(|e| e.path())
-            .filter(|p| {
-                p.is_file()
-                    && p.extension().is_some_and(|x| {
-                        x.eq_ignore_ascii_case("yaml") || x.eq_ignore_ascii_case("yml")
-                    })
-            })
-            .collect();
+        let read_err = |e: std::io::Error| CliError::read(dropin_dir.display().to_string(), &e);
+        let real_dir = std::fs::canonicalize(&dropin_dir).map_err(read_err)?;
+        let mut names: Vec<PathBuf> = Vec::new();
+        for e in std::fs::read_dir(&dropin_dir).map_err(read_err)? {
+            let p = e.map_err(read_err)?.path();
+            if !p
+                .extension()
+                .is_some_and(|x| x.eq_ignore_ascii_case("yaml") || x.eq_ignore_ascii_case("yml"))
+            {
+                continue;
+            }
+            let link = std::fs::symlink_metadata(&p).is_ok_and(|m| m.file_type().is_symlink());
+            if link {
+                let inside =
+                    std::fs::canonicalize(&p).is_ok_and(|t| t.parent() == Some(real_dir.as_path()));
+                if !inside {
+                    return Err(CliError::Read {
+                        path: p.display().to_string(),
+                        reason: "is a symbolic link out of its drop-in directory: not read (k3s would read it; lint its target by name if it is a config)".to_owned(),
+                    });
+                }
+            }
+            if p.is_dir() {
+                continue;
+            }
+            names.push(p);
+        }
         names.sort();
         for n in names {
             files.push(read_text(&n)?);

@@ -9,7 +9,7 @@ use crate::args::{Format, RenderArgs};
 use crate::diff::plan_diff;
 use crate::error::{CliError, EXIT_ERRORS, EXIT_OK};
 use crate::input::{SpecText, load};
-use crate::output::{Output, emit, emit_err};
+use crate::output::{Output, emit, emit_err, shown};
 use crate::write::{self, Action, Conflict, Plan};
 
 /// Runs `render`: writes the bundle (or, with `--check`, shows what would change).
@@ -70,7 +70,7 @@ pub fn run(args: &RenderArgs, out: &Output) -> Result<u8, CliError> {
         emit_err(&format!(
             "{}: another meshspec render is writing {}; waiting for it to finish\n",
             out.stderr.note("note"),
-            args.out.display()
+            shown(&args.out)
         ));
     };
     if args.check {
@@ -108,14 +108,14 @@ pub fn run(args: &RenderArgs, out: &Output) -> Result<u8, CliError> {
         emit_err(&format!(
             "{}: {verb} {}, edited since meshspec wrote it\n",
             out.stderr.warning("warning"),
-            args.out.join(&c.path).display()
+            shown(&args.out.join(&c.path))
         ));
     }
     for path in &plan.kept {
         emit_err(&format!(
             "{}: keeping {}: meshspec wrote it and the spec no longer has it, but it was edited since (--force removes it)\n",
             out.stderr.warning("warning"),
-            args.out.join(path).display()
+            shown(&args.out.join(path))
         ));
     }
     write::apply(&plan, lock.dir())?;
@@ -208,13 +208,13 @@ fn nothing_written(out: &Output, dir: &Path, why: &str) -> String {
     format!(
         "{}\n",
         out.stderr
-            .error_line(&format!("nothing written to {}: {why}", dir.display()))
+            .error_line(&format!("nothing written to {}: {why}", shown(dir)))
     )
 }
 
 /// `--check`: the diff on standard output, a summary on standard error; 1 on drift.
 fn check(plan: &Plan<'_>, args: &RenderArgs, out: &Output) -> u8 {
-    let dir = args.out.display();
+    let dir = shown(&args.out);
     let diff = plan_diff(plan);
     if diff.is_empty() && plan.conflicts.is_empty() {
         if !out.quiet {
@@ -269,17 +269,13 @@ fn conflict_lines(plan: &Plan<'_>, dir: &Path) -> String {
     for c in &plan.conflicts {
         match c {
             Conflict::Foreign(p) => {
-                let _ = writeln!(
-                    text,
-                    "  {} (not written by meshspec)",
-                    dir.join(p).display()
-                );
+                let _ = writeln!(text, "  {} (not written by meshspec)", shown(&dir.join(p)));
             }
             Conflict::Blocked(p, why) => {
-                let _ = writeln!(text, "  {} ({why})", dir.join(p).display());
+                let _ = writeln!(text, "  {} ({why})", shown(&dir.join(p)));
             }
             Conflict::Symlink(p) => {
-                let _ = writeln!(text, "  {} (is a symbolic link)", dir.join(p).display());
+                let _ = writeln!(text, "  {} (is a symbolic link)", shown(&dir.join(p)));
             }
         }
     }
@@ -298,10 +294,10 @@ fn refusal(plan: &Plan<'_>, dir: &Path) -> String {
         format!(
             "refusing to overwrite {foreign} file{} in {} that meshspec did not write:\n",
             if foreign == 1 { "" } else { "s" },
-            dir.display()
+            shown(dir)
         )
     } else {
-        format!("cannot write the bundle into {}:\n", dir.display())
+        format!("cannot write the bundle into {}:\n", shown(dir))
     };
     msg.push_str(&conflict_lines(plan, dir));
     if blocked > 0 {
@@ -319,7 +315,7 @@ fn refusal(plan: &Plan<'_>, dir: &Path) -> String {
 
 /// `wrote 14 files to out/ (3 warnings)`, with unchanged, re-moded and removed counts.
 fn summary(plan: &Plan<'_>, bundle: &Bundle, dir: &Path) -> String {
-    let dir = dir.display();
+    let dir = shown(dir);
     let written = plan.count(Action::Create) + plan.count(Action::Update);
     let chmod = plan.count(Action::Chmod);
     let removed = plan.count(Action::Remove);

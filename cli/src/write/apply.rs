@@ -2,7 +2,9 @@
 //!
 //! The order is git's `core.fsyncMethod=batch`:
 //! 1. the manifest is widened to claim every path this run may touch and loses its `clean`
-//!    mark (synced: from here on, the next run looks for leftovers);
+//!    mark (synced: from here on, the next run looks for leftovers); a file about to be
+//!    replaced keeps its current record with the new content as `also`, so the claim is true
+//!    of the disk before, during and after the renames ([`claim`]);
 //! 2. every new content is staged, nothing synced yet: a directory that does not exist is
 //!    created once under a temporary name in its parent, with everything below it written
 //!    under final names inside it; a file in an existing directory is written to a temporary
@@ -29,7 +31,7 @@ use rustix::io::Errno;
 use super::fsx::{self, Enter, Walker};
 use super::{Action, Change, Plan, split, symlink_error};
 use crate::error::CliError;
-use crate::manifest::MANIFEST_NAME;
+use crate::manifest::{Entry, MANIFEST_NAME, Manifest, sha256_hex};
 
 /// What happens in one directory.
 #[derive(Default)]
@@ -99,15 +101,71 @@ fn roll_back(walker: &mut Walker, staged: &Staged<'_>) {
     walker.discard();
 }
 
+/// The manifest's mode: readable by its owner only. It holds the SHA-256 of every file
+/// written, the 0600 env file with the proxy credentials included; every other input of that
+/// file is public (the spec, meshspec's templates), so a world-readable hash would let anyone
+/// on the host recover a dictionary password offline. A keyed hash would need a key kept
+/// next to it with the same protection, and leaving the secret files unhashed would lose the
+/// "edited since meshspec wrote it" check for exactly the files that matter most; the
+/// manifest is meshspec's own bookkeeping, read only by whoever runs `render`, so 0600 costs
+/// nothing. A manifest written 0644 by an older version is replaced by one written 0600.
+pub const MANIFEST_MODE: u32 = 0o600;
+
 /// Writes the manifest text atomically in the root (temporary, rename); not synced.
 fn put_manifest(plan: &Plan<'_>, root: BorrowedFd<'_>, text: &str) -> Result<(), CliError> {
     let target = plan.dir.join(MANIFEST_NAME);
-    let temp = fsx::write_temp(root, MANIFEST_NAME, text.as_bytes(), 0o644)
+    fsx::fault().map_err(|e| CliError::write(&target, &e))?;
+    let temp = fsx::write_temp(root, MANIFEST_NAME, text.as_bytes(), MANIFEST_MODE)
         .map_err(|e| CliError::write(&target, &e))?;
+    if let Err(e) = fsx::fault() {
+        let _ = rustix::fs::unlinkat(root, temp.as_str(), AtFlags::empty());
+        return Err(CliError::write(&target, &e));
+    }
     rustix::fs::renameat(root, temp.as_str(), root, MANIFEST_NAME).map_err(|e| {
         let _ = rustix::fs::unlinkat(root, temp.as_str(), AtFlags::empty());
         CliError::write(&target, &e.into())
     })
+}
+
+/// The manifest written before anything else: true of the disk at every later step. A path
+/// meshspec wrote keeps its record, with the content about to replace it as `also` (until
+/// its rename the file is the old one, after it the new one); a path created by this run is
+/// recorded with its new content (it does not exist until renamed); a path about to be
+/// removed keeps its record. So a run killed (or failing) anywhere leaves each file matching
+/// its record: the next run neither calls it edited nor forgets it.
+fn claim(plan: &Plan<'_>) -> Manifest {
+    let mut claim = plan.old_manifest.clone();
+    claim.clean = false;
+    for c in &plan.changes {
+        let Some(new) = plan.new_manifest.files.get(&c.path) else {
+            // a removal: the old record stays until the file is gone
+            continue;
+        };
+        let recorded = plan.old_manifest.files.get(&c.path);
+        // what is on disk now, when meshspec wrote it (an edited file keeps its old record,
+        // so the next run still warns before overwriting it)
+        let on_disk = match (c.action, &c.old, recorded) {
+            (_, _, None) | (Action::Unchanged | Action::Create, _, _) => None,
+            (_, _, Some(_)) if c.edited => None,
+            (Action::Update, Some(o), Some(_)) => Some((sha256_hex(&o.bytes), o.mode)),
+            (Action::Chmod, Some(o), Some(_)) => Some((new.sha256.clone(), o.mode)),
+            _ => None,
+        };
+        let entry = match (on_disk, recorded) {
+            (Some((sha256, mode)), _) => Entry {
+                sha256,
+                mode,
+                also: Some((new.sha256.clone(), new.mode)),
+            },
+            (None, Some(old)) if c.edited => Entry {
+                also: Some((new.sha256.clone(), new.mode)),
+                ..old.clone()
+            },
+            (None, _) => new.clone(),
+        };
+        claim.files.insert(c.path.clone(), entry);
+    }
+    claim
 }
 
 fn flush(plan: &Plan<'_>, root: BorrowedFd<'_>) -> Result<(), CliError> {
@@ -135,14 +193,7 @@ pub fn apply(plan: &Plan<'_>, root: BorrowedFd<'_>) -> Result<(), CliError> {
     //    meshspec wrote looking foreign, and drop the `clean` mark before any temporary file
     //    exists (synced, so the next run knows to look for leftovers).
     if plan.has_changes() || !plan.stale.is_empty() || !plan.stale_dirs.is_empty() {
-        let mut claim = plan.old_manifest.clone();
-        claim.clean = false;
-        claim.files.extend(
-            plan.new_manifest
-                .files
-                .iter()
-                .map(|(k, v)| (k.clone(), v.clone())),
-        );
+        let claim = claim(plan);
         if claim != plan.old_manifest || on_disk.is_none() {
             let text = claim.to_json();
             put_manifest(plan, walker.root(), &text)?;
@@ -179,13 +230,15 @@ pub fn apply(plan: &Plan<'_>, root: BorrowedFd<'_>) -> Result<(), CliError> {
         let mut files = Vec::with_capacity(if fresh { 0 } else { g.writes.len() });
         for &(name, c) in &g.writes {
             let (contents, mode) = c.new.unwrap_or_default();
-            let written = if fresh {
-                // inside a staged directory: the final name, renamed with the directory
-                fsx::write_new(fd, name, contents.as_bytes(), mode)
-            } else {
-                fsx::write_temp(fd, name, contents.as_bytes(), mode)
-                    .map(|temp| files.push((temp, name)))
-            };
+            let written = fsx::fault().and_then(|()| {
+                if fresh {
+                    // inside a staged directory: the final name, renamed with the directory
+                    fsx::write_new(fd, name, contents.as_bytes(), mode)
+                } else {
+                    fsx::write_temp(fd, name, contents.as_bytes(), mode)
+                        .map(|temp| files.push((temp, name)))
+                }
+            });
             if let Err(e) = written {
                 failure = Some(CliError::write(&plan.dir.join(&c.path), &e));
                 break;
@@ -238,18 +291,25 @@ pub fn apply(plan: &Plan<'_>, root: BorrowedFd<'_>) -> Result<(), CliError> {
                 .join(name)
         };
         for (temp, name) in &files {
-            rustix::fs::renameat(fd, temp.as_str(), fd, *name).map_err(|e| {
-                let _ = rustix::fs::unlinkat(fd, temp.as_str(), AtFlags::empty());
-                CliError::write(&target(name), &e.into())
-            })?;
+            fsx::fault()
+                .and_then(|()| {
+                    rustix::fs::renameat(fd, temp.as_str(), fd, *name).map_err(Into::into)
+                })
+                .map_err(|e| {
+                    let _ = rustix::fs::unlinkat(fd, temp.as_str(), AtFlags::empty());
+                    CliError::write(&target(name), &e)
+                })?;
         }
         if !files.is_empty() {
             touched.push(parts.clone());
         }
         for &(name, mode) in &g.chmods {
-            fsx::chmod_at(fd, name, mode).map_err(|e| CliError::write(&target(name), &e))?;
+            fsx::fault()
+                .and_then(|()| fsx::chmod_at(fd, name, mode))
+                .map_err(|e| CliError::write(&target(name), &e))?;
         }
         for &name in &g.removes {
+            fsx::fault().map_err(|e| CliError::write(&target(name), &e))?;
             match rustix::fs::unlinkat(fd, name, AtFlags::empty()) {
                 Ok(()) | Err(Errno::NOENT) => {}
                 Err(e) => return Err(CliError::write(&target(name), &e.into())),

@@ -147,7 +147,11 @@ impl Walker {
                     } else {
                         temp_name(part)
                     };
-                    match rustix::fs::mkdirat(parent, name.as_str(), Mode::from_raw_mode(0o755)) {
+                    match rustix::fs::mkdirat(
+                        parent,
+                        name.as_str(),
+                        Mode::from_raw_mode(super::OUT_DIR_MODE),
+                    ) {
                         Ok(()) => {}
                         Err(e) => return Err(Enter::Io(i + 1, e.into())),
                     }
@@ -196,6 +200,7 @@ impl Walker {
             let fd = self
                 .enter(parent, false)
                 .map_err(|_| (parts.clone(), io::Error::from(Errno::NOENT)))?;
+            fault().map_err(|e| (parts.clone(), e))?;
             rename_noreplace(fd, temp, name).map_err(|e| (parts.clone(), e.into()))?;
             if parents.last() != Some(&parent.to_vec()) {
                 parents.push(parent.to_vec());
@@ -290,11 +295,25 @@ pub fn list(dir: BorrowedFd<'_>) -> io::Result<Vec<(String, Kind)>> {
     Ok(out)
 }
 
+/// The largest existing file in `--out` meshspec reads (to compare, diff or hash it): 256 MiB.
+pub const MAX_EXISTING_BYTES: usize = 256 * 1024 * 1024;
+
+fn too_large_error() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::FileTooLarge,
+        format!(
+            "is larger than {} MiB, the most meshspec reads of a file already in --out (move it away)",
+            MAX_EXISTING_BYTES / (1024 * 1024)
+        ),
+    )
+}
+
 /// A regular file's bytes and permission bits, opened without following a link (and without
 /// blocking on a FIFO). `Ok(None)` when `name` is not a regular file.
 ///
 /// # Errors
-/// When it cannot be opened or read.
+/// When it cannot be opened or read, or is larger than [`MAX_EXISTING_BYTES`] (its size as
+/// the inode says, so a sparse file is refused without being read).
 pub fn read_file_at(dir: BorrowedFd<'_>, name: &str) -> io::Result<Option<(Vec<u8>, u32)>> {
     let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC;
     let fd = match rustix::fs::openat(dir, name, flags, Mode::empty()) {
@@ -306,12 +325,22 @@ pub fn read_file_at(dir: BorrowedFd<'_>, name: &str) -> io::Result<Option<(Vec<u
     if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile {
         return Ok(None);
     }
+    // A file's size is what its inode says, not what it holds: a sparse 200 GB file costs
+    // nothing on disk and would cost 200 GB here. Nothing meshspec writes comes near the limit.
+    let size = usize::try_from(st.st_size).unwrap_or(usize::MAX);
+    if size > MAX_EXISTING_BYTES {
+        return Err(too_large_error());
+    }
     // Read straight into a buffer one byte larger than the size (std's read_to_end would ask
     // the size again with statx and lseek: two system calls per file).
-    let mut bytes = vec![0; usize::try_from(st.st_size).unwrap_or(0) + 1];
+    let mut bytes = vec![0; size + 1];
     let mut len = 0;
     loop {
         if len == bytes.len() {
+            // the file grew while being read: bounded all the same
+            if len > MAX_EXISTING_BYTES {
+                return Err(too_large_error());
+            }
             bytes.resize(len * 2, 0);
         }
         match rustix::io::read(&fd, &mut bytes[len..]) {
@@ -323,6 +352,47 @@ pub fn read_file_at(dir: BorrowedFd<'_>, name: &str) -> io::Result<Option<(Vec<u
     }
     bytes.truncate(len);
     Ok(Some((bytes, st.st_mode & 0o7777)))
+}
+
+/// Fault injection for the interruption tests, in debug builds only (a release build has no
+/// such hook): with `MESHSPEC_TEST_FAULT=N:fail` the N-th step of applying a plan (each
+/// manifest write, staged file, directory or file rename, mode change or removal, counted
+/// from 1) fails with "no space left on device"; with `N:abort` the process aborts there, as
+/// `kill -9` would stop it (no roll-back runs).
+///
+/// # Errors
+/// The injected failure.
+#[cfg(debug_assertions)]
+pub fn fault() -> io::Result<()> {
+    use std::sync::OnceLock;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static PLAN: OnceLock<Option<(usize, bool)>> = OnceLock::new();
+    static STEP: AtomicUsize = AtomicUsize::new(0);
+    let plan = PLAN.get_or_init(|| {
+        let v = std::env::var("MESHSPEC_TEST_FAULT").ok()?;
+        let (n, kind) = v.split_once(':')?;
+        Some((n.parse().ok()?, kind == "abort"))
+    });
+    let Some((n, abort)) = *plan else {
+        return Ok(());
+    };
+    if STEP.fetch_add(1, Ordering::Relaxed) + 1 == n {
+        if abort {
+            std::process::abort();
+        }
+        return Err(Errno::NOSPC.into());
+    }
+    Ok(())
+}
+
+/// Release builds: no fault injection.
+///
+/// # Errors
+/// Never.
+#[cfg(not(debug_assertions))]
+#[inline]
+pub fn fault() -> io::Result<()> {
+    Ok(())
 }
 
 /// The marker in every temporary file name.

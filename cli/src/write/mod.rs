@@ -144,8 +144,8 @@ fn components(path: &str) -> Option<Vec<&str>> {
 struct DirWork<'a> {
     /// `(name, path, contents, mode)`.
     files: Vec<(&'a str, &'a str, &'a str, u32)>,
-    /// `(name, path, recorded hash)`.
-    old: Vec<(String, String, String)>,
+    /// `(name, path, recorded entry)`.
+    old: Vec<(String, String, Entry)>,
 }
 
 /// Directories in walking order (parents before children, siblings together), each with its
@@ -255,11 +255,10 @@ pub fn plan<'a>(
         }
         if let Some((parts, name)) = split(rel) {
             // Files in the old manifest live on in the claim until removed.
-            work.entry(parts).or_default().old.push((
-                name.to_owned(),
-                rel.clone(),
-                entry.sha256.clone(),
-            ));
+            work.entry(parts)
+                .or_default()
+                .old
+                .push((name.to_owned(), rel.clone(), entry.clone()));
         }
     }
 
@@ -337,7 +336,7 @@ pub fn plan<'a>(
         if let (Some((_, mode)), Some(sha256)) = (c.new, sha) {
             plan.new_manifest
                 .files
-                .insert(c.path.clone(), Entry { sha256, mode });
+                .insert(c.path.clone(), Entry::new(sha256, mode));
         }
     }
     plan.new_manifest.clean = true;
@@ -350,7 +349,10 @@ fn hash_all(changes: &[Change<'_>], old: &Manifest) -> Vec<Option<String>> {
     let hash = |c: &Change<'_>| {
         let (text, _) = c.new?;
         match (c.action, old.files.get(&c.path)) {
-            (Action::Unchanged | Action::Chmod, Some(e)) => Some(e.sha256.clone()),
+            // an entry with `also` (a killed run's claim) does not say which content is there
+            (Action::Unchanged | Action::Chmod, Some(e)) if e.also.is_none() => {
+                Some(e.sha256.clone())
+            }
             _ => Some(sha256_hex(text.as_bytes())),
         }
     };
@@ -387,6 +389,7 @@ fn blocked(plan: &mut Plan<'_>, parts: &[String], n: usize, symlink: bool) {
 /// Reads the manifest in the root (never through a link).
 fn read_manifest(plan: &mut Plan<'_>, root: BorrowedFd<'_>, force: bool) -> Result<(), CliError> {
     let path = plan.dir.join(MANIFEST_NAME);
+    let private: bool;
     let text = match rustix::fs::statat(root, MANIFEST_NAME, rustix::fs::AtFlags::SYMLINK_NOFOLLOW)
     {
         Err(rustix::io::Errno::NOENT) => return Ok(()),
@@ -401,7 +404,10 @@ fn read_manifest(plan: &mut Plan<'_>, root: BorrowedFd<'_>, force: bool) -> Resu
         Ok(_) => match fsx::read_file_at(root, MANIFEST_NAME)
             .map_err(|e| CliError::read(path.display().to_string(), &e))?
         {
-            Some((bytes, _)) => String::from_utf8(bytes).unwrap_or_default(),
+            Some((bytes, mode)) => {
+                private = mode == apply::MANIFEST_MODE;
+                String::from_utf8(bytes).unwrap_or_default()
+            }
             None => return Ok(()),
         },
     };
@@ -417,7 +423,8 @@ fn read_manifest(plan: &mut Plan<'_>, root: BorrowedFd<'_>, force: bool) -> Resu
             });
         }
     };
-    plan.old_manifest_text = Some(text);
+    // a manifest an older version wrote world-readable is rewritten 0600 (see MANIFEST_MODE)
+    plan.old_manifest_text = private.then_some(text);
     Ok(())
 }
 
@@ -519,7 +526,7 @@ fn plan_existing<'a>(
         };
         let recorded = old_manifest.files.get(rel);
         let edited = action != Action::Unchanged
-            && recorded.is_some_and(|e| e.mode != old_mode || e.sha256 != sha256_hex(&bytes));
+            && recorded.is_some_and(|e| !e.matches(&sha256_hex(&bytes), Some(old_mode)));
         if action != Action::Unchanged && recorded.is_none() && !force {
             plan.conflicts.push(Conflict::Foreign(rel.to_owned()));
         }
@@ -539,7 +546,7 @@ fn plan_existing<'a>(
             edited,
         });
     }
-    for (name, rel, sha256) in &work.old {
+    for (name, rel, recorded) in &work.old {
         let (name, rel) = (name.as_str(), rel.as_str());
         if kinds.get(name) != Some(&Kind::File) {
             // Gone already, or replaced by something else: forget it, touch nothing.
@@ -548,7 +555,7 @@ fn plan_existing<'a>(
         let Some((bytes, mode)) = read(plan, name)? else {
             continue;
         };
-        let edited = sha256_hex(&bytes) != *sha256;
+        let edited = !recorded.matches(&sha256_hex(&bytes), None);
         if edited && !force {
             plan.kept.push(rel.to_owned());
             continue;
@@ -572,6 +579,10 @@ fn plan_path(dir: &Path, parts: &[String]) -> String {
         .to_string()
 }
 
+/// The mode `--out`, its missing parents and the bundle's directories are created with
+/// (a stricter umask still narrows it; a umask of 000 does not widen it).
+pub const OUT_DIR_MODE: u32 = 0o755;
+
 /// Opens (creating it and its parents when missing) and locks the output directory for a
 /// render; `waiting` is called when another render holds it.
 ///
@@ -581,7 +592,14 @@ pub fn lock_for_render(dir: &Path, waiting: impl FnOnce()) -> Result<lock::Lock,
     let fd = match open_out(dir)? {
         Some(fd) => fd,
         None => {
-            std::fs::create_dir_all(dir).map_err(|e| CliError::write(dir, &e))?;
+            // an explicit mode: `create_dir_all` asks for 0777 and leaves the rest to the
+            // umask, so under `umask 000` every parent would be world-writable
+            std::os::unix::fs::DirBuilderExt::mode(
+                std::fs::DirBuilder::new().recursive(true),
+                OUT_DIR_MODE,
+            )
+            .create(dir)
+            .map_err(|e| CliError::write(dir, &e))?;
             open_out(dir)?.ok_or_else(|| CliError::Write {
                 path: dir.display().to_string(),
                 reason: "disappeared while being created".to_owned(),

@@ -292,43 +292,49 @@ fn labels_and_taints(n: &crate::spec::NodeSpec) -> (BTreeMap<String, String>, Ve
     (labels, taints)
 }
 
-/// `node-label`/`node-taint` in `server_extra`/`agent_extra` replace the derived entries in
-/// the rendered config (`render::k3s::config_entries`), so they are what the node really
-/// registers with: the model takes them, so verify.sh tolerates those taints and
-/// labels-taints.sh applies them (e.g. `node-taint: [CriticalAddonsOnly=true:NoExecute]`).
+/// `node-label`/`node-taint` in `server_extra`/`agent_extra` are merged with the node's own
+/// `labels`, `taints` and `gpu` label and taint, as k3s merges a repeated flag
+/// (`--node-taint a --node-taint b` registers both): the node's own come first, then the
+/// extras' (a label key both set takes the extra's value, a taint both list is kept once).
+/// The rendered config (`render::k3s::config_entries`) writes the merged lists, so verify.sh
+/// tolerates and labels-taints.sh applies exactly what the node registers with (e.g.
+/// `node-taint: [CriticalAddonsOnly=true:NoExecute]` on every server), and no node's own taint
+/// or label is dropped.
 fn apply_extras(
     extra: &BTreeMap<String, serde_json::Value>,
     labels: &mut BTreeMap<String, String>,
     taints: &mut Vec<String>,
 ) {
+    // one item per list element, never split at commas: k3s does not split `node-label` or
+    // `node-taint` (`DisableSliceFlagSeparator`, and neither is in k3s's own comma-split list),
+    // and the rendered config writes exactly these items
     let items = |v: &serde_json::Value| -> Vec<String> {
         match v {
             serde_json::Value::Array(a) => a
                 .iter()
                 .filter_map(|x| x.as_str())
-                .flat_map(|x| x.split(','))
                 .map(|x| x.trim().to_owned())
                 .filter(|x| !x.is_empty())
                 .collect(),
-            serde_json::Value::String(x) => x
-                .split(',')
-                .map(|x| x.trim().to_owned())
-                .filter(|x| !x.is_empty())
-                .collect(),
+            serde_json::Value::String(x) if !x.trim().is_empty() => vec![x.trim().to_owned()],
             _ => Vec::new(),
         }
     };
     if let Some(v) = extra.get("node-taint") {
-        *taints = items(v);
+        for t in items(v) {
+            if !taints.contains(&t) {
+                taints.push(t);
+            }
+        }
     }
     if let Some(v) = extra.get("node-label") {
-        *labels = items(v)
-            .into_iter()
-            .map(|kv| match kv.split_once('=') {
+        for kv in items(v) {
+            let (k, v) = match kv.split_once('=') {
                 Some((k, v)) => (k.to_owned(), v.to_owned()),
                 None => (kv, String::new()),
-            })
-            .collect();
+            };
+            labels.insert(k, v);
+        }
     }
 }
 

@@ -152,17 +152,54 @@ pub fn missing_keys(input: &Merged, rendered: &[crate::render::k3s::ConfigEntry]
         .collect()
 }
 
+/// Whether every string in a config value (and its key) is printable text on one line: the
+/// grammar of the spec fields (`printable`) it could be copied into.
+fn one_line_value(key: &str, v: &Value) -> bool {
+    let ok = |s: &str| crate::spec::grammar::printable(s, false).is_ok();
+    fn walk(v: &Value, ok: &dyn Fn(&str) -> bool) -> bool {
+        match v {
+            Value::String(s) => ok(s),
+            Value::Array(a) => a.iter().all(|x| walk(x, ok)),
+            Value::Object(m) => m.iter().all(|(k, x)| ok(k) && walk(x, ok)),
+            _ => true,
+        }
+    }
+    ok(key) && walk(v, &ok)
+}
+
 fn sources<'a>(
     input: &ImportInput,
     live: &'a [LiveNode],
     findings: &mut Vec<Finding>,
+    todos: &mut Vec<Todo>,
 ) -> Vec<Source<'a>> {
     let mut out = Vec::new();
     let live: BTreeMap<&str, &LiveNode> = live.iter().map(|l| (l.name.as_str(), l)).collect();
     for n in &input.nodes {
-        let (merged, problems) = merge(&n.files);
+        let (mut merged, problems) = merge(&n.files);
         for (file, d) in problems {
             findings.push(Finding::new(&n.files, file, d));
+        }
+        // a value holding a control character, a line break or a bidirectional override
+        // would be refused in a spec (MS003) and could hide text from its reviewer: it is
+        // not copied, and the TODO names its key, escaped
+        let mut refused = Vec::new();
+        merged.entries.retain(|e| {
+            let ok = one_line_value(&e.key, &e.value);
+            if !ok {
+                refused.push(crate::render::line::one_line(&e.key).into_owned());
+            }
+            ok
+        });
+        if !refused.is_empty() {
+            todos.push(Todo::new(
+                "nodes",
+                format!(
+                    "`{}`'s config holds control characters, line breaks or bidirectional overrides in {}: not imported",
+                    crate::render::line::one_line(&n.name),
+                    refused.join(", ")
+                ),
+            ));
         }
         let live_node = live.get(n.name.as_str()).copied();
         let role = infer::role(n, &merged, live_node);
@@ -321,6 +358,64 @@ fn plan(c: &Cluster, changes: &[NodeChange]) -> ChangePlan {
     }
 }
 
+/// The live nodes with every string a node reports about itself held to the grammar of the
+/// spec field it could land in: a node is a node name only when its name is a DNS-1123 label
+/// (else it is ignored, with a TODO), its kubelet version only when it is a k3s release tag,
+/// and its labels, taints and annotations only when they are printable text on one line.
+/// A compromised node controls all of these; nothing it reports reaches the spec, a comment
+/// or a rendered file unchecked.
+fn trusted_live(live: Vec<LiveNode>, todos: &mut Vec<Todo>) -> Vec<LiveNode> {
+    use crate::spec::grammar::{k3s_version, printable};
+    let one_line = |s: &str| printable(s, false).is_ok();
+    let mut out = Vec::with_capacity(live.len());
+    for mut l in live {
+        if !crate::spec::is_dns_label(&l.name) {
+            todos.push(Todo::new(
+                "nodes",
+                format!(
+                    "the live data holds a node named `{}`, which is no DNS-1123 label (what a spec node name must be): it is ignored",
+                    crate::render::line::one_line(&l.name)
+                ),
+            ));
+            continue;
+        }
+        if let Some(v) = l.kubelet_version.take() {
+            if k3s_version(&v).is_ok() {
+                l.kubelet_version = Some(v);
+            } else {
+                todos.push(Todo::new(
+                    "k3s.version",
+                    format!(
+                        "node `{}` reports kubelet version `{}`, which is no k3s release tag: it is not used",
+                        l.name,
+                        crate::render::line::one_line(&v)
+                    ),
+                ));
+            }
+        }
+        let before = l.labels.len() + l.taints.len() + l.annotations.len() + l.pod_cidrs.len();
+        l.labels.retain(|k, v| one_line(k) && one_line(v));
+        l.taints.retain(|t| one_line(t));
+        l.annotations.retain(|k, v| one_line(k) && one_line(v));
+        l.pod_cidrs.retain(|c| one_line(c));
+        let after = l.labels.len() + l.taints.len() + l.annotations.len() + l.pod_cidrs.len();
+        if after < before {
+            todos.push(Todo::new(
+                "nodes",
+                format!(
+                    "node `{}` reports {} label(s), taint(s), annotation(s) or pod CIDR(s) holding control characters or line breaks: they are ignored",
+                    l.name,
+                    before - after
+                ),
+            ));
+        }
+        l.ready_reason = l.ready_reason.filter(|r| one_line(r));
+        l.ready = l.ready.filter(|r| one_line(r));
+        out.push(l);
+    }
+    out
+}
+
 /// Imports a cluster.
 ///
 /// ```
@@ -377,11 +472,12 @@ pub fn import(input: &ImportInput) -> Result<Imported, LintReport> {
         },
         None => None,
     };
-    let srcs = sources(input, &live, &mut findings);
+    let mut todos = Vec::new();
+    let live = trusted_live(live, &mut todos);
+    let srcs = sources(input, &live, &mut findings, &mut todos);
     if !findings.is_empty() {
         return Err(LintReport::new(findings));
     }
-    let mut todos = Vec::new();
     let name = input.name.clone().unwrap_or_else(|| {
         todos.push(Todo::new(
             "name",

@@ -47,8 +47,16 @@ pub(super) fn infer_role(files: &[ConfigFile], m: &Merged, out: &mut Vec<Finding
 /// every file, so a typo in a drop-in that a later file overrides is still reported.
 pub(super) fn keys(files: &[ConfigFile], m: &Merged, role: Role, out: &mut Vec<Finding>) {
     let table = flags::table();
+    // at most MAX_LISTED unknown keys listed (a did-you-mean only for those), then a count
+    let mut unknown = 0usize;
+    let mut first_more = None;
     for r in &m.raw {
         let Some(flag) = table.get(&r.written) else {
+            unknown += 1;
+            if unknown > crate::rules::MAX_LISTED {
+                first_more.get_or_insert(r);
+                continue;
+            }
             let help = table.nearest(&r.written).map_or_else(
                 || "check `k3s server --help` / `k3s agent --help` for the flag's name".to_owned(),
                 |k| format!("did you mean `{k}`?"),
@@ -93,6 +101,16 @@ pub(super) fn keys(files: &[ConfigFile], m: &Merged, role: Role, out: &mut Vec<F
             let pos = r.item_pos.first().copied().flatten().or(r.key_pos);
             out.push(Finding::new(files, r.file, at(d, pos)));
         }
+    }
+    if let Some(r) = first_more {
+        let more = unknown - crate::rules::MAX_LISTED;
+        let d = crate::rules::and_more(
+            Code::UnknownK3sKey,
+            &r.written,
+            more,
+            "keys k3s does not have",
+        );
+        out.push(Finding::new(files, r.file, at(d, r.key_pos)));
     }
 }
 

@@ -54,11 +54,14 @@ pub fn compare(c: &Cluster, live: &[LiveNode]) -> Diagnostics {
         }
     }
     for l in live.iter().filter(|l| !in_spec.contains(l.name.as_str())) {
+        // the name is reported by the cluster, so by a node that may be compromised: the
+        // copy-paste command quotes it for the shell and ends kubectl's options before it
+        let q = crate::render::shell::quote(&l.name);
         out.push(Diagnostic::new(
             Code::LiveNodeUnknown,
             "nodes",
             format!("node `{}` is in the cluster but not in the spec", l.name),
-        ).with_help(format!("add `{}` to `nodes` (`meshspec import` can write its entry), or drain and delete it: `kubectl drain {0} --ignore-daemonsets && kubectl delete node {0}`", l.name)));
+        ).with_help(format!("add `{}` to `nodes` (`meshspec import` can write its entry), or drain and delete it: `kubectl drain --ignore-daemonsets -- {q} && kubectl delete node -- {q}`", l.name)));
     }
     versions(c, &by_name, &mut out);
     Diagnostics::from_vec(out.into_iter().map(|d| c.locate(d)).collect())

@@ -369,3 +369,42 @@ fn style_serde() {
         Style::Precise
     );
 }
+
+proptest::proptest! {
+    /// The map-based `keep_broadest` keeps exactly what comparing every pair kept.
+    #[test]
+    fn keep_broadest_agrees_with_pairwise(raw in proptest::collection::vec("[*.]?([ab]\\.){0,3}[ab]|#x|\\.", 0..12)) {
+        let names: Vec<(String, Option<Entry>)> = raw
+            .iter()
+            .map(|t| (t.clone(), parse_entry(t).ok().filter(|e| matches!(e, Entry::Host(_) | Entry::Domain(_)))))
+            .collect();
+        proptest::prop_assert_eq!(keep_broadest(&names), keep_broadest_pairwise(&names));
+    }
+}
+
+#[test]
+fn ten_thousand_extras_are_synthesized_without_pairwise_work() {
+    let extra: Vec<String> = (0..10_000)
+        .map(|i| format!("h{i}.example.com"))
+        .chain(["example.com".to_owned()])
+        .collect();
+    let nets = [c("10.42.0.0/16"), c("10.43.0.0/16")];
+    let out = synthesize(&seed_inputs(
+        Style::Precise,
+        &nets,
+        &[],
+        &[],
+        &[],
+        &[],
+        &extra,
+    ));
+    // every h*.example.com is below example.com: one name entry remains for them
+    assert_eq!(
+        out.iter().filter(|e| e.contains("example.com")).count(),
+        1,
+        "{}",
+        out.len()
+    );
+    let hosts = hosts_only(&extra);
+    assert_eq!(hosts.len(), 10_001);
+}

@@ -57,9 +57,19 @@ pub fn config_entries(c: &Cluster, n: &Node) -> Vec<ConfigEntry> {
     } else {
         (&c.k3s.agent_extra, "k3s.agent_extra")
     };
+    // the extras' keys are distinct (a map): only the derived entries, a few dozen, can hold
+    // one already, so each extra looks there only (linear in the extras, not quadratic)
+    let derived = out.len();
     for (k, v) in extra {
         let origin = format!("{field}.{k}");
-        match out.iter_mut().find(|e| e.key == *k) {
+        // the model already merged these with the node's own (as k3s merges repeated flags):
+        // the derived entry holds both, and replacing it would drop the node's taints
+        if matches!(k.as_str(), "node-label" | "node-taint")
+            && out[..derived].iter().any(|e| e.key == *k)
+        {
+            continue;
+        }
+        match out[..derived].iter_mut().find(|e| e.key == *k) {
             Some(e) => {
                 e.value = v.clone();
                 e.origin = origin;

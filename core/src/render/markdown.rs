@@ -54,17 +54,25 @@ fn code_general(s: &str) -> String {
     }
 }
 
-/// `s` as plain text on one line: `\`, `<`, `>`, `&` (HTML), `|`, `[`, `]` (links) and a leading
-/// `#` escaped, backtick-quoted parts (`` `x` ``, as diagnostics write values) left as code.
+/// `s` as plain text on one line: `\\`, `<`, `>`, `&` (HTML), `|`, `[`, `]` (links), `@`, the
+/// `:` of `://` and the `.` of `www.` (GitHub's bare autolinks) and a leading `#` escaped;
+/// backtick-quoted parts (`` `x` ``, as diagnostics write values) left as code.
+///
+/// A code span is kept only where CommonMark would see one: a run of backticks closed by the
+/// next run of the same length. Every other backtick is escaped, so no unbalanced run can
+/// make a later `<` look like code to this function and like HTML to a Markdown viewer.
 ///
 /// ```
 /// use meshspec::render::markdown::text;
 /// assert_eq!(text("node `a` <b>"), "node `a` \\<b\\>");
 /// assert_eq!(text("a\n## b"), "a\\\\u{a}## b");
+/// // two backticks are closed by two, not by one: here nothing is code
+/// assert_eq!(text("``a` <img>"), "\\`\\`a\\` \\<img\\>");
+/// assert_eq!(text("``a` <img>``"), "``a` <img>``");
 /// ```
 #[must_use]
 pub fn text(s: &str) -> String {
-    if inert(s, b"`|\\<>&[]") && !s.starts_with('#') {
+    if inert(s, b"`|\\<>&[]@:.") && !s.starts_with('#') {
         return s.to_owned();
     }
     text_general(s)
@@ -72,22 +80,64 @@ pub fn text(s: &str) -> String {
 
 fn text_general(s: &str) -> String {
     let line = one_line(s);
-    let mut out = String::with_capacity(line.len());
-    let mut in_code = false;
-    for c in line.chars() {
+    let chars: Vec<char> = line.chars().collect();
+    // runs of backticks: (start, length); `close[i]` is the next run of the same length
+    let mut runs: Vec<(usize, usize)> = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        if chars[i] == '`' {
+            let start = i;
+            while i < chars.len() && chars[i] == '`' {
+                i += 1;
+            }
+            runs.push((start, i - start));
+        } else {
+            i += 1;
+        }
+    }
+    let mut close = vec![None; runs.len()];
+    let mut next_of_len: std::collections::HashMap<usize, usize> = std::collections::HashMap::new();
+    for (k, &(_, len)) in runs.iter().enumerate().rev() {
+        close[k] = next_of_len.insert(len, k);
+    }
+    let mut out = String::with_capacity(line.len() + 8);
+    let mut i = 0;
+    let mut r = 0;
+    while i < chars.len() {
+        let c = chars[i];
         if c == '`' {
-            in_code = !in_code;
-            out.push(c);
+            let (_, len) = runs[r];
+            if let Some(k) = close[r] {
+                // a code span: copied as written, `|` escaped for tables
+                let (end, end_len) = runs[k];
+                for &c in &chars[i..end + end_len] {
+                    if c == '|' {
+                        out.push('\\');
+                    }
+                    out.push(c);
+                }
+                i = end + end_len;
+                r = k + 1;
+            } else {
+                for _ in 0..len {
+                    out.push_str("\\`");
+                }
+                i += len;
+                r += 1;
+            }
             continue;
         }
-        if c == '|' || (!in_code && "\\<>&[]".contains(c)) {
+        let escape = match c {
+            '|' | '\\' | '<' | '>' | '&' | '[' | ']' | '@' => true,
+            ':' => chars.get(i + 1) == Some(&'/') && chars.get(i + 2) == Some(&'/'),
+            '.' => i >= 3 && chars[i - 3..i].iter().all(|c| c.eq_ignore_ascii_case(&'w')),
+            _ => false,
+        };
+        if escape {
             out.push('\\');
         }
         out.push(c);
-    }
-    if in_code {
-        // an unbalanced backtick would open a code span over the rest of the document
-        out.push('`');
+        i += 1;
     }
     if out.starts_with('#') {
         out.insert(0, '\\');
@@ -106,6 +156,46 @@ mod tests {
                 assert!(!out.contains('\n') && !out.contains('\u{2028}'), "{out}");
                 assert!(!out.replace("\\|", "").contains('|'), "{out}");
             }
+        }
+    }
+
+    #[test]
+    fn no_string_opens_html_or_a_link() {
+        for v in [
+            "`` ` <img src=x onerror=alert(1)>``",
+            "``a` <a href=\"http://evil\">x</a>",
+            "` `` ` <b>",
+            "[x](http://evil)",
+            "<http://evil>",
+            "see http://evil.example/x and www.evil.example and a@evil.example",
+            "&lt;img&gt;",
+        ] {
+            let out = text(v);
+            // outside code spans (CommonMark's pairing), every `<`, `[`, `&`, `@` is escaped
+            let mut plain = String::new();
+            let mut rest = out.as_str();
+            while let Some(p) = rest.find('`') {
+                plain.push_str(&rest[..p]);
+                let run = rest[p..].chars().take_while(|c| *c == '`').count();
+                let escaped = p > 0 && rest[..p].ends_with('\\');
+                let after = &rest[p + run..];
+                let fence = "`".repeat(run);
+                match after.find(fence.as_str()).filter(|_| !escaped) {
+                    Some(e) if !after[e + run..].starts_with('`') => rest = &after[e + run..],
+                    _ => {
+                        plain.push_str(&rest[p..p + run]);
+                        rest = after;
+                    }
+                }
+            }
+            plain.push_str(rest);
+            for bad in ["<", "[", "&", "@", "://"] {
+                let unescaped = plain
+                    .match_indices(bad)
+                    .any(|(at, _)| !plain[..at].ends_with('\\'));
+                assert!(!unescaped, "{bad} live in {out} (from {v})");
+            }
+            assert!(!plain.contains("www."), "{out}");
         }
     }
 

@@ -28,6 +28,8 @@ pub(super) fn check(c: &Cluster, entries: &[Vec<ConfigEntry>], out: &mut Vec<Dia
 fn keys_and_kinds(configs: &[(&Node, &[ConfigEntry])], out: &mut Vec<Diagnostic>) {
     let table = flags::table();
     let mut reported: std::collections::HashSet<String> = std::collections::HashSet::new();
+    let mut unknown_listed = 0;
+    let mut unknown_more: Option<(usize, String)> = None;
     for (n, entries) in configs {
         let role = if n.is_server() {
             Role::Server
@@ -43,6 +45,16 @@ fn keys_and_kinds(configs: &[(&Node, &[ConfigEntry])], out: &mut Vec<Diagnostic>
                 }
             };
             let Some(flag) = table.get(&e.key) else {
+                // at most MAX_LISTED unknown keys listed, and a did-you-mean only for those
+                if !reported.insert(format!("{}|{}", Code::UnknownK3sKey, e.origin)) {
+                    continue;
+                }
+                if unknown_listed == super::MAX_LISTED {
+                    unknown_more.get_or_insert_with(|| (0, e.origin.clone())).0 += 1;
+                    continue;
+                }
+                unknown_listed += 1;
+                reported.remove(&format!("{}|{}", Code::UnknownK3sKey, e.origin));
                 let help = match table.nearest(&e.key) {
                     Some(k) => format!("did you mean `{k}`?"),
                     None => "check `k3s server --help` / `k3s agent --help` for the flag's name"
@@ -90,6 +102,14 @@ fn keys_and_kinds(configs: &[(&Node, &[ConfigEntry])], out: &mut Vec<Diagnostic>
                 );
             }
         }
+    }
+    if let Some((more, first)) = unknown_more {
+        out.push(super::and_more(
+            Code::UnknownK3sKey,
+            &first,
+            more,
+            "keys k3s does not have",
+        ));
     }
 }
 

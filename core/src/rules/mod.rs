@@ -5,6 +5,7 @@
 //! the spec is decoded and resolved; change rules (MS9xx) compare two clusters (`plan`).
 
 mod addressing;
+pub(crate) use addressing::{MAX_LISTED, and_more};
 mod cilium;
 mod k3s;
 mod labels;

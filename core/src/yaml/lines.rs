@@ -33,6 +33,8 @@ const EVENTS: usize = 500_000;
 /// Comments in a row beyond this are left to the event reader (the parser refuses 32
 /// buffered comments in some places).
 const COMMENT_RUN: usize = 16;
+/// Mappings up to this many keys are checked for duplicates by a scan; larger ones by a set.
+const SCAN_KEYS: usize = 16;
 /// Keys longer than this are left to the event reader (the parser looks 1,024 characters
 /// ahead for a key's `:`).
 const KEY_BYTES: usize = 512;
@@ -245,6 +247,7 @@ impl<'a> Reader<'a> {
         self.count(2)?;
         // most mappings of a spec have a handful of keys: one allocation, no regrowth
         let mut entries: Vec<(Key, Node)> = Vec::with_capacity(8);
+        let mut seen = None;
         loop {
             // at a key in column n
             let kpos = self.pos();
@@ -252,7 +255,7 @@ impl<'a> Reader<'a> {
             if text.len() > KEY_BYTES || !self.at_colon() {
                 return Err(Declined);
             }
-            let name = self.key(text, style, &entries)?;
+            let name = self.key(text, style, &entries, &mut seen)?;
             let colon = self.pos();
             self.i += 1;
             self.skip_spaces();
@@ -281,15 +284,26 @@ impl<'a> Reader<'a> {
     }
 
     /// A key's name, declining a duplicate or a key the event reader would decline.
+    ///
+    /// A mapping of a few keys is searched directly; past [`SCAN_KEYS`] the names go into
+    /// `seen`, so a mapping of 40,000 keys costs linear time, not quadratic.
     fn key(
         &mut self,
         text: Cow<'a, str>,
         style: Style,
         entries: &[(Key, Node)],
+        seen: &mut Option<std::collections::HashSet<String>>,
     ) -> Result<String, Declined> {
         self.count(1)?;
         let name = key(text, style_of(style))?;
-        if entries.iter().any(|(k, _)| k.name == name) {
+        let duplicate = if entries.len() < SCAN_KEYS {
+            entries.iter().any(|(k, _)| k.name == name)
+        } else {
+            let set =
+                seen.get_or_insert_with(|| entries.iter().map(|(k, _)| k.name.clone()).collect());
+            !set.insert(name.clone())
+        };
+        if duplicate {
             return Err(Declined);
         }
         Ok(name)
@@ -424,6 +438,7 @@ impl<'a> Reader<'a> {
         self.skip_spaces();
         let mut items = Vec::new();
         let mut entries: Vec<(Key, Node)> = Vec::new();
+        let mut seen = None;
         if self.cur() == close {
             self.i += 1;
         } else {
@@ -434,7 +449,7 @@ impl<'a> Reader<'a> {
                     if text.len() > KEY_BYTES || !self.at_colon() {
                         return Err(Declined);
                     }
-                    let name = self.key(text, style, &entries)?;
+                    let name = self.key(text, style, &entries, &mut seen)?;
                     self.i += 1;
                     self.skip_spaces();
                     let value = self.flow_node(depth + 1)?;
