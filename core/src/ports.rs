@@ -1,9 +1,15 @@
-//! The ports nodes must reach on each other (rule MS801), for firewalls and mesh ACLs.
+//! The port matrix: the ports nodes must reach on each other (rule MS801), for the host
+//! firewalls, the mesh ACLs, PLAN.md and `docs/ports.md`, in this one place.
+//!
+//! Each row says the port(s), the protocol, who dials whom ([`Scope`]: the peers are nodes,
+//! never address ranges), when the row applies and the upstream page it comes from. The mesh's
+//! own listen port is not a row between nodes: [`mesh_port`] gives it (it is dialed on the
+//! underlay, from wherever the mesh peers' public endpoints are).
 
 use std::fmt;
 
 use crate::cluster::{Cluster, Cni, NodeIpMode};
-use crate::spec::FlannelBackend;
+use crate::spec::{FlannelBackend, Provider};
 
 /// A transport protocol.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -50,7 +56,21 @@ pub struct Port {
     pub to: u16,
     /// What uses it.
     pub why: &'static str,
+    /// When the row applies.
+    pub when: &'static str,
+    /// The upstream source of the row.
+    pub cite: &'static str,
 }
+
+/// k3s "Installation requirements", inbound rules for K3s server nodes.
+pub const CITE_K3S: &str = "docs.k3s.io/installation/requirements (Inbound Rules for K3s Nodes)";
+/// k3s "Embedded Registry Mirror" (Spegel).
+pub const CITE_SPEGEL: &str = "docs.k3s.io/installation/registry-mirror (Requirements: all nodes reach each other on TCP 5001 and 6443)";
+/// Cilium "System requirements", firewall rules.
+pub const CITE_CILIUM: &str =
+    "docs.cilium.io/en/stable/operations/system_requirements (Firewall Rules)";
+/// Cilium's Hubble: the relay dials every node's Hubble server.
+pub const CITE_HUBBLE: &str = "docs.cilium.io/en/stable/operations/system_requirements (Firewall Rules: 4244/tcp Hubble server); cilium chart values `hubble.enabled: true`, `hubble.relay.enabled: false` by default";
 
 /// Why strings of the ports that carry the pod tunnel (their traffic arrives where the tunnel
 /// runs: the mesh interface, or the LAN when the tunnel endpoints are LAN node-ips).
@@ -91,12 +111,14 @@ pub fn required(c: &Cluster) -> Vec<Port> {
 }
 
 fn compute(c: &Cluster) -> Vec<Port> {
-    let p = |scope, proto, from, to, why| Port {
+    let p = |scope, proto, from, to, why, when, cite| Port {
         scope,
         proto,
         from,
         to,
         why,
+        when,
+        cite,
     };
     let mut v = vec![
         p(
@@ -105,6 +127,8 @@ fn compute(c: &Cluster) -> Vec<Port> {
             6443,
             6443,
             "k3s supervisor and Kubernetes API",
+            "always (agents and servers dial every server)",
+            CITE_K3S,
         ),
         p(
             Scope::AllNodes,
@@ -112,6 +136,8 @@ fn compute(c: &Cluster) -> Vec<Port> {
             10250,
             10250,
             "kubelet (logs, exec, metrics)",
+            "always",
+            CITE_K3S,
         ),
     ];
     if c.servers().count() > 1 {
@@ -121,6 +147,8 @@ fn compute(c: &Cluster) -> Vec<Port> {
             2379,
             2380,
             "embedded etcd client and peer traffic",
+            "more than one server (embedded etcd)",
+            CITE_K3S,
         ));
     }
     match &c.cni {
@@ -131,21 +159,36 @@ fn compute(c: &Cluster) -> Vec<Port> {
                 cil.tunnel_port,
                 cil.tunnel_port,
                 WHY_CILIUM_TUNNEL,
+                "Cilium (VXLAN 8472/udp or Geneve 6081/udp, or `tunnelPort`)",
+                CITE_CILIUM,
             ));
-            v.push(p(Scope::AllNodes, Proto::Tcp, 4240, 4240, "cilium-health"));
-            v.push(p(Scope::AllNodes, Proto::Icmp, 0, 0, "cilium-health echo"));
-            let hubble = cil.values.get("hubble");
-            if hubble
-                .and_then(|h| h.get("enabled"))
-                .and_then(serde_json::Value::as_bool)
-                == Some(true)
-            {
+            v.push(p(
+                Scope::AllNodes,
+                Proto::Tcp,
+                4240,
+                4240,
+                "cilium-health",
+                "Cilium",
+                CITE_CILIUM,
+            ));
+            v.push(p(
+                Scope::AllNodes,
+                Proto::Icmp,
+                0,
+                0,
+                "cilium-health echo",
+                "Cilium",
+                CITE_CILIUM,
+            ));
+            if hubble_relay(&cil.values) {
                 v.push(p(
                     Scope::AllNodes,
                     Proto::Tcp,
                     4244,
                     4244,
                     "Hubble server (the relay dials every node)",
+                    "Cilium with `hubble.relay.enabled: true` (and `hubble.enabled` not false)",
+                    CITE_HUBBLE,
                 ));
             }
             if c.cilium_encryption() == crate::mtu::CiliumEncryption::WireGuard {
@@ -155,6 +198,8 @@ fn compute(c: &Cluster) -> Vec<Port> {
                     51871,
                     51871,
                     "Cilium WireGuard",
+                    "Cilium with `encryption.type: wireguard`",
+                    CITE_CILIUM,
                 ));
             }
         }
@@ -171,14 +216,94 @@ fn compute(c: &Cluster) -> Vec<Port> {
                     8472,
                     8472,
                     WHY_FLANNEL_VXLAN,
+                    "flannel backend vxlan (k3s's default)",
+                    CITE_K3S,
                 )),
                 FlannelBackend::WireguardNative => {
-                    v.push(p(Scope::AllNodes, Proto::Udp, 51820, 51821, WHY_FLANNEL_WG));
+                    v.push(p(
+                        Scope::AllNodes,
+                        Proto::Udp,
+                        51820,
+                        51821,
+                        WHY_FLANNEL_WG,
+                        "flannel backend wireguard-native",
+                        CITE_K3S,
+                    ));
                 }
                 FlannelBackend::HostGw => {}
             }
         }
     }
+    if c.embedded_registry() {
+        for (port, why) in [
+            (5001, "embedded registry (Spegel) peer-to-peer"),
+            (
+                6443,
+                "embedded registry (Spegel) OCI registry on every node",
+            ),
+        ] {
+            v.push(p(
+                Scope::AllNodes,
+                Proto::Tcp,
+                port,
+                port,
+                why,
+                "`embedded-registry: true` in `k3s.server_extra`",
+                CITE_SPEGEL,
+            ));
+        }
+    }
     v.sort();
     v
+}
+
+/// Whether Hubble Relay runs: `hubble.relay.enabled: true` and `hubble.enabled` not `false`
+/// (the chart's default for `hubble.enabled` is `true`).
+fn hubble_relay(values: &std::collections::BTreeMap<String, serde_json::Value>) -> bool {
+    let Some(h) = values.get("hubble") else {
+        return false;
+    };
+    let on = |v: Option<&serde_json::Value>| v.and_then(serde_json::Value::as_bool);
+    on(h.get("enabled")) != Some(false)
+        && on(h.get("relay").and_then(|r| r.get("enabled"))) == Some(true)
+}
+
+/// Tailscale's default WireGuard port (tailscale.com/kb/1082/firewall-ports).
+pub const TAILSCALE_PORT: u16 = 41641;
+/// WireGuard's conventional listen port, NetBird's default (docs.netbird.io, "Ports").
+pub const WIREGUARD_PORT: u16 = 51820;
+
+/// The mesh's own listen port on the underlay: 41641/udp for Tailscale and Headscale,
+/// 51820/udp for WireGuard and NetBird. It is dialed by the mesh peers' public endpoints, which
+/// the spec does not know, so it is open to every source, and never closed.
+#[must_use]
+pub fn mesh_port(c: &Cluster) -> Port {
+    let (port, why, cite) = if c.mesh.is_tailscale() {
+        (
+            TAILSCALE_PORT,
+            "Tailscale direct connections (otherwise peers relay through DERP)",
+            "tailscale.com/kb/1082/firewall-ports",
+        )
+    } else if c.mesh.provider == Provider::Netbird {
+        (
+            WIREGUARD_PORT,
+            "NetBird WireGuard (peer-to-peer)",
+            "docs.netbird.io/about-netbird/faq (WireGuard port 51820/udp)",
+        )
+    } else {
+        (
+            WIREGUARD_PORT,
+            "WireGuard listen port",
+            "wg(8), wg-quick(8): ListenPort; 51820 by convention",
+        )
+    };
+    Port {
+        scope: Scope::AllNodes,
+        proto: Proto::Udp,
+        from: port,
+        to: port,
+        why,
+        when: "always, on the underlay, from any address",
+        cite,
+    }
 }

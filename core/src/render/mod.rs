@@ -131,6 +131,7 @@ impl Cluster {
             labels_taints::script(self),
             MODE_SCRIPT,
         );
+        b.add(firewall::PEERS_PATH, firewall::peers_txt(self), MODE_FILE);
         for n in &self.nodes {
             b.add(
                 format!("cluster/firewall/{}.sh", n.name),
@@ -192,7 +193,7 @@ mod tests {
             Some(MODE_FILE)
         );
         assert_eq!(mode("nodes/k3s-master/install.sh"), Some(MODE_SCRIPT));
-        assert_eq!(b.files.len(), 4 * 5 + 4 + 4);
+        assert_eq!(b.files.len(), 4 * 5 + 4 + 5);
     }
 
     #[test]
