@@ -131,6 +131,7 @@ codes! {
     CiliumTailscaleFwmark = 705, "MS705", "cilium-tailscale-fwmark", Warning, "Cilium tunnel endpoints on Tailscale: Cilium's packet marks can collide with Tailscale's fwmark rule (cilium#35338) so VXLAN leaves by the physical NIC; help gives the check and the mitigation";
     CiliumVersion = 706, "MS706", "cilium-version", Error, "a chart version outside the supported range";
     MeshAcl = 801, "MS801", "mesh-acl", Info, "the ports the mesh policy must allow between nodes (6443/tcp to servers, 10250/tcp, 8472/udp or 6081/udp, 4240/tcp and ICMP for Cilium health, 2379-2380/tcp between servers); help renders a Tailscale ACL snippet and firewall commands";
+    WgPortClash = 823, "MS823", "wg-port-clash", Error, "the mesh's listen port and flannel `wireguard-native`'s port are the same UDP port on a node";
     EtcdNodeIpChange = 901, "MS901", "etcd-node-ip-change", Error, "a server's node-ip changes after the cluster exists: etcd keeps the old peer address (the seed's \"etcd IP conflict\"); help: keep node-ip, add advertise-address";
     CidrChange = 902, "MS902", "cidr-change", Error, "cluster_cidr, service_cidr or node_cidr_mask changes: needs a rebuilt cluster";
     CniChange = 903, "MS903", "cni-change", Warning, "CNI plugin, tunnel protocol or flannel backend changes: every node restarts, pod networking drops meanwhile";
@@ -201,7 +202,7 @@ mod tests {
             assert!(seen.insert(c.number()), "duplicate {c}");
             assert_eq!(Code::lookup(c.slug()), Some(*c));
         }
-        assert_eq!(Code::ALL.len(), 74);
+        assert_eq!(Code::ALL.len(), 75);
     }
 
     #[test]
