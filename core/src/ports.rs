@@ -307,3 +307,108 @@ pub fn mesh_port(c: &Cluster) -> Port {
         cite,
     }
 }
+
+impl Scope {
+    /// Who dials whom, in words.
+    #[must_use]
+    pub fn words(self) -> &'static str {
+        match self {
+            Scope::ToServers => "every node -> each server",
+            Scope::BetweenServers => "each server -> each server",
+            Scope::AllNodes => "every node -> every node",
+        }
+    }
+}
+
+/// A Markdown table of port rows: port, protocol, who dials whom, when, upstream source. The
+/// mesh's listen port (`mesh`) comes last, dialed from anywhere on the underlay.
+#[must_use]
+pub fn table_markdown(rows: &[Port], mesh: &[Port]) -> String {
+    let mut s = String::from(
+        "| Port | Protocol | Who dials whom | What | When | Source |\n|------|----------|----------------|------|------|--------|\n",
+    );
+    let port = |p: &Port| match (p.proto, p.from == p.to) {
+        (Proto::Icmp, _) => "echo".to_owned(),
+        (_, true) => p.from.to_string(),
+        (_, false) => format!("{}-{}", p.from, p.to),
+    };
+    for p in rows {
+        s.push_str(&format!(
+            "| {} | {} | {} | {} | {} | {} |\n",
+            port(p),
+            p.proto,
+            p.scope.words(),
+            p.why,
+            p.when,
+            p.cite
+        ));
+    }
+    for p in mesh {
+        s.push_str(&format!(
+            "| {} | {} | anyone -> every node (underlay; the mesh peers' public endpoints) | {} | {} | {} |\n",
+            port(p),
+            p.proto,
+            p.why,
+            p.when,
+            p.cite
+        ));
+    }
+    s
+}
+
+/// Every row the matrix can hold, gathered from clusters that switch each row on (so it is the
+/// rows [`required`] computes, not a copy), then every mesh's listen port.
+#[must_use]
+pub fn catalogue() -> (Vec<Port>, Vec<Port>) {
+    const SPECS: &[&str] = &[
+        "version: 1\nname: a\nk3s: {server_extra: {embedded-registry: true}}\nnodes:\n  - {name: a, role: server, mesh_ip: 100.64.0.1}\n  - {name: b, role: server, mesh_ip: 100.64.0.2}\n",
+        "version: 1\nname: a\ncni: {flannel: {backend: wireguard-native}}\nnodes:\n  - {name: a, role: server, mesh_ip: 100.64.0.1}\n",
+        "version: 1\nname: a\ncni: {plugin: cilium, cilium: {tunnel_protocol: vxlan, values: {hubble: {relay: {enabled: true}}, encryption: {enabled: true, type: wireguard}}}}\nnodes:\n  - {name: a, role: server, mesh_ip: 100.64.0.1}\n",
+        "version: 1\nname: a\ncni: {plugin: cilium, cilium: {tunnel_protocol: geneve}}\nnodes:\n  - {name: a, role: server, mesh_ip: 100.64.0.1}\n",
+        "version: 1\nname: a\nmesh: {provider: netbird}\nnodes:\n  - {name: a, role: server, mesh_ip: 100.64.0.1}\n",
+        "version: 1\nname: a\nmesh: {provider: wireguard, interface: wg0, ipv4_range: 10.99.0.0/24}\nnodes:\n  - {name: a, role: server, mesh_ip: 10.99.0.1}\n",
+    ];
+    let mut rows: Vec<Port> = Vec::new();
+    let mut mesh: Vec<Port> = Vec::new();
+    for spec in SPECS {
+        let Ok(c) = Cluster::from_yaml(spec) else {
+            continue;
+        };
+        for p in required(&c) {
+            if !rows
+                .iter()
+                .any(|r| r.proto == p.proto && r.from == p.from && r.why == p.why)
+            {
+                rows.push(p);
+            }
+        }
+        let m = mesh_port(&c);
+        if !mesh.contains(&m) {
+            mesh.push(m);
+        }
+    }
+    rows.sort_by_key(|p| (p.proto == Proto::Icmp, p.from, p.proto));
+    (rows, mesh)
+}
+
+/// `docs/ports.md`: the whole matrix, generated from [`catalogue`] (a test keeps the committed
+/// file equal to it).
+#[must_use]
+pub fn docs_markdown() -> String {
+    let (rows, mesh) = catalogue();
+    format!(
+        "# Ports between nodes\n\n\
+         Generated from `meshspec::ports` (`MESHSPEC_BLESS=1 cargo test -p meshspec --test reference` rewrites it).\n\
+         Each row is opened by `cluster/firewall/<node>.sh` only from the nodes that dial it (their\n\
+         node-ip, advertise-address or tunnel endpoint, on the interface the traffic arrives on), and\n\
+         granted between the node tags in the tailnet policy; a cluster's own rows are in its\n\
+         `PLAN.md` (section \"Host firewall\"). The Cilium tunnel row is 8472/udp for VXLAN and\n\
+         6081/udp for Geneve (or `tunnelPort`).\n\n{}\n\
+         The firewall scripts also accept everything from the pod and service networks, but only on\n\
+         the CNI's own devices (flannel: `cni0`, `flannel.1`, `flannel-v6.1`, `flannel-wg`,\n\
+         `flannel-wg-v6`, the mesh interface with vpn-auth; Cilium: `cilium_host`, `cilium_net`,\n\
+         `lxc*`, `cilium_vxlan` or `cilium_geneve`, `cilium_wg0`), and drop every TCP/UDP port of the\n\
+         table from everyone else. SSH, ICMP from other hosts and every other port are left alone.\n",
+        table_markdown(&rows, &mesh)
+    )
+}

@@ -209,8 +209,9 @@ pub fn peers_txt(c: &Cluster) -> String {
 ///   `flannel-wg` / `flannel-wg-v6` (flannel `pkg/backend/wireguard`); host-gw has no device;
 ///   with vpn-auth, routed pod traffic arrives on the mesh interface (k3s's Tailscale extension);
 /// - Cilium: `cilium_host`, `cilium_net`, the endpoints' `lxc*` veths, the tunnel device
-///   `cilium_vxlan` or `cilium_geneve`, and `cilium_wg0` with WireGuard encryption (cilium
-///   `pkg/defaults`: HostDevice, SecondHostDevice, `lxc` prefix, tunnel and WireGuard devices).
+///   `cilium_vxlan` or `cilium_geneve` (cilium `pkg/defaults/node.go`: HostDevice,
+///   SecondHostDevice, VxlanDevice, GeneveDevice; endpoint veths are named `lxc` + a hash), and
+///   `cilium_wg0` with WireGuard encryption (cilium `pkg/wireguard/types`).
 #[must_use]
 pub fn cni_devices(c: &Cluster) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
