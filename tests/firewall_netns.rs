@@ -60,11 +60,76 @@ fn check(label: &str, probes: &[(String, Probe)], got: &[bool], want: bool, out:
     }
 }
 
+/// The node-ips a rendered `config.yaml` sets (`node-ip: "a"` or a block list), if any.
+fn rendered_node_ips(config: &str) -> Vec<std::net::IpAddr> {
+    let mut out = Vec::new();
+    let mut lines = config.lines().skip_while(|l| !l.starts_with("node-ip:"));
+    let Some(first) = lines.next() else {
+        return out;
+    };
+    let clean = |v: &str| v.trim().trim_matches('"').parse::<std::net::IpAddr>().ok();
+    let inline = first.trim_start_matches("node-ip:").trim();
+    if inline.is_empty() {
+        out.extend(
+            lines
+                .take_while(|l| l.starts_with("  - "))
+                .filter_map(|l| clean(l.trim_start_matches("  - "))),
+        );
+    } else {
+        out.extend(inline.split(',').filter_map(clean));
+    }
+    out
+}
+
+/// The needed flows must dial what the rendered configs say: every port but the API and the
+/// pod tunnel is dialed at a node-ip `config.yaml` sets, and a tunnel bound to the mesh
+/// interface (`flannel-iface`) is dialed at mesh addresses.
+fn flows_follow_the_rendered_config(name: &str, c: &Cluster, b: &meshspec::Bundle) -> Vec<String> {
+    let mut fails = Vec::new();
+    for f in meshspec::render::firewall::needed_flows(c) {
+        let config = b
+            .text(&format!("nodes/{}/etc/rancher/k3s/config.yaml", f.to))
+            .unwrap_or_default();
+        let node_ips = rendered_node_ips(config);
+        let api = f.port.from == meshspec::cluster::API_PORT;
+        if !api && !f.port.is_tunnel() && !node_ips.is_empty() && !node_ips.contains(&f.to_addr) {
+            fails.push(format!(
+                "{name}: flow {} -> {} {} dials {}, but {}'s config.yaml sets node-ip {node_ips:?}",
+                f.from,
+                f.to,
+                f.port.spec(),
+                f.to_addr,
+                f.to
+            ));
+        }
+        let bound = config
+            .lines()
+            .any(|l| l == format!("flannel-iface: {}", c.mesh.interface));
+        if f.port.is_tunnel() && bound && !f.over_mesh {
+            fails.push(format!(
+                "{name}: tunnel flow {} -> {} {} crosses the LAN, but {}'s flannel is bound to {}",
+                f.from,
+                f.to,
+                f.port.spec(),
+                f.to,
+                c.mesh.interface
+            ));
+        }
+    }
+    fails
+}
+
 /// One spec in one host mode; the failures, as lines.
 fn run_one(name: &str, c: &Cluster, mode: HostMode) -> Result<Vec<String>, String> {
     let b = c
         .render(&RenderOptions::default())
         .map_err(|d| format!("{d:?}"))?;
+    if mode == HostMode::Bare {
+        let wrong = flows_follow_the_rendered_config(name, c, &b);
+        if !wrong.is_empty() {
+            return Ok(wrong);
+        }
+    }
     let tb = Testbed::build(c, &b)?;
     tb.host_mode(mode)?;
     let label = format!("{name} ({mode:?})");
