@@ -288,7 +288,7 @@ pub fn mesh_port(c: &Cluster) -> Port {
         (
             WIREGUARD_PORT,
             "NetBird WireGuard (peer-to-peer)",
-            "docs.netbird.io/about-netbird/faq (WireGuard port 51820/udp)",
+            "netbird up --wireguard-port (default 51820); docs.netbird.io/about-netbird/ports-and-firewalls",
         )
     } else {
         (
