@@ -89,19 +89,21 @@ pub fn ports_for(c: &Cluster, n: &Node) -> Vec<Port> {
 ///
 /// The pod tunnel is dialed at the tunnel endpoint ([`Node::tunnel_over_mesh`]: flannel bound to
 /// the mesh interface, or a mesh node-ip); the API (6443 to servers) at the server URL and the
-/// advertise-address, mesh addresses whenever the node has one, and the LAN node-ip; every other
-/// port at the node-ip (k3s's InternalIP: kubelet, etcd, cilium-health, Hubble, Spegel).
+/// advertise-address, mesh addresses whenever the node has one, and the LAN node-ip (or a LAN
+/// address the server URL names); every other port at the node-ip (k3s's InternalIP: kubelet,
+/// etcd, cilium-health, Hubble, Spegel).
 #[must_use]
-pub fn dialed_on(n: &Node, p: &Port) -> (bool, bool) {
+pub fn dialed_on(c: &Cluster, n: &Node, p: &Port) -> (bool, bool) {
     let lan_node_ip = n.node_ip_mode == NodeIpMode::Lan && !n.lan_ips.is_empty();
     if p.is_tunnel() {
         let mesh = n.tunnel_over_mesh();
         return (mesh, !mesh && lan_node_ip);
     }
     if p.scope == Scope::ToServers && p.from == crate::cluster::API_PORT {
+        let url_on_lan = matches!(&c.k3s.server_host, Some(crate::netaddr::Host::Ip(ip)) if n.lan_ips.contains(ip));
         return (
             n.node_ip_mode != NodeIpMode::Lan || !n.mesh_ips.is_empty(),
-            lan_node_ip,
+            lan_node_ip || url_on_lan,
         );
     }
     (n.node_ip_mode != NodeIpMode::Lan, lan_node_ip)
@@ -123,7 +125,7 @@ pub fn rules(c: &Cluster, n: &Node) -> Vec<Rule> {
     let site = site_index(c, n);
     for p in ports_for(c, n) {
         let servers = p.scope == Scope::BetweenServers;
-        let (mesh, lan) = dialed_on(n, &p);
+        let (mesh, lan) = dialed_on(c, n, &p);
         if mesh {
             out.insert(Rule {
                 port: p.clone(),
@@ -304,7 +306,7 @@ pub fn needed_flows(c: &Cluster) -> Vec<Flow> {
     let mut out = Vec::new();
     for to in &c.nodes {
         for p in ports_for(c, to) {
-            let (mesh, lan) = dialed_on(to, &p);
+            let (mesh, lan) = dialed_on(c, to, &p);
             for from in c.nodes.iter().filter(|f| f.name != to.name) {
                 if p.scope == Scope::BetweenServers && !from.is_server() {
                     continue;
@@ -654,6 +656,25 @@ mod tests {
             flows
                 .iter()
                 .any(|f| f.from == "a" && f.to == "b" && f.port.from == 2379)
+        );
+    }
+
+    #[test]
+    fn a_server_url_on_the_lan_opens_the_api_there_only() {
+        let c = Cluster::from_yaml("version: 1\nname: lab\nsites: [{name: home, subnets: [192.168.2.0/24]}]\nk3s: {server_url: \"https://192.168.2.10:6443\"}\nnodes:\n  - {name: a, role: server, site: home, lan_ip: 192.168.2.10, mesh_ip: 100.64.0.1, node_ip: mesh}\n  - {name: b, role: agent, site: home, lan_ip: 192.168.2.11, mesh_ip: 100.64.0.2, node_ip: mesh}\n").unwrap();
+        let r = rules(&c, &c.nodes[0]);
+        assert!(
+            rule_of(&r, "6443/tcp", Group::LanNodes(0)).is_some(),
+            "{r:?}"
+        );
+        assert!(
+            rule_of(&r, "10250/tcp", Group::LanNodes(0)).is_none(),
+            "{r:?}"
+        );
+        assert!(
+            needed_flows(&c)
+                .iter()
+                .any(|f| f.from == "b" && !f.over_mesh && f.port.from == 6443)
         );
     }
 
