@@ -5,7 +5,8 @@
 //! (each node's interface there carries the mesh interface's name, e.g. `tailscale0`, and the
 //! node's mesh addresses), an internet segment (documentation addresses, 203.0.113.0/24 and
 //! 2001:db8:ffff::/64), and outsiders: one host per LAN, one LAN host that takes an address in
-//! the pod network, one on the mesh, one on the internet. All bridges live in a switch
+//! the pod network (per LAN), one on the mesh, one mesh host with a pod address, one on the
+//! internet. All bridges live in a switch
 //! namespace of their own: nothing is created in the caller's namespace, no namespace has a
 //! default route, so no packet leaves the namespaces the testbed made.
 //!
@@ -569,6 +570,38 @@ impl Testbed {
                 }
             }
         }
+        // a mesh host that takes a pod address: pods reach a node only on the CNI's devices
+        // (with vpn-auth the mesh interface is one, and such a cluster has no mesh addresses
+        // here)
+        let mesh4: Vec<IpAddr> = mesh_nodes.iter().copied().filter(IpAddr::is_ipv4).collect();
+        if let (Some(pod), false) = (pod4, mesh4.is_empty()) {
+            let mut used = all_addrs.clone();
+            used.extend(self.outsiders.iter().flat_map(|o| o.addrs.clone()));
+            if let Some(spoof) = free_in(&pod, &used) {
+                let ns = format!("{}-p", self.prefix);
+                self.add_ns(&ns)?;
+                self.plug(&ns, &mesh_if, "brmesh")?;
+                Self::addr(&ns, &mesh_if, spoof, 32)?;
+                for a in &mesh4 {
+                    Self::route(&ns, &a.to_string(), &mesh_if, Some(spoof))?;
+                }
+                for node in self
+                    .nodes
+                    .clone()
+                    .iter()
+                    .filter(|n| n.mesh.iter().any(IpAddr::is_ipv4))
+                {
+                    Self::route(&node.ns, &format!("{spoof}/32"), &mesh_if, None)?;
+                }
+                self.outsiders.push(Outsider {
+                    label: format!("mesh host spoofing pod address {spoof}"),
+                    ns,
+                    segment: Segment::Mesh,
+                    addrs: vec![spoof],
+                    spoofs_pod: true,
+                });
+            }
+        }
         // the internet outsider
         let ns = format!("{}-i", self.prefix);
         self.add_ns(&ns)?;
@@ -678,43 +711,13 @@ impl Testbed {
         if mode == HostMode::Bare {
             return Ok(());
         }
+        // one restore per family and node: the filter table of a default-deny host
+        let v4 = "*filter\n:INPUT DROP [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A INPUT -i lo -j ACCEPT\n-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT\nCOMMIT\n";
+        let v6 = "*filter\n:INPUT DROP [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A INPUT -i lo -j ACCEPT\n-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT\n-A INPUT -p ipv6-icmp -m icmp6 --icmpv6-type 135 -j ACCEPT\n-A INPUT -p ipv6-icmp -m icmp6 --icmpv6-type 136 -j ACCEPT\nCOMMIT\n";
         for n in &self.nodes {
-            for cmd in ["iptables", "ip6tables"] {
-                let mut rules: Vec<Vec<&str>> = vec![
-                    vec!["-A", "INPUT", "-i", "lo", "-j", "ACCEPT"],
-                    vec![
-                        "-A",
-                        "INPUT",
-                        "-m",
-                        "conntrack",
-                        "--ctstate",
-                        "ESTABLISHED,RELATED",
-                        "-j",
-                        "ACCEPT",
-                    ],
-                    vec!["-A", "INPUT", "-p", "tcp", "--dport", "22", "-j", "ACCEPT"],
-                ];
-                if cmd == "ip6tables" {
-                    for t in ["neighbour-solicitation", "neighbour-advertisement"] {
-                        rules.push(vec![
-                            "-A",
-                            "INPUT",
-                            "-p",
-                            "ipv6-icmp",
-                            "--icmpv6-type",
-                            t,
-                            "-j",
-                            "ACCEPT",
-                        ]);
-                    }
-                }
-                rules.push(vec!["-P", "INPUT", "DROP"]);
-                for r in rules {
-                    let mut args = vec![cmd];
-                    args.extend(r);
-                    self.exec(&n.ns, &args)?;
-                }
-            }
+            let script =
+                "printf '%s' \"$1\" | iptables-restore && printf '%s' \"$2\" | ip6tables-restore";
+            self.exec(&n.ns, &["sh", "-c", script, "host-mode", v4, v6])?;
         }
         Ok(())
     }
@@ -729,9 +732,10 @@ impl Testbed {
     /// filters nothing, exactly as no table.
     pub fn saved_rules(&self, ns: &str) -> Result<String, String> {
         let mut s = String::new();
-        for cmd in ["iptables-save", "ip6tables-save"] {
+        let saved = self.exec(ns, &["sh", "-c", "iptables-save && ip6tables-save"])?;
+        {
             let mut table: Vec<String> = Vec::new();
-            for line in self.exec(ns, &[cmd])?.lines() {
+            for line in saved.lines() {
                 if line.starts_with('#') {
                     continue;
                 }
