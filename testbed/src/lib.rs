@@ -403,6 +403,13 @@ impl Testbed {
         let sw = self.switch.clone();
         self.add_ns(&sw)?;
         let mesh_if = c.mesh.interface.clone();
+        // mesh addresses inside the mesh's range are on-link through it; others get host routes
+        let mesh_ranges = c.mesh.ranges();
+        let on_link = |a: &IpAddr, b: &IpAddr| {
+            mesh_ranges
+                .iter()
+                .any(|r| r.contains_addr(*a) && r.contains_addr(*b))
+        };
         let bridge = |name: &str| {
             run("ip", &["-n", &sw, "link", "add", name, "type", "bridge"])
                 .and_then(|_| run("ip", &["-n", &sw, "link", "set", name, "up"]))
@@ -443,7 +450,7 @@ impl Testbed {
             if !n.mesh_ips.is_empty() {
                 self.plug(&ns, &mesh_if, "brmesh")?;
                 for a in &n.mesh_ips {
-                    Self::addr(&ns, &mesh_if, *a, if a.is_ipv4() { 32 } else { 128 })?;
+                    Self::addr(&ns, &mesh_if, *a, prefix_of(*a, &mesh_ranges))?;
                 }
             }
             self.plug(&ns, "wan0", "brwan")?;
@@ -538,7 +545,7 @@ impl Testbed {
                     .find(|r| r.contains_addr(*first))
                     .or_else(|| Cidr::truncated(*first, if v4 { 24 } else { 64 }));
                 if let Some(a) = block.and_then(|b| free_in(&b, &mesh_nodes)) {
-                    Self::addr(&ns, &mesh_if, a, if v4 { 32 } else { 128 })?;
+                    Self::addr(&ns, &mesh_if, a, prefix_of(a, &mesh_ranges))?;
                     addrs.push(a);
                 }
             }
@@ -563,7 +570,9 @@ impl Testbed {
                     }
                     for a in theirs {
                         let src = own.iter().find(|o| o.is_ipv4() == a.is_ipv4()).copied();
-                        if src.is_some() {
+                        if let Some(s) = src
+                            && !on_link(a, &s)
+                        {
                             Self::route(from, &a.to_string(), &mesh_if, src)?;
                         }
                     }
