@@ -659,8 +659,10 @@ impl Testbed {
         let (tcp, udp) = Self::listened(c);
         let join = |v: &[u16]| v.iter().map(u16::to_string).collect::<Vec<_>>().join(",");
         let script = self.dir.join("listen.py");
+        // all at once, then wait for each to say it is ready (python's start is the slow part)
+        let mut pending = Vec::new();
         for n in self.nodes.clone() {
-            let mut child = Command::new("ip")
+            let child = Command::new("ip")
                 .args(["netns", "exec", &n.ns, "python3"])
                 .arg(&script)
                 .args([join(&tcp), join(&udp)])
@@ -669,17 +671,23 @@ impl Testbed {
                 .stderr(Stdio::piped())
                 .spawn()
                 .map_err(|e| format!("listener: {e}"))?;
+            pending.push((n.name, child));
+        }
+        let mut failed = None;
+        for (name, mut child) in pending {
             let mut line = String::new();
             if let Some(out) = child.stdout.take() {
                 let _ = BufReader::new(out).read_line(&mut line);
             }
-            let ready = line.trim() == "ready";
-            self.listeners.push(child);
-            if !ready {
-                return Err(format!("the listener in {} did not start", n.name));
+            if line.trim() != "ready" {
+                failed = Some(name);
             }
+            self.listeners.push(child);
         }
-        Ok(())
+        match failed {
+            Some(name) => Err(format!("the listener in {name} did not start")),
+            None => Ok(()),
+        }
     }
 
     /// The node's namespace.
