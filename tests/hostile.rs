@@ -183,6 +183,8 @@ fn sandbox_available() -> bool {
 const STUBS: &[&str] = &[
     "iptables",
     "ip6tables",
+    "iptables-restore",
+    "ip6tables-restore",
     "systemctl",
     "curl",
     "kubectl",
@@ -812,8 +814,8 @@ fn finding_11_firewall_checks_ip6tables_before_any_rule() {
     let c = Cluster::from_yaml(OK).unwrap();
     let b = c.render(&RenderOptions::default()).unwrap();
     let fw = b.text("cluster/firewall/a.sh").unwrap();
-    let check = fw.find("command -v ip6tables").expect("ip6tables check");
-    let first_rule = fw.find("\nrule ").unwrap();
+    let check = fw.find("command -v ip6tables ").expect("ip6tables check");
+    let first_rule = fw.find("\nload iptables ").unwrap();
     assert!(check < first_rule, "{fw}");
     if sandbox_available() {
         // without ip6tables the script stops before adding any rule
@@ -821,18 +823,25 @@ fn finding_11_firewall_checks_ip6tables_before_any_rule() {
         let stubs = dir.join("stubs");
         fs::create_dir_all(&stubs).unwrap();
         let log = dir.join("iptables.log");
-        fs::write(
-            stubs.join("iptables"),
-            format!("#!/bin/sh\necho \"$@\" >> {}\n", log.display()),
-        )
-        .unwrap();
-        Command::new("chmod")
-            .arg("755")
-            .arg(stubs.join("iptables"))
-            .status()
+        for tool in ["iptables", "iptables-restore"] {
+            fs::write(
+                stubs.join(tool),
+                format!("#!/bin/sh\necho \"$@\" >> {}\n", log.display()),
+            )
             .unwrap();
+            Command::new("chmod")
+                .arg("755")
+                .arg(stubs.join(tool))
+                .status()
+                .unwrap();
+        }
         let script = dir.join("fw.sh");
         fs::write(&script, fw).unwrap();
+        fs::write(
+            dir.join("peers.txt"),
+            b.text(meshspec::render::firewall::PEERS_PATH).unwrap(),
+        )
+        .unwrap();
         let out = Command::new("sh")
             .arg(&script)
             .env("PATH", format!("{}:/nonexistent", stubs.display()))

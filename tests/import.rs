@@ -212,7 +212,11 @@ fn every_rendered_fixture_round_trips_through_import() {
     // the fixtures on one LAN site with LAN node-ips: their mesh addresses appear in no input
     assert_eq!(
         mesh_unknowable,
-        ["cilium-lan-pool-proxy", "flannel-wireguard-native"]
+        [
+            "cilium-lan-pool-proxy",
+            "flannel-wireguard-native",
+            "wireguard-flannel-vxlan"
+        ]
     );
 }
 

@@ -47,6 +47,11 @@ fn the_spec_reference_is_generated_from_the_field_table() {
 }
 
 #[test]
+fn the_port_matrix_page_is_generated_from_the_core() {
+    committed("docs/ports.md", &meshspec::ports::docs_markdown());
+}
+
+#[test]
 fn the_json_schema_is_generated_from_the_field_table() {
     committed("schema/meshspec.schema.json", &fields::json_schema_text());
 }

@@ -226,6 +226,18 @@ impl Cluster {
         self.sites.iter().find(|s| s.name == name)
     }
 
+    /// Whether the servers run k3s's embedded registry mirror (Spegel):
+    /// `embedded-registry: true` in `k3s.server_extra` (a server flag that enables it on every
+    /// node, docs.k3s.io/installation/registry-mirror).
+    #[must_use]
+    pub fn embedded_registry(&self) -> bool {
+        match self.k3s.server_extra.get("embedded-registry") {
+            Some(serde_json::Value::Bool(b)) => *b,
+            Some(serde_json::Value::String(s)) => s == "true",
+            _ => false,
+        }
+    }
+
     /// The underlay MTU a node sits on (its site's, else 1500).
     #[must_use]
     pub fn underlay_mtu(&self, node: &Node) -> u32 {

@@ -239,6 +239,35 @@ mod tests {
     }
 
     #[test]
+    fn embedded_registry_grants_5001_and_6443_between_all_nodes() {
+        let spec = "version: 1\nname: lab\nk3s: {server_extra: {embedded-registry: true}}\nnodes:\n  - {name: a, role: server, mesh_ip: 100.64.0.1}\n  - {name: b, role: agent, mesh_ip: 100.64.0.2}\n";
+        let v = policy(&Cluster::from_yaml(spec).unwrap()).unwrap();
+        let all = v["acls"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["src"] == json!([SERVER_TAG, AGENT_TAG]) && a["proto"] == "tcp")
+            .unwrap();
+        let dst: Vec<&str> = all["dst"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d.as_str().unwrap())
+            .collect();
+        for tag in [SERVER_TAG, AGENT_TAG] {
+            let grant = dst
+                .iter()
+                .find(|d| d.starts_with(&format!("{tag}:")))
+                .unwrap();
+            let ports: Vec<&str> = grant.rsplit(':').next().unwrap().split(',').collect();
+            assert!(
+                ports.contains(&"5001") && ports.contains(&"6443"),
+                "{grant}"
+            );
+        }
+    }
+
+    #[test]
     fn no_acl_for_other_meshes() {
         let c = Cluster::from_yaml("version: 1\nname: lab\nmesh: {provider: wireguard, interface: wg0}\nnodes:\n  - {name: a, role: server, mesh_ip: 10.99.0.1}\n").unwrap();
         assert!(acl_json(&c).is_none());

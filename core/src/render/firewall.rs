@@ -1,37 +1,80 @@
-//! `cluster/firewall/<node>.sh`: host firewall rules for the ports of [`ports::required`]
-//! (MS801), idempotent iptables/ip6tables commands plus the same as `ufw` comments.
+//! `cluster/firewall/<node>.sh` and `cluster/firewall/peers.txt`: a least-privilege host
+//! firewall for the port matrix of [`ports::required`] (MS801).
 //!
-//! Servers open every port; agents only those every node dials. Each port is opened only where
-//! its traffic arrives ([`sources_for`]): node ports from the mesh range(s) on the mesh
-//! interface and from the node's own site subnets when peers share its LAN; the pod tunnel
-//! (VXLAN, Geneve, flannel's WireGuard) only on the path the tunnel really takes, since an
-//! exposed VXLAN port lets anyone who reaches it inject packets into the pod network (k3s
-//! docs, installation/requirements: "the VXLAN port on nodes should not be exposed to the
-//! world"). Pods and services reach the node from the pod and service CIDRs, which k3s's
-//! requirements tell ufw/firewalld users to allow (`ufw allow from 10.42.0.0/16`,
-//! `10.43.0.0/16`): without that, under default-deny, pods cannot reach the API server through
-//! the `kubernetes` service. With Tailscale, 41641/udp is open for direct (non-DERP) paths.
-//! It does not set default policies or remove rules.
+//! Each script owns one chain per family, `MESHSPEC-INPUT`, jumped to first from `INPUT`. The
+//! chain is rebuilt atomically on every run (`iptables-restore --noflush` flushes a chain it
+//! declares), so reruns leave the same rules. In order it
+//! 1. returns established and related traffic to `INPUT` (replies to the node's own
+//!    connections, whatever their port, stay the host's business);
+//! 2. accepts the mesh's own listen port ([`ports::mesh_port`]) from everyone: it is never cut;
+//! 3. accepts pod and service sources only on the CNI's own devices ([`cni_devices`]), so a LAN
+//!    host that takes a pod address reaches nothing (k3s requirements: "the VXLAN port on nodes
+//!    should not be exposed to the world");
+//! 4. accepts each port of the matrix this node serves from exactly the nodes that dial it, by
+//!    address, on the interface their traffic arrives on ([`rules`]): the mesh interface for
+//!    mesh addresses, the LAN (any interface but a source on the node's site) for LAN node-ips,
+//!    and a LAN only when the port is really dialed on it;
+//! 5. drops the cluster's own ports (every TCP/UDP port of the matrix) from everyone else.
+//!
+//! Everything else returns to `INPUT` untouched: default policies, SSH, ICMP from non-nodes
+//! and every other port, so the result is right on a host without a firewall (policy ACCEPT)
+//! and on a default-deny host alike. `--remove` deletes the jumps and the chains, nothing else.
+//!
+//! The node addresses live once in `cluster/firewall/peers.txt` ([`peers_txt`], one
+//! `<group> <address>` per line) which every script reads from its own directory, so a
+//! script's size does not grow with the cluster and nodes with equal rules share one body.
 
+use std::collections::BTreeSet;
 use std::fmt::Write as _;
+use std::net::IpAddr;
 
 use crate::cidr::{Cidr, Family};
-use crate::cluster::{Cluster, Node};
+use crate::cluster::{Cluster, Cni, Node, NodeIpMode};
 use crate::ports::{self, Port, Proto, Scope};
 use crate::render::shell::{comment, quote};
+use crate::spec::{FlannelBackend, TunnelProtocol};
 
-/// One source the rules accept from: an address block, optionally only on one interface.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Source {
-    /// The interface (`-i`), for mesh traffic.
-    pub iface: Option<String>,
-    /// The source block (`-s`).
-    pub cidr: Cidr,
+/// The chain the scripts own (one in `filter` for IPv4, one for IPv6).
+pub const CHAIN: &str = "MESHSPEC-INPUT";
+/// The bundle path of the shared address list.
+pub const PEERS_PATH: &str = "cluster/firewall/peers.txt";
+
+/// A group of nodes, as named in `peers.txt`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Group {
+    /// Every node's mesh address(es) (the mesh range(s) when some node's are unknown).
+    MeshNodes,
+    /// The servers' mesh address(es).
+    MeshServers,
+    /// The LAN address(es) of every node on the site with this index in `sites:`.
+    LanNodes(usize),
+    /// The LAN address(es) of the servers on that site.
+    LanServers(usize),
 }
 
-/// Tailscale's default WireGuard port: peers that reach it connect directly instead of through
-/// a DERP relay (tailscale.com/kb/1082/firewall-ports).
-pub const TAILSCALE_PORT: u16 = 41641;
+impl Group {
+    /// Its name in `peers.txt`.
+    #[must_use]
+    pub fn name(&self) -> String {
+        match self {
+            Group::MeshNodes => "mesh-nodes".to_owned(),
+            Group::MeshServers => "mesh-servers".to_owned(),
+            Group::LanNodes(i) => format!("lan-nodes-{i}"),
+            Group::LanServers(i) => format!("lan-servers-{i}"),
+        }
+    }
+}
+
+/// One opening: a port of the matrix, accepted from a group of nodes, on an interface or not.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Rule {
+    /// The port.
+    pub port: Port,
+    /// Who dials it.
+    pub from: Group,
+    /// The interface it arrives on (`-i`), for mesh traffic.
+    pub iface: Option<String>,
+}
 
 /// The ports this node must accept: servers all of them, agents the [`Scope::AllNodes`] ones.
 #[must_use]
@@ -42,58 +85,175 @@ pub fn ports_for(c: &Cluster, n: &Node) -> Vec<Port> {
         .collect()
 }
 
-/// Where the node's peers reach it from: the mesh range(s) (or each peer's mesh address when
-/// the mesh has no range) on the mesh interface, and its site's subnets when a peer shares it.
+/// On which networks a port of `n` is dialed: (on the mesh, on its LAN).
+///
+/// The pod tunnel is dialed at the tunnel endpoint ([`Node::tunnel_over_mesh`]: flannel bound to
+/// the mesh interface, or a mesh node-ip); the API (6443 to servers) at the server URL and the
+/// advertise-address, mesh addresses whenever the node has one, and the LAN node-ip (or a LAN
+/// address the server URL names); every other port at the node-ip (k3s's InternalIP: kubelet,
+/// etcd, cilium-health, Hubble, Spegel).
 #[must_use]
-pub fn sources(c: &Cluster, n: &Node) -> Vec<Source> {
-    let iface = Some(c.mesh.interface.clone());
-    let mut out: Vec<Source> = c
-        .mesh
-        .ranges()
-        .into_iter()
-        .map(|cidr| Source {
-            iface: iface.clone(),
-            cidr,
-        })
+pub fn dialed_on(c: &Cluster, n: &Node, p: &Port) -> (bool, bool) {
+    let lan_node_ip = n.node_ip_mode == NodeIpMode::Lan && !n.lan_ips.is_empty();
+    if p.is_tunnel() {
+        let mesh = n.tunnel_over_mesh();
+        return (mesh, !mesh && lan_node_ip);
+    }
+    if p.scope == Scope::ToServers && p.from == crate::cluster::API_PORT {
+        let url_on_lan = matches!(&c.k3s.server_host, Some(crate::netaddr::Host::Ip(ip)) if n.lan_ips.contains(ip));
+        return (
+            n.node_ip_mode != NodeIpMode::Lan || !n.mesh_ips.is_empty(),
+            lan_node_ip || url_on_lan,
+        );
+    }
+    (n.node_ip_mode != NodeIpMode::Lan, lan_node_ip)
+}
+
+fn site_index(c: &Cluster, n: &Node) -> Option<usize> {
+    let site = n.site.as_deref()?;
+    if c.site_population(site) < 2 {
+        return None;
+    }
+    c.sites.iter().position(|s| s.name == site)
+}
+
+/// The openings of one node: each port it serves from the groups that dial it, where they dial.
+/// Nodes with equal rules get the same [`body`], which the bundle renders once.
+#[must_use]
+pub fn rules(c: &Cluster, n: &Node) -> Vec<Rule> {
+    let mut out = BTreeSet::new();
+    let site = site_index(c, n);
+    for p in ports_for(c, n) {
+        let servers = p.scope == Scope::BetweenServers;
+        let (mesh, lan) = dialed_on(c, n, &p);
+        if mesh {
+            out.insert(Rule {
+                port: p.clone(),
+                from: if servers {
+                    Group::MeshServers
+                } else {
+                    Group::MeshNodes
+                },
+                iface: Some(c.mesh.interface.clone()),
+            });
+        }
+        if let (true, Some(i)) = (lan, site) {
+            out.insert(Rule {
+                port: p.clone(),
+                from: if servers {
+                    Group::LanServers(i)
+                } else {
+                    Group::LanNodes(i)
+                },
+                iface: None,
+            });
+        }
+    }
+    out.into_iter().collect()
+}
+
+/// Whether some node's mesh address is unknown (vpn-auth: k3s brings the node onto the tailnet
+/// itself), so the mesh groups hold the mesh range(s) instead of node addresses.
+#[must_use]
+pub fn mesh_by_range(c: &Cluster) -> bool {
+    c.nodes.iter().any(|n| n.mesh_ips.is_empty())
+}
+
+/// The members of every group some node's [`rules`] use, `<group> <address>` per line, in spec
+/// order.
+#[must_use]
+pub fn peers_txt(c: &Cluster) -> String {
+    let mut s = String::from(
+        "# Generated by meshspec: the nodes' addresses, read by every cluster/firewall/<node>.sh next to this file.\n",
+    );
+    // only the groups some script reads: a LAN no port is dialed on is not listed
+    let used: BTreeSet<Group> = c
+        .nodes
+        .iter()
+        .flat_map(|n| rules(c, n))
+        .map(|r| r.from)
         .collect();
-    if out.is_empty() {
-        for peer in c.nodes.iter().filter(|p| p.name != n.name) {
-            for ip in &peer.mesh_ips {
-                out.push(Source {
-                    iface: iface.clone(),
-                    cidr: Cidr::host(*ip),
-                });
+    let mut line = |g: Group, a: &dyn std::fmt::Display| {
+        if used.contains(&g) {
+            let _ = writeln!(s, "{} {a}", g.name());
+        }
+    };
+    if mesh_by_range(c) {
+        for r in c.mesh.ranges() {
+            line(Group::MeshNodes, &r);
+            line(Group::MeshServers, &r);
+        }
+    } else {
+        for n in &c.nodes {
+            for ip in &n.mesh_ips {
+                line(Group::MeshNodes, ip);
+                if n.is_server() {
+                    line(Group::MeshServers, ip);
+                }
             }
         }
     }
-    let shares_site = n.site.as_deref().is_some_and(|s| c.site_population(s) > 1);
-    if shares_site && let Some(site) = n.site.as_deref().and_then(|s| c.site(s)) {
-        out.extend(site.subnets.iter().map(|cidr| Source {
-            iface: None,
-            cidr: *cidr,
-        }));
+    for n in &c.nodes {
+        let Some(i) = site_index(c, n) else { continue };
+        for ip in &n.lan_ips {
+            line(Group::LanNodes(i), ip);
+            if n.is_server() {
+                line(Group::LanServers(i), ip);
+            }
+        }
+    }
+    s
+}
+
+/// The devices pod (and service) sources arrive on, by CNI:
+/// - flannel (k3s): the bridge `cni0` (k3s's flannel CNI config, `pkg/agent/flannel/setup.go`),
+///   VXLAN `flannel.1` / `flannel-v6.1` (flannel `pkg/backend/vxlan`, VNI 1), wireguard-native
+///   `flannel-wg` / `flannel-wg-v6` (flannel `pkg/backend/wireguard`); host-gw has no device;
+///   with vpn-auth, routed pod traffic arrives on the mesh interface (k3s's Tailscale extension);
+/// - Cilium: `cilium_host`, `cilium_net`, the endpoints' `lxc*` veths, the tunnel device
+///   `cilium_vxlan` or `cilium_geneve` (cilium `pkg/defaults/node.go`: HostDevice,
+///   SecondHostDevice, VxlanDevice, GeneveDevice; endpoint veths are named `lxc` + a hash), and
+///   `cilium_wg0` with WireGuard encryption (cilium `pkg/wireguard/types`).
+#[must_use]
+pub fn cni_devices(c: &Cluster) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    match &c.cni {
+        Cni::Flannel(f) => {
+            out.push("cni0".to_owned());
+            let vpn = c
+                .nodes
+                .iter()
+                .any(|n| n.node_ip_mode == NodeIpMode::VpnAuth);
+            if vpn {
+                out.push(c.mesh.interface.clone());
+            } else {
+                let v6 = c.network.uses_ipv6();
+                let (v4_dev, v6_dev) = match f.backend {
+                    FlannelBackend::Vxlan => (Some("flannel.1"), "flannel-v6.1"),
+                    FlannelBackend::WireguardNative => (Some("flannel-wg"), "flannel-wg-v6"),
+                    FlannelBackend::HostGw => (None, ""),
+                };
+                out.extend(v4_dev.map(str::to_owned));
+                if v6 && v4_dev.is_some() {
+                    out.push(v6_dev.to_owned());
+                }
+            }
+        }
+        Cni::Cilium(cil) => {
+            out.extend(["cilium_host".into(), "cilium_net".into(), "lxc+".into()]);
+            out.push(
+                match cil.tunnel {
+                    TunnelProtocol::Vxlan => "cilium_vxlan",
+                    TunnelProtocol::Geneve => "cilium_geneve",
+                }
+                .to_owned(),
+            );
+            if c.cilium_encryption() == crate::mtu::CiliumEncryption::WireGuard {
+                out.push("cilium_wg0".to_owned());
+            }
+        }
     }
     out
-}
-
-/// Where one port's traffic arrives on this node. The pod tunnel arrives on the mesh when the
-/// node's tunnel rides it ([`Node::tunnel_over_mesh`]) and from its LAN otherwise; every other
-/// port from both.
-#[must_use]
-pub fn sources_for(c: &Cluster, n: &Node, p: &Port) -> Vec<Source> {
-    port_sources(n, p, &sources(c, n))
-}
-
-/// [`sources_for`], given the node's [`sources`].
-fn port_sources(n: &Node, p: &Port, all: &[Source]) -> Vec<Source> {
-    if !p.is_tunnel() {
-        return all.to_vec();
-    }
-    let mesh = n.tunnel_over_mesh();
-    all.iter()
-        .filter(|s| s.iface.is_some() == mesh)
-        .cloned()
-        .collect()
 }
 
 /// The pod and service networks (Cilium's pool included) that pods and services reach the node
@@ -106,39 +266,75 @@ pub fn cluster_sources(c: &Cluster) -> Vec<Cidr> {
     out
 }
 
-fn match_args(p: &Port, family: Family) -> String {
-    match (p.proto, family) {
-        (Proto::Icmp, Family::Ipv4) => "-p icmp --icmp-type echo-request".to_owned(),
-        (Proto::Icmp, Family::Ipv6) => "-p ipv6-icmp --icmpv6-type echo-request".to_owned(),
-        (proto, _) if p.from == p.to => format!("-p {proto} --dport {}", p.from),
-        (proto, _) => format!("-p {proto} --dport {}:{}", p.from, p.to),
-    }
+/// The ports the script closes to everyone it did not open them to: every TCP/UDP port of the
+/// matrix, once, the mesh's own port never (it is accepted before any drop).
+#[must_use]
+pub fn closed_ports(c: &Cluster) -> Vec<(Proto, u16, u16)> {
+    let mut out: Vec<(Proto, u16, u16)> = ports::required(c)
+        .iter()
+        .filter(|p| p.proto != Proto::Icmp)
+        .map(|p| (p.proto, p.from, p.to))
+        .collect();
+    out.sort_unstable();
+    out.dedup();
+    out
 }
 
-fn ufw_line(p: &Port, src: &Source) -> String {
-    let on = src
-        .iface
-        .as_ref()
-        .map_or_else(String::new, |i| format!(" in on {i}"));
-    match p.proto {
-        Proto::Icmp => format!(
-            "# ICMP echo from {}: ufw allows it by default (/etc/ufw/before.rules)",
-            src.cidr
-        ),
-        proto => {
-            let port = if p.from == p.to {
-                p.from.to_string()
-            } else {
-                format!("{}:{}", p.from, p.to)
-            };
-            let line = format!(
-                "ufw allow{on} from {} to any port {port} proto {proto} comment {}",
-                src.cidr,
-                quote(&format!("meshspec: {}", p.why))
-            );
-            format!("# {}", comment(&line))
+/// One flow the cluster needs: `from` dials `to_addr` (an address of node `to`) on `port`,
+/// from its address `src`, arriving on the mesh or the LAN.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Flow {
+    /// The dialing node.
+    pub from: String,
+    /// Its source address.
+    pub src: IpAddr,
+    /// The dialed node.
+    pub to: String,
+    /// The dialed address.
+    pub to_addr: IpAddr,
+    /// Whether it crosses the mesh (else the site LAN).
+    pub over_mesh: bool,
+    /// The port.
+    pub port: Port,
+}
+
+/// Every flow the cluster needs between two distinct nodes whose addresses the spec knows, over
+/// the path the rendered config uses ([`dialed_on`]): a mesh address is dialed from the peer's
+/// mesh address of the same family, a LAN address from a peer on the same site.
+#[must_use]
+pub fn needed_flows(c: &Cluster) -> Vec<Flow> {
+    let mut out = Vec::new();
+    for to in &c.nodes {
+        for p in ports_for(c, to) {
+            let (mesh, lan) = dialed_on(c, to, &p);
+            for from in c.nodes.iter().filter(|f| f.name != to.name) {
+                if p.scope == Scope::BetweenServers && !from.is_server() {
+                    continue;
+                }
+                let mut push = |dst: &[IpAddr], src: &[IpAddr], over_mesh: bool| {
+                    for d in dst {
+                        if let Some(s) = src.iter().find(|s| s.is_ipv4() == d.is_ipv4()) {
+                            out.push(Flow {
+                                from: from.name.clone(),
+                                src: *s,
+                                to: to.name.clone(),
+                                to_addr: *d,
+                                over_mesh,
+                                port: p.clone(),
+                            });
+                        }
+                    }
+                };
+                if mesh {
+                    push(&to.mesh_ips, &from.mesh_ips, true);
+                }
+                if lan && to.site.is_some() && from.site == to.site {
+                    push(&to.lan_ips, &from.lan_ips, false);
+                }
+            }
         }
     }
+    out
 }
 
 /// The script for one node: [`header`] then [`body`] of the node's [`rules`].
@@ -147,7 +343,7 @@ fn ufw_line(p: &Port, src: &Source) -> String {
 /// use meshspec::Cluster;
 /// let c = Cluster::from_yaml("version: 1\nname: lab\nnodes:\n  - {name: a, role: server, mesh_ip: 100.64.0.1}\n").unwrap();
 /// let sh = meshspec::render::firewall::script(&c, &c.nodes[0]);
-/// assert!(sh.contains("-i tailscale0 -s 100.64.0.0/10 -p tcp --dport 6443"));
+/// assert!(sh.contains("mesh-nodes) add \"$f\" -i tailscale0 -s \"$addr\" -p tcp --dport 6443 -j ACCEPT"));
 /// ```
 #[must_use]
 pub fn script(c: &Cluster, n: &Node) -> String {
@@ -156,125 +352,210 @@ pub fn script(c: &Cluster, n: &Node) -> String {
     s
 }
 
-/// The ports this node opens, each with the sources it accepts (ports without a source are
-/// left out), plus Tailscale's direct-connection port on a Tailscale node. Nodes with equal
-/// rules get the same [`body`], which the bundle renders once.
-#[must_use]
-pub fn rules(c: &Cluster, n: &Node) -> Vec<(Port, Vec<Source>)> {
-    let ports = ports_for(c, n);
-    let all = sources(c, n);
-    let mut rules: Vec<(Port, Vec<Source>)> = ports
-        .iter()
-        .map(|p| (p.clone(), port_sources(n, p, &all)))
-        .filter(|(_, src)| !src.is_empty())
-        .collect();
-    if c.mesh.is_tailscale() && !n.mesh_ips.is_empty() {
-        let any = ["0.0.0.0/0", "::/0"]
-            .iter()
-            .filter_map(|x| x.parse::<Cidr>().ok())
-            .map(|cidr| Source { iface: None, cidr })
-            .collect();
-        rules.push((
-            Port {
-                scope: Scope::AllNodes,
-                proto: Proto::Udp,
-                from: TAILSCALE_PORT,
-                to: TAILSCALE_PORT,
-                why: "Tailscale direct connections (otherwise peers relay through DERP)",
-            },
-            any,
-        ));
-    }
-    rules
-}
-
-/// The lines that name the cluster and the node, up to the `rule` helper.
+/// The lines that name the cluster and the node.
 #[must_use]
 pub fn header(c: &Cluster, n: &Node) -> String {
     format!(
         "#!/bin/sh\n\
-         # Generated by meshspec (cluster `{}`): host firewall openings on `{}` ({}), MS801.\n\
-         # Idempotent: each rule is checked (-C) before it is inserted (-I), so rerunning adds nothing.\n\
-         # Rules are not persisted: save them with your distribution's tool (netfilter-persistent, iptables-save).\n\
-         set -eu\n\
-         rule() {{ cmd=$1; shift; \"$cmd\" -C INPUT \"$@\" 2>/dev/null || \"$cmd\" -I INPUT \"$@\"; }}\n",
+         # Generated by meshspec (cluster `{}`): least-privilege host firewall of `{}` ({}), MS801.\n\
+         # Run:    sudo sh cluster/firewall/{}.sh            (reads peers.txt next to it; rerun after any change: same rules)\n\
+         # Remove: sudo sh cluster/firewall/{}.sh --remove   (deletes every rule and chain it added, nothing else)\n",
         comment(&c.name),
         comment(&n.name),
-        if n.is_server() { "server" } else { "agent" }
+        if n.is_server() { "server" } else { "agent" },
+        comment(&n.name),
+        comment(&n.name),
     )
 }
 
-/// The rest of the script: the tool checks, one iptables/ip6tables rule per port and source,
-/// the pod and service networks, and the same as `ufw` comments. It depends on the cluster and
-/// the rules only, never on the node's name.
-#[must_use]
-pub fn body(c: &Cluster, rules: &[(Port, Vec<Source>)]) -> String {
-    let mut s = String::with_capacity(4096);
-    // every tool the rules need is checked before the first rule: under `set -e` a missing
-    // ip6tables would otherwise stop the script half-way, with the IPv4 rules applied
-    let cluster = cluster_sources(c);
-    let mut tools: Vec<&str> = Vec::new();
-    let families = rules
-        .iter()
-        .flat_map(|(_, src)| src.iter().map(|x| x.cidr.family()))
-        .chain(cluster.iter().map(Cidr::family));
-    for family in families {
-        let cmd = match family {
-            Family::Ipv4 => "iptables",
-            Family::Ipv6 => "ip6tables",
-        };
-        if !tools.contains(&cmd) {
-            tools.push(cmd);
-        }
+fn port_args(p: &Port) -> String {
+    match p.proto {
+        Proto::Icmp => String::new(),
+        proto if p.from == p.to => format!("-p {proto} --dport {}", p.from),
+        proto => format!("-p {proto} --dport {}:{}", p.from, p.to),
     }
-    for cmd in tools {
+}
+
+fn describe_group(c: &Cluster, g: Group) -> String {
+    match g {
+        Group::MeshNodes if mesh_by_range(c) => {
+            "the mesh range(s) (node mesh addresses unknown)".to_owned()
+        }
+        Group::MeshServers if mesh_by_range(c) => {
+            "the mesh range(s) (server mesh addresses unknown)".to_owned()
+        }
+        Group::MeshNodes => "every node's mesh address".to_owned(),
+        Group::MeshServers => "the servers' mesh addresses".to_owned(),
+        Group::LanNodes(i) | Group::LanServers(i) => format!(
+            "the {} LAN addresses on site `{}`",
+            if matches!(g, Group::LanNodes(_)) {
+                "nodes'"
+            } else {
+                "servers'"
+            },
+            c.sites.get(i).map_or("?", |s| s.name.as_str())
+        ),
+    }
+}
+
+/// The rest of the script: what it opens, closes and leaves alone, `--remove`, the tool checks,
+/// and the chain built from `peers.txt`. It depends on the cluster and the rules only, never on
+/// the node's name.
+#[must_use]
+pub fn body(c: &Cluster, rules: &[Rule]) -> String {
+    let mut s = String::with_capacity(4096);
+    let mesh = ports::mesh_port(c);
+    let devices = cni_devices(c);
+    let cluster = cluster_sources(c);
+    let closed = closed_ports(c);
+    // --- what it does, in words
+    let _ = writeln!(
+        s,
+        "# Chain {CHAIN} (filter; iptables and ip6tables), jumped to first from INPUT. It opens:"
+    );
+    for r in rules {
+        let line = format!(
+            "  {} ({}) from {}{}",
+            r.port.spec(),
+            r.port.why,
+            describe_group(c, r.from),
+            r.iface
+                .as_ref()
+                .map_or_else(|| " (LAN)".to_owned(), |i| format!(" on {i}"))
+        );
+        let _ = writeln!(s, "# {}", comment(&line));
+    }
+    let _ = writeln!(
+        s,
+        "#   {} ({}) from anywhere: the mesh's own port is never cut",
+        mesh.spec(),
+        mesh.why
+    );
+    let _ = writeln!(
+        s,
+        "#   everything from the pod and service networks ({}) on the CNI's devices only ({})",
+        cluster
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", "),
+        devices
+            .iter()
+            .map(|d| comment(d).into_owned())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let _ = writeln!(
+        s,
+        "# It closes (DROP) the cluster's ports {} to every other source, other nodes' pod addresses on a LAN included.",
+        closed
+            .iter()
+            .map(|(p, a, b)| if a == b {
+                format!("{a}/{p}")
+            } else {
+                format!("{a}-{b}/{p}")
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    s.push_str("# It leaves alone: default policies, SSH (22), ICMP from non-nodes, every other port and every rule it did not add;\n# established and related traffic goes back to INPUT. Rules are not persisted: save them with your distribution's tool.\n");
+    s.push_str("set -eu\n");
+    let _ = writeln!(s, "chain={CHAIN}");
+    s.push_str(
+        "if [ \"${1:-}\" = --remove ]; then\n  for cmd in iptables ip6tables; do\n    command -v \"$cmd\" >/dev/null 2>&1 || continue\n    while \"$cmd\" -w -D INPUT -j \"$chain\" 2>/dev/null; do :; done\n    \"$cmd\" -w -F \"$chain\" 2>/dev/null || true\n    \"$cmd\" -w -X \"$chain\" 2>/dev/null || true\n  done\n  exit 0\nfi\n",
+    );
+    s.push_str("[ $# -eq 0 ] || { echo \"usage: sh $0 [--remove]\" >&2; exit 2; }\n");
+    // every tool is checked before the first change: a missing ip6tables would otherwise leave
+    // the IPv4 half applied
+    // both families always: k3s listens on IPv6 too, so its ports are closed there as well
+    for cmd in [
+        "iptables",
+        "iptables-restore",
+        "ip6tables",
+        "ip6tables-restore",
+    ] {
         let _ = writeln!(
             s,
-            "command -v {cmd} >/dev/null 2>&1 || {{ echo 'firewall: {cmd} is not installed; no rule was added (install the iptables package, or use the ufw lines below)' >&2; exit 1; }}"
+            "command -v {cmd} >/dev/null 2>&1 || {{ echo 'firewall: {cmd} is not installed; nothing was changed (install the iptables package)' >&2; exit 1; }}"
         );
     }
-    let mut ufw = Vec::new();
-    for (p, sources) in rules {
-        let _ = writeln!(s, "\n# {}: {}", p.spec(), p.why);
-        for src in sources {
-            let family = src.cidr.family();
-            let cmd = match family {
-                Family::Ipv4 => "iptables",
-                Family::Ipv6 => "ip6tables",
-            };
-            let iface = src
+    s.push_str("peers=$(dirname -- \"$0\")/peers.txt\n[ -r \"$peers\" ] || { echo \"firewall: $peers is missing: keep cluster/firewall/peers.txt next to this script\" >&2; exit 1; }\n");
+    s.push_str("rules4=$(mktemp) && rules6=$(mktemp) || exit 1\ntrap 'rm -f \"$rules4\" \"$rules6\"' EXIT\n");
+    s.push_str("add() { if [ \"$1\" = 6 ]; then out=$rules6; else out=$rules4; fi; shift; printf -- '-A %s %s\\n' \"$chain\" \"$*\" >>\"$out\"; }\n");
+    s.push_str("echo_req() { if [ \"$1\" = 6 ]; then shift; add 6 \"$@\" -p ipv6-icmp --icmpv6-type echo-request -j ACCEPT; else shift; add 4 \"$@\" -p icmp --icmp-type echo-request -j ACCEPT; fi; }\n");
+    s.push_str(
+        "for f in 4 6; do add \"$f\" -m conntrack --ctstate ESTABLISHED,RELATED -j RETURN; done\n",
+    );
+    let _ = writeln!(
+        s,
+        "# {}: {} ({})",
+        mesh.spec(),
+        mesh.why,
+        comment(mesh.cite)
+    );
+    let _ = writeln!(
+        s,
+        "for f in 4 6; do add \"$f\" {} -j ACCEPT; done",
+        port_args(&mesh)
+    );
+    s.push_str("# pods and services: only on the CNI's devices\n");
+    for cidr in &cluster {
+        let f = match cidr.family() {
+            Family::Ipv4 => 4,
+            Family::Ipv6 => 6,
+        };
+        // flannel's IPv6 devices carry only IPv6, its IPv4 devices only IPv4
+        let v6_dev = |d: &str| d.ends_with("-v6") || d.starts_with("flannel-v6");
+        let flannel_v4 = |d: &str| d == "flannel.1" || d == "flannel-wg";
+        for d in devices.iter().filter(|d| match f {
+            4 => !v6_dev(d),
+            _ => !flannel_v4(d),
+        }) {
+            let _ = writeln!(s, "add {f} -i {} -s {cidr} -j ACCEPT", quote(d));
+        }
+    }
+    s.push_str("# the peers, from peers.txt\nwhile read -r group addr; do\n  case $group in ''|'#'*) continue ;; esac\n  case $addr in ''|*[!0-9A-Fa-f.:/]*) echo \"firewall: bad address in $peers: $addr\" >&2; exit 1 ;; esac\n  case $addr in *:*) f=6 ;; *) f=4 ;; esac\n  case $group in\n");
+    let mut groups: Vec<Group> = rules.iter().map(|r| r.from).collect();
+    groups.sort_unstable();
+    groups.dedup();
+    for g in groups {
+        let _ = write!(s, "    {})", g.name());
+        let mut cmds: Vec<String> = Vec::new();
+        for r in rules.iter().filter(|r| r.from == g) {
+            let iface = r
                 .iface
                 .as_ref()
-                .map_or_else(String::new, |i| format!("-i {} ", quote(i)));
-            let _ = writeln!(
-                s,
-                "rule {cmd} {iface}-s {} {} -m comment --comment {} -j ACCEPT",
-                src.cidr,
-                match_args(p, family),
-                quote(&format!("meshspec: {}", p.why))
-            );
-            ufw.push(ufw_line(p, src));
+                .map_or_else(String::new, |i| format!(" -i {}", quote(i)));
+            let cmd = match r.port.proto {
+                Proto::Icmp => format!("echo_req \"$f\"{iface} -s \"$addr\""),
+                _ => format!(
+                    "add \"$f\"{iface} -s \"$addr\" {} -j ACCEPT",
+                    port_args(&r.port)
+                ),
+            };
+            // one port can be two rows of the matrix (6443: the API and Spegel's registry)
+            if !cmds.contains(&cmd) {
+                cmds.push(cmd);
+            }
         }
+        let _ = write!(s, " {}", cmds.join("; "));
+        s.push_str(" ;;\n");
     }
-    s.push_str("\n# pods and services reach this node (the API server through the `kubernetes` service, metrics, DNS):\n# k3s requirements tell ufw/firewalld users to allow the pod and service networks as sources\n");
-    for cidr in &cluster {
-        let cmd = match cidr.family() {
-            Family::Ipv4 => "iptables",
-            Family::Ipv6 => "ip6tables",
+    s.push_str("    *) ;;\n  esac\ndone <\"$peers\"\n");
+    s.push_str("# the cluster's ports, closed to everyone else\n");
+    for (proto, a, b) in &closed {
+        let range = if a == b {
+            a.to_string()
+        } else {
+            format!("{a}:{b}")
         };
         let _ = writeln!(
             s,
-            "rule {cmd} -s {cidr} -m comment --comment 'meshspec: pods and services' -j ACCEPT"
+            "for f in 4 6; do add \"$f\" -p {proto} --dport {range} -j DROP; done"
         );
-        ufw.push(format!(
-            "# ufw allow from {cidr} comment 'meshspec: pods and services'"
-        ));
     }
-    s.push_str("\n# The same for ufw users (run instead of the rules above):\n");
-    for line in ufw {
-        s.push_str(&line);
-        s.push('\n');
-    }
+    s.push_str("load() { cmd=$1; file=$2; { printf '*filter\\n:%s - [0:0]\\n' \"$chain\"; cat \"$file\"; printf 'COMMIT\\n'; } | \"$cmd-restore\" -w --noflush; \"$cmd\" -w -C INPUT -j \"$chain\" 2>/dev/null || \"$cmd\" -w -I INPUT 1 -j \"$chain\"; }\n");
+    s.push_str("load iptables \"$rules4\"\nload ip6tables \"$rules6\"\n");
     s
 }
 
@@ -285,78 +566,129 @@ mod tests {
     const FLANNEL: &str =
         include_str!("../../../examples/specs/flannel-over-tailscale-gpu-worker.yaml");
 
+    fn rule_of<'a>(rules: &'a [Rule], port: &str, g: Group) -> Option<&'a Rule> {
+        rules.iter().find(|r| r.port.spec() == port && r.from == g)
+    }
+
     #[test]
     fn servers_open_the_api_agents_do_not() {
         let c = Cluster::from_yaml(FLANNEL).unwrap();
-        let server = script(&c, c.node("k3s-master").unwrap());
-        let agent = script(&c, c.node("k3s-gpu-worker").unwrap());
-        assert!(
-            server.contains("rule iptables -i tailscale0 -s 100.64.0.0/10 -p tcp --dport 6443 ")
-        );
-        assert!(!agent.contains("--dport 6443"));
-        for sh in [&server, &agent] {
-            assert!(sh.contains("-p udp --dport 8472"));
-            assert!(sh.contains("-p tcp --dport 10250"));
-            assert!(sh.contains("-C INPUT"));
-            assert!(sh.contains(
-                "# ufw allow in on tailscale0 from 100.64.0.0/10 to any port 10250 proto tcp"
-            ));
+        let server = rules(&c, c.node("k3s-master").unwrap());
+        let agent = rules(&c, c.node("k3s-gpu-worker").unwrap());
+        assert!(rule_of(&server, "6443/tcp", Group::MeshNodes).is_some());
+        assert!(agent.iter().all(|r| r.port.from != 6443), "{agent:?}");
+        for r in [&server, &agent] {
+            assert!(rule_of(r, "8472/udp", Group::MeshNodes).is_some());
+            assert!(r.iter().any(|x| x.port.spec() == "10250/tcp"));
         }
     }
 
     #[test]
-    fn lan_peers_are_accepted_only_where_a_site_is_shared() {
+    fn peers_are_addresses_not_ranges() {
         let c = Cluster::from_yaml(FLANNEL).unwrap();
-        let worker = script(&c, c.node("k3s-worker-01").unwrap());
-        assert!(worker.contains("rule iptables -s 192.168.2.0/24 -p tcp --dport 10250"));
-        let gpu = script(&c, c.node("k3s-gpu-worker").unwrap());
-        assert!(!gpu.contains("192.168.0.0/24"), "{gpu}");
+        let p = peers_txt(&c);
+        assert!(p.contains("mesh-nodes 100.80.98.64\n"), "{p}");
+        // one server, no etcd peers: no script reads a servers-only group
+        assert!(!p.contains("mesh-servers"), "{p}");
+        assert!(p.contains("lan-nodes-0 192.168.2.21\n"), "{p}");
+        // the gpu worker is alone on its site: no LAN group for it
+        assert!(!p.contains("192.168.0.25"), "{p}");
+        assert!(!p.contains("100.64.0.0/10"), "{p}");
+        let sh = script(&c, c.node("k3s-master").unwrap());
+        assert!(!sh.contains("100.64.0.0/10"), "{sh}");
     }
 
     #[test]
-    fn vxlan_opens_only_where_the_tunnel_runs() {
-        // flannel over tailscale0: VXLAN arrives on the mesh, never from the LAN
+    fn lan_opens_only_what_is_dialed_on_it() {
+        // flannel over tailscale0: VXLAN arrives on the mesh, never from the LAN; the kubelet
+        // is dialed at the LAN node-ip by the site's peers
         let c = Cluster::from_yaml(FLANNEL).unwrap();
-        let worker = script(&c, c.node("k3s-worker-01").unwrap());
-        assert!(
-            worker.contains("rule iptables -i tailscale0 -s 100.64.0.0/10 -p udp --dport 8472 ")
-        );
-        assert!(
-            !worker.contains("-s 192.168.2.0/24 -p udp --dport 8472"),
-            "{worker}"
-        );
-        // the kubelet still answers LAN peers
-        assert!(worker.contains("rule iptables -s 192.168.2.0/24 -p tcp --dport 10250"));
-        // one LAN, LAN node-ips: VXLAN from the LAN only, not from the mesh
-        let lan = Cluster::from_yaml("version: 1\nname: lab\nsites: [{name: home, subnets: [192.168.2.0/24]}]\nnodes:\n  - {name: a, role: server, site: home, lan_ip: 192.168.2.10, mesh_ip: 100.64.0.1}\n  - {name: b, role: agent, site: home, lan_ip: 192.168.2.11, mesh_ip: 100.64.0.2}\n").unwrap();
-        let sh = script(&lan, &lan.nodes[1]);
-        assert!(
-            sh.contains("rule iptables -s 192.168.2.0/24 -p udp --dport 8472 "),
-            "{sh}"
-        );
-        assert!(
-            !sh.contains("-i tailscale0 -s 100.64.0.0/10 -p udp --dport 8472"),
-            "{sh}"
-        );
+        let worker = rules(&c, c.node("k3s-worker-01").unwrap());
+        assert!(rule_of(&worker, "8472/udp", Group::MeshNodes).is_some());
+        assert!(rule_of(&worker, "8472/udp", Group::LanNodes(0)).is_none());
+        assert!(rule_of(&worker, "10250/tcp", Group::LanNodes(0)).is_some());
+        // mesh node-ips on a shared site: the LAN is opened for nothing
+        let mesh = Cluster::from_yaml("version: 1\nname: lab\nsites: [{name: home, subnets: [192.168.2.0/24]}]\nnodes:\n  - {name: a, role: server, site: home, lan_ip: 192.168.2.10, mesh_ip: 100.64.0.1, node_ip: mesh}\n  - {name: b, role: agent, site: home, lan_ip: 192.168.2.11, mesh_ip: 100.64.0.2, node_ip: mesh}\n").unwrap();
+        for n in &mesh.nodes {
+            let r = rules(&mesh, n);
+            assert!(r.iter().all(|x| x.iface.is_some()), "{r:?}");
+        }
     }
 
     #[test]
-    fn pods_services_and_direct_tailscale_paths_are_allowed() {
+    fn pods_only_on_cni_devices_and_cluster_ports_closed() {
         let c = Cluster::from_yaml(FLANNEL).unwrap();
         let sh = script(&c, c.node("k3s-master").unwrap());
-        assert!(sh.contains("rule iptables -s 10.42.0.0/16 -m comment --comment 'meshspec: pods and services' -j ACCEPT"), "{sh}");
-        assert!(sh.contains("rule iptables -s 10.43.0.0/16 -m comment"));
-        assert!(sh.contains("rule iptables -s 0.0.0.0/0 -p udp --dport 41641 "));
-        assert!(sh.contains("rule ip6tables -s ::/0 -p udp --dport 41641 "));
+        assert!(
+            sh.contains("add 4 -i cni0 -s 10.42.0.0/16 -j ACCEPT"),
+            "{sh}"
+        );
+        assert!(sh.contains("add 4 -i flannel.1 -s 10.42.0.0/16 -j ACCEPT"));
+        assert!(!sh.contains("flannel-v6.1"), "IPv4-only: no IPv6 device");
+        assert!(!sh.contains("add 4 -s 10.42.0.0/16"), "{sh}");
+        assert!(sh.contains("for f in 4 6; do add \"$f\" -p udp --dport 41641 -j ACCEPT; done"));
+        assert!(sh.contains("for f in 4 6; do add \"$f\" -p tcp --dport 10250 -j DROP; done"));
+        assert!(sh.contains("for f in 4 6; do add \"$f\" -p udp --dport 8472 -j DROP; done"));
+        assert!(!sh.contains("--dport 22 "), "{sh}");
+        assert!(!sh.contains("-P INPUT"), "{sh}");
+        // the mesh port is accepted before any drop
+        assert!(sh.find("--dport 41641").unwrap() < sh.find("-j DROP").unwrap());
         let wg = Cluster::from_yaml("version: 1\nname: lab\nmesh: {provider: wireguard, interface: wg0, ipv4_range: 10.99.0.0/24}\nnodes:\n  - {name: a, role: server, mesh_ip: 10.99.0.1}\n").unwrap();
-        assert!(!script(&wg, &wg.nodes[0]).contains("41641"));
+        let sh = script(&wg, &wg.nodes[0]);
+        assert!(!sh.contains("41641"));
+        assert!(sh.contains("-p udp --dport 51820 -j ACCEPT"), "{sh}");
     }
 
     #[test]
-    fn etcd_range_between_servers() {
-        let c = Cluster::from_yaml("version: 1\nname: lab\nnodes:\n  - {name: a, role: server, mesh_ip: 100.64.0.1}\n  - {name: b, role: server, mesh_ip: 100.64.0.2}\n  - {name: d, role: server, mesh_ip: 100.64.0.3}\n").unwrap();
+    fn etcd_between_servers_only() {
+        let c = Cluster::from_yaml("version: 1\nname: lab\nnodes:\n  - {name: a, role: server, mesh_ip: 100.64.0.1}\n  - {name: b, role: server, mesh_ip: 100.64.0.2}\n  - {name: d, role: server, mesh_ip: 100.64.0.3}\n  - {name: e, role: agent, mesh_ip: 100.64.0.4}\n").unwrap();
+        let r = rules(&c, &c.nodes[1]);
+        assert!(rule_of(&r, "2379-2380/tcp", Group::MeshServers).is_some());
+        assert!(rule_of(&r, "2379-2380/tcp", Group::MeshNodes).is_none());
         let sh = script(&c, &c.nodes[1]);
-        assert!(sh.contains("--dport 2379:2380"), "{sh}");
-        assert!(sh.contains("port 2379:2380 proto tcp"));
+        assert!(sh.contains("--dport 2379:2380 -j ACCEPT"), "{sh}");
+        let flows = needed_flows(&c);
+        assert!(
+            !flows.iter().any(|f| f.from == "e" && f.port.from == 2379),
+            "agents do not dial etcd"
+        );
+        assert!(
+            flows
+                .iter()
+                .any(|f| f.from == "a" && f.to == "b" && f.port.from == 2379)
+        );
+    }
+
+    #[test]
+    fn a_server_url_on_the_lan_opens_the_api_there_only() {
+        let c = Cluster::from_yaml("version: 1\nname: lab\nsites: [{name: home, subnets: [192.168.2.0/24]}]\nk3s: {server_url: \"https://192.168.2.10:6443\"}\nnodes:\n  - {name: a, role: server, site: home, lan_ip: 192.168.2.10, mesh_ip: 100.64.0.1, node_ip: mesh}\n  - {name: b, role: agent, site: home, lan_ip: 192.168.2.11, mesh_ip: 100.64.0.2, node_ip: mesh}\n").unwrap();
+        let r = rules(&c, &c.nodes[0]);
+        assert!(
+            rule_of(&r, "6443/tcp", Group::LanNodes(0)).is_some(),
+            "{r:?}"
+        );
+        assert!(
+            rule_of(&r, "10250/tcp", Group::LanNodes(0)).is_none(),
+            "{r:?}"
+        );
+        assert!(
+            needed_flows(&c)
+                .iter()
+                .any(|f| f.from == "b" && !f.over_mesh && f.port.from == 6443)
+        );
+    }
+
+    #[test]
+    fn embedded_registry_opens_5001_and_6443_on_agents() {
+        let c = Cluster::from_yaml("version: 1\nname: lab\nk3s: {server_extra: {embedded-registry: true}}\nnodes:\n  - {name: a, role: server, mesh_ip: 100.64.0.1}\n  - {name: b, role: agent, mesh_ip: 100.64.0.2}\n").unwrap();
+        let agent = rules(&c, &c.nodes[1]);
+        assert!(
+            rule_of(&agent, "5001/tcp", Group::MeshNodes).is_some(),
+            "{agent:?}"
+        );
+        assert!(
+            rule_of(&agent, "6443/tcp", Group::MeshNodes).is_some(),
+            "{agent:?}"
+        );
     }
 }

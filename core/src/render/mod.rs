@@ -134,6 +134,7 @@ impl Cluster {
             labels_taints::script(self),
             MODE_SCRIPT,
         );
+        b.add(firewall::PEERS_PATH, firewall::peers_txt(self), MODE_FILE);
         for n in &self.nodes {
             b.add(
                 format!("cluster/firewall/{}.sh", n.name),
@@ -202,7 +203,8 @@ mod tests {
             ),
             Some(MODE_FILE)
         );
-        assert_eq!(b.files.len(), 4 * 6 + 4 + 4);
+        // cluster-wide: 4 firewall scripts, peers.txt, labels-taints.sh, the ACL, verify.sh, PLAN.md
+        assert_eq!(b.files.len(), 4 * 6 + 4 + 5);
     }
 
     #[test]

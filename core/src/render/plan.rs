@@ -92,6 +92,7 @@ pub fn plan_markdown(c: &Cluster, diagnostics: &Diagnostics) -> String {
         );
     }
     rollout(&mut s, c);
+    firewall_section(&mut s, c);
     diagnostics_section(&mut s, diagnostics);
     rollback(&mut s, c);
     s
@@ -268,6 +269,15 @@ fn rollout(s: &mut String, c: &Cluster) {
     );
     step += 1;
     let _ = writeln!(s, "{step}. Check: `sh cluster/verify.sh`.");
+}
+
+/// `## Host firewall`: how to run and remove the scripts, and this cluster's port matrix.
+fn firewall_section(s: &mut String, c: &Cluster) {
+    s.push_str("\n## Host firewall\n\nOn each node, from a copy of the bundle's `cluster/firewall/` directory (the script reads `peers.txt` next to it): `sudo sh cluster/firewall/<node>.sh`. It builds its own chain `MESHSPEC-INPUT` (iptables and ip6tables) and jumps to it first from `INPUT`: the ports below are accepted only from the nodes that dial them (by address, on the interface their traffic arrives on), pod and service addresses only on the CNI's own devices, the mesh's listen port from anywhere, and the cluster's ports are dropped for everyone else. Default policies, SSH and every other port are left alone, so it is right on a host without a firewall and on a default-deny one. Rerunning it gives the same rules (rerun after any change to the spec); `sudo sh cluster/firewall/<node>.sh --remove` removes every rule and chain it added. The rules are not persisted across reboots: save them with your distribution's tool.\n\n");
+    s.push_str(&crate::ports::table_markdown(
+        &crate::ports::required(c),
+        &[crate::ports::mesh_port(c)],
+    ));
 }
 
 /// `## Mesh tags`: the command that applies each node's tag (the ACL grants name tags, and a

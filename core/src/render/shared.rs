@@ -12,8 +12,7 @@
 use std::collections::BTreeMap;
 
 use crate::cluster::{Cluster, Node};
-use crate::ports::Port;
-use crate::render::firewall::{self, Source};
+use crate::render::firewall::{self, Rule};
 use crate::render::{env, install};
 
 /// The bodies rendered so far, for one bundle. Ordered maps: a key is compared only until its
@@ -22,7 +21,7 @@ pub(super) struct Shared<'c> {
     cluster: &'c Cluster,
     service_env: Option<String>,
     environment_d: Option<String>,
-    firewall: BTreeMap<Vec<(Port, Vec<Source>)>, String>,
+    firewall: BTreeMap<Vec<Rule>, String>,
     install: BTreeMap<install::Shape, String>,
 }
 

@@ -1,11 +1,13 @@
 //! MS8xx: ports and mesh policy.
 
-use crate::cluster::Cluster;
+use crate::cluster::{Cluster, NodeIpMode};
 use crate::code::Code;
 use crate::diagnostic::Diagnostic;
 use crate::ports::{self, Scope};
+use crate::spec::{FlannelBackend, Provider};
 
 pub(super) fn check(c: &Cluster, out: &mut Vec<Diagnostic>) {
+    port_clash(c, out);
     if c.nodes.len() < 2 {
         return;
     }
@@ -32,4 +34,38 @@ pub(super) fn check(c: &Cluster, out: &mut Vec<Diagnostic>) {
         None => "`cluster/firewall/<node>.sh` in the bundle opens these ports on each host's mesh interface".to_owned(),
     };
     out.push(Diagnostic::new(Code::MeshAcl, "mesh", msg).with_help(help));
+}
+
+/// MS823: flannel `wireguard-native` listens on 51820/udp (IPv4) and 51821/udp (IPv6) on every
+/// node (k3s docs, installation/requirements), the port a plain WireGuard mesh listens on by
+/// default (`mesh.wireguard.listen_port`, 51820; the spec has no other value yet): the second
+/// device to bind it fails, and whichever comes up first takes the other's traffic.
+fn port_clash(c: &Cluster, out: &mut Vec<Diagnostic>) {
+    let Some(f) = c.cni.flannel() else { return };
+    if c.mesh.provider != Provider::Wireguard || f.backend != FlannelBackend::WireguardNative {
+        return;
+    }
+    let vpn = c
+        .nodes
+        .iter()
+        .any(|n| n.node_ip_mode == NodeIpMode::VpnAuth);
+    if vpn {
+        return;
+    }
+    let mesh = ports::mesh_port(c);
+    let clash = (51820..=51821).contains(&mesh.from);
+    if !clash {
+        return;
+    }
+    out.push(
+        Diagnostic::new(
+            Code::WgPortClash,
+            "cni.flannel.backend",
+            format!(
+                "flannel `wireguard-native` listens on 51820/udp and 51821/udp on every node, and the WireGuard mesh `{}` listens on {}/udp: both cannot bind the same UDP port",
+                c.mesh.interface, mesh.from
+            ),
+        )
+        .with_help("the mesh already encrypts node-to-node traffic: set `cni.flannel.backend: vxlan` (VXLAN over the mesh, no second WireGuard layer, 30 bytes more pod MTU)"),
+    );
 }

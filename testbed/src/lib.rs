@@ -1,0 +1,974 @@
+//! A cluster's network in Linux network namespaces, built from a spec's core model and its
+//! rendered bundle, to run the bundle's scripts on a real kernel and probe the port matrix.
+//!
+//! [`Testbed::build`] makes one namespace per node, one bridge per site LAN, a mesh segment
+//! (each node's interface there carries the mesh interface's name, e.g. `tailscale0`, and the
+//! node's mesh addresses), an internet segment (documentation addresses, 203.0.113.0/24 and
+//! 2001:db8:ffff::/64), and outsiders: one host per LAN, one LAN host that takes an address in
+//! the pod network (per LAN), one on the mesh, one mesh host with a pod address, one on the
+//! internet. All bridges live in a switch
+//! namespace of their own: nothing is created in the caller's namespace, no namespace has a
+//! default route, so no packet leaves the namespaces the testbed made.
+//!
+//! Every node runs a listener on every port of the matrix plus SSH (22) and the mesh's port
+//! (TCP accept, UDP echo); [`Testbed::probe`] runs many probes at once, one prober per source
+//! namespace, each with a short timeout.
+//!
+//! Cleanup: the namespaces (and the listeners in them) go on drop, panics included; a
+//! watchdog process in its own session removes them when this process dies any other way
+//! (SIGINT, SIGTERM, SIGKILL); [`sweep_stale`] removes those of dead runs (names
+//! `mstb-<pid>-...`).
+//!
+//! Needs root, iproute2 (`ip netns`), iptables (any backend) and python3.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Write};
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use meshspec::cidr::Cidr;
+use meshspec::ports::{self, Proto};
+use meshspec::render::firewall;
+use meshspec::{Bundle, Cluster};
+
+const LISTEN_PY: &str = include_str!("listen.py");
+const PROBE_PY: &str = include_str!("probe.py");
+/// The name prefix of every namespace a testbed makes: `mstb-<pid>-<run>-<index>`.
+pub const PREFIX: &str = "mstb-";
+/// SSH, which the firewall must never cut.
+pub const SSH_PORT: u16 = 22;
+
+static RUNS: AtomicUsize = AtomicUsize::new(0);
+
+/// Why the testbed cannot run here, or `None` when it can (root, `ip netns`, iptables and
+/// ip6tables with their restore tools, python3).
+#[must_use]
+pub fn unavailable() -> Option<String> {
+    let ok = |cmd: &str, args: &[&str]| {
+        Command::new(cmd)
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if !ok("id", &[])
+        || Command::new("id")
+            .arg("-u")
+            .output()
+            .map(|o| o.stdout)
+            .unwrap_or_default()
+            != b"0\n"
+    {
+        return Some("not root (network namespaces need CAP_SYS_ADMIN and CAP_NET_ADMIN)".into());
+    }
+    if !ok("ip", &["netns", "list"]) {
+        return Some("`ip netns` does not work (iproute2 missing or no netns support)".into());
+    }
+    for tool in [
+        "iptables",
+        "ip6tables",
+        "iptables-restore",
+        "ip6tables-restore",
+        "iptables-save",
+        "ip6tables-save",
+    ] {
+        if !ok("sh", &["-c", &format!("command -v {tool}")]) {
+            return Some(format!(
+                "`{tool}` is not installed (apt-get install iptables)"
+            ));
+        }
+    }
+    if !ok("python3", &["-c", "import asyncio"]) {
+        return Some("python3 is not installed".into());
+    }
+    // a namespace can really be made here (containers may refuse)
+    let probe = format!("{PREFIX}{}-check", std::process::id());
+    if !ok("ip", &["netns", "add", &probe]) {
+        return Some("`ip netns add` fails (no permission to create network namespaces)".into());
+    }
+    let ok_iptables = ok("ip", &["netns", "exec", &probe, "iptables", "-S"]);
+    let _ = ok("ip", &["netns", "del", &probe]);
+    if !ok_iptables {
+        return Some("iptables does not work inside a network namespace".into());
+    }
+    None
+}
+
+/// Deletes the namespaces of testbed runs whose process is gone (a run killed before its
+/// cleanup). Returns how many it removed.
+pub fn sweep_stale() -> usize {
+    let mut n = 0;
+    for ns in list_namespaces() {
+        let Some(rest) = ns.strip_prefix(PREFIX) else {
+            continue;
+        };
+        let Some(pid) = rest.split('-').next().and_then(|p| p.parse::<u32>().ok()) else {
+            continue;
+        };
+        if pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists() {
+            kill_in(&ns);
+            let _ = run("ip", &["netns", "del", &ns]);
+            n += 1;
+        }
+    }
+    n
+}
+
+fn list_namespaces() -> Vec<String> {
+    Command::new("ip")
+        .args(["netns", "list"])
+        .output()
+        .map(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .lines()
+                .filter_map(|l| l.split_whitespace().next().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Kills the processes inside one of the testbed's own namespaces.
+fn kill_in(ns: &str) {
+    if let Ok(o) = Command::new("ip").args(["netns", "pids", ns]).output() {
+        for pid in String::from_utf8_lossy(&o.stdout).split_whitespace() {
+            let _ = Command::new("kill").args(["-9", pid]).status();
+        }
+    }
+}
+
+fn run(cmd: &str, args: &[&str]) -> Result<String, String> {
+    let out = Command::new(cmd)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("{cmd}: {e}"))?;
+    if out.status.success() {
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    } else {
+        Err(format!(
+            "`{cmd} {}` failed: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr).trim()
+        ))
+    }
+}
+
+/// Where a host sits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Segment {
+    /// The LAN of the site with this index in `sites:`.
+    Lan(usize),
+    /// The mesh.
+    Mesh,
+    /// The internet (underlay beyond the LANs).
+    Internet,
+}
+
+/// A node's namespace and addresses.
+#[derive(Debug, Clone)]
+pub struct NodeNs {
+    /// The node's name.
+    pub name: String,
+    /// Its namespace.
+    pub ns: String,
+    /// Its site's index, when it sits on a LAN.
+    pub site: Option<usize>,
+    /// LAN addresses (on `lan0`).
+    pub lan: Vec<IpAddr>,
+    /// Mesh addresses (on the mesh interface).
+    pub mesh: Vec<IpAddr>,
+    /// Internet addresses (on `wan0`).
+    pub wan: Vec<IpAddr>,
+}
+
+/// A host that is not a cluster node.
+#[derive(Debug, Clone)]
+pub struct Outsider {
+    /// What it is, for reports (`LAN home outsider`).
+    pub label: String,
+    /// Its namespace.
+    pub ns: String,
+    /// Where it sits.
+    pub segment: Segment,
+    /// Its addresses.
+    pub addrs: Vec<IpAddr>,
+    /// Whether its address is in the pod network (a spoofed pod source).
+    pub spoofs_pod: bool,
+}
+
+/// One probe: from a namespace (and a source address), to an address and port.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Probe {
+    /// The source namespace.
+    pub from_ns: String,
+    /// The source address to bind, or the kernel's choice.
+    pub src: Option<IpAddr>,
+    /// The protocol.
+    pub proto: Proto,
+    /// The destination.
+    pub dst: IpAddr,
+    /// The port (0 for ICMP).
+    pub port: u16,
+}
+
+/// How the nodes' hosts are set up before the script runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HostMode {
+    /// No firewall (policy ACCEPT, no rules).
+    Bare,
+    /// INPUT policy DROP; loopback, established/related, SSH (and IPv6 neighbour discovery)
+    /// accepted.
+    DefaultDeny,
+}
+
+/// A built testbed. Dropping it removes every namespace it made.
+pub struct Testbed {
+    /// This run's namespace name prefix.
+    pub prefix: String,
+    /// The switch namespace (bridges only).
+    pub switch: String,
+    /// The nodes, in spec order.
+    pub nodes: Vec<NodeNs>,
+    /// The outsiders.
+    pub outsiders: Vec<Outsider>,
+    /// The bundle directory (the rendered files, as the operator has them).
+    pub bundle_dir: PathBuf,
+    dir: PathBuf,
+    namespaces: Vec<String>,
+    listeners: Vec<Child>,
+    watchdog: Option<Child>,
+}
+
+impl Drop for Testbed {
+    fn drop(&mut self) {
+        for l in &mut self.listeners {
+            let _ = l.kill();
+            let _ = l.wait();
+        }
+        for ns in self.namespaces.iter().rev() {
+            kill_in(ns);
+            let _ = run("ip", &["netns", "del", ns]);
+        }
+        if let Some(w) = &mut self.watchdog {
+            let _ = w.kill();
+            let _ = w.wait();
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Every address of a block but the ones in `used`, from the top down (skipping the last,
+/// which is a broadcast address in IPv4).
+fn free_in(block: &Cidr, used: &[IpAddr]) -> Option<IpAddr> {
+    let size = block.size();
+    (2..size.min(64))
+        .filter_map(|k| block.nth(size - k))
+        .find(|a| !used.contains(a))
+}
+
+/// The block of `subnets` that holds `addr`, else the host itself.
+fn prefix_of(addr: IpAddr, subnets: &[Cidr]) -> u8 {
+    subnets
+        .iter()
+        .find(|s| s.contains_addr(addr))
+        .map_or(if addr.is_ipv4() { 32 } else { 128 }, Cidr::prefix)
+}
+
+impl Testbed {
+    /// Builds the network of `c` and writes `bundle` into a directory, then starts the
+    /// listeners. Removes stale namespaces of dead runs first.
+    ///
+    /// # Errors
+    /// A command that failed (what was run and its message); whatever was built is removed.
+    pub fn build(c: &Cluster, bundle: &Bundle) -> Result<Testbed, String> {
+        sweep_stale();
+        let pid = std::process::id();
+        let prefix = format!("{PREFIX}{pid}-{}", RUNS.fetch_add(1, Ordering::SeqCst));
+        let dir = std::env::temp_dir().join(&prefix);
+        let bundle_dir = dir.join("bundle");
+        std::fs::create_dir_all(&bundle_dir).map_err(|e| e.to_string())?;
+        for (path, f) in &bundle.files {
+            let target = bundle_dir.join(path);
+            if let Some(parent) = target.parent() {
+                std::fs::create_dir_all(parent).map_err(|e| e.to_string())?;
+            }
+            std::fs::write(&target, &f.contents).map_err(|e| e.to_string())?;
+        }
+        std::fs::write(dir.join("listen.py"), LISTEN_PY).map_err(|e| e.to_string())?;
+        std::fs::write(dir.join("probe.py"), PROBE_PY).map_err(|e| e.to_string())?;
+        // the watchdog outlives this process (its own session) and removes the namespaces
+        // when it is gone, however it went
+        let watchdog = Command::new("setsid")
+            .args([
+                "sh",
+                "-c",
+                "while kill -0 \"$1\" 2>/dev/null; do sleep 1; done; for n in $(ip netns list | cut -d' ' -f1); do case $n in \"$2\"-*) for p in $(ip netns pids \"$n\"); do kill -9 \"$p\"; done; ip netns del \"$n\" ;; esac; done; rm -rf \"$3\"",
+                "watchdog",
+                &pid.to_string(),
+                &prefix,
+                &dir.display().to_string(),
+            ])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .ok();
+        let mut tb = Testbed {
+            switch: format!("{prefix}-sw"),
+            prefix,
+            nodes: Vec::new(),
+            outsiders: Vec::new(),
+            bundle_dir,
+            dir,
+            namespaces: Vec::new(),
+            listeners: Vec::new(),
+            watchdog,
+        };
+        tb.wire(c)?;
+        tb.start_listeners(c)?;
+        Ok(tb)
+    }
+
+    fn add_ns(&mut self, name: &str) -> Result<(), String> {
+        run("ip", &["netns", "add", name])?;
+        self.namespaces.push(name.to_owned());
+        run("ip", &["-n", name, "link", "set", "lo", "up"])?;
+        run(
+            "ip",
+            &[
+                "netns",
+                "exec",
+                name,
+                "sysctl",
+                "-qw",
+                "net.ipv6.conf.all.accept_dad=0",
+                "net.ipv6.conf.default.accept_dad=0",
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// Plugs `ns` into bridge `br` with an interface named `ifname`.
+    fn plug(&mut self, ns: &str, ifname: &str, br: &str) -> Result<(), String> {
+        let n = self.namespaces.len();
+        let port = format!("p{n}{}", &ifname.chars().take(4).collect::<String>());
+        let port: String = port.chars().take(15).collect();
+        run(
+            "ip",
+            &[
+                "-n",
+                &self.switch,
+                "link",
+                "add",
+                &port,
+                "type",
+                "veth",
+                "peer",
+                "name",
+                ifname,
+                "netns",
+                ns,
+            ],
+        )?;
+        run(
+            "ip",
+            &["-n", &self.switch, "link", "set", &port, "master", br, "up"],
+        )?;
+        run("ip", &["-n", ns, "link", "set", ifname, "up"])?;
+        Ok(())
+    }
+
+    fn addr(ns: &str, ifname: &str, a: IpAddr, prefix: u8) -> Result<(), String> {
+        let cidr = format!("{a}/{prefix}");
+        let mut args = vec!["-n", ns, "addr", "add", cidr.as_str(), "dev", ifname];
+        if a.is_ipv6() {
+            args.push("nodad");
+        }
+        run("ip", &args).map(|_| ())
+    }
+
+    fn route(ns: &str, to: &str, ifname: &str, src: Option<IpAddr>) -> Result<(), String> {
+        let src = src.map(|s| s.to_string());
+        let mut args = vec!["-n", ns, "route", "replace", to, "dev", ifname];
+        if let Some(s) = &src {
+            args.extend(["src", s.as_str()]);
+        }
+        run("ip", &args).map(|_| ())
+    }
+
+    fn wire(&mut self, c: &Cluster) -> Result<(), String> {
+        let sw = self.switch.clone();
+        self.add_ns(&sw)?;
+        let mesh_if = c.mesh.interface.clone();
+        // mesh addresses inside the mesh's range are on-link through it; others get host routes
+        let mesh_ranges = c.mesh.ranges();
+        let on_link = |a: &IpAddr, b: &IpAddr| {
+            mesh_ranges
+                .iter()
+                .any(|r| r.contains_addr(*a) && r.contains_addr(*b))
+        };
+        let bridge = |name: &str| {
+            run("ip", &["-n", &sw, "link", "add", name, "type", "bridge"])
+                .and_then(|_| run("ip", &["-n", &sw, "link", "set", name, "up"]))
+        };
+        bridge("brmesh")?;
+        bridge("brwan")?;
+        let mut lans: Vec<usize> = Vec::new();
+        let wan4: Cidr = "203.0.113.0/24".parse().map_err(|_| "cidr")?;
+        let wan6: Cidr = "2001:db8:ffff::/64".parse().map_err(|_| "cidr")?;
+        // nodes
+        for (i, n) in c.nodes.iter().enumerate() {
+            let ns = format!("{}-n{i}", self.prefix);
+            self.add_ns(&ns)?;
+            let site = n
+                .site
+                .as_deref()
+                .and_then(|s| c.sites.iter().position(|x| x.name == s));
+            let mut node = NodeNs {
+                name: n.name.clone(),
+                ns: ns.clone(),
+                site,
+                lan: Vec::new(),
+                mesh: n.mesh_ips.clone(),
+                wan: Vec::new(),
+            };
+            if let (Some(si), false) = (site, n.lan_ips.is_empty()) {
+                let br = format!("brlan{si}");
+                if !lans.contains(&si) {
+                    bridge(&br)?;
+                    lans.push(si);
+                }
+                self.plug(&ns, "lan0", &br)?;
+                for a in &n.lan_ips {
+                    Self::addr(&ns, "lan0", *a, prefix_of(*a, &c.sites[si].subnets))?;
+                }
+                node.lan = n.lan_ips.clone();
+            }
+            if !n.mesh_ips.is_empty() {
+                self.plug(&ns, &mesh_if, "brmesh")?;
+                for a in &n.mesh_ips {
+                    Self::addr(&ns, &mesh_if, *a, prefix_of(*a, &mesh_ranges))?;
+                }
+            }
+            self.plug(&ns, "wan0", "brwan")?;
+            let k = u128::try_from(i).unwrap_or(0) + 1;
+            for block in [&wan4, &wan6] {
+                if let Some(a) = block.nth(k) {
+                    Self::addr(&ns, "wan0", a, block.prefix())?;
+                    node.wan.push(a);
+                }
+            }
+            self.nodes.push(node);
+        }
+        // outsiders: one per LAN and a spoofed pod source per LAN
+        let all_addrs: Vec<IpAddr> = c
+            .nodes
+            .iter()
+            .flat_map(meshspec::cluster::Node::addresses)
+            .collect();
+        let pod4 = c
+            .network
+            .cluster_cidrs
+            .iter()
+            .find(|x| x.family() == meshspec::cidr::Family::Ipv4)
+            .copied();
+        for si in lans.clone() {
+            let site = &c.sites[si];
+            let br = format!("brlan{si}");
+            let ns = format!("{}-l{si}", self.prefix);
+            self.add_ns(&ns)?;
+            self.plug(&ns, "lan0", &br)?;
+            let mut addrs = Vec::new();
+            for sub in &site.subnets {
+                if let Some(a) = free_in(sub, &all_addrs) {
+                    Self::addr(&ns, "lan0", a, sub.prefix())?;
+                    addrs.push(a);
+                }
+            }
+            self.outsiders.push(Outsider {
+                label: format!("LAN `{}` outsider", site.name),
+                ns,
+                segment: Segment::Lan(si),
+                addrs,
+                spoofs_pod: false,
+            });
+            if let Some(pod) = pod4 {
+                let ns = format!("{}-s{si}", self.prefix);
+                self.add_ns(&ns)?;
+                self.plug(&ns, "lan0", &br)?;
+                let spoof = free_in(&pod, &all_addrs).ok_or("no free pod address")?;
+                Self::addr(&ns, "lan0", spoof, 32)?;
+                for sub in site
+                    .subnets
+                    .iter()
+                    .filter(|s| s.family() == meshspec::cidr::Family::Ipv4)
+                {
+                    Self::route(&ns, &sub.to_string(), "lan0", Some(spoof))?;
+                }
+                // the nodes answer it on the LAN, as they would a pod address seen there
+                for node in self
+                    .nodes
+                    .clone()
+                    .iter()
+                    .filter(|n| n.site == Some(si) && !n.lan.is_empty())
+                {
+                    Self::route(&node.ns, &format!("{spoof}/32"), "lan0", None)?;
+                }
+                self.outsiders.push(Outsider {
+                    label: format!("LAN `{}` host spoofing pod address {spoof}", site.name),
+                    ns,
+                    segment: Segment::Lan(si),
+                    addrs: vec![spoof],
+                    spoofs_pod: true,
+                });
+            }
+        }
+        // the mesh outsider: an address in the mesh range (or next to the nodes') that no
+        // node has; every mesh host routes to every other over the mesh interface
+        let mesh_nodes: Vec<IpAddr> = c.nodes.iter().flat_map(|n| n.mesh_ips.clone()).collect();
+        if !mesh_nodes.is_empty() {
+            let ns = format!("{}-m", self.prefix);
+            self.add_ns(&ns)?;
+            self.plug(&ns, &mesh_if, "brmesh")?;
+            let mut addrs = Vec::new();
+            for v4 in [true, false] {
+                let Some(first) = mesh_nodes.iter().find(|a| a.is_ipv4() == v4) else {
+                    continue;
+                };
+                let block = c
+                    .mesh
+                    .ranges()
+                    .into_iter()
+                    .find(|r| r.contains_addr(*first))
+                    .or_else(|| Cidr::truncated(*first, if v4 { 24 } else { 64 }));
+                if let Some(a) = block.and_then(|b| free_in(&b, &mesh_nodes)) {
+                    Self::addr(&ns, &mesh_if, a, prefix_of(a, &mesh_ranges))?;
+                    addrs.push(a);
+                }
+            }
+            self.outsiders.push(Outsider {
+                label: "mesh outsider".into(),
+                ns: ns.clone(),
+                segment: Segment::Mesh,
+                addrs: addrs.clone(),
+                spoofs_pod: false,
+            });
+            let hosts: Vec<(String, Vec<IpAddr>)> = self
+                .nodes
+                .iter()
+                .filter(|n| !n.mesh.is_empty())
+                .map(|n| (n.ns.clone(), n.mesh.clone()))
+                .chain(std::iter::once((ns, addrs)))
+                .collect();
+            for (from, own) in &hosts {
+                for (to, theirs) in &hosts {
+                    if from == to {
+                        continue;
+                    }
+                    for a in theirs {
+                        let src = own.iter().find(|o| o.is_ipv4() == a.is_ipv4()).copied();
+                        if let Some(s) = src
+                            && !on_link(a, &s)
+                        {
+                            Self::route(from, &a.to_string(), &mesh_if, src)?;
+                        }
+                    }
+                }
+            }
+        }
+        // a mesh host that takes a pod address: pods reach a node only on the CNI's devices
+        // (with vpn-auth the mesh interface is one, and such a cluster has no mesh addresses
+        // here)
+        let mesh4: Vec<IpAddr> = mesh_nodes.iter().copied().filter(IpAddr::is_ipv4).collect();
+        if let (Some(pod), false) = (pod4, mesh4.is_empty()) {
+            let mut used = all_addrs.clone();
+            used.extend(self.outsiders.iter().flat_map(|o| o.addrs.clone()));
+            if let Some(spoof) = free_in(&pod, &used) {
+                let ns = format!("{}-p", self.prefix);
+                self.add_ns(&ns)?;
+                self.plug(&ns, &mesh_if, "brmesh")?;
+                Self::addr(&ns, &mesh_if, spoof, 32)?;
+                for a in &mesh4 {
+                    Self::route(&ns, &a.to_string(), &mesh_if, Some(spoof))?;
+                }
+                for node in self
+                    .nodes
+                    .clone()
+                    .iter()
+                    .filter(|n| n.mesh.iter().any(IpAddr::is_ipv4))
+                {
+                    Self::route(&node.ns, &format!("{spoof}/32"), &mesh_if, None)?;
+                }
+                self.outsiders.push(Outsider {
+                    label: format!("mesh host spoofing pod address {spoof}"),
+                    ns,
+                    segment: Segment::Mesh,
+                    addrs: vec![spoof],
+                    spoofs_pod: true,
+                });
+            }
+        }
+        // the internet outsider
+        let ns = format!("{}-i", self.prefix);
+        self.add_ns(&ns)?;
+        self.plug(&ns, "wan0", "brwan")?;
+        let used: Vec<IpAddr> = self.nodes.iter().flat_map(|n| n.wan.clone()).collect();
+        let mut addrs = Vec::new();
+        for block in [&wan4, &wan6] {
+            if let Some(a) = free_in(block, &used) {
+                Self::addr(&ns, "wan0", a, block.prefix())?;
+                addrs.push(a);
+            }
+        }
+        self.outsiders.push(Outsider {
+            label: "internet outsider".into(),
+            ns,
+            segment: Segment::Internet,
+            addrs,
+            spoofs_pod: false,
+        });
+        Ok(())
+    }
+
+    /// The TCP and UDP ports the listeners serve: every port of the matrix, SSH and the mesh's
+    /// port.
+    #[must_use]
+    pub fn listened(c: &Cluster) -> (Vec<u16>, Vec<u16>) {
+        let mut tcp = vec![SSH_PORT];
+        let mut udp = Vec::new();
+        let mesh = ports::mesh_port(c);
+        for p in ports::required(c).into_iter().chain(std::iter::once(mesh)) {
+            let list = match p.proto {
+                Proto::Tcp => &mut tcp,
+                Proto::Udp => &mut udp,
+                Proto::Icmp => continue,
+            };
+            list.extend(p.from..=p.to);
+        }
+        tcp.sort_unstable();
+        tcp.dedup();
+        udp.sort_unstable();
+        udp.dedup();
+        (tcp, udp)
+    }
+
+    fn start_listeners(&mut self, c: &Cluster) -> Result<(), String> {
+        let (tcp, udp) = Self::listened(c);
+        let join = |v: &[u16]| v.iter().map(u16::to_string).collect::<Vec<_>>().join(",");
+        let script = self.dir.join("listen.py");
+        // all at once, then wait for each to say it is ready (python's start is the slow part)
+        let mut pending = Vec::new();
+        for n in self.nodes.clone() {
+            let child = Command::new("ip")
+                .args(["netns", "exec", &n.ns, "python3"])
+                .arg(&script)
+                .args([join(&tcp), join(&udp)])
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .map_err(|e| format!("listener: {e}"))?;
+            pending.push((n.name, child));
+        }
+        let mut failed = None;
+        for (name, mut child) in pending {
+            let mut line = String::new();
+            if let Some(out) = child.stdout.take() {
+                let _ = BufReader::new(out).read_line(&mut line);
+            }
+            if line.trim() != "ready" {
+                failed = Some(name);
+            }
+            self.listeners.push(child);
+        }
+        match failed {
+            Some(name) => Err(format!("the listener in {name} did not start")),
+            None => Ok(()),
+        }
+    }
+
+    /// The node's namespace.
+    #[must_use]
+    pub fn node(&self, name: &str) -> Option<&NodeNs> {
+        self.nodes.iter().find(|n| n.name == name)
+    }
+
+    /// Runs a command in a namespace, from the bundle directory.
+    ///
+    /// # Errors
+    /// It could not start, or exited non-zero (with its stderr).
+    pub fn exec(&self, ns: &str, args: &[&str]) -> Result<String, String> {
+        let out = Command::new("ip")
+            .args(["netns", "exec", ns])
+            .args(args)
+            .current_dir(&self.bundle_dir)
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| e.to_string())?;
+        if out.status.success() {
+            Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+        } else {
+            Err(format!(
+                "`{}` in {ns} exited {}: {}",
+                args.join(" "),
+                out.status,
+                String::from_utf8_lossy(&out.stderr).trim()
+            ))
+        }
+    }
+
+    /// Sets every node's host firewall to `mode` (before any script ran).
+    ///
+    /// # Errors
+    /// An iptables command failed.
+    pub fn host_mode(&self, mode: HostMode) -> Result<(), String> {
+        if mode == HostMode::Bare {
+            return Ok(());
+        }
+        // one restore per family and node: the filter table of a default-deny host
+        let v4 = "*filter\n:INPUT DROP [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A INPUT -i lo -j ACCEPT\n-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT\nCOMMIT\n";
+        let v6 = "*filter\n:INPUT DROP [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A INPUT -i lo -j ACCEPT\n-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT\n-A INPUT -p ipv6-icmp -m icmp6 --icmpv6-type 135 -j ACCEPT\n-A INPUT -p ipv6-icmp -m icmp6 --icmpv6-type 136 -j ACCEPT\nCOMMIT\n";
+        for n in &self.nodes {
+            let script =
+                "printf '%s' \"$1\" | iptables-restore && printf '%s' \"$2\" | ip6tables-restore";
+            self.exec(&n.ns, &["sh", "-c", script, "host-mode", v4, v6])?;
+        }
+        Ok(())
+    }
+
+    /// `iptables-save` and `ip6tables-save` of a namespace, comments and counters removed.
+    ///
+    /// # Errors
+    /// A save command failed.
+    ///
+    /// A table that holds only its built-in chains with policy ACCEPT and no rule is left out:
+    /// nf_tables makes such a table the first time any iptables command touches it, and it
+    /// filters nothing, exactly as no table.
+    pub fn saved_rules(&self, ns: &str) -> Result<String, String> {
+        let mut s = String::new();
+        let saved = self.exec(ns, &["sh", "-c", "iptables-save && ip6tables-save"])?;
+        {
+            let mut table: Vec<String> = Vec::new();
+            for line in saved.lines() {
+                if line.starts_with('#') {
+                    continue;
+                }
+                let line = match line.find(" [") {
+                    Some(i) if line.starts_with(':') => &line[..i],
+                    _ => line,
+                };
+                table.push(line.to_owned());
+                if line == "COMMIT" {
+                    let empty = table.iter().all(|l| {
+                        l.starts_with('*')
+                            || l == "COMMIT"
+                            || (l.starts_with(':') && l.ends_with(" ACCEPT"))
+                    });
+                    if !empty {
+                        for l in &table {
+                            s.push_str(l);
+                            s.push('\n');
+                        }
+                    }
+                    table.clear();
+                }
+            }
+        }
+        Ok(s)
+    }
+
+    /// Runs every probe at once (one prober per source namespace) and says which answered.
+    ///
+    /// # Errors
+    /// A prober could not run.
+    pub fn probe(&self, probes: &[Probe], timeout_s: f64) -> Result<Vec<bool>, String> {
+        let mut by_ns: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+        for (i, p) in probes.iter().enumerate() {
+            by_ns.entry(p.from_ns.as_str()).or_default().push(i);
+        }
+        let script = self.dir.join("probe.py");
+        let mut children = Vec::new();
+        for (ns, idx) in &by_ns {
+            let list: Vec<serde_json::Value> = idx
+                .iter()
+                .map(|i| {
+                    let p = &probes[*i];
+                    serde_json::json!([
+                        i,
+                        p.proto.to_string(),
+                        p.src.map(|s| s.to_string()),
+                        p.dst.to_string(),
+                        p.port
+                    ])
+                })
+                .collect();
+            let mut child = Command::new("ip")
+                .args(["netns", "exec", ns, "python3"])
+                .arg(&script)
+                .arg(timeout_s.to_string())
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .map_err(|e| format!("prober: {e}"))?;
+            if let Some(mut stdin) = child.stdin.take() {
+                stdin
+                    .write_all(serde_json::Value::Array(list).to_string().as_bytes())
+                    .map_err(|e| e.to_string())?;
+            }
+            children.push((ns.to_string(), child));
+        }
+        let mut ok = vec![false; probes.len()];
+        for (ns, child) in children {
+            let out = child.wait_with_output().map_err(|e| e.to_string())?;
+            if !out.status.success() {
+                return Err(format!(
+                    "the prober in {ns} failed: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                ));
+            }
+            let ids: Vec<usize> = serde_json::from_slice(&out.stdout).map_err(|e| e.to_string())?;
+            for i in ids {
+                if let Some(x) = ok.get_mut(i) {
+                    *x = true;
+                }
+            }
+        }
+        Ok(ok)
+    }
+
+    /// The probes of every flow the cluster needs ([`firewall::needed_flows`]), each port of a
+    /// range once, with a label for reports.
+    #[must_use]
+    pub fn needed(&self, c: &Cluster) -> Vec<(String, Probe)> {
+        let mut out = Vec::new();
+        for f in firewall::needed_flows(c) {
+            let Some(from) = self.node(&f.from) else {
+                continue;
+            };
+            for port in f.port.from..=f.port.to {
+                out.push((
+                    format!(
+                        "{} ({}) -> {} {} {} over the {} ({})",
+                        f.from,
+                        f.src,
+                        f.to,
+                        f.to_addr,
+                        port_label(f.port.proto, port),
+                        if f.over_mesh { "mesh" } else { "LAN" },
+                        f.port.why
+                    ),
+                    Probe {
+                        from_ns: from.ns.clone(),
+                        src: Some(f.src),
+                        proto: f.port.proto,
+                        dst: f.to_addr,
+                        port,
+                    },
+                ));
+            }
+        }
+        out
+    }
+
+    /// The addresses of `node` an outsider reaches on its segment.
+    fn facing(&self, o: &Outsider, n: &NodeNs) -> Vec<IpAddr> {
+        let same_family = |a: &IpAddr| o.addrs.iter().any(|x| x.is_ipv4() == a.is_ipv4());
+        match o.segment {
+            Segment::Lan(si) if n.site == Some(si) => {
+                n.lan.iter().copied().filter(same_family).collect()
+            }
+            Segment::Lan(_) => Vec::new(),
+            Segment::Mesh => n.mesh.iter().copied().filter(same_family).collect(),
+            Segment::Internet => n.wan.iter().copied().filter(same_family).collect(),
+        }
+    }
+
+    /// The probes of every outsider against every cluster port of every node it reaches.
+    #[must_use]
+    pub fn exposed(&self, c: &Cluster) -> Vec<(String, Probe)> {
+        let mut out = Vec::new();
+        for o in &self.outsiders {
+            for n in &self.nodes {
+                for dst in self.facing(o, n) {
+                    let src = o
+                        .addrs
+                        .iter()
+                        .find(|a| a.is_ipv4() == dst.is_ipv4())
+                        .copied();
+                    for (proto, a, b) in firewall::closed_ports(c) {
+                        for port in a..=b {
+                            out.push((
+                                format!(
+                                    "{} -> {} {dst} {}",
+                                    o.label,
+                                    n.name,
+                                    port_label(proto, port)
+                                ),
+                                Probe {
+                                    from_ns: o.ns.clone(),
+                                    src,
+                                    proto,
+                                    dst,
+                                    port,
+                                },
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// The probes that must always pass, from every outsider: SSH on every address it
+    /// reaches, and the mesh's port on the underlay (LAN and internet) addresses.
+    #[must_use]
+    pub fn never_cut(&self, c: &Cluster) -> Vec<(String, Probe)> {
+        let mesh = ports::mesh_port(c);
+        let mut out = Vec::new();
+        for o in self.outsiders.iter().filter(|o| !o.spoofs_pod) {
+            for n in &self.nodes {
+                for dst in self.facing(o, n) {
+                    let src = o
+                        .addrs
+                        .iter()
+                        .find(|a| a.is_ipv4() == dst.is_ipv4())
+                        .copied();
+                    let mut ports = vec![(Proto::Tcp, SSH_PORT)];
+                    if o.segment != Segment::Mesh {
+                        ports.push((mesh.proto, mesh.from));
+                    }
+                    for (proto, port) in ports {
+                        out.push((
+                            format!(
+                                "{} -> {} {dst} {}",
+                                o.label,
+                                n.name,
+                                port_label(proto, port)
+                            ),
+                            Probe {
+                                from_ns: o.ns.clone(),
+                                src,
+                                proto,
+                                dst,
+                                port,
+                            },
+                        ));
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+fn port_label(proto: Proto, port: u16) -> String {
+    match proto {
+        Proto::Icmp => "icmp echo".to_owned(),
+        p => format!("{port}/{p}"),
+    }
+}
