@@ -82,8 +82,11 @@ Examples:
   meshspec plan cluster.yaml > PLAN.md
   meshspec plan new.yaml --from old.yaml   # what applying new.yaml to a running cluster takes
 
-With --from, prints the change plan (MS901-MS904, rolling-restart order, nodes to join and
-remove) and exits 1 when the change cannot be applied to a running cluster.")]
+With --from, renders both specs and compares the bundles file by file: the change plan
+(MS901-MS910) gives per node the files that change and what each needs (policy merge first,
+restart k3s one node at a time, firewall re-run, labels-taints.sh, helm upgrade, re-run
+install.sh), nodes to join and remove; --format json carries the same under `changes`. Exits 1
+when the change cannot be applied to a running cluster.")]
     Plan(PlanArgs),
 
     /// Print the documentation page of a rule code, or list every code.

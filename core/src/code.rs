@@ -136,6 +136,7 @@ codes! {
     CidrChange = 902, "MS902", "cidr-change", Error, "cluster_cidr, service_cidr or node_cidr_mask changes: needs a rebuilt cluster";
     CniChange = 903, "MS903", "cni-change", Warning, "CNI plugin, tunnel protocol or flannel backend changes: every node restarts, pod networking drops meanwhile";
     RestartOrder = 904, "MS904", "restart-order", Info, "the rolling order: one node at a time, servers before agents, each Ready before the next";
+    NodeFilesChange = 910, "MS910", "node-files-change", Info, "per node: the bundle files that change and what applying each takes (restart, firewall re-run, helm upgrade, policy merge first)";
     LiveNodeMissing = 951, "MS951", "live-node-missing", Error, "a node of the spec is not in the cluster";
     LiveNodeUnknown = 952, "MS952", "live-node-unknown", Warning, "a node of the cluster is not in the spec";
     LiveInternalIp = 953, "MS953", "live-internal-ip", Error, "a node's InternalIP is not the node-ip the spec resolves (the second seed's failure: the GPU worker registered with its LAN address)";
@@ -202,7 +203,7 @@ mod tests {
             assert!(seen.insert(c.number()), "duplicate {c}");
             assert_eq!(Code::lookup(c.slug()), Some(*c));
         }
-        assert_eq!(Code::ALL.len(), 75);
+        assert_eq!(Code::ALL.len(), 76);
     }
 
     #[test]

@@ -318,6 +318,8 @@ fn plan(c: &Cluster, changes: &[NodeChange]) -> ChangePlan {
         restarts,
         added: Vec::new(),
         removed: Vec::new(),
+        nodes: Vec::new(),
+        cluster_files: Vec::new(),
     }
 }
 
@@ -425,6 +427,8 @@ pub fn import(input: &ImportInput) -> Result<Imported, LintReport> {
                     restarts: Vec::new(),
                     added: Vec::new(),
                     removed: Vec::new(),
+                    nodes: Vec::new(),
+                    cluster_files: Vec::new(),
                 },
             });
         }

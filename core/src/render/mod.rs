@@ -81,6 +81,12 @@ impl Cluster {
         self.assemble(Diagnostics::default(), k3s::all_config_entries(self))
     }
 
+    /// Every file without the rules, for comparing two bundles (the change plan). Its
+    /// `PLAN.md` lists no diagnostics; nothing may write it to a node.
+    pub(crate) fn bundle_for_comparison(&self) -> Bundle {
+        self.assemble(Diagnostics::default(), k3s::all_config_entries(self))
+    }
+
     /// Every file, given every node's config entries (in `nodes` order); each node's entries
     /// are dropped once its config is written, so they are gone by the time the bundle peaks.
     fn assemble(&self, diagnostics: Diagnostics, entries: Vec<Vec<k3s::ConfigEntry>>) -> Bundle {
