@@ -33,6 +33,8 @@ pub struct ChangePlan {
     pub nodes: Vec<NodeChanges>,
     /// Files of the bundle that belong to no single node (`cluster/...`, `PLAN.md`) and change.
     pub cluster_files: Vec<FileChange>,
+    /// What to do before any node changes (an etcd snapshot before an upgrade).
+    pub before: Vec<String>,
 }
 
 /// How a file differs between the old and the new bundle.
@@ -86,6 +88,9 @@ pub enum Action {
     Remove,
     /// Run the new `cluster/verify.sh` after the rollout.
     Verify,
+    /// system-upgrade-controller plans (`cluster/upgrade/`): the automated alternative to
+    /// re-running `install.sh` node by node.
+    UpgradePlans,
     /// Documentation only (`PLAN.md`): nothing to apply.
     Read,
 }
@@ -106,6 +111,9 @@ impl Action {
             Action::Join => "join: run install.sh",
             Action::Remove => "drain and delete the node",
             Action::Verify => "run verify.sh after the rollout",
+            Action::UpgradePlans => {
+                "automated alternative to the node steps: kubectl apply -f cluster/upgrade/"
+            }
             Action::Read => "documentation only",
         }
     }
@@ -265,6 +273,7 @@ impl ChangePlan {
                 format!("labels or taints of `{}` change: k3s applies them only when a node registers", n.name),
             ).with_help(format!("apply them to the running node:\n{}", commands.join("\n"))));
         }
+        let before = crate::upgrade::check(old, new, &mut out);
         let old_bundle = bundle_of(old);
         let new_bundle = bundle_of(new);
         let (nodes, cluster_files) = compare(old, new, &old_bundle, &new_bundle);
@@ -365,6 +374,7 @@ impl ChangePlan {
             removed,
             nodes,
             cluster_files,
+            before,
         }
     }
 
@@ -376,6 +386,7 @@ impl ChangePlan {
             && self.removed.is_empty()
             && self.nodes.is_empty()
             && self.cluster_files.is_empty()
+            && self.before.is_empty()
     }
 
     /// The change plan as Markdown.
@@ -394,7 +405,11 @@ impl ChangePlan {
         {
             let _ = writeln!(s, "- **{}[{}]** {}", d.severity, d.code, d.message);
             if let Some(h) = &d.help {
-                let _ = writeln!(s, "  - fix: {}", h.replace('\n', " "));
+                let mut lines = h.lines();
+                let _ = writeln!(s, "  - fix: {}", lines.next().unwrap_or_default());
+                for line in lines {
+                    let _ = writeln!(s, "    - {line}");
+                }
             }
         }
         if self.nodes.is_empty() && self.cluster_files.iter().all(|f| f.action == Action::Read) {
@@ -405,8 +420,11 @@ impl ChangePlan {
             .iter()
             .filter(|f| f.action == Action::MergePolicy)
             .collect();
-        if !before.is_empty() {
+        if !before.is_empty() || !self.before.is_empty() {
             section(&mut s, "Before the nodes");
+            for step in &self.before {
+                let _ = writeln!(s, "- {step}");
+            }
             for f in before {
                 let _ = writeln!(
                     s,
@@ -546,6 +564,8 @@ fn cluster_action(path: &str, old: &Cluster, new: &Cluster) -> Action {
         Action::HelmUpgrade
     } else if path == "cluster/verify.sh" {
         Action::Verify
+    } else if path.starts_with("cluster/upgrade/") {
+        Action::UpgradePlans
     } else {
         Action::Read
     }
@@ -562,6 +582,13 @@ fn compare(
     old_bundle: &Bundle,
     new_bundle: &Bundle,
 ) -> (Vec<NodeChanges>, Vec<FileChange>) {
+    // the k3s release the nodes move to, when it changes
+    let upgrade = new
+        .k3s
+        .version
+        .as_deref()
+        .filter(|v| old.k3s.version.as_deref() != Some(*v))
+        .map(|v| (v, new.nodes.len() > 1));
     let mut per_node: BTreeMap<&str, Vec<FileChange>> = BTreeMap::new();
     let mut cluster_files = Vec::new();
     for (path, change, mode) in differing(old_bundle, new_bundle) {
@@ -619,6 +646,7 @@ fn compare(
             &files,
             old.node(&n.name).is_none(),
             new.node(&n.name).is_none(),
+            upgrade,
         );
         nodes.push(NodeChanges {
             node: n.name.clone(),
@@ -631,7 +659,13 @@ fn compare(
 }
 
 /// What to do on one node, in order.
-fn node_steps(n: &Node, files: &[FileChange], joins: bool, leaves: bool) -> Vec<String> {
+fn node_steps(
+    n: &Node,
+    files: &[FileChange],
+    joins: bool,
+    leaves: bool,
+    upgrade: Option<(&str, bool)>,
+) -> Vec<String> {
     let name = &n.name;
     let unit = service_name(n);
     if joins {
@@ -675,6 +709,18 @@ fn node_steps(n: &Node, files: &[FileChange], joins: bool, leaves: bool) -> Vec<
         .collect();
     let rerun = has(Action::RerunInstall);
     let restart = has(Action::RestartK3s);
+    // an upgrade moves the node's pods away first (not on a one-node cluster: nowhere to go)
+    let drain = upgrade.filter(|(_, others)| *others && rerun);
+    if drain.is_some() {
+        let gpu = if n.gpu {
+            " (its GPU workloads stop until it is back)"
+        } else {
+            ""
+        };
+        steps.push(format!(
+            "`kubectl drain {name} --ignore-daemonsets --delete-emptydir-data`{gpu}"
+        ));
+    }
     if rerun {
         steps.push(format!("copy `nodes/{name}/` to the node and run `sudo sh install.sh` again: it installs every file, runs the k3s installer, reloads systemd and restarts `{unit}`"));
     } else {
@@ -703,6 +749,14 @@ fn node_steps(n: &Node, files: &[FileChange], joins: bool, leaves: bool) -> Vec<
     }
     if restart || rerun {
         steps.push(format!("wait for `kubectl wait --for=condition=Ready node/{name} --timeout=5m` before the next node"));
+    }
+    if let Some((version, _)) = upgrade.filter(|_| rerun) {
+        steps.push(format!(
+            "check `kubectl get node {name} -o jsonpath='{{.status.nodeInfo.kubeletVersion}}'` shows `{version}`"
+        ));
+    }
+    if drain.is_some() {
+        steps.push(format!("`kubectl uncordon {name}`"));
     }
     steps
 }

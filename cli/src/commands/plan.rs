@@ -76,6 +76,7 @@ fn change_report(plan: &ChangePlan) -> String {
         "plan": plan.render_markdown(),
         "diagnostics": serde_json::to_value(&plan.diagnostics.diagnostics).unwrap_or_default(),
         "changes": {
+            "before": plan.before,
             "nodes": serde_json::to_value(&plan.nodes).unwrap_or_default(),
             "cluster": serde_json::to_value(&plan.cluster_files).unwrap_or_default(),
             "restarts": plan.restarts,

@@ -320,6 +320,7 @@ fn plan(c: &Cluster, changes: &[NodeChange]) -> ChangePlan {
         removed: Vec::new(),
         nodes: Vec::new(),
         cluster_files: Vec::new(),
+        before: Vec::new(),
     }
 }
 
@@ -429,6 +430,7 @@ pub fn import(input: &ImportInput) -> Result<Imported, LintReport> {
                     removed: Vec::new(),
                     nodes: Vec::new(),
                     cluster_files: Vec::new(),
+                    before: Vec::new(),
                 },
             });
         }

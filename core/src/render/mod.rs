@@ -20,6 +20,7 @@ pub mod plan;
 mod shared;
 pub mod shell;
 pub mod systemd;
+pub mod upgrade;
 pub mod verify;
 pub mod yaml_out;
 
@@ -151,6 +152,9 @@ impl Cluster {
             b.add(path, text, MODE_FILE);
         }
         b.add("cluster/verify.sh", verify::script(self), MODE_SCRIPT);
+        for (path, text) in upgrade::plans(self).into_iter().flatten() {
+            b.add(path, text, MODE_FILE);
+        }
         b.add(
             "PLAN.md",
             plan::plan_markdown(self, &diagnostics),
