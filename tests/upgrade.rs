@@ -294,7 +294,7 @@ fn upgrade_scenarios() {
             pairs.push((stem.to_owned(), p.clone(), dir.join(format!("{stem}.yaml"))));
         }
     }
-    for code in ["MS905", "MS906", "MS907", "MS908"] {
+    for code in ["MS905", "MS906", "MS907", "MS908", "MS909"] {
         let inv = root().join("tests/fixtures/invalid");
         pairs.push((
             code.to_owned(),
@@ -309,12 +309,25 @@ fn upgrade_scenarios() {
         let plan = ChangePlan::between(&old, &new);
         let codes = plan.diagnostics.codes();
         let expected = match name.as_str() {
-            "MS906" => Code::UpgradeSkipsMinor,
-            "MS907" => Code::K3sDowngrade,
-            "MS908" => Code::UpgradeVersionUnknown,
-            _ => Code::K3sUpgrade,
+            "MS906" => Some(Code::UpgradeSkipsMinor),
+            "MS907" => Some(Code::K3sDowngrade),
+            "MS908" => Some(Code::UpgradeVersionUnknown),
+            "MS909" => Some(Code::CiliumUpgradeSkipsMinor),
+            "cilium-minor" => None,
+            _ => Some(Code::K3sUpgrade),
         };
-        assert!(codes.contains(&expected), "{name}: {codes:?}");
+        match expected {
+            Some(code) => assert!(codes.contains(&code), "{name}: {codes:?}"),
+            None => {
+                assert!(
+                    plan.cilium_upgrade.len() == 3,
+                    "{name}: {:?}",
+                    plan.cilium_upgrade
+                );
+                assert!(plan.cilium_upgrade[0].contains("preflight.enabled=true"));
+                assert!(plan.cilium_upgrade[1].contains("upgradeCompatibility=1.18"));
+            }
+        }
         let mut snap = plan.render_markdown();
         for path in [SERVER_PATH, AGENT_PATH] {
             snap.push_str(&format!("\n----- {path}\n{}", b.text(path).unwrap()));

@@ -35,6 +35,8 @@ pub struct ChangePlan {
     pub cluster_files: Vec<FileChange>,
     /// What to do before any node changes (an etcd snapshot before an upgrade).
     pub before: Vec<String>,
+    /// A Cilium upgrade's steps (pre-flight, `helm upgrade`, checks), once the nodes are done.
+    pub cilium_upgrade: Vec<String>,
 }
 
 /// How a file differs between the old and the new bundle.
@@ -274,6 +276,7 @@ impl ChangePlan {
             ).with_help(format!("apply them to the running node:\n{}", commands.join("\n"))));
         }
         let before = crate::upgrade::check(old, new, &mut out);
+        let cilium_steps = crate::upgrade::cilium(old, new, &mut out);
         let old_bundle = bundle_of(old);
         let new_bundle = bundle_of(new);
         let (nodes, cluster_files) = compare(old, new, &old_bundle, &new_bundle);
@@ -375,6 +378,7 @@ impl ChangePlan {
             nodes,
             cluster_files,
             before,
+            cilium_upgrade: cilium_steps,
         }
     }
 
@@ -387,6 +391,7 @@ impl ChangePlan {
             && self.nodes.is_empty()
             && self.cluster_files.is_empty()
             && self.before.is_empty()
+            && self.cilium_upgrade.is_empty()
     }
 
     /// The change plan as Markdown.
@@ -454,7 +459,7 @@ impl ChangePlan {
                 }
             }
         }
-        let after = after_steps(&self.cluster_files);
+        let after = after_steps(&self.cluster_files, &self.cilium_upgrade);
         if !after.is_empty() {
             section(&mut s, "After the nodes");
             for (k, step) in after.iter().enumerate() {
@@ -762,16 +767,18 @@ fn node_steps(
 }
 
 /// What to do once every node is done, in order.
-fn after_steps(cluster_files: &[FileChange]) -> Vec<String> {
+fn after_steps(cluster_files: &[FileChange], cilium_upgrade: &[String]) -> Vec<String> {
     let has = |a: Action| cluster_files.iter().any(|f| f.action == a);
     let mut steps = Vec::new();
     if has(Action::LabelsTaints) {
         steps.push("run `sh cluster/labels-taints.sh` (k3s applies labels and taints only when a node registers)".to_owned());
     }
-    if has(Action::HelmUpgrade) {
+    if !cilium_upgrade.is_empty() {
+        steps.extend(cilium_upgrade.iter().cloned());
+    } else if has(Action::HelmUpgrade) {
         steps.push("run `sh cluster/cilium-install.sh`: `helm upgrade --install` with `cluster/cilium-values.yaml`; then `cilium status --wait`".to_owned());
     }
-    if !steps.is_empty() || has(Action::Verify) {
+    if (!steps.is_empty() || has(Action::Verify)) && cilium_upgrade.is_empty() {
         steps.push("run `sh cluster/verify.sh`".to_owned());
     }
     steps

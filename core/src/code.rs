@@ -140,6 +140,7 @@ codes! {
     UpgradeSkipsMinor = 906, "MS906", "upgrade-skips-minor", Error, "the k3s upgrade skips a minor version (control planes go one minor version at a time); help: the intermediate line";
     K3sDowngrade = 907, "MS907", "k3s-downgrade", Error, "`k3s.version` goes down: k3s does not support downgrading a datastore";
     UpgradeVersionUnknown = 908, "MS908", "upgrade-version-unknown", Warning, "the old spec pinned no version, so what runs is unknown; help: `meshspec check-live` reads it from the nodes";
+    CiliumUpgradeSkipsMinor = 909, "MS909", "cilium-upgrade-skips-minor", Error, "`cni.cilium.version` skips a minor line (Cilium upgrades one minor at a time)";
     NodeFilesChange = 910, "MS910", "node-files-change", Info, "per node: the bundle files that change and what applying each takes (restart, firewall re-run, helm upgrade, policy merge first)";
     LiveNodeMissing = 951, "MS951", "live-node-missing", Error, "a node of the spec is not in the cluster";
     LiveNodeUnknown = 952, "MS952", "live-node-unknown", Warning, "a node of the cluster is not in the spec";
@@ -207,7 +208,7 @@ mod tests {
             assert!(seen.insert(c.number()), "duplicate {c}");
             assert_eq!(Code::lookup(c.slug()), Some(*c));
         }
-        assert_eq!(Code::ALL.len(), 80);
+        assert_eq!(Code::ALL.len(), 81);
     }
 
     #[test]

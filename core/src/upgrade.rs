@@ -7,6 +7,7 @@
 //! turns a change of `k3s.version` into those findings; the per-node order comes from the
 //! change plan ([`crate::change`]).
 
+use crate::cilium::ChartLine;
 use crate::cluster::Cluster;
 use crate::code::Code;
 use crate::diagnostic::Diagnostic;
@@ -190,4 +191,47 @@ pub(crate) fn check(old: &Cluster, new: &Cluster, out: &mut Vec<Diagnostic>) -> 
         out.push(d);
     }
     before
+}
+
+/// MS909 for a Cilium chart line that skips one; otherwise, when the line changes, the
+/// upgrade steps of Cilium's upgrade guide (docs.cilium.io, operations/upgrade: the pre-flight
+/// check, `upgradeCompatibility`, `helm upgrade` with the full values, the checks after),
+/// to run once the nodes are done.
+pub(crate) fn cilium(old: &Cluster, new: &Cluster, out: &mut Vec<Diagnostic>) -> Vec<String> {
+    let (Some(a), Some(b)) = (old.cni.cilium(), new.cni.cilium()) else {
+        return Vec::new();
+    };
+    let line = |c: &crate::cluster::Cilium| c.line.unwrap_or_else(ChartLine::newest);
+    let (la, lb) = (line(a), line(b));
+    if la == lb || lb.minor() < la.minor() {
+        // a step down is a rollback: `helm rollback`, which the guide covers one line at a time
+        return Vec::new();
+    }
+    if lb.minor() > la.minor() + 1 {
+        let through: Vec<String> = ChartLine::SUPPORTED
+            .iter()
+            .filter(|l| l.minor() > la.minor() && l.minor() < lb.minor())
+            .map(|l| format!("`{l}` (chart {})", l.chart_version()))
+            .collect();
+        out.push(
+            Diagnostic::new(
+                Code::CiliumUpgradeSkipsMinor,
+                "cni.cilium.version",
+                format!("the Cilium upgrade from `{la}` to `{lb}` skips a minor line: Cilium tests upgrades and rollbacks only between consecutive minor releases"),
+            )
+            .with_help(format!("set `cni.cilium.version` to {} first, roll it out (`meshspec plan` lists the steps), then `{lb}`", through.join(", then "))),
+        );
+        return Vec::new();
+    }
+    let chart = lb.chart_version();
+    let kpr = if b.kube_proxy_replacement {
+        " --set k8sServiceHost=<the values file's k8sServiceHost> --set k8sServicePort=<its k8sServicePort>"
+    } else {
+        ""
+    };
+    vec![
+        format!("Cilium `{la}` to `{lb}`, pre-flight check (pre-pulls the new image on every node): `helm install cilium-preflight cilium/cilium --version {chart} --namespace kube-system --set preflight.enabled=true --set agent=false --set operator.enabled=false{kpr}`; wait until `kubectl -n kube-system get ds cilium-pre-flight-check` is as READY as `ds/cilium` and `deploy/cilium-pre-flight-check` is 1/1, then `helm delete cilium-preflight --namespace kube-system`"),
+        format!("`helm upgrade cilium cilium/cilium --version {chart} --namespace kube-system -f cluster/cilium-values.yaml --set upgradeCompatibility={la}` (`upgradeCompatibility` is the line the cluster was first installed with: `{la}` unless it started older; never `--reuse-values`)"),
+        "`kubectl -n kube-system rollout status ds/cilium --timeout=10m`, `cilium status --wait`, then `sh cluster/verify.sh`; to go back: `helm rollback cilium --namespace kube-system`".to_owned(),
+    ]
 }

@@ -77,6 +77,7 @@ fn change_report(plan: &ChangePlan) -> String {
         "diagnostics": serde_json::to_value(&plan.diagnostics.diagnostics).unwrap_or_default(),
         "changes": {
             "before": plan.before,
+            "cilium_upgrade": plan.cilium_upgrade,
             "nodes": serde_json::to_value(&plan.nodes).unwrap_or_default(),
             "cluster": serde_json::to_value(&plan.cluster_files).unwrap_or_default(),
             "restarts": plan.restarts,

@@ -321,6 +321,7 @@ fn plan(c: &Cluster, changes: &[NodeChange]) -> ChangePlan {
         nodes: Vec::new(),
         cluster_files: Vec::new(),
         before: Vec::new(),
+        cilium_upgrade: Vec::new(),
     }
 }
 
@@ -431,6 +432,7 @@ pub fn import(input: &ImportInput) -> Result<Imported, LintReport> {
                     nodes: Vec::new(),
                     cluster_files: Vec::new(),
                     before: Vec::new(),
+                    cilium_upgrade: Vec::new(),
                 },
             });
         }
