@@ -543,7 +543,27 @@ fn render_restores_a_mode_and_a_hand_edit() {
     assert_eq!(mode(&a), 0o600);
 
     fs::write(&a, "edited\n").unwrap();
-    render(&spec, &out)
+    // a hand edit is an error naming the file (also with -q), and nothing is written
+    meshspec()
+        .arg("render")
+        .arg(&spec)
+        .arg("--out")
+        .arg(&out)
+        .arg("-q")
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("changed by hand"))
+        .stderr(predicate::str::contains(
+            out.join(CONFIG_A).display().to_string(),
+        ));
+    assert_eq!(fs::read(&a).unwrap(), b"edited\n");
+    meshspec()
+        .arg("render")
+        .arg(&spec)
+        .arg("--out")
+        .arg(&out)
+        .arg("--force")
+        .assert()
         .code(0)
         .stderr(predicate::str::contains("edited since meshspec wrote it"));
     assert_eq!(fs::read(&a).unwrap(), original);

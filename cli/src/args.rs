@@ -71,8 +71,9 @@ Examples:
 
 Files are written atomically with their modes (0600 for files that may point at secrets,
 0755 for scripts). meshspec records what it wrote in DIR/.meshspec-manifest.json; it never
-overwrites a file it did not write unless --force, and removes files it wrote earlier that
-the spec no longer produces. Identical files are left untouched.")]
+overwrites a file it did not write, nor one it wrote whose contents were changed by hand since
+(an error naming the file), unless --force; it removes files it wrote earlier that the spec no
+longer produces. Identical files are left untouched.")]
     Render(RenderArgs),
 
     /// Print the plan report (addressing, pod subnets, MTU stack, rollout order).
@@ -159,7 +160,8 @@ Examples:
 
 NAME=PATH names a node and its config.yaml (drop-ins in PATH.d/ are merged); NAME=server:PATH
 or NAME=agent:PATH forces the role. What cannot be known is written as a `# TODO` comment.
-Prints what rendering the imported spec now would change on the nodes.
+Prints what rendering the imported spec now would change on the nodes. Never overwrites an
+existing -o FILE unless --force.
 
 Exit codes: 0 written (TODOs allowed), 1 the imported spec has errors, 2 unreadable input")]
     Import(ImportArgs),
@@ -342,13 +344,18 @@ pub struct ImportArgs {
     #[arg(long, value_name = "FILE")]
     pub cilium_values: Option<PathBuf>,
 
-    /// Write the spec here instead of standard output.
+    /// Write the spec here instead of standard output (never over an existing file without
+    /// `--force`).
     #[arg(long, short, value_name = "FILE")]
     pub output: Option<PathBuf>,
 
     /// The cluster's name in the spec (default: `cluster`, with a TODO).
     #[arg(long, value_name = "NAME")]
     pub name: Option<String>,
+
+    /// Overwrite the `-o` FILE if it exists.
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// Arguments of `validate`.
@@ -378,7 +385,7 @@ pub struct RenderArgs {
     #[arg(long)]
     pub check: bool,
 
-    /// Overwrite files in DIR that meshspec did not write.
+    /// Overwrite files in DIR that meshspec did not write or that were changed by hand.
     #[arg(long)]
     pub force: bool,
 
