@@ -382,6 +382,22 @@ impl ChangePlan {
         }
     }
 
+    /// The changes as data: `{before, cilium_upgrade, nodes, cluster, restarts, added,
+    /// removed}` (what `plan --from --format json` prints under `changes`, and what the
+    /// bindings return).
+    #[must_use]
+    pub fn changes_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "before": self.before,
+            "cilium_upgrade": self.cilium_upgrade,
+            "nodes": serde_json::to_value(&self.nodes).unwrap_or_default(),
+            "cluster": serde_json::to_value(&self.cluster_files).unwrap_or_default(),
+            "restarts": self.restarts,
+            "added": self.added,
+            "removed": self.removed,
+        })
+    }
+
     /// Whether applying the plan changes nothing: no finding, no file differs.
     #[must_use]
     pub fn is_empty(&self) -> bool {

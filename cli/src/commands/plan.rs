@@ -75,15 +75,7 @@ fn change_report(plan: &ChangePlan) -> String {
     let doc = serde_json::json!({
         "plan": plan.render_markdown(),
         "diagnostics": serde_json::to_value(&plan.diagnostics.diagnostics).unwrap_or_default(),
-        "changes": {
-            "before": plan.before,
-            "cilium_upgrade": plan.cilium_upgrade,
-            "nodes": serde_json::to_value(&plan.nodes).unwrap_or_default(),
-            "cluster": serde_json::to_value(&plan.cluster_files).unwrap_or_default(),
-            "restarts": plan.restarts,
-            "added": plan.added,
-            "removed": plan.removed,
-        },
+        "changes": plan.changes_json(),
     });
     let mut text = serde_json::to_string_pretty(&doc).unwrap_or_default();
     text.push('\n');
