@@ -433,6 +433,9 @@ impl ChangePlan {
                 }
             }
         }
+        if self.diagnostics.has_errors() {
+            s.push_str("\n**Do not apply this change: fix the errors above first.** The steps below are what it would take.\n");
+        }
         if self.nodes.is_empty() && self.cluster_files.iter().all(|f| f.action == Action::Read) {
             s.push_str("\nNothing changes on the nodes.\n");
         }
