@@ -61,10 +61,27 @@ export declare class Cluster {
    * Never throws: a refused spec's plan lists its errors.
    */
   plan(): string
+  /**
+   * What applying this spec to a cluster built from `old` takes (`meshspec plan NEW --from
+   * OLD`): the Markdown, the diagnostics (MS901-MS910, MS413 on an upgrade target) and the
+   * changes as data (per node, in order, the files that change with the action each needs
+   * and the steps). Never throws.
+   */
+  planFrom(old: Cluster): ChangePlan
   /** The smallest pod MTU and each node's encapsulation stack, layer by layer. */
   mtu(): Mtu
   /** The NO_PROXY entries rendered for every node, or `null` when the spec has no `proxy:`. */
   noProxy(): Array<string> | null
+}
+
+/** What `Cluster.planFrom(old)` returns. */
+export interface ChangePlan {
+  /** The change plan as Markdown. */
+  plan: string
+  /** MS901-MS910 (and MS413 on an upgrade target), errors first. */
+  diagnostics: Array<Diagnostic>
+  /** `{before, cilium_upgrade, nodes, cluster, restarts, added, removed}`. */
+  changes: Record<string, unknown>
 }
 
 /** A rule code from the registry. */

@@ -543,7 +543,27 @@ fn render_restores_a_mode_and_a_hand_edit() {
     assert_eq!(mode(&a), 0o600);
 
     fs::write(&a, "edited\n").unwrap();
-    render(&spec, &out)
+    // a hand edit is an error naming the file (also with -q), and nothing is written
+    meshspec()
+        .arg("render")
+        .arg(&spec)
+        .arg("--out")
+        .arg(&out)
+        .arg("-q")
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("changed by hand"))
+        .stderr(predicate::str::contains(
+            out.join(CONFIG_A).display().to_string(),
+        ));
+    assert_eq!(fs::read(&a).unwrap(), b"edited\n");
+    meshspec()
+        .arg("render")
+        .arg(&spec)
+        .arg("--out")
+        .arg(&out)
+        .arg("--force")
+        .assert()
         .code(0)
         .stderr(predicate::str::contains("edited since meshspec wrote it"));
     assert_eq!(fs::read(&a).unwrap(), original);
@@ -1055,6 +1075,51 @@ fn plan_from_an_old_spec_prints_the_change_plan() {
     let stdout = String::from_utf8(out.stdout).unwrap();
     assert!(stdout.contains("10.52.0.0/16"), "{stdout}");
     assert!(String::from_utf8_lossy(&out.stderr).contains("error[MS902]"));
+    // Only a proxy changes: config.yaml stays, every node's unit env changes (MS910).
+    fs::write(
+        &new,
+        OK.replace(
+            "nodes:",
+            "proxy: {http: 'http://proxy.internal:3128', https: 'http://proxy.internal:3128'}\nnodes:",
+        ),
+    )
+    .unwrap();
+    let out = meshspec()
+        .args(["plan", "--format", "json"])
+        .arg(&new)
+        .arg("--from")
+        .arg(&old)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let nodes = v["changes"]["nodes"].as_array().unwrap();
+    let cluster = meshspec::Cluster::from_yaml(OK).unwrap();
+    assert_eq!(nodes.len(), cluster.nodes.len(), "{v}");
+    for n in nodes {
+        let files = n["files"].as_array().unwrap();
+        assert!(
+            files
+                .iter()
+                .any(|f| f["path"].as_str().unwrap().ends_with(".service.env")
+                    && f["action"] == "restart-k3s"),
+            "{n}"
+        );
+        assert!(
+            v["changes"]["restarts"]
+                .as_array()
+                .unwrap()
+                .contains(&n["node"])
+        );
+    }
+    assert!(
+        v["diagnostics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["code"] == "MS910")
+    );
+    assert!(!v["plan"].as_str().unwrap().contains("Nothing changes"));
     // Unreadable old spec: exit 2.
     meshspec()
         .arg("plan")

@@ -241,6 +241,29 @@ fn import_writes_a_spec_that_validates_and_says_what_would_change() {
     let spec = fs::read_to_string(&out).unwrap();
     assert!(spec.contains("# TODO(name)"), "{spec}");
     meshspec().arg("validate").arg(&out).assert().code(0);
+    // an existing (perhaps edited) spec is never overwritten without --force
+    fs::write(&out, "# edited by hand\n").unwrap();
+    let import_again = |force: bool| {
+        let mut cmd = meshspec();
+        cmd.arg("import")
+            .arg(format!(
+                "k3s-master={}",
+                seed.join("k3s-master.yaml").display()
+            ))
+            .arg("-o")
+            .arg(&out);
+        if force {
+            cmd.arg("--force");
+        }
+        cmd.assert()
+    };
+    import_again(false)
+        .code(2)
+        .stderr(predicate::str::contains("exists; nothing written"))
+        .stderr(predicate::str::contains("--force"));
+    assert_eq!(fs::read_to_string(&out).unwrap(), "# edited by hand\n");
+    import_again(true).code(0);
+    assert!(fs::read_to_string(&out).unwrap().contains("k3s-master"));
     // a bad NAME=PATH is a usage error
     meshspec()
         .args(["import", "no-equals-sign"])

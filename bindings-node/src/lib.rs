@@ -27,6 +27,18 @@ use napi_derive::napi;
 
 use convert::{CodeInfo, Diagnostic, LoadOptions, Mtu, MtuOptions, MtuStack, Node};
 
+/// What `Cluster.planFrom(old)` returns.
+#[napi(object, object_from_js = false)]
+pub struct ChangePlan {
+    /// The change plan as Markdown.
+    pub plan: String,
+    /// MS901-MS910 (and MS413 on an upgrade target), errors first.
+    pub diagnostics: Vec<Diagnostic>,
+    /// `{before, cilium_upgrade, nodes, cluster, restarts, added, removed}`.
+    #[napi(ts_type = "Record<string, unknown>")]
+    pub changes: serde_json::Value,
+}
+
 /// A resolved cluster: read from YAML text or a plain object, then validated and rendered.
 #[napi]
 pub struct Cluster {
@@ -155,6 +167,20 @@ impl Cluster {
     #[napi]
     pub fn plan(&self) -> String {
         self.inner.plan_report()
+    }
+
+    /// What applying this spec to a cluster built from `old` takes (`meshspec plan NEW --from
+    /// OLD`): the Markdown, the diagnostics (MS901-MS910, MS413 on an upgrade target) and the
+    /// changes as data (per node, in order, the files that change with the action each needs
+    /// and the steps). Never throws.
+    #[napi]
+    pub fn plan_from(&self, old: &Cluster) -> ChangePlan {
+        let plan = meshspec::change::ChangePlan::between(&old.inner, &self.inner);
+        ChangePlan {
+            plan: plan.render_markdown(),
+            diagnostics: convert::diagnostics(&plan.diagnostics),
+            changes: plan.changes_json(),
+        }
     }
 
     /// The smallest pod MTU and each node's encapsulation stack, layer by layer.

@@ -95,6 +95,25 @@ test('plan is the PLAN.md of the bundle and lists errors instead of throwing', (
   assert.match(bad.plan(), /MS101/)
 })
 
+test('planFrom compares the two bundles file by file and lists every node that changes', () => {
+  const old = meshspec.Cluster.fromYaml(lab)
+  const proxied = meshspec.Cluster.fromYaml(
+    lab.replace('nodes:', "proxy: {http: 'http://proxy.lab:3128', https: 'http://proxy.lab:3128'}\nnodes:")
+  )
+  const plan = proxied.planFrom(old)
+  assert.match(plan.plan, /^# Change plan\n/)
+  assert.doesNotMatch(plan.plan, /Nothing changes/)
+  assert.deepEqual(plan.changes.nodes.map((n) => n.node), ['a', 'b'])
+  assert.deepEqual(plan.changes.restarts, ['a', 'b'])
+  const env = plan.changes.nodes.flatMap((n) => n.files).filter((f) => f.path.endsWith('.service.env'))
+  assert.deepEqual(env.map((f) => f.action), ['restart-k3s', 'restart-k3s'])
+  assert.ok(plan.diagnostics.some((d) => d.code === 'MS910'))
+  assert.equal(old.planFrom(old).plan, '# Change plan\n\nNothing changes on the nodes.\n')
+  const pin = (v) => meshspec.Cluster.fromYaml(lab.replace('nodes:', `k3s: {version: ${v}}\nnodes:`))
+  const skip = pin('v1.35.6+k3s1').planFrom(pin('v1.33.13+k3s1'))
+  assert.deepEqual(skip.diagnostics.filter((d) => d.severity === 'error').map((d) => d.code), ['MS906'])
+})
+
 test('node returns null for an unknown name', () => {
   assert.equal(meshspec.Cluster.fromYaml(lab).node('nope'), null)
 })

@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs'
 import {
   Cluster,
+  type ChangePlan,
   codes,
   explain,
   isMeshspecError,
@@ -55,9 +56,11 @@ if (node) {
 const mtu: number = cluster.mtu().podMtu
 const noProxy: string[] | null = cluster.noProxy()
 const plan: string = cluster.plan()
+const changePlan: ChangePlan = cluster.planFrom(cluster)
+const changeMarkdown: string = changePlan.plan
 const registry: CodeInfo[] = codes()
 const page: string | null = explain('MS101')
-console.log(mtu, noProxy, plan, registry, page)
+console.log(mtu, noProxy, plan, changeMarkdown, registry, page)
 
 try {
   Cluster.fromYaml('version: 2')

@@ -7,7 +7,7 @@ use std::sync::{Arc, OnceLock};
 use pyo3::IntoPyObjectExt;
 use pyo3::prelude::*;
 
-use crate::convert::py_to_json;
+use crate::convert::{json_to_py, py_to_json};
 use crate::errors::{Origin, io_error, not_utf8, spec_error, unknown_node};
 use crate::files::Files;
 use crate::types::{Diagnostic, Node};
@@ -232,6 +232,30 @@ impl Cluster {
     /// Written for specs with errors too: their diagnostics are part of the report.
     fn plan(&self, py: Python<'_>) -> String {
         py.detach(|| self.inner.plan_report())
+    }
+
+    /// What applying this spec to a cluster built from `old` takes (`meshspec plan NEW --from
+    /// OLD`): a dict with `plan` (Markdown), `diagnostics` (MS901-MS910, MS413 on an upgrade
+    /// target) and `changes` (per node, in order, the files that change with the action each
+    /// needs and the steps; see docs/upgrades.md).
+    fn plan_from<'py>(
+        &self,
+        py: Python<'py>,
+        old: PyRef<'_, Cluster>,
+    ) -> PyResult<Bound<'py, pyo3::types::PyDict>> {
+        let old_inner = &old.inner;
+        let plan = py.detach(|| meshspec::change::ChangePlan::between(old_inner, &self.inner));
+        let out = pyo3::types::PyDict::new(py);
+        out.set_item("plan", plan.render_markdown())?;
+        let diagnostics: Vec<Diagnostic> = plan
+            .diagnostics
+            .iter()
+            .cloned()
+            .map(Diagnostic::from)
+            .collect();
+        out.set_item("diagnostics", diagnostics)?;
+        out.set_item("changes", json_to_py(py, &plan.changes_json())?)?;
+        Ok(out)
     }
 
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {

@@ -191,6 +191,32 @@ def test_plan_of_a_spec_with_errors_reports_them():
     assert "MS101" in meshspec.Cluster.from_yaml(OVERLAP_YAML).plan()
 
 
+def test_plan_from_lists_every_node_whose_files_change():
+    old = meshspec.Cluster.from_yaml(MINIMAL_YAML)
+    new = meshspec.Cluster.from_yaml(
+        MINIMAL_YAML.replace(
+            "nodes:", "proxy: {http: 'http://proxy.lab:3128', https: 'http://proxy.lab:3128'}\nnodes:"
+        )
+    )
+    plan = new.plan_from(old)
+    assert plan["plan"].startswith("# Change plan\n")
+    assert "Nothing changes" not in plan["plan"]
+    assert [n["node"] for n in plan["changes"]["nodes"]] == ["a", "b"]
+    assert plan["changes"]["restarts"] == ["a", "b"]
+    env = [f for n in plan["changes"]["nodes"] for f in n["files"] if f["path"].endswith(".service.env")]
+    assert [f["action"] for f in env] == ["restart-k3s", "restart-k3s"]
+    assert "MS910" in [d.code for d in plan["diagnostics"]]
+    same = old.plan_from(old)
+    assert same["plan"] == "# Change plan\n\nNothing changes on the nodes.\n"
+    assert same["changes"]["nodes"] == []
+    # a k3s upgrade that skips a minor version is an error (MS906)
+    pin = lambda v: MINIMAL_YAML.replace("nodes:", f"k3s: {{version: {v}}}\nnodes:")
+    skip = meshspec.Cluster.from_yaml(pin("v1.35.6+k3s1")).plan_from(
+        meshspec.Cluster.from_yaml(pin("v1.33.13+k3s1"))
+    )
+    assert [d.code for d in skip["diagnostics"] if d.is_error] == ["MS906"]
+
+
 def test_no_proxy_of_a_cluster():
     assert meshspec.Cluster.from_yaml(MINIMAL_YAML).no_proxy() is None
     with_proxy = MINIMAL_YAML.replace("nodes:", "proxy: {style: broad}\nnodes:")

@@ -71,8 +71,9 @@ Examples:
 
 Files are written atomically with their modes (0600 for files that may point at secrets,
 0755 for scripts). meshspec records what it wrote in DIR/.meshspec-manifest.json; it never
-overwrites a file it did not write unless --force, and removes files it wrote earlier that
-the spec no longer produces. Identical files are left untouched.")]
+overwrites a file it did not write, nor one it wrote whose contents were changed by hand since
+(an error naming the file), unless --force; it removes files it wrote earlier that the spec no
+longer produces. Identical files are left untouched.")]
     Render(RenderArgs),
 
     /// Print the plan report (addressing, pod subnets, MTU stack, rollout order).
@@ -82,8 +83,11 @@ Examples:
   meshspec plan cluster.yaml > PLAN.md
   meshspec plan new.yaml --from old.yaml   # what applying new.yaml to a running cluster takes
 
-With --from, prints the change plan (MS901-MS904, rolling-restart order, nodes to join and
-remove) and exits 1 when the change cannot be applied to a running cluster.")]
+With --from, renders both specs and compares the bundles file by file: the change plan
+(MS901-MS910) gives per node the files that change and what each needs (policy merge first,
+restart k3s one node at a time, firewall re-run, labels-taints.sh, helm upgrade, re-run
+install.sh), nodes to join and remove; --format json carries the same under `changes`. Exits 1
+when the change cannot be applied to a running cluster.")]
     Plan(PlanArgs),
 
     /// Print the documentation page of a rule code, or list every code.
@@ -156,7 +160,8 @@ Examples:
 
 NAME=PATH names a node and its config.yaml (drop-ins in PATH.d/ are merged); NAME=server:PATH
 or NAME=agent:PATH forces the role. What cannot be known is written as a `# TODO` comment.
-Prints what rendering the imported spec now would change on the nodes.
+Prints what rendering the imported spec now would change on the nodes. Never overwrites an
+existing -o FILE unless --force.
 
 Exit codes: 0 written (TODOs allowed), 1 the imported spec has errors, 2 unreadable input")]
     Import(ImportArgs),
@@ -339,13 +344,18 @@ pub struct ImportArgs {
     #[arg(long, value_name = "FILE")]
     pub cilium_values: Option<PathBuf>,
 
-    /// Write the spec here instead of standard output.
+    /// Write the spec here instead of standard output (never over an existing file without
+    /// `--force`).
     #[arg(long, short, value_name = "FILE")]
     pub output: Option<PathBuf>,
 
     /// The cluster's name in the spec (default: `cluster`, with a TODO).
     #[arg(long, value_name = "NAME")]
     pub name: Option<String>,
+
+    /// Overwrite the `-o` FILE if it exists.
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// Arguments of `validate`.
@@ -375,7 +385,7 @@ pub struct RenderArgs {
     #[arg(long)]
     pub check: bool,
 
-    /// Overwrite files in DIR that meshspec did not write.
+    /// Overwrite files in DIR that meshspec did not write or that were changed by hand.
     #[arg(long)]
     pub force: bool,
 

@@ -137,6 +137,12 @@ codes! {
     CidrChange = 902, "MS902", "cidr-change", Error, "cluster_cidr, service_cidr or node_cidr_mask changes: needs a rebuilt cluster";
     CniChange = 903, "MS903", "cni-change", Warning, "CNI plugin, tunnel protocol or flannel backend changes: every node restarts, pod networking drops meanwhile";
     RestartOrder = 904, "MS904", "restart-order", Info, "the rolling order: one node at a time, servers before agents, each Ready before the next";
+    K3sUpgrade = 905, "MS905", "k3s-upgrade", Info, "`k3s.version` changes: the upgrade steps (etcd snapshot and how to restore it, servers one at a time, then agents, verify), manual and with system-upgrade-controller";
+    UpgradeSkipsMinor = 906, "MS906", "upgrade-skips-minor", Error, "the k3s upgrade skips a minor version (control planes go one minor version at a time); help: the intermediate line";
+    K3sDowngrade = 907, "MS907", "k3s-downgrade", Error, "`k3s.version` goes down: k3s does not support downgrading a datastore";
+    UpgradeVersionUnknown = 908, "MS908", "upgrade-version-unknown", Warning, "the old spec pinned no version, so what runs is unknown; help: `meshspec check-live` reads it from the nodes";
+    CiliumUpgradeSkipsMinor = 909, "MS909", "cilium-upgrade-skips-minor", Error, "`cni.cilium.version` skips a minor line (Cilium upgrades one minor at a time)";
+    NodeFilesChange = 910, "MS910", "node-files-change", Info, "per node: the bundle files that change and what applying each takes (restart, firewall re-run, helm upgrade, policy merge first)";
     LiveNodeMissing = 951, "MS951", "live-node-missing", Error, "a node of the spec is not in the cluster";
     LiveNodeUnknown = 952, "MS952", "live-node-unknown", Warning, "a node of the cluster is not in the spec";
     LiveInternalIp = 953, "MS953", "live-internal-ip", Error, "a node's InternalIP is not the node-ip the spec resolves (the second seed's failure: the GPU worker registered with its LAN address)";
@@ -203,7 +209,7 @@ mod tests {
             assert!(seen.insert(c.number()), "duplicate {c}");
             assert_eq!(Code::lookup(c.slug()), Some(*c));
         }
-        assert_eq!(Code::ALL.len(), 76);
+        assert_eq!(Code::ALL.len(), 82);
     }
 
     #[test]

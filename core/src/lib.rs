@@ -75,6 +75,7 @@ pub mod rules;
 pub mod secrets;
 pub mod spec;
 pub mod suggest;
+pub mod upgrade;
 pub mod yaml;
 
 pub use cluster::Cluster;

@@ -31,6 +31,33 @@ fn parse_node(arg: &str) -> Result<(String, Option<Role>, &str), CliError> {
     Ok((name.to_owned(), role, path))
 }
 
+/// Writes the imported spec to `path`: never over an existing file (an edited spec would be
+/// lost) unless `force`, as `init` does.
+fn write_spec(path: &Path, yaml: &str, force: bool) -> Result<(), CliError> {
+    use std::io::Write as _;
+    let mut open = std::fs::OpenOptions::new();
+    open.write(true);
+    if force {
+        open.create(true).truncate(true);
+    } else {
+        open.create_new(true);
+    }
+    let mut file = open.open(path).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::AlreadyExists {
+            CliError::Usage {
+                message: format!(
+                    "{} exists; nothing written\n  = help: pass --force to overwrite it, or name another file with `-o`",
+                    path.display()
+                ),
+            }
+        } else {
+            CliError::write(path, &e)
+        }
+    })?;
+    file.write_all(yaml.as_bytes())
+        .map_err(|e| CliError::write(path, &e))
+}
+
 /// Runs `import`: writes the spec (standard output or `-o`), the report on standard error.
 ///
 /// # Errors
@@ -61,9 +88,7 @@ pub fn run(args: &ImportArgs, out: &Output) -> Result<u8, CliError> {
         }
     };
     match &args.output {
-        Some(path) => {
-            std::fs::write(path, &imported.yaml).map_err(|e| CliError::write(path, &e))?
-        }
+        Some(path) => write_spec(path, &imported.yaml, args.force)?,
         None => emit(&imported.yaml),
     }
     let mut report = String::new();

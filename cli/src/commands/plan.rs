@@ -69,6 +69,19 @@ fn report(plan: Option<&str>, ds: &Diagnostics) -> String {
     text
 }
 
+/// `--format json` with `--from`: the markdown, the diagnostics and the changes as data
+/// (`changes.nodes[]` in apply order with their files, actions and steps).
+fn change_report(plan: &ChangePlan) -> String {
+    let doc = serde_json::json!({
+        "plan": plan.render_markdown(),
+        "diagnostics": serde_json::to_value(&plan.diagnostics.diagnostics).unwrap_or_default(),
+        "changes": plan.changes_json(),
+    });
+    let mut text = serde_json::to_string_pretty(&doc).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
 /// Decodes a spec, printing its reading diagnostics on failure; `Err` is the exit code.
 fn read_cluster(spec: &SpecText, out: &Output) -> Result<Cluster, u8> {
     load(spec).map_err(|failure| {
@@ -95,7 +108,7 @@ fn change_plan(old: &Cluster, new: &Cluster, spec: &SpecText, format: Format, ou
     }
     let plan = ChangePlan::between(old, new);
     if format == Format::Json {
-        emit(&report(Some(&plan.render_markdown()), &plan.diagnostics));
+        emit(&change_report(&plan));
     } else {
         emit(&plan.render_markdown());
     }

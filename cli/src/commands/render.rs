@@ -99,6 +99,28 @@ pub fn run(args: &RenderArgs, out: &Output) -> Result<u8, CliError> {
             message: refusal(&plan, &args.out),
         });
     }
+    // a file whose contents were changed by hand since meshspec wrote it: an error naming it
+    // (a mode changed by hand is restored: the bundle's modes keep secrets private)
+    let hand_edited: Vec<&str> = plan
+        .changes
+        .iter()
+        .filter(|c| c.edited && c.action == Action::Update)
+        .map(|c| c.path.as_str())
+        .collect();
+    if !hand_edited.is_empty() && !args.force {
+        let mut message = format!(
+            "refusing to overwrite {} file{} in {} changed by hand since meshspec wrote {}:\n",
+            hand_edited.len(),
+            if hand_edited.len() == 1 { "" } else { "s" },
+            args.out.display(),
+            if hand_edited.len() == 1 { "it" } else { "them" }
+        );
+        for p in &hand_edited {
+            let _ = writeln!(message, "  {}", args.out.join(p).display());
+        }
+        message.push_str("  = help: `meshspec render --check` shows the difference; carry the edit into the spec, or pass --force to overwrite it\nnothing was written");
+        return Err(CliError::Refused { message });
+    }
     for c in plan.changes.iter().filter(|c| c.edited) {
         let verb = if c.action == Action::Remove {
             "removing"

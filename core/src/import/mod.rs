@@ -355,6 +355,10 @@ fn plan(c: &Cluster, changes: &[NodeChange]) -> ChangePlan {
         restarts,
         added: Vec::new(),
         removed: Vec::new(),
+        nodes: Vec::new(),
+        cluster_files: Vec::new(),
+        before: Vec::new(),
+        cilium_upgrade: Vec::new(),
     }
 }
 
@@ -521,6 +525,10 @@ pub fn import(input: &ImportInput) -> Result<Imported, LintReport> {
                     restarts: Vec::new(),
                     added: Vec::new(),
                     removed: Vec::new(),
+                    nodes: Vec::new(),
+                    cluster_files: Vec::new(),
+                    before: Vec::new(),
+                    cilium_upgrade: Vec::new(),
                 },
             });
         }

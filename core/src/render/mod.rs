@@ -20,6 +20,7 @@ pub mod plan;
 mod shared;
 pub mod shell;
 pub mod systemd;
+pub mod upgrade;
 pub mod verify;
 pub mod yaml_out;
 
@@ -78,6 +79,12 @@ impl Cluster {
     #[doc(hidden)]
     #[must_use]
     pub fn render_unvalidated(&self) -> Bundle {
+        self.assemble(Diagnostics::default(), k3s::all_config_entries(self))
+    }
+
+    /// Every file without the rules, for comparing two bundles (the change plan). Its
+    /// `PLAN.md` lists no diagnostics; nothing may write it to a node.
+    pub(crate) fn bundle_for_comparison(&self) -> Bundle {
         self.assemble(Diagnostics::default(), k3s::all_config_entries(self))
     }
 
@@ -146,6 +153,9 @@ impl Cluster {
             b.add(path, text, MODE_FILE);
         }
         b.add("cluster/verify.sh", verify::script(self), MODE_SCRIPT);
+        for (path, text) in upgrade::plans(self).into_iter().flatten() {
+            b.add(path, text, MODE_FILE);
+        }
         b.add(
             "PLAN.md",
             plan::plan_markdown(self, &diagnostics),

@@ -95,6 +95,7 @@ pub fn plan_markdown(c: &Cluster, diagnostics: &Diagnostics) -> String {
     firewall_section(&mut s, c);
     diagnostics_section(&mut s, diagnostics);
     rollback(&mut s, c);
+    s.push_str(&crate::render::upgrade::plan_section(c));
     s
 }
 
