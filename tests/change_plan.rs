@@ -62,9 +62,15 @@ fn check(old: &Cluster, new: &Cluster, label: &str) -> Result<usize, String> {
     let plan = ChangePlan::between(old, new);
     let mut listed: BTreeSet<String> = BTreeSet::new();
     for nc in &plan.nodes {
+        let mut own = BTreeSet::new();
         for f in &nc.files {
-            if !listed.insert(f.path.clone()) {
+            if !own.insert(f.path.clone()) {
                 return Err(format!("{label}: `{}` listed twice", f.path));
+            }
+            // the peer list is an input of every node's firewall script, so it is listed on
+            // every node that re-runs it; any other path belongs to one node
+            if !listed.insert(f.path.clone()) && f.path != "cluster/firewall/peers.txt" {
+                return Err(format!("{label}: `{}` listed on two nodes", f.path));
             }
         }
     }
@@ -326,4 +332,47 @@ fn proxy_version_dns_suffix_and_cluster_cidr_changes_list_every_node() {
         let md = plan.render_markdown();
         assert!(!md.contains("Nothing changes"), "{what}: {md}");
     }
+}
+
+/// Every node's firewall script reads `cluster/firewall/peers.txt`: when a node joins, the
+/// peer list changes and every node that stays must re-run its firewall script, even where its
+/// own script's text is unchanged.
+#[test]
+fn a_new_peer_list_reruns_every_remaining_nodes_firewall() {
+    let (new, plan) = plan_between("seed-flannel.yaml", |t: &str| {
+        format!(
+            "{t}  - {{name: extra-agent, role: agent, mesh_ip: 100.99.1.1, taints: [\"x=y:NoSchedule\"]}}\n"
+        )
+    });
+    for n in new.nodes.iter().filter(|n| n.name != "extra-agent") {
+        let changes = plan
+            .nodes
+            .iter()
+            .find(|c| c.node == n.name)
+            .unwrap_or_else(|| panic!("{} is not in the plan", n.name));
+        assert!(
+            changes
+                .files
+                .iter()
+                .any(|f| f.path == "cluster/firewall/peers.txt" && f.action == Action::Firewall),
+            "{}: {:?}",
+            n.name,
+            changes.files
+        );
+        assert!(
+            changes
+                .steps
+                .iter()
+                .any(|s| s.contains(&format!("cluster/firewall/{}.sh", n.name))),
+            "{}: {:?}",
+            n.name,
+            changes.steps
+        );
+    }
+    assert!(
+        plan.cluster_files
+            .iter()
+            .all(|f| f.path != "cluster/firewall/peers.txt"),
+        "peers.txt is a per-node action, not documentation"
+    );
 }

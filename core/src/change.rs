@@ -631,6 +631,31 @@ fn compare(
                     mode,
                 });
             }
+            // every node's firewall script reads the peer list: each node that stays re-runs it
+            // (joining nodes run theirs when they join; with none staying it is listed once)
+            None if path == crate::render::firewall::PEERS_PATH => {
+                let staying: Vec<&Node> = new
+                    .nodes
+                    .iter()
+                    .filter(|n| old.node(&n.name).is_some())
+                    .collect();
+                let file = FileChange {
+                    path: path.to_owned(),
+                    change,
+                    action: Action::Firewall,
+                    mode,
+                };
+                if staying.is_empty() {
+                    cluster_files.push(file);
+                } else {
+                    for n in staying {
+                        per_node
+                            .entry(n.name.as_str())
+                            .or_default()
+                            .push(file.clone());
+                    }
+                }
+            }
             None => cluster_files.push(FileChange {
                 path: path.to_owned(),
                 change,
