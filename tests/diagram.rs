@@ -361,6 +361,7 @@ fn spec_strings_stay_inside_their_labels_even_unvalidated() {
         "\"]\n  end\nsubgraph evil[\"x",
         "<a href=\"https://evil.example\">x</a><img src=x onerror=alert(1)>",
         "#quot;#35;#lt;&amp;&#60;",
+        "#60;img src=x onerror=alert(1)#62; &#60;img src=x onerror=alert(1)&#62;",
         "%%{init: {\"securityLevel\": \"loose\"}}%%",
         "a;b;click c call alert(1)",
         "```\n# not a heading\n~~~",
@@ -370,6 +371,23 @@ fn spec_strings_stay_inside_their_labels_even_unvalidated() {
     let spec = meshspec::spec::Spec::from_yaml(base).unwrap().0;
     let base_d = Cluster::resolve(spec.clone()).diagram();
     let base_sk: Vec<String> = blocks(&base_d).iter().map(|b| well_formed(b)).collect();
+    // every value in every field at once, for tests/mermaid to render with the real Mermaid
+    let mut all = String::new();
+    for value in hostile {
+        let mut s = spec.clone();
+        s.sites[0].name = value.to_owned();
+        s.nodes[0].site = Some(value.to_owned());
+        s.nodes[1].site = Some(value.to_owned());
+        s.nodes[2].name = value.to_owned();
+        s.mesh.interface = Some(value.to_owned());
+        s.name = value.to_owned();
+        let d = Cluster::resolve(s).diagram();
+        let sk: Vec<String> = blocks(&d).iter().map(|b| well_formed(b)).collect();
+        assert_eq!(sk, base_sk, "{value:?}\n{d}");
+        all.push_str(&d);
+        all.push('\n');
+    }
+    snapshot("hostile-unvalidated", &all);
     for value in hostile {
         for field in 0..4 {
             let mut s = spec.clone();
