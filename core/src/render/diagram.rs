@@ -164,8 +164,9 @@ fn boxes<'a>(c: &'a Cluster, site: Option<&str>, grouped: bool) -> Vec<Tile<'a>>
 /// The cluster as a Mermaid flowchart: one subgraph per site (name, subnets, underlay MTU)
 /// holding its nodes (role, node-ip, pod CIDR; servers drawn bold), nodes without a site in an
 /// "internet" subgraph, solid edges to each site's LAN, dotted edges to the mesh for the nodes
-/// whose traffic crosses it. Above [`GROUP_ABOVE`] nodes, one box per site and role, and one
-/// dotted edge per site whose nodes use the mesh.
+/// whose traffic crosses it (one from the site when all of its nodes do). Above
+/// [`GROUP_ABOVE`] nodes, one box per site and role, and one dotted edge per site whose nodes
+/// use the mesh.
 #[must_use]
 pub fn cluster(c: &Cluster) -> String {
     let grouped = c.nodes.len() > GROUP_ABOVE;
@@ -209,7 +210,15 @@ pub fn cluster(c: &Cluster) -> String {
         let lan =
             (!grouped && site.is_some() && bs.iter().map(|b| b.members.len()).sum::<usize>() > 1)
                 .then(|| format!("l{g}"));
-        if grouped && bs.iter().flat_map(|b| &b.members).any(|n| uses_mesh(c, n)) {
+        // one mesh edge for the whole site when all its nodes use the mesh (and always when
+        // grouped), else one per node that does
+        let mut on_mesh = bs.iter().flat_map(|b| &b.members).map(|n| uses_mesh(c, n));
+        let site_edge = if grouped {
+            on_mesh.any(|m| m)
+        } else {
+            !bs.is_empty() && on_mesh.all(|m| m)
+        };
+        if site_edge {
             let _ = writeln!(edges, "  s{g} -.- m0");
             mesh_used = true;
         }
@@ -224,7 +233,7 @@ pub fn cluster(c: &Cluster) -> String {
             if let Some(l) = &lan {
                 let _ = writeln!(edges, "  {id} --- {l}");
             }
-            if !grouped && b.members.iter().any(|n| uses_mesh(c, n)) {
+            if !site_edge && b.members.iter().any(|n| uses_mesh(c, n)) {
                 let _ = writeln!(edges, "  {id} -.- m0");
                 mesh_used = true;
             }
