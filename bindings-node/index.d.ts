@@ -61,6 +61,11 @@ export declare class Cluster {
    * Never throws: a refused spec's plan lists its errors.
    */
   plan(): string
+  /**
+   * `PLAN.md`'s Mermaid diagrams (the cluster, then the MTU stack) as two fenced
+   * ```` ```mermaid ```` blocks: what `meshspec plan SPEC --format mermaid` prints.
+   */
+  diagram(): string
   /** The smallest pod MTU and each node's encapsulation stack, layer by layer. */
   mtu(): Mtu
   /** The NO_PROXY entries rendered for every node, or `null` when the spec has no `proxy:`. */

@@ -157,6 +157,13 @@ impl Cluster {
         self.inner.plan_report()
     }
 
+    /// `PLAN.md`'s Mermaid diagrams (the cluster, then the MTU stack) as two fenced
+    /// ```` ```mermaid ```` blocks: what `meshspec plan SPEC --format mermaid` prints.
+    #[napi]
+    pub fn diagram(&self) -> String {
+        self.inner.diagram()
+    }
+
     /// The smallest pod MTU and each node's encapsulation stack, layer by layer.
     #[napi]
     pub fn mtu(&self) -> Mtu {
