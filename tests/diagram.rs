@@ -417,6 +417,25 @@ fn spec_strings_stay_inside_their_labels_even_unvalidated() {
 }
 
 #[test]
+fn a_cluster_without_nodes_or_sites_still_draws_valid_diagrams() {
+    let mut spec = meshspec::spec::Spec::from_yaml(
+        "version: 1\nname: lab\nnodes:\n  - {name: a, role: server, mesh_ip: 100.64.0.1}\n",
+    )
+    .unwrap()
+    .0;
+    spec.nodes.clear();
+    let c = Cluster::resolve(spec);
+    let d = c.diagram();
+    let bs = blocks(&d);
+    assert_eq!(bs.len(), 2);
+    for b in &bs {
+        well_formed(b);
+        assert!(b.contains("[\"no nodes\"]"), "{b}");
+    }
+    snapshot("no-nodes", &d);
+}
+
+#[test]
 fn readme_shows_the_second_seed() {
     let seed =
         fs::read_to_string(root().join("examples/specs/flannel-over-tailscale-gpu-worker.yaml"))

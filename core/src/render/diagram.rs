@@ -194,7 +194,7 @@ pub fn cluster(c: &Cluster) -> String {
             (Some(site.name.as_str()), vec![title])
         })
         .collect();
-    if c.nodes.iter().any(|n| n.site.is_none()) {
+    if c.nodes.iter().any(|n| n.site.is_none()) || c.nodes.is_empty() {
         groups.push((None, vec!["internet (no site)".to_owned()]));
     }
     for (g, (site, title)) in groups.iter().enumerate() {
@@ -410,6 +410,9 @@ pub fn mtu(c: &Cluster) -> String {
             }
         }
         s.push_str("  end\n");
+    }
+    if next == 0 {
+        let _ = writeln!(s, "  y0[{}]", label(&["no nodes"]));
     }
     for (k, name) in ["layer", "pod", "bad"].iter().enumerate() {
         if !class[k].is_empty() {
