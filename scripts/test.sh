@@ -38,6 +38,14 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 step "Rust tests (unit, integration, doctests) for the core and the CLI"
 cargo test --workspace --locked
 
+step "every PLAN.md diagram renders with the real Mermaid in Chromium (tests/mermaid)"
+if ! command -v chromium >/dev/null 2>&1; then
+  if [ "$(id -u)" -eq 0 ]; then SUDO=; else SUDO=sudo; fi
+  $SUDO apt-get update -qq && $SUDO apt-get install -y -qq --no-install-recommends chromium
+fi
+# puppeteer drives Debian's chromium (tests/mermaid/puppeteer.json): never its own download
+(cd tests/mermaid && PUPPETEER_SKIP_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error && node render.mjs)
+
 step "Rust examples run"
 cargo run -q --locked -p meshspec --example validate -- examples/specs/flannel-over-tailscale-gpu-worker.yaml >/dev/null
 cargo run -q --locked -p meshspec --example render -- examples/specs/cilium-vxlan-over-tailscale.yaml worker >/dev/null

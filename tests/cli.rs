@@ -1130,6 +1130,42 @@ fn plan_from_an_old_spec_prints_the_change_plan() {
         .code(2);
 }
 
+#[test]
+fn plan_format_mermaid_prints_only_the_diagrams() {
+    let (_d, spec) = with_spec(OK);
+    let out = meshspec()
+        .args(["plan", "--format", "mermaid"])
+        .arg(&spec)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(stdout, meshspec::Cluster::from_yaml(OK).unwrap().diagram());
+    assert!(stdout.starts_with("```mermaid\nflowchart LR\n"), "{stdout}");
+    assert!(!stdout.contains("## "), "{stdout}");
+    // the diagrams are PLAN.md's
+    let plan = meshspec().arg("plan").arg(&spec).output().unwrap();
+    let plan = String::from_utf8(plan.stdout).unwrap();
+    for block in stdout.split("\n\n") {
+        assert!(plan.contains(block), "{block}");
+    }
+    // a spec with errors draws nothing
+    let (_d, bad) = with_spec(BAD);
+    meshspec()
+        .args(["plan", "--format", "mermaid"])
+        .arg(&bad)
+        .assert()
+        .code(1)
+        .stdout("");
+    // a change between two specs is not drawn: usage error before reading anything
+    meshspec()
+        .args(["plan", "--format", "mermaid", "--from", "missing-old.yaml"])
+        .arg(&spec)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--format mermaid"));
+}
+
 // ---------------------------------------------------------------- issue #9: safe to run as root
 
 /// A render of `OK` into `out`, then a spec without node `b` (its files become removals).

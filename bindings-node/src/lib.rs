@@ -183,6 +183,13 @@ impl Cluster {
         }
     }
 
+    /// `PLAN.md`'s Mermaid diagrams (the cluster, then the MTU stack) as two fenced
+    /// ```` ```mermaid ```` blocks: what `meshspec plan SPEC --format mermaid` prints.
+    #[napi]
+    pub fn diagram(&self) -> String {
+        self.inner.diagram()
+    }
+
     /// The smallest pod MTU and each node's encapsulation stack, layer by layer.
     #[napi]
     pub fn mtu(&self) -> Mtu {

@@ -114,6 +114,15 @@ test('planFrom compares the two bundles file by file and lists every node that c
   assert.deepEqual(skip.diagnostics.filter((d) => d.severity === 'error').map((d) => d.code), ['MS906'])
 })
 
+test('diagram is the Mermaid of PLAN.md: the cluster, then the MTU stack', () => {
+  const c = meshspec.Cluster.fromYaml(lab)
+  const blocks = c.diagram().split('\n\n')
+  assert.equal(blocks.length, 2)
+  assert.match(blocks[0], /^```mermaid\nflowchart LR\n/)
+  assert.match(blocks[1], /^```mermaid\nflowchart TB\n/)
+  for (const b of blocks) assert.ok(c.plan().includes(b.trim()), b)
+})
+
 test('node returns null for an unknown name', () => {
   assert.equal(meshspec.Cluster.fromYaml(lab).node('nope'), null)
 })

@@ -258,6 +258,12 @@ impl Cluster {
         Ok(out)
     }
 
+    /// `PLAN.md`'s Mermaid diagrams (the cluster, then the MTU stack) as two fenced
+    /// ` ```mermaid ` blocks: what `meshspec plan SPEC --format mermaid` prints.
+    fn diagram(&self, py: Python<'_>) -> String {
+        py.detach(|| self.inner.diagram())
+    }
+
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
         let name = self.inner.name.as_str().into_bound_py_any(py)?.repr()?;
         let nodes = self.nodes().into_bound_py_any(py)?.repr()?;

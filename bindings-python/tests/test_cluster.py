@@ -185,6 +185,19 @@ def test_plan_is_the_report():
     assert plan == c.plan()
 
 
+def test_diagram_is_plan_mds_mermaid():
+    c = meshspec.Cluster.from_yaml(MINIMAL_YAML)
+    d = c.diagram()
+    blocks = d.split("\n\n")
+    assert len(blocks) == 2
+    assert blocks[0].startswith("```mermaid\nflowchart LR\n")
+    assert blocks[1].startswith("```mermaid\nflowchart TB\n")
+    plan = c.plan()
+    for b in blocks:
+        assert b.strip() in plan
+    assert d == c.diagram()
+
+
 def test_plan_of_a_spec_with_errors_reports_them():
     from conftest import OVERLAP_YAML
 

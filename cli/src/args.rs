@@ -411,9 +411,33 @@ pub struct PlanArgs {
     #[arg(long, value_name = "OLD")]
     pub from: Option<String>,
 
-    /// Output format: `json` prints `{"plan": <markdown>, "diagnostics": [...]}`.
-    #[arg(long, value_enum, default_value_t = Format::Text)]
-    pub format: Format,
+    /// Output format: `json` prints `{"plan": <markdown>, "diagnostics": [...]}`; `mermaid`
+    /// prints only PLAN.md's diagrams (the cluster and the MTU stack) as ```mermaid blocks.
+    #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
+    pub format: PlanFormat,
+}
+
+/// Output format of `plan`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PlanFormat {
+    /// The Markdown report.
+    Text,
+    /// `{"plan": <markdown or null>, "diagnostics": [...]}`.
+    Json,
+    /// Only PLAN.md's Mermaid diagrams, as fenced ```mermaid blocks (not with --from).
+    Mermaid,
+}
+
+impl PlanFormat {
+    /// The format of the change plan and of the diagnostics (`mermaid` reports them as text).
+    #[must_use]
+    pub fn report(self) -> Format {
+        if self == PlanFormat::Json {
+            Format::Json
+        } else {
+            Format::Text
+        }
+    }
 }
 
 /// Arguments of `explain`.

@@ -5,7 +5,7 @@ use meshspec::{Cluster, RenderOptions};
 
 use meshspec::Diagnostics;
 
-use crate::args::{Format, PlanArgs};
+use crate::args::{Format, PlanArgs, PlanFormat};
 use crate::error::{CliError, EXIT_ERRORS, EXIT_OK};
 use crate::input::{SpecText, load};
 use crate::output::{Output, emit, emit_err};
@@ -15,6 +15,11 @@ use crate::output::{Output, emit, emit_err};
 /// # Errors
 /// [`CliError::Read`] when a spec cannot be read.
 pub fn run(args: &PlanArgs, out: &Output) -> Result<u8, CliError> {
+    if args.from.is_some() && args.format == PlanFormat::Mermaid {
+        return Err(CliError::Usage {
+            message: "--format mermaid draws one spec's cluster, not a change between two\n  = help: `meshspec plan SPEC --format mermaid` draws SPEC".to_owned(),
+        });
+    }
     let spec = SpecText::read(&args.spec)?;
     let cluster = match read_cluster(&spec, out) {
         Ok(c) => c,
@@ -26,15 +31,27 @@ pub fn run(args: &PlanArgs, out: &Output) -> Result<u8, CliError> {
             Ok(c) => c,
             Err(code) => return Ok(code),
         };
-        return Ok(change_plan(&old, &cluster, &spec, args.format, out));
+        return Ok(change_plan(
+            &old,
+            &cluster,
+            &spec,
+            args.format.report(),
+            out,
+        ));
     }
+    let format = args.format.report();
     let options = RenderOptions {
         spec_name: spec.file_name.clone(),
     };
     match cluster.render(&options) {
         Ok(bundle) => match bundle.text("PLAN.md") {
+            Some(_) if args.format == PlanFormat::Mermaid => {
+                // rendered like PLAN.md: only a spec that renders is drawn
+                emit(&cluster.diagram());
+                Ok(EXIT_OK)
+            }
             Some(text) => {
-                if args.format == Format::Json {
+                if format == Format::Json {
                     emit(&report(Some(text), &bundle.diagnostics));
                 } else {
                     emit(text);
@@ -46,7 +63,7 @@ pub fn run(args: &PlanArgs, out: &Output) -> Result<u8, CliError> {
             }),
         },
         Err(ds) => {
-            if args.format == Format::Json {
+            if format == Format::Json {
                 emit(&report(None, &ds));
             }
             emit_err(

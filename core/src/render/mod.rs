@@ -7,6 +7,7 @@
 pub mod acl;
 pub mod bundle;
 pub mod cilium;
+pub mod diagram;
 pub mod dropin;
 pub mod env;
 pub mod firewall;
@@ -16,6 +17,7 @@ pub mod k3s;
 pub mod labels_taints;
 pub mod line;
 pub mod markdown;
+pub mod mermaid;
 pub mod plan;
 mod shared;
 pub mod shell;
