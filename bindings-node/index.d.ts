@@ -68,6 +68,11 @@ export declare class Cluster {
    * and the steps). Never throws.
    */
   planFrom(old: Cluster): ChangePlan
+  /**
+   * `PLAN.md`'s Mermaid diagrams (the cluster, then the MTU stack) as two fenced
+   * ```` ```mermaid ```` blocks: what `meshspec plan SPEC --format mermaid` prints.
+   */
+  diagram(): string
   /** The smallest pod MTU and each node's encapsulation stack, layer by layer. */
   mtu(): Mtu
   /** The NO_PROXY entries rendered for every node, or `null` when the spec has no `proxy:`. */
