@@ -241,4 +241,19 @@ mod tests {
             "{d:?}"
         );
     }
+
+    #[test]
+    fn a_site_proxys_credentials_stay_in_the_private_unit_env() {
+        let c = Cluster::from_yaml("version: 1\nname: lab\nsites:\n  - {name: cloud, subnets: [10.20.0.0/16], proxy: {https: 'http://bob:hunter2@cloud:3128'}}\nnodes:\n  - {name: s, role: server, site: cloud, lan_ip: 10.20.0.1, mesh_ip: 100.64.0.1}\n").unwrap();
+        let n = &c.nodes[0];
+        assert!(service_env(&c, n).unwrap().contains("hunter2"));
+        let d = environment_d(&c, n).unwrap();
+        assert!(!d.contains("hunter2") && d.contains("NO_PROXY="), "{d}");
+        let b = c.render(&crate::render::RenderOptions::default()).unwrap();
+        for (path, f) in &b.files {
+            if f.contents.contains("hunter2") {
+                assert!(path.ends_with(".service.env") && f.mode == 0o600, "{path}");
+            }
+        }
+    }
 }

@@ -1028,6 +1028,11 @@ const RESOLUTION: &str = "\
 - Pod subnets are predicted in join order (the first server, then the order of `nodes`):
   node k gets the k-th `/node_cidr_mask` block of `cluster_cidr`, skipping pinned blocks, which
   is the order k3s's controller manager hands them out when nodes join in that order.
+- A node's proxy is its own `proxy`, else its site's, else the cluster-wide `proxy`; `none`
+  at a level turns proxy settings off for the nodes below it (no unit env file, no
+  `environment.d` snippet, no NO_PROXY). Each node's NO_PROXY is built from its own proxy
+  (`style`, `no_proxy_extra`) and still covers every node of the cluster; MS501–MS503 check
+  each proxy block in use, at the place it is written.
 - `acknowledge:` entries apply to every finding of their code. An entry naming an error, or
   a code meshspec does not have, is itself an error (MS003).
 ";
