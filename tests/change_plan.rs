@@ -14,7 +14,7 @@ use std::collections::BTreeSet;
 use std::fs;
 use std::path::PathBuf;
 
-use meshspec::change::{Action, ChangePlan};
+use meshspec::change::{Action, Change, ChangePlan};
 use meshspec::spec::fields::{FIELDS, Kind};
 use meshspec::{Bundle, Cluster, RenderOptions};
 use serde_json::Value;
@@ -375,4 +375,63 @@ fn a_new_peer_list_reruns_every_remaining_nodes_firewall() {
             .all(|f| f.path != "cluster/firewall/peers.txt"),
         "peers.txt is a per-node action, not documentation"
     );
+}
+
+/// A proxy change on one site (or one node) restarts exactly the nodes that use that proxy,
+/// each with its unit env file; the nodes on other proxies (or none) are left alone.
+#[test]
+fn a_site_or_node_proxy_change_lists_only_the_nodes_behind_it() {
+    let cases: [(&str, &str, &str, &[&str]); 3] = [
+        (
+            "the cloud site's proxy",
+            "http://proxy.cloud.example:3128",
+            "http://proxy2.cloud.example:3128",
+            &["cloud-a", "cloud-b"],
+        ),
+        (
+            "home-lab's own proxy",
+            "http://lab-proxy.lan:8080",
+            "http://lab-proxy2.lan:8080",
+            &["home-lab"],
+        ),
+        (
+            "the cluster-wide proxy",
+            "https: http://proxy.corp.example:3128",
+            "https: http://proxy2.corp.example:3128",
+            &["office-server"],
+        ),
+    ];
+    for (what, from, to, expect) in cases {
+        let (_, plan) = plan_between("proxy-per-site.yaml", |t| t.replace(from, to));
+        let mut listed: Vec<&str> = plan.nodes.iter().map(|n| n.node.as_str()).collect();
+        listed.sort_unstable();
+        assert_eq!(listed, expect, "{what}");
+        for nc in &plan.nodes {
+            assert!(
+                nc.files
+                    .iter()
+                    .any(|f| f.path.ends_with(".service.env") && f.action == Action::RestartK3s),
+                "{what}: `{}`: {:?}",
+                nc.node,
+                nc.files
+            );
+        }
+    }
+    // `proxy: none` on a node removes its env files: the plan still lists them
+    let (new, plan) = plan_between("proxy-per-site.yaml", |t| {
+        t.replace(
+            "    proxy:\n      http: http://lab-proxy.lan:8080\n      no_proxy_extra: [.lan]\n",
+            "    proxy: none\n",
+        )
+    });
+    assert!(new.node("home-lab").unwrap().proxy.is_none());
+    let lab = plan.nodes.iter().find(|n| n.node == "home-lab").unwrap();
+    assert!(
+        lab.files
+            .iter()
+            .any(|f| f.path.ends_with("k3s-agent.service.env") && f.change == Change::Removed),
+        "{:?}",
+        lab.files
+    );
+    assert_eq!(plan.nodes.len(), 1, "{:?}", plan.nodes);
 }

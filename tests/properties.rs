@@ -45,6 +45,7 @@ fn node(
         labels,
         taints: Vec::new(),
         gpu: None,
+        proxy: None,
     }
 }
 
@@ -79,6 +80,7 @@ prop_compose! {
                     name: format!("site-{s}"),
                     subnets: vec![format!("192.168.{s}.0/24").parse().unwrap()],
                     mtu: None,
+                    proxy: None,
                 })
                 .collect(),
             cni: CniSpec { plugin: Some(if cilium { CniPlugin::Cilium } else { CniPlugin::Flannel }), ..CniSpec::default() },

@@ -25,7 +25,7 @@ use crate::cilium::ChartLine;
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::netaddr;
 use crate::spec::{
-    CiliumIpam, CiliumMtu, CniPlugin, FlannelBackend, Keyword, Provider, ProxyStyle, SpanMap, Spec,
+    CiliumIpam, CiliumMtu, CniPlugin, FlannelBackend, Keyword, Provider, SpanMap, Spec,
     TunnelProtocol,
 };
 
@@ -76,8 +76,9 @@ pub struct Cluster {
     resolution: Vec<Diagnostic>,
     /// How many nodes sit on each site.
     site_population: std::collections::BTreeMap<String, usize>,
-    /// NO_PROXY, computed once (every node's env files use it).
-    no_proxy_cache: std::sync::OnceLock<Option<Vec<String>>>,
+    /// NO_PROXY for each distinct proxy setting of the cluster and its nodes, computed once
+    /// (every node's env files use it).
+    no_proxy_cache: std::sync::OnceLock<Vec<(Proxy, Vec<String>)>>,
     /// The ports between nodes, computed once (every node's firewall script uses them).
     pub(crate) ports_cache: std::sync::OnceLock<Vec<crate::ports::Port>>,
     /// The smallest pod MTU, computed once (the plan, verify.sh and the rules use it).
@@ -139,12 +140,7 @@ impl Cluster {
             sites,
             cni,
             k3s: K3s::placeholder(&spec),
-            proxy: spec.proxy.as_ref().map(|p| Proxy {
-                http: p.http.clone(),
-                https: p.https.clone(),
-                no_proxy_extra: p.no_proxy_extra.clone(),
-                style: p.style.unwrap_or(ProxyStyle::Precise),
-            }),
+            proxy: spec.proxy.as_ref().map(|p| Proxy::from_spec(p, "proxy")),
             nodes: Vec::new(),
             join_order: Vec::new(),
             multi_site: false,

@@ -237,9 +237,32 @@ pub struct Proxy {
     pub no_proxy_extra: Vec<String>,
     /// Style.
     pub style: ProxyStyle,
+    /// Where the spec sets it: `proxy`, `sites[1].proxy` or `nodes[2].proxy`.
+    pub path: String,
 }
 
 impl Proxy {
+    /// The resolved form of a `proxy:` block written at `path`.
+    #[must_use]
+    pub fn from_spec(p: &crate::spec::ProxySpec, path: &str) -> Self {
+        Self {
+            http: p.http.clone(),
+            https: p.https.clone(),
+            no_proxy_extra: p.no_proxy_extra.clone(),
+            style: p.style.unwrap_or(ProxyStyle::Precise),
+            path: path.to_owned(),
+        }
+    }
+
+    /// Whether two proxies render the same files (they may be written in different places).
+    #[must_use]
+    pub fn same_settings(&self, other: &Proxy) -> bool {
+        self.http == other.http
+            && self.https == other.https
+            && self.no_proxy_extra == other.no_proxy_extra
+            && self.style == other.style
+    }
+
     /// Whether a proxy URL is set (NO_PROXY alone is not a proxy).
     #[must_use]
     pub fn has_proxy(&self) -> bool {
@@ -297,6 +320,9 @@ pub struct Node {
     pub init: bool,
     /// Whether it has a GPU.
     pub gpu: bool,
+    /// Its proxy: its own `proxy`, else its site's, else the cluster-wide one (`none` at any
+    /// level: `None`).
+    pub proxy: Option<Proxy>,
 }
 
 impl Node {

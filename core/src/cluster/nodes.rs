@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
-use super::model::{Cni, Node, NodeIpMode};
+use super::model::{Cni, Node, NodeIpMode, Proxy};
 use super::{API_PORT, Cluster};
 use crate::cidr::Family;
 use crate::code::Code;
@@ -139,6 +139,7 @@ pub(super) fn resolve_nodes(c: &mut Cluster) {
             &c.spec.k3s.agent_extra
         };
         apply_extras(extra, &mut labels, &mut taints);
+        let proxy = node_proxy(c, i, site.as_deref());
         nodes.push(Node {
             index: i,
             name: n.name.clone(),
@@ -158,6 +159,7 @@ pub(super) fn resolve_nodes(c: &mut Cluster) {
             taints,
             init: Some(i) == first_server,
             gpu: n.gpu.is_some(),
+            proxy,
         });
     }
 
@@ -369,4 +371,28 @@ fn check_names(c: &mut Cluster) {
     for d in found {
         c.push_resolution(d);
     }
+}
+
+/// The proxy of node `i`: its own `proxy`, else its site's, else the cluster-wide one; `none`
+/// at a level turns it off below.
+fn node_proxy(c: &Cluster, i: usize, site: Option<&str>) -> Option<Proxy> {
+    use crate::spec::ProxyOverride;
+    let from = |o: &ProxyOverride, path: String| match o {
+        ProxyOverride::Off => None,
+        ProxyOverride::Set(p) => Some(Proxy::from_spec(p, &path)),
+    };
+    if let Some(o) = c.spec.nodes.get(i).and_then(|n| n.proxy.as_ref()) {
+        return from(o, format!("nodes[{i}].proxy"));
+    }
+    let site = site.and_then(|name| {
+        c.spec
+            .sites
+            .iter()
+            .enumerate()
+            .find(|(_, s)| s.name == name)
+    });
+    if let Some((j, o)) = site.and_then(|(j, s)| s.proxy.as_ref().map(|o| (j, o))) {
+        return from(o, format!("sites[{j}].proxy"));
+    }
+    c.proxy.clone()
 }

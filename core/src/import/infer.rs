@@ -543,6 +543,7 @@ fn node_spec(
         labels,
         taints,
         gpu: None,
+        proxy: None,
     }
 }
 
@@ -566,6 +567,7 @@ fn sites(nodes: &mut [NodeSpec], todos: &mut Vec<Todo>) -> Vec<SiteSpec> {
                     name: name.clone(),
                     subnets: vec![subnet],
                     mtu: None,
+                    proxy: None,
                 });
                 name
             }

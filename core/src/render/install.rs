@@ -71,6 +71,8 @@ pub struct Shape {
     pub init: bool,
     /// The node's other files (paths below the node root) with their modes.
     pub files: Vec<(String, u32)>,
+    /// Whether the node's own proxy names a proxy URL (downloads then go through it).
+    pub proxied: bool,
 }
 
 impl Shape {
@@ -81,6 +83,10 @@ impl Shape {
             server: n.is_server(),
             init: n.init,
             files,
+            proxied: n
+                .proxy
+                .as_ref()
+                .is_some_and(crate::cluster::Proxy::has_proxy),
         }
     }
 
@@ -167,7 +173,7 @@ pub fn body(c: &Cluster, shape: &Shape) -> String {
     s.push_str("\n# 1. the rendered files\n");
     push_installs(&mut s, &before);
     s.push_str("\n# 2. the k3s installer (does not start k3s yet)\n");
-    installer_section(&mut s, c, role, &after);
+    installer_section(&mut s, c, role, &after, shape.proxied);
     if !after.is_empty() {
         s.push_str("\n# 3. the unit's environment (after the installer, which rewrites it)\n");
         push_installs(&mut s, &after);
@@ -270,7 +276,13 @@ fn environment_block(s: &mut String, rel: &str) {
 /// without `pipefail` a failed download runs an empty script that exits 0, so the failure
 /// surfaces later with a misleading message. Unpinned (MS412), a node that already runs k3s
 /// skips the installer, which would otherwise upgrade it to the day's stable release.
-fn installer_section(s: &mut String, c: &Cluster, role: &str, after: &[&(String, u32)]) {
+fn installer_section(
+    s: &mut String,
+    c: &Cluster,
+    role: &str,
+    after: &[&(String, u32)],
+    proxied: bool,
+) {
     let mut env = Vec::new();
     if let Some(v) = &c.k3s.version {
         env.push(format!("INSTALL_K3S_VERSION={}", quote(v)));
@@ -278,10 +290,7 @@ fn installer_section(s: &mut String, c: &Cluster, role: &str, after: &[&(String,
     env.push(format!("INSTALL_K3S_EXEC={role}"));
     env.push("INSTALL_K3S_SKIP_START=true".to_owned());
     env.push("K3S_CONFIG_FILE=/etc/rancher/k3s/config.yaml".to_owned());
-    let env_file = after
-        .iter()
-        .map(|(p, _)| p.as_str())
-        .find(|_| c.proxy.as_ref().is_some_and(|p| p.has_proxy()));
+    let env_file = after.iter().map(|(p, _)| p.as_str()).find(|_| proxied);
     // The proxy URLs (and any credentials in them) stay in the 0600 env file, whose `KEY=value`
     // lines read the same in sh as in systemd (render::systemd); `set -a` exports them to curl
     // and to the installer, which downloads the k3s binary itself.

@@ -106,7 +106,7 @@ impl Cluster {
                 let path = format!("etc/systemd/system/{}.service.env", env::service_name(n));
                 files.push((path, text, MODE_PRIVATE));
             }
-            if let Some(text) = shared.environment_d() {
+            if let Some(text) = shared.environment_d(n) {
                 let path = install::ENVIRONMENT_D.to_owned();
                 files.push((path, text, MODE_FILE));
             }

@@ -88,19 +88,59 @@ pub fn plan_markdown(c: &Cluster, diagnostics: &Diagnostics) -> String {
     network_table(&mut s, c);
     mtu_section(&mut s, c);
     mesh_tags(&mut s, c);
-    if let Some(np) = c.no_proxy() {
-        let _ = writeln!(
-            s,
-            "\n## NO_PROXY\n\nEvery node's k3s unit and interactive shells get:\n\n```\nNO_PROXY={}\n```",
-            crate::render::line::one_line(&no_proxy::join(&np)).replace('`', "'")
-        );
-    }
+    no_proxy_section(&mut s, c);
     rollout(&mut s, c);
     firewall_section(&mut s, c);
     diagnostics_section(&mut s, diagnostics);
     rollback(&mut s, c);
     s.push_str(&crate::render::upgrade::plan_section(c));
     s
+}
+
+/// NO_PROXY per proxy group: one block when every node shares one proxy setting, else one per
+/// group with its nodes, and the nodes without proxy settings named.
+fn no_proxy_section(s: &mut String, c: &Cluster) {
+    let groups = c.proxy_groups();
+    if groups.is_empty() {
+        return;
+    }
+    let shown =
+        |np: &[String]| crate::render::line::one_line(&no_proxy::join(np)).replace('`', "'");
+    let names = |nodes: &[&Node]| {
+        nodes
+            .iter()
+            .map(|n| code(&n.name))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    s.push_str("\n## NO_PROXY\n");
+    let everyone = groups.len() == 1 && groups[0].1.len() == c.nodes.len();
+    if everyone {
+        let _ = writeln!(
+            s,
+            "\nEvery node's k3s unit and interactive shells get:\n\n```\nNO_PROXY={}\n```",
+            shown(&c.no_proxy_of(groups[0].0))
+        );
+        return;
+    }
+    for (p, nodes) in &groups {
+        let _ = writeln!(
+            s,
+            "\nThe k3s units and interactive shells of {} (proxy from {}) get:\n\n```\nNO_PROXY={}\n```",
+            names(nodes),
+            code(&p.path),
+            shown(&c.no_proxy_of(p))
+        );
+    }
+    let without: Vec<&Node> = c.nodes.iter().filter(|n| n.proxy.is_none()).collect();
+    if !without.is_empty() {
+        let _ = writeln!(
+            s,
+            "\n{} {} no proxy settings (`proxy: none`): no unit env file, no NO_PROXY.",
+            names(&without),
+            if without.len() == 1 { "has" } else { "have" }
+        );
+    }
 }
 
 fn network_table(s: &mut String, c: &Cluster) {

@@ -11,7 +11,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::cluster::{Cluster, Node};
+use crate::cluster::{Cluster, Node, Proxy};
 use crate::render::firewall::{self, Rule};
 use crate::render::{env, install};
 
@@ -19,8 +19,9 @@ use crate::render::{env, install};
 /// first difference, where hashing would read every byte of every key.
 pub(super) struct Shared<'c> {
     cluster: &'c Cluster,
-    service_env: Option<String>,
-    environment_d: Option<String>,
+    /// Per distinct proxy setting of the nodes: the unit env body and the environment.d file
+    /// (a proxy group has a handful of members, so a list is searched).
+    proxy: Vec<(Proxy, String, String)>,
     firewall: BTreeMap<Vec<Rule>, String>,
     install: BTreeMap<install::Shape, String>,
 }
@@ -29,22 +30,37 @@ impl<'c> Shared<'c> {
     pub(super) fn new(cluster: &'c Cluster) -> Self {
         Self {
             cluster,
-            service_env: env::service_env_body(cluster),
-            environment_d: env::environment_d(cluster),
+            proxy: cluster
+                .proxy_groups()
+                .into_iter()
+                .map(|(p, _)| {
+                    (
+                        p.clone(),
+                        env::service_env_body(cluster, p),
+                        env::environment_d_of(cluster, p),
+                    )
+                })
+                .collect(),
             firewall: BTreeMap::new(),
             install: BTreeMap::new(),
         }
     }
 
-    /// [`env::service_env`] for `n`.
+    /// The shared texts of `n`'s proxy setting, when it has one.
+    fn proxy_texts(&self, n: &Node) -> Option<&(Proxy, String, String)> {
+        let p = n.proxy.as_ref()?;
+        self.proxy.iter().find(|(q, _, _)| q.same_settings(p))
+    }
+
+    /// [`env::service_env`] for `n`: its own proxy's variables.
     pub(super) fn service_env(&self, n: &Node) -> Option<String> {
-        let body = self.service_env.as_deref()?;
+        let (_, body, _) = self.proxy_texts(n)?;
         Some(joined(&[&env::service_env_header(self.cluster, n), body]))
     }
 
-    /// [`env::environment_d`] (the same on every node).
-    pub(super) fn environment_d(&self) -> Option<String> {
-        self.environment_d.clone()
+    /// [`env::environment_d`] for `n` (the same on every node with its proxy).
+    pub(super) fn environment_d(&self, n: &Node) -> Option<String> {
+        self.proxy_texts(n).map(|(_, _, text)| text.clone())
     }
 
     /// [`firewall::script`] for `n`.
@@ -92,6 +108,7 @@ mod tests {
         include_str!("../../../tests/fixtures/valid/headscale.yaml"),
         include_str!("../../../tests/fixtures/valid/kube-proxy-replacement.yaml"),
         include_str!("../../../tests/fixtures/valid/proxy.yaml"),
+        include_str!("../../../tests/fixtures/valid/proxy-per-site.yaml"),
         include_str!("../../../tests/fixtures/valid/seed-cilium.yaml"),
         include_str!("../../../tests/fixtures/valid/seed-flannel.yaml"),
         include_str!("../../../tests/fixtures/valid/single-node-cilium.yaml"),
@@ -119,6 +136,13 @@ mod tests {
                 assert_eq!(
                     b.text(&format!("{base}/{unit_env}")).map(str::to_owned),
                     env::service_env(&c, n),
+                    "{}",
+                    n.name
+                );
+                assert_eq!(
+                    b.text(&format!("{base}/{}", install::ENVIRONMENT_D))
+                        .map(str::to_owned),
+                    env::environment_d(&c, n),
                     "{}",
                     n.name
                 );

@@ -1,31 +1,47 @@
 //! MS5xx: proxy and NO_PROXY.
 
-use crate::cluster::Cluster;
+use crate::cluster::{Cluster, Proxy};
 use crate::code::Code;
 use crate::diagnostic::Diagnostic;
 use crate::diagnostic::Diagnostics;
 use crate::no_proxy::{self, Requirement};
 
 pub(super) fn check(c: &Cluster, out: &mut Vec<Diagnostic>) {
-    let Some(proxy) = &c.proxy else { return };
+    // the cluster-wide block, then each site's and node's own block that a node uses: each
+    // node's NO_PROXY is checked under its own proxy, each block reported where it is written
+    let mut seen: Vec<&str> = Vec::new();
+    for p in c
+        .proxy
+        .iter()
+        .chain(c.nodes.iter().filter_map(|n| n.proxy.as_ref()))
+    {
+        if !seen.contains(&p.path.as_str()) {
+            seen.push(&p.path);
+            check_one(c, p, out);
+        }
+    }
+}
+
+fn check_one(c: &Cluster, proxy: &Proxy, out: &mut Vec<Diagnostic>) {
+    let at = &proxy.path;
     let mut malformed = false;
     for (i, e) in proxy.no_proxy_extra.iter().enumerate() {
         if let Err(err) = no_proxy::parse_entry(e) {
             malformed = true;
-            out.push(Diagnostic::new(Code::NoProxyMalformed, format!("proxy.no_proxy_extra[{i}]"), format!("NO_PROXY entry `{e}` is not a host, domain suffix, IP or CIDR: {err}")).with_help("write a host (`registry.lan`), a suffix (`.lan`), an IP or a CIDR (`10.0.0.0/8`)"));
+            out.push(Diagnostic::new(Code::NoProxyMalformed, format!("{at}.no_proxy_extra[{i}]"), format!("NO_PROXY entry `{e}` is not a host, domain suffix, IP or CIDR: {err}")).with_help("write a host (`registry.lan`), a suffix (`.lan`), an IP or a CIDR (`10.0.0.0/8`)"));
         }
     }
-    let Some(entries) = c.no_proxy() else { return };
+    let entries = c.no_proxy_of(proxy);
     if proxy.has_proxy() && !malformed {
         // meshspec's own NO_PROXY covers everything by construction; this keeps it honest
         out.extend(missing(
             &entries,
             &c.no_proxy_requirements(),
-            "proxy.no_proxy_extra",
+            &format!("{at}.no_proxy_extra"),
         ));
     }
     if no_proxy::uses_cidrs(&entries) {
-        out.push(Diagnostic::new(Code::NoProxyCidrSupport, "proxy", "NO_PROXY holds CIDR ranges: Go programs (k3s, kubectl, containerd) and curl 7.86+ honour them; older curl and wget match names only").with_help(format!("for such tools use the host list: NO_PROXY={}", no_proxy::join(&no_proxy::hosts_only(&entries)))));
+        out.push(Diagnostic::new(Code::NoProxyCidrSupport, at.as_str(), "NO_PROXY holds CIDR ranges: Go programs (k3s, kubectl, containerd) and curl 7.86+ honour them; older curl and wget match names only").with_help(format!("for such tools use the host list: NO_PROXY={}", no_proxy::join(&no_proxy::hosts_only(&entries)))));
     }
 }
 

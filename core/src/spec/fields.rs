@@ -75,6 +75,8 @@ pub enum Kind {
     ChartLine,
     /// A rule code of a warning or info (`MS411`).
     AckCode,
+    /// The word `none`, or a mapping with the keys of `proxy` (`sites[].proxy`, `nodes[].proxy`).
+    ProxyOverride,
 }
 
 /// One key of the spec.
@@ -347,6 +349,14 @@ pub const FIELDS: &[Field] = &[
         "1500",
         "The underlay MTU of the site's links (1492 for PPPoE).",
         "1500"
+    ),
+    f!(
+        "sites[].proxy",
+        Kind::ProxyOverride,
+        false,
+        "the cluster-wide `proxy`",
+        "Overrides the cluster-wide `proxy` for this site's nodes: a mapping with the keys of `proxy`, or `none` for no proxy settings (no env files, no NO_PROXY). A node's own `proxy` overrides it.",
+        "none"
     ),
     f!(
         "cni",
@@ -730,6 +740,14 @@ pub const FIELDS: &[Field] = &[
         "The model, used as the `gpu-type` label.",
         "rtx3060"
     ),
+    f!(
+        "nodes[].proxy",
+        Kind::ProxyOverride,
+        false,
+        "its site's `proxy`, else the cluster-wide one",
+        "Overrides the site's and the cluster's `proxy` for this node: a mapping with the keys of `proxy`, or `none` for no proxy settings. NO_PROXY and the MS5xx rules follow each node's own proxy.",
+        "none"
+    ),
 ];
 
 /// The fields directly under `parent` (`""` for the top level).
@@ -794,6 +812,7 @@ fn type_words(kind: Kind) -> String {
         Kind::FileMode => "octal mode in quotes".to_owned(),
         Kind::ChartLine => "chart line in quotes".to_owned(),
         Kind::AckCode => "rule code".to_owned(),
+        Kind::ProxyOverride => "`none`, or a mapping like `proxy`".to_owned(),
     }
 }
 
@@ -853,6 +872,10 @@ fn kind_schema(kind: Kind, path: &str) -> Value {
         Kind::FileMode => json!({"anyOf": [
             {"type": "string", "pattern": "^[0-7]{3,4}$"},
             {"type": "integer"}
+        ]}),
+        Kind::ProxyOverride => json!({"anyOf": [
+            {"const": "none"},
+            object_schema("proxy")
         ]}),
     }
 }
@@ -1005,6 +1028,11 @@ const RESOLUTION: &str = "\
 - Pod subnets are predicted in join order (the first server, then the order of `nodes`):
   node k gets the k-th `/node_cidr_mask` block of `cluster_cidr`, skipping pinned blocks, which
   is the order k3s's controller manager hands them out when nodes join in that order.
+- A node's proxy is its own `proxy`, else its site's, else the cluster-wide `proxy`; `none`
+  at a level turns proxy settings off for the nodes below it (no unit env file, no
+  `environment.d` snippet, no NO_PROXY). Each node's NO_PROXY is built from its own proxy
+  (`style`, `no_proxy_extra`) and still covers every node of the cluster; MS501–MS503 check
+  each proxy block in use, at the place it is written.
 - `acknowledge:` entries apply to every finding of their code. An entry naming an error, or
   a code meshspec does not have, is itself an error (MS003).
 ";

@@ -452,14 +452,28 @@ pub fn check(spec: &Spec) -> Vec<Refusal> {
             values(&format!("{field}.{key}"), key, v, false, &mut one);
         }
     }
+    let mut proxies: Vec<(String, &super::ProxySpec)> = Vec::new();
     if let Some(p) = &spec.proxy {
+        proxies.push(("proxy".to_owned(), p));
+    }
+    for (i, site) in spec.sites.iter().enumerate() {
+        if let Some(super::ProxyOverride::Set(p)) = &site.proxy {
+            proxies.push((format!("sites[{i}].proxy"), p));
+        }
+    }
+    for (i, node) in spec.nodes.iter().enumerate() {
+        if let Some(super::ProxyOverride::Set(p)) = &node.proxy {
+            proxies.push((format!("nodes[{i}].proxy"), p));
+        }
+    }
+    for (at, p) in proxies {
         for (name, v) in [("http", &p.http), ("https", &p.https)] {
             if let Some(u) = v {
-                one(format!("proxy.{name}"), u, proxy_url(u));
+                one(format!("{at}.{name}"), u, proxy_url(u));
             }
         }
         for (i, e) in p.no_proxy_extra.iter().enumerate() {
-            one(format!("proxy.no_proxy_extra[{i}]"), e, no_proxy_entry(e));
+            one(format!("{at}.no_proxy_extra[{i}]"), e, no_proxy_entry(e));
         }
     }
     for (i, a) in spec.acknowledge.iter().enumerate() {

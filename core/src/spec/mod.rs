@@ -179,6 +179,9 @@ pub struct SiteSpec {
     /// Its underlay MTU.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mtu: Option<u32>,
+    /// Overrides the cluster-wide proxy for this site's nodes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub proxy: Option<ProxyOverride>,
 }
 
 /// `cni:`.
@@ -322,6 +325,24 @@ pub struct ProxySpec {
     pub style: Option<ProxyStyle>,
 }
 
+/// `sites[].proxy` and `nodes[].proxy`: a proxy block of their own, or the word `none`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProxyOverride {
+    /// `none`: no proxy for the nodes below (no env files, no NO_PROXY).
+    Off,
+    /// A block like the cluster-wide `proxy:`, replacing it.
+    Set(ProxySpec),
+}
+
+impl Serialize for ProxyOverride {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            ProxyOverride::Off => s.serialize_str("none"),
+            ProxyOverride::Set(p) => p.serialize(s),
+        }
+    }
+}
+
 /// One entry of `nodes:`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct NodeSpec {
@@ -353,6 +374,9 @@ pub struct NodeSpec {
     /// A GPU.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub gpu: Option<GpuSpec>,
+    /// Overrides the site's or the cluster's proxy for this node.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub proxy: Option<ProxyOverride>,
 }
 
 /// `nodes[].gpu`.

@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use super::decode::{Decoder, shown};
 use super::{
     Acknowledgement, CiliumMtu, CiliumSpec, CniSpec, EtcdSnapshotsSpec, FlannelSpec, GpuSpec,
-    K3sSpec, MeshSpec, NetworkSpec, NodeCidrMask, NodeSpec, ProxySpec, SPEC_VERSION, SiteSpec,
-    Spec, VpnAuthSpec,
+    K3sSpec, MeshSpec, NetworkSpec, NodeCidrMask, NodeSpec, ProxyOverride, ProxySpec, SPEC_VERSION,
+    SiteSpec, Spec, VpnAuthSpec,
 };
 use crate::code::Code;
 use crate::diagnostic::Severity;
@@ -44,7 +44,7 @@ const MESH: &[&str] = &[
     "admins",
     "groups",
 ];
-const SITE: &[&str] = &["name", "subnets", "mtu"];
+const SITE: &[&str] = &["name", "subnets", "mtu", "proxy"];
 const CNI: &[&str] = &["plugin", "cilium", "flannel"];
 const CILIUM: &[&str] = &[
     "version",
@@ -70,6 +70,7 @@ const K3S: &[&str] = &[
 const PROXY: &[&str] = &["http", "https", "no_proxy_extra", "style"];
 const NODE: &[&str] = &[
     "name", "role", "site", "lan_ip", "mesh_ip", "node_ip", "pod_cidr", "labels", "taints", "gpu",
+    "proxy",
 ];
 const VPN_AUTH: &[&str] = &["key_file"];
 const FLANNEL: &[&str] = &["backend"];
@@ -485,10 +486,12 @@ impl Decoder {
             Some(_) => self.one_or_many(&f, "subnets", 64, Self::cidr),
         };
         let mtu = self.opt_u32(&f, "mtu", 576, 65_535);
+        let proxy = f.get("proxy").and_then(|(n, p)| self.proxy_override(n, &p));
         Some(SiteSpec {
             name: name?,
             subnets: subnets?,
             mtu,
+            proxy,
         })
     }
 
@@ -631,6 +634,19 @@ impl Decoder {
         })
     }
 
+    /// `sites[].proxy` / `nodes[].proxy`: the word `none`, or a mapping like `proxy:`.
+    fn proxy_override(&mut self, node: &Node, path: &str) -> Option<ProxyOverride> {
+        match &node.value {
+            Value::Null => None,
+            Value::Str(s) if s == "none" => Some(ProxyOverride::Off),
+            Value::Str(_) => {
+                self.wrong_type(node, path, "`none` or a mapping like `proxy:`");
+                None
+            }
+            _ => self.proxy(node, path).map(ProxyOverride::Set),
+        }
+    }
+
     fn node(&mut self, node: &Node, path: &str, vpn_auth: bool) -> Option<NodeSpec> {
         let f = self.fields(node, path, NODE)?;
         let name = match f.get("name") {
@@ -711,6 +727,7 @@ impl Decoder {
             },
         };
         let taints = self.list(&f, "taints", Self::text);
+        let proxy = f.get("proxy").and_then(|(n, p)| self.proxy_override(n, &p));
         let gpu = f.get("gpu").and_then(|(n, p)| {
             if n.value == Value::Null {
                 return None;
@@ -754,6 +771,7 @@ impl Decoder {
             labels,
             taints,
             gpu,
+            proxy,
         })
     }
 }
