@@ -890,36 +890,13 @@ impl Testbed {
     /// The probes of every outsider against every cluster port of every node it reaches.
     #[must_use]
     pub fn exposed(&self, c: &Cluster) -> Vec<(String, Probe)> {
+        let closed: Vec<(Proto, u16)> = firewall::closed_ports(c)
+            .into_iter()
+            .flat_map(|(proto, a, b)| (a..=b).map(move |port| (proto, port)))
+            .collect();
         let mut out = Vec::new();
         for o in &self.outsiders {
-            for n in &self.nodes {
-                for dst in self.facing(o, n) {
-                    let src = o
-                        .addrs
-                        .iter()
-                        .find(|a| a.is_ipv4() == dst.is_ipv4())
-                        .copied();
-                    for (proto, a, b) in firewall::closed_ports(c) {
-                        for port in a..=b {
-                            out.push((
-                                format!(
-                                    "{} -> {} {dst} {}",
-                                    o.label,
-                                    n.name,
-                                    port_label(proto, port)
-                                ),
-                                Probe {
-                                    from_ns: o.ns.clone(),
-                                    src,
-                                    proto,
-                                    dst,
-                                    port,
-                                },
-                            ));
-                        }
-                    }
-                }
-            }
+            self.outsider_probes(o, &closed, &mut out);
         }
         out
     }
@@ -931,38 +908,49 @@ impl Testbed {
         let mesh = ports::mesh_port(c);
         let mut out = Vec::new();
         for o in self.outsiders.iter().filter(|o| !o.spoofs_pod) {
-            for n in &self.nodes {
-                for dst in self.facing(o, n) {
-                    let src = o
-                        .addrs
-                        .iter()
-                        .find(|a| a.is_ipv4() == dst.is_ipv4())
-                        .copied();
-                    let mut ports = vec![(Proto::Tcp, SSH_PORT)];
-                    if o.segment != Segment::Mesh {
-                        ports.push((mesh.proto, mesh.from));
-                    }
-                    for (proto, port) in ports {
-                        out.push((
-                            format!(
-                                "{} -> {} {dst} {}",
-                                o.label,
-                                n.name,
-                                port_label(proto, port)
-                            ),
-                            Probe {
-                                from_ns: o.ns.clone(),
-                                src,
-                                proto,
-                                dst,
-                                port,
-                            },
-                        ));
-                    }
+            let mut ports = vec![(Proto::Tcp, SSH_PORT)];
+            if o.segment != Segment::Mesh {
+                ports.push((mesh.proto, mesh.from));
+            }
+            self.outsider_probes(o, &ports, &mut out);
+        }
+        out
+    }
+
+    /// One probe from `o` per port to every address of every node it reaches (from its own
+    /// address of the same family), labelled `<outsider> -> <node> <address> <port>`.
+    fn outsider_probes(
+        &self,
+        o: &Outsider,
+        ports: &[(Proto, u16)],
+        out: &mut Vec<(String, Probe)>,
+    ) {
+        for n in &self.nodes {
+            for dst in self.facing(o, n) {
+                let src = o
+                    .addrs
+                    .iter()
+                    .find(|a| a.is_ipv4() == dst.is_ipv4())
+                    .copied();
+                for &(proto, port) in ports {
+                    out.push((
+                        format!(
+                            "{} -> {} {dst} {}",
+                            o.label,
+                            n.name,
+                            port_label(proto, port)
+                        ),
+                        Probe {
+                            from_ns: o.ns.clone(),
+                            src,
+                            proto,
+                            dst,
+                            port,
+                        },
+                    ));
                 }
             }
         }
-        out
     }
 }
 
