@@ -316,18 +316,7 @@ impl ChangePlan {
                 .iter()
                 .find(|n| n.name == nc.node)
                 .map_or_else(|| "nodes".to_owned(), |n| format!("nodes[{}]", n.index));
-            let list: Vec<String> = nc
-                .files
-                .iter()
-                .map(|f| {
-                    format!(
-                        "`{}` ({}: {})",
-                        f.path,
-                        f.change.as_str(),
-                        f.action.describe()
-                    )
-                })
-                .collect();
+            let list = file_list(&nc.files);
             out.push(
                 Diagnostic::new(
                     Code::NodeFilesChange,
@@ -338,7 +327,7 @@ impl ChangePlan {
                         nc.files.len(),
                         if nc.files.len() == 1 { "" } else { "s" },
                         if nc.files.len() == 1 { "s" } else { "" },
-                        list.join(", ")
+                        list
                     ),
                 )
                 .with_help(
@@ -352,21 +341,11 @@ impl ChangePlan {
             );
         }
         if !cluster_files.is_empty() {
-            let list: Vec<String> = cluster_files
-                .iter()
-                .map(|f| {
-                    format!(
-                        "`{}` ({}: {})",
-                        f.path,
-                        f.change.as_str(),
-                        f.action.describe()
-                    )
-                })
-                .collect();
+            let list = file_list(&cluster_files);
             out.push(Diagnostic::new(
                 Code::NodeFilesChange,
                 "",
-                format!("cluster files change: {}", list.join(", ")),
+                format!("cluster files change: {list}"),
             ));
         }
         let located: Vec<Diagnostic> = out.into_iter().map(|d| new.locate(d)).collect();
@@ -462,16 +441,7 @@ impl ChangePlan {
             s.push_str("One node at a time, in this order: servers in join order, then agents, then nodes that join, then nodes that leave. Where k3s restarts, the node must be Ready before the next.\n");
             for (i, nc) in self.nodes.iter().enumerate() {
                 let _ = writeln!(s, "\n### {}. `{}` ({})\n", i + 1, nc.node, nc.role);
-                s.push_str("| file | change | needs |\n|---|---|---|\n");
-                for f in &nc.files {
-                    let _ = writeln!(
-                        s,
-                        "| `{}` | {} | {} |",
-                        f.path,
-                        f.change.as_str(),
-                        f.action.describe()
-                    );
-                }
+                file_table(&mut s, &nc.files);
                 s.push('\n');
                 for (k, step) in nc.steps.iter().enumerate() {
                     let _ = writeln!(s, "{}. {step}", k + 1);
@@ -487,18 +457,41 @@ impl ChangePlan {
         }
         if !self.cluster_files.is_empty() {
             section(&mut s, "Cluster files");
-            s.push_str("| file | change | needs |\n|---|---|---|\n");
-            for f in &self.cluster_files {
-                let _ = writeln!(
-                    s,
-                    "| `{}` | {} | {} |",
-                    f.path,
-                    f.change.as_str(),
-                    f.action.describe()
-                );
-            }
+            file_table(&mut s, &self.cluster_files);
         }
         s
+    }
+}
+
+/// The files as MS910 lists them: `` `path` (change: what it needs) ``, comma-separated.
+fn file_list(files: &[FileChange]) -> String {
+    let mut out = String::new();
+    for (i, f) in files.iter().enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        let _ = write!(
+            out,
+            "`{}` ({}: {})",
+            f.path,
+            f.change.as_str(),
+            f.action.describe()
+        );
+    }
+    out
+}
+
+/// The files as a Markdown table: path, change, what it needs.
+fn file_table(s: &mut String, files: &[FileChange]) {
+    s.push_str("| file | change | needs |\n|---|---|---|\n");
+    for f in files {
+        let _ = writeln!(
+            s,
+            "| `{}` | {} | {} |",
+            f.path,
+            f.change.as_str(),
+            f.action.describe()
+        );
     }
 }
 
