@@ -23,21 +23,9 @@ fn valid_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/valid")
 }
 
-fn valid_fixtures() -> Vec<(String, String)> {
-    let mut out: Vec<(String, String)> = fs::read_dir(valid_dir())
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
-        .map(|p| {
-            (
-                p.file_stem().unwrap().to_string_lossy().into_owned(),
-                fs::read_to_string(&p).unwrap(),
-            )
-        })
-        .collect();
-    out.sort();
-    out
-}
+#[path = "common/specs.rs"]
+mod specs;
+use specs::valid_fixtures;
 
 fn render(c: &Cluster) -> Option<Bundle> {
     c.render(&RenderOptions::default()).ok()

@@ -32,21 +32,9 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-fn valid_fixtures() -> Vec<(String, String)> {
-    let mut out: Vec<(String, String)> = fs::read_dir(root().join("tests/fixtures/valid"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
-        .map(|p| {
-            (
-                p.file_stem().unwrap().to_string_lossy().into_owned(),
-                fs::read_to_string(&p).unwrap(),
-            )
-        })
-        .collect();
-    out.sort();
-    out
-}
+#[path = "common/specs.rs"]
+mod specs;
+use specs::valid_fixtures;
 
 /// The text of a label (`"..."`) is plain characters, `#<digits>;` codes and `<br>` only.
 fn label_is_inert(text: &str) -> bool {

@@ -15,9 +15,7 @@
 //! `MESHSPEC_REQUIRE_NETNS=1` (CI sets it).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::fs;
 use std::io::Write as _;
-use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use meshspec::render::firewall::CHAIN;
@@ -27,20 +25,17 @@ use meshspec_testbed::{HostMode, Probe, Testbed};
 const TIMEOUT_S: f64 = 0.7;
 const RETRY_TIMEOUT_S: f64 = 3.0;
 
+#[path = "common/specs.rs"]
+mod specs;
+
 fn specs() -> Vec<(String, String)> {
     let mut out = Vec::new();
     for dir in ["examples/specs", "tests/fixtures/valid"] {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(dir);
-        let mut entries: Vec<PathBuf> = fs::read_dir(&root)
-            .unwrap()
-            .filter_map(Result::ok)
-            .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
-            .collect();
-        entries.sort();
-        for p in entries {
-            let name = format!("{dir}/{}", p.file_name().unwrap().to_string_lossy());
-            out.push((name, fs::read_to_string(&p).unwrap()));
+        for (p, text) in specs::yaml_files(dir) {
+            out.push((
+                format!("{dir}/{}", p.file_name().unwrap().to_string_lossy()),
+                text,
+            ));
         }
     }
     out

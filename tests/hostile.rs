@@ -864,19 +864,13 @@ fn finding_11_firewall_checks_ip6tables_before_any_rule() {
 
 // ---------------------------------------------------------------- every fixture
 
+#[path = "common/specs.rs"]
+mod specs;
+
 fn every_valid_spec() -> Vec<(String, String)> {
     let mut out = Vec::new();
     for dir in ["tests/fixtures/valid", "examples/specs"] {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(dir);
-        let mut entries: Vec<PathBuf> = fs::read_dir(&root)
-            .unwrap()
-            .filter_map(Result::ok)
-            .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
-            .collect();
-        entries.sort();
-        for p in entries {
-            let text = fs::read_to_string(&p).unwrap();
+        for (p, text) in specs::yaml_files(dir) {
             if Cluster::from_yaml(&text).is_ok_and(|c| !c.validate().has_errors()) {
                 out.push((p.display().to_string(), text));
             }
