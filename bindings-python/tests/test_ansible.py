@@ -8,6 +8,7 @@ to fail instead of skip when it is missing.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import stat
@@ -23,7 +24,11 @@ from conftest import FLANNEL_SEED, REPO
 
 ANSIBLE_DIR = REPO / "examples" / "ansible"
 SITE = ANSIBLE_DIR / "site.yml"
-NODES = ["k3s-master", "k3s-worker-01", "k3s-worker-02", "k3s-gpu-worker"]
+# test-only kubernetes.core.helm that records its arguments (see ansible_stubs/README.md)
+STUBS = Path(__file__).parent / "ansible_stubs"
+SERVERS = ["k3s-master"]
+AGENTS = ["k3s-worker-01", "k3s-worker-02", "k3s-gpu-worker"]
+NODES = SERVERS + AGENTS
 CONFIG = "etc/rancher/k3s/config.yaml"
 BIN = Path(sys.executable).parent
 RECAP = re.compile(r"^(\S+)\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
@@ -45,25 +50,29 @@ class Run:
 
 
 class Lab:
-    """Four seed nodes as local hosts, each with its own root under a temp directory."""
+    """Seed nodes (by default the second seed's four) as local hosts, each with its own root under
+    a temp directory, in the inventory groups site.yml uses (servers listed in that order)."""
 
-    def __init__(self, tmp: Path):
+    def __init__(self, tmp: Path, servers: list[str] = SERVERS, agents: list[str] = AGENTS):
         self.tmp = tmp
-        self.roots = {n: tmp / "roots" / n for n in NODES}
+        self.roots = {n: tmp / "roots" / n for n in servers + agents}
         for root in self.roots.values():
             root.mkdir(parents=True)
         self.inventory = tmp / "inventory.ini"
-        lines = ["[k3s]"]
-        for n in NODES:
-            lines.append(
+        lines = []
+        for group, names in (("k3s_servers", servers), ("k3s_agents", agents)):
+            lines.append(f"[{group}]")
+            lines += [
                 f"{n} ansible_connection=local ansible_python_interpreter={sys.executable} "
                 f"meshspec_root={self.roots[n]}"
-            )
+                for n in names
+            ]
+        lines += ["[k3s:children]", "k3s_servers", "k3s_agents"]
         self.inventory.write_text("\n".join(lines) + "\n")
         self.env = dict(os.environ)
         self.env.update(
             ANSIBLE_CONFIG=str(ANSIBLE_DIR / "ansible.cfg"),
-            ANSIBLE_COLLECTIONS_PATH=str(ANSIBLE_DIR / "collections"),
+            ANSIBLE_COLLECTIONS_PATH=f"{ANSIBLE_DIR / 'collections'}:{STUBS}",
             ANSIBLE_HOME=str(tmp / "ansible-home"),
             ANSIBLE_LOCAL_TEMP=str(tmp / "ansible-local"),
             ANSIBLE_REMOTE_TMP=str(tmp / "ansible-remote"),
@@ -74,17 +83,22 @@ class Lab:
             ANSIBLE_PIPELINING="1",
         )
 
-    def play(self, *args: str, spec: Path = FLANNEL_SEED, playbook: Path = SITE) -> Run:
+    def play(self, *args: str, spec: Path = FLANNEL_SEED, playbook: Path = SITE, rollout: bool = False) -> Run:
+        """Runs a playbook; with `rollout`, restarts and the Cilium release happen (one node at a
+        time) against the fake systemctl/kubectl and the helm stand-in, which log to `calls`."""
         cmd = [
             str(BIN / "ansible-playbook"),
             "-i", str(self.inventory),
             str(playbook),
             "-e", f"meshspec_spec={spec}",
             "-e", "meshspec_become=false",
-            "-e", "meshspec_restart=false",
-            "-e", "meshspec_serial=0",  # all hosts at once: the rolling order is not under test
-            *args,
         ]
+        if rollout:
+            cmd += ["-e", json.dumps({"meshspec_environment": self.fake_commands(), "meshspec_kubectl": "kubectl"})]
+        else:
+            # all hosts at once and no restarts: the rolling order is not under test
+            cmd += ["-e", "meshspec_restart=false", "-e", "meshspec_serial=0"]
+        cmd += list(args)
         proc = subprocess.run(cmd, env=self.env, capture_output=True, text=True, timeout=300)
         out = proc.stdout + proc.stderr
         recap = {
@@ -92,6 +106,43 @@ class Lab:
             for m in RECAP.finditer(proc.stdout)
         }
         return Run(proc.returncode, out, recap)
+
+    @property
+    def calls(self) -> Path:
+        return self.tmp / "calls.log"
+
+    def fake_commands(self) -> dict[str, str]:
+        """A `systemctl` and a `kubectl` that log `<host> <command> <args>` to `calls` (and
+        answer what ansible's systemd_service module reads), first on the tasks' PATH."""
+        bin_dir = self.tmp / "bin"
+        bin_dir.mkdir(exist_ok=True)
+        (bin_dir / "systemctl").write_text(
+            "#!/bin/sh\n"
+            'echo "$MESHSPEC_HOST systemctl $*" >> "$MESHSPEC_CALL_LOG"\n'
+            'if [ "$1" = show ]; then\n'
+            '  unit=$(echo "$2" | tr -d "\'")\n'
+            '  printf "Id=%s.service\\nNames=%s.service\\nLoadState=loaded\\nActiveState=active\\n'
+            'SubState=running\\nUnitFileState=enabled\\n" "$unit" "$unit"\n'
+            "fi\n"
+        )
+        (bin_dir / "kubectl").write_text(
+            '#!/bin/sh\necho "$MESHSPEC_HOST kubectl $*" >> "$MESHSPEC_CALL_LOG"\necho ok\n'
+        )
+        for tool in ("systemctl", "kubectl"):
+            (bin_dir / tool).chmod(0o755)
+        return {
+            "PATH": f"{bin_dir}:{os.environ['PATH']}",
+            "MESHSPEC_HOST": "{{ inventory_hostname }}",
+            "MESHSPEC_CALL_LOG": str(self.calls),
+        }
+
+    def take_calls(self) -> list[str]:
+        """The logged calls since the last take (then the log starts afresh)."""
+        if not self.calls.exists():
+            return []
+        lines = self.calls.read_text().splitlines()
+        self.calls.unlink()
+        return lines
 
     def files(self) -> dict[str, str]:
         """Every file under the roots, as `node/path` relative to the roots directory."""
@@ -193,6 +244,16 @@ def test_check_mode_on_fresh_nodes_writes_nothing_and_diffs_new_files(lab: Lab):
     assert lab.files() == {}
 
 
+RENDER_ONLY = (
+    "- hosts: k3s\n"
+    "  gather_facts: false\n"
+    "  tasks:\n"
+    "    - meshspec.k3s.render:\n"
+    "        spec: \"{{ meshspec_spec }}\"\n"
+    "        root: \"{{ meshspec_root }}\"\n"
+)
+
+
 def test_broken_spec_fails_the_play_with_the_rule_code(lab: Lab, tmp_path: Path):
     broken = tmp_path / "broken.yaml"
     broken.write_text(
@@ -200,7 +261,14 @@ def test_broken_spec_fails_the_play_with_the_rule_code(lab: Lab, tmp_path: Path)
             "cni:", "network:\n  cluster_cidr: 10.42.0.0/16\n  service_cidr: 10.42.0.0/16\n\ncni:", 1
         )
     )
+    # site.yml stops at its first task (the join-order check reads the spec) with the rule code
     run = lab.play("--limit", "k3s-master,k3s-gpu-worker", spec=broken)
+    assert run.rc != 0 and "MS101" in run.out, run.out
+    assert lab.files() == {}
+    # the render task: every rule code in msg, the diagnostics as data
+    playbook = tmp_path / "render.yml"
+    playbook.write_text(RENDER_ONLY)
+    run = lab.play("--limit", "k3s-master,k3s-gpu-worker", spec=broken, playbook=playbook)
     assert run.rc != 0
     assert run.recap and all(c["failed"] == 1 for c in run.recap.values()), run.out
     assert "meshspec: 1 error in" in run.out and "MS101 at network." in run.out
@@ -298,3 +366,101 @@ def test_check_live_fails_with_the_diagnostics(lab: Lab, tmp_path: Path):
     assert _check_live(lab, tmp_path, spec, nodes).rc == 0
     strict = _check_live(lab, tmp_path, spec, nodes, "-e", "meshspec_live_strict=true")
     assert strict.rc != 0 and "warning[MS956]" in strict.out, strict.out
+
+
+CILIUM_SEED = REPO / "examples" / "specs" / "cilium-vxlan-over-tailscale.yaml"
+# two servers and an agent, the agent listed first: the rollout order is not the list order
+TWO_SERVERS = """\
+version: 1
+name: two-servers
+nodes:
+  - {name: gpu, role: agent, mesh_ip: 100.64.0.11}
+  - {name: s1, role: server, mesh_ip: 100.64.0.1}
+  - {name: s2, role: server, mesh_ip: 100.64.0.2}
+"""
+
+
+def _helm_calls(calls: list[str]) -> list[dict]:
+    return [json.loads(c.split(" helm ", 1)[1]) for c in calls if " helm " in c]
+
+
+def test_rollout_restarts_servers_one_at_a_time_then_agents_only_where_files_changed(tmp_path: Path):
+    spec = tmp_path / "two-servers.yaml"
+    spec.write_text(TWO_SERVERS)
+    lab = Lab(tmp_path, ["s1", "s2"], ["gpu"])
+    nodes = ["s1", "s2", "gpu"]
+
+    first = lab.play(spec=spec, rollout=True)
+    assert_ok(first, nodes)
+    calls = lab.take_calls()
+    # each server restarts and answers /readyz before the next one starts; then the agent
+    assert calls == [
+        "s1 systemctl daemon-reload",
+        "s1 systemctl show k3s",
+        "s1 systemctl restart k3s",
+        "s1 kubectl get --raw=/readyz",
+        "s2 systemctl daemon-reload",
+        "s2 systemctl show k3s",
+        "s2 systemctl restart k3s",
+        "s2 kubectl get --raw=/readyz",
+        "gpu systemctl daemon-reload",
+        "gpu systemctl show k3s-agent",
+        "gpu systemctl restart k3s-agent",
+    ], calls
+    # and every node's files were written before its restart (the handler runs after the task)
+    assert all((lab.roots[n] / CONFIG).exists() for n in nodes)
+
+    # the next run: s2's config was edited by hand, the rest is as written: s2 alone gets its
+    # file back and restarts (no Cilium: a flannel spec)
+    config = lab.roots["s2"] / CONFIG
+    config.write_text(config.read_text() + "# edited\n")
+    again = lab.play(spec=spec, rollout=True)
+    assert_ok(again, nodes)
+    assert again.changed() == {"s1": 0, "s2": 2, "gpu": 0}, again.out  # s2: the file, the restart
+    assert lab.take_calls() == [
+        "s2 systemctl daemon-reload",
+        "s2 systemctl show k3s",
+        "s2 systemctl restart k3s",
+        "s2 kubectl get --raw=/readyz",
+    ]
+
+
+def test_rollout_refuses_servers_listed_out_of_join_order(tmp_path: Path):
+    spec = tmp_path / "two-servers.yaml"
+    spec.write_text(TWO_SERVERS)
+    lab = Lab(tmp_path, ["s2", "s1"], ["gpu"])
+    run = lab.play(spec=spec, rollout=True)
+    assert run.rc != 0
+    assert "list k3s_servers in the spec's join order: s1, s2 (the inventory has s2, s1)" in run.out, run.out
+    assert lab.files() == {} and lab.take_calls() == []
+
+
+def test_rollout_installs_cilium_once_from_the_first_server_with_the_bundle_values(tmp_path: Path):
+    lab = Lab(tmp_path, ["beelink"], ["worker"])
+    run = lab.play(spec=CILIUM_SEED, rollout=True)
+    assert_ok(run, ["beelink", "worker"])
+    calls = lab.take_calls()
+    helm = _helm_calls(calls)
+    assert len(helm) == 1, calls
+    bundle = meshspec.Cluster.from_file(CILIUM_SEED).render()
+    version = re.search(r"--version (\S+)", bundle["cluster/cilium-install.sh"].contents)[1]
+    yaml = pytest.importorskip("yaml")
+    assert helm[0]["host"] == "beelink" and helm[0]["check_mode"] is False
+    assert helm[0]["params"] == {
+        "release_name": "cilium",
+        "release_namespace": "kube-system",
+        "chart_ref": "cilium",
+        "chart_repo_url": "https://helm.cilium.io",
+        "chart_version": version,
+        "release_values": yaml.safe_load(bundle["cluster/cilium-values.yaml"].contents),
+        "kubeconfig": "/etc/rancher/k3s/k3s.yaml",
+        "wait": True,
+    }
+    # after the first server is up, before the agent's restart
+    order = [c.split(" {", 1)[0] for c in calls if " restart " in c or "readyz" in c or " helm " in c]
+    assert order == [
+        "beelink systemctl restart k3s",
+        "beelink kubectl get --raw=/readyz",
+        "beelink helm",
+        "worker systemctl restart k3s-agent",
+    ], calls
