@@ -55,6 +55,10 @@ step "bindings-node: tsc (typed usage, wrong names must fail)"
 npx tsc -p test/tsconfig.json
 
 cd "$root/examples/pulumi"
+# a fresh Pulumi home: a provider plugin downloaded by an install script or at test time would
+# land in its plugins/ folder
+PULUMI_HOME="$(mktemp -d)"
+export PULUMI_HOME
 step "examples/pulumi: npm ci (install scripts stay unapproved: no plugin downloads)"
 locked_install "$root/examples/pulumi"
 step "examples/pulumi: tsc"
@@ -62,5 +66,11 @@ rm -rf dist
 npx tsc -p .
 step "examples/pulumi: node --test (Pulumi runtime mocks)"
 node --test dist/*.test.js
+step "examples/pulumi: no Pulumi plugin was downloaded"
+if [[ -e "$PULUMI_HOME/plugins" ]]; then
+  echo "error: a Pulumi plugin was downloaded during npm ci or the mock tests: $(ls "$PULUMI_HOME/plugins")" >&2
+  exit 1
+fi
+rm -rf "$PULUMI_HOME"
 
 step "all passed"
