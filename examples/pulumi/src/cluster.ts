@@ -166,7 +166,9 @@ export class MeshCluster extends pulumi.ComponentResource {
             stdin: file.contents,
             triggers: [file.contents, file.mode],
           },
-          { parent: this, dependsOn: previous },
+          // a changed file replaces the command: remove the old file first, then write the new
+          // one (Pulumi's default, create then delete, would `rm` the file just written)
+          { parent: this, dependsOn: previous, deleteBeforeReplace: true },
         )
         return { node: node.name, path, resource }
       })
