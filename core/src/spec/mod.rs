@@ -11,6 +11,7 @@
 pub mod cron;
 mod decode;
 pub(crate) use decode::is_dns_label;
+pub(crate) use sections::is_mode;
 pub mod fields;
 pub mod grammar;
 mod keywords;

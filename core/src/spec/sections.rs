@@ -776,7 +776,7 @@ impl Decoder {
     }
 }
 
-fn is_mode(s: &str) -> bool {
+pub(crate) fn is_mode(s: &str) -> bool {
     (3..=4).contains(&s.len()) && s.chars().all(|c| ('0'..='7').contains(&c))
 }
 

@@ -1,0 +1,191 @@
+//! Every entry point gives the same verdict: `validate` (a spec's `server_extra` /
+//! `agent_extra`), `lint` (a hand-written config.yaml) and `import` (which must not copy a
+//! value k3s refuses) judge each k3s value with the one checker, so they cannot disagree.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "tests fail by panicking"
+)]
+
+use meshspec::import::{ImportInput, ImportNode, import};
+use meshspec::k3s::flags::{Flag, Kind, Role, table};
+use meshspec::lint::{ConfigFile, LintOptions, NodeConfig, lint};
+use meshspec::{Cluster, Code};
+use serde_json::{Value, json};
+
+/// The example values every flag is fed: its declared defaults, then a sample of each shape
+/// (right and wrong for its kind) and the cron schedule of issue #23.
+fn examples(flag: &Flag) -> Vec<Value> {
+    let mut out: Vec<Value> = flag
+        .default
+        .iter()
+        .chain(&flag.default_agent)
+        .filter(|v| !v.is_null())
+        .cloned()
+        .collect();
+    out.extend([
+        json!("yes"),
+        json!(true),
+        json!("true"),
+        json!(6443),
+        json!("6443"),
+        json!(30),
+        json!("5m"),
+        json!("1h30m"),
+        json!("0 */6 * *"),
+        json!("0 */6 * * *"),
+        json!("@daily"),
+        json!(["a", "b"]),
+        json!({"a": 1}),
+    ]);
+    out
+}
+
+/// Keys meshspec never copies (secrets) or that name other files: not comparable here.
+fn comparable(flag: &Flag) -> bool {
+    flag.config_file_key
+        && !matches!(
+            flag.name.as_str(),
+            "token"
+                | "agent-token"
+                | "vpn-auth"
+                | "etcd-s3-secret-key"
+                | "etcd-s3-session-token"
+                | "config"
+        )
+}
+
+fn role_of(flag: &Flag) -> Role {
+    if flag.roles.server {
+        Role::Server
+    } else {
+        Role::Agent
+    }
+}
+
+/// `validate`: a spec whose `server_extra` (or `agent_extra`) holds the value refuses it.
+fn validate_refuses(flag: &Flag, value: &Value) -> bool {
+    let field = if role_of(flag) == Role::Server {
+        "server_extra"
+    } else {
+        "agent_extra"
+    };
+    let spec = format!(
+        "version: 1\nname: lab\nk3s:\n  {field}:\n    {}: {value}\nnodes:\n  - {{name: a, role: server, mesh_ip: 100.64.0.1}}\n  - {{name: b, role: agent, mesh_ip: 100.64.0.2}}\n",
+        flag.name
+    );
+    let diagnostics = match Cluster::from_yaml(&spec) {
+        Ok(c) => c.validate(),
+        Err(ds) => ds,
+    };
+    diagnostics.iter().any(|d| {
+        matches!(d.code, Code::K3sKeyKind | Code::InvalidValue) && d.path.contains(&flag.name)
+    })
+}
+
+/// `lint`: the same key and value in a config.yaml of the flag's role.
+fn lint_refuses(flag: &Flag, value: &Value) -> bool {
+    let node = NodeConfig {
+        files: vec![ConfigFile::new(
+            "config.yaml",
+            format!("{}: {value}\n", flag.name),
+        )],
+        role: Some(role_of(flag)),
+    };
+    lint(&[node], &LintOptions::default())
+        .findings
+        .iter()
+        .any(|f| f.diagnostic.code == Code::K3sKeyKind)
+}
+
+/// `import`: the value is refused (not copied, with a TODO) or flagged in the new spec.
+fn import_refuses(flag: &Flag, value: &Value) -> bool {
+    let server = role_of(flag) == Role::Server;
+    let base: &[(&str, &str)] = if server {
+        &[("cluster-init", "true"), ("node-ip", "100.64.0.1")]
+    } else {
+        &[
+            ("server", "https://100.64.0.1:6443"),
+            ("node-ip", "100.64.0.2"),
+        ]
+    };
+    let mut text: String = base
+        .iter()
+        .filter(|(k, _)| table().get(k).map(|f| &f.name) != Some(&flag.name))
+        .map(|(k, v)| format!("{k}: {v}\n"))
+        .collect();
+    text.push_str(&format!("{}: {value}\n", flag.name));
+    let node = ImportNode {
+        name: "a".into(),
+        role: Some(if server {
+            meshspec::spec::Role::Server
+        } else {
+            meshspec::spec::Role::Agent
+        }),
+        files: vec![ConfigFile::new("a.yaml", text)],
+    };
+    let input = ImportInput {
+        name: Some("lab".into()),
+        nodes: vec![node],
+        ..ImportInput::default()
+    };
+    let imported = import(&input).unwrap_or_else(|e| panic!("{}: {value}: {e:?}", flag.name));
+    let todo = imported
+        .todos
+        .iter()
+        .any(|t| t.reason.contains(&format!("`{}`", flag.name)) && t.reason.contains("MS403"));
+    let flagged = imported.diagnostics.iter().any(|d| {
+        matches!(d.code, Code::K3sKeyKind | Code::InvalidValue)
+            && (d.path.contains(&flag.name) || d.path.starts_with("k3s."))
+    });
+    todo || flagged
+}
+
+#[test]
+fn every_example_value_gets_one_verdict_from_validate_lint_and_import() {
+    let mut checked = 0;
+    let mut refused = 0;
+    let mut disagree = Vec::new();
+    for flag in table().iter().filter(|f| comparable(f)) {
+        for value in examples(flag) {
+            let verdicts = [
+                validate_refuses(flag, &value),
+                lint_refuses(flag, &value),
+                import_refuses(flag, &value),
+            ];
+            checked += 1;
+            if verdicts.iter().all(|v| *v) {
+                refused += 1;
+            } else if verdicts.iter().any(|v| *v) {
+                disagree.push(format!(
+                    "{}: {value} (validate, lint, import) = {verdicts:?}",
+                    flag.name
+                ));
+            }
+        }
+    }
+    assert!(
+        disagree.is_empty(),
+        "{} of {checked} disagree:\n{}",
+        disagree.len(),
+        disagree.join("\n")
+    );
+    // the test is not vacuous: both verdicts occur
+    assert!(refused > 100 && refused < checked, "{refused} of {checked}");
+}
+
+#[test]
+fn a_cron_schedule_with_four_fields_is_refused_everywhere() {
+    let flag = table().get("etcd-snapshot-schedule-cron").unwrap();
+    assert_eq!(flag.kind, Kind::String);
+    let bad = json!("0 */6 * *");
+    assert!(validate_refuses(flag, &bad));
+    assert!(lint_refuses(flag, &bad));
+    assert!(import_refuses(flag, &bad));
+    let good = json!("0 */6 * * *");
+    assert!(!validate_refuses(flag, &good));
+    assert!(!lint_refuses(flag, &good));
+    assert!(!import_refuses(flag, &good));
+}
