@@ -265,3 +265,81 @@ fn walk(dir: &Path, prefix: &str) -> Vec<String> {
     out.sort();
     out
 }
+
+fn schema_value() -> serde_json::Value {
+    json_of(&run(&["schema"]))
+}
+
+/// Every `(pointer, schema)` below `schema` that carries `default`.
+fn with_defaults(schema: &serde_json::Value, at: &str, out: &mut Vec<(String, serde_json::Value)>) {
+    match schema {
+        serde_json::Value::Object(m) => {
+            if m.contains_key("default") {
+                out.push((at.to_owned(), schema.clone()));
+            }
+            for (k, v) in m {
+                with_defaults(v, &format!("{at}/{k}"), out);
+            }
+        }
+        serde_json::Value::Array(a) => {
+            for (i, v) in a.iter().enumerate() {
+                with_defaults(v, &format!("{at}/{i}"), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+#[test]
+fn the_schema_has_a_stable_id_and_defaults_that_fit_it_and_init_points_at_it() {
+    let schema = schema_value();
+    let id = schema["$id"].as_str().unwrap();
+    assert_eq!(id, meshspec::spec::fields::SCHEMA_ID);
+    assert!(id.starts_with("https://") && id.contains("/v1/"));
+    let init = String::from_utf8(run(&["init", "-"]).stdout).unwrap();
+    assert_eq!(
+        init.lines().next().unwrap(),
+        format!("# yaml-language-server: $schema={id}")
+    );
+    let mut found = Vec::new();
+    with_defaults(&schema, "", &mut found);
+    let at = |p: &str| found.iter().any(|(path, _)| path == p);
+    assert!(at("/properties/mesh/properties/provider"));
+    assert!(at("/properties/cni/properties/flannel/properties/backend"));
+    assert!(at("/properties/k3s/properties/token_file"));
+    assert!(found.len() >= 10, "{found:?}");
+    for (path, sub) in &found {
+        let default = sub["default"].clone();
+        let v = jsonschema::validator_for(sub).unwrap();
+        assert!(
+            v.is_valid(&default),
+            "{path}: default {default} does not fit its schema"
+        );
+    }
+}
+
+#[test]
+fn a_wrong_type_is_reported_at_its_key_not_at_the_block() {
+    let v = jsonschema::validator_for(&schema_value()).unwrap();
+    let base = "version: 1\nname: lab\nnodes:\n  - {name: a, role: server, mesh_ip: 100.64.0.1}\n";
+    let cases = [
+        ("mesh: {provider: 5}\n", "/mesh/provider"),
+        (
+            "cni: {plugin: cilium, cilium: {mtu: x}}\n",
+            "/cni/cilium/mtu",
+        ),
+        ("k3s: {token_file: 7}\n", "/k3s/token_file"),
+        ("proxy: {style: wide}\n", "/proxy/style"),
+    ];
+    for (extra, want) in cases {
+        let doc = meshspec::yaml::parse(&format!("{base}{extra}"))
+            .unwrap()
+            .to_json();
+        let paths: Vec<String> = v
+            .iter_errors(&doc)
+            .map(|e| e.instance_path().as_str().to_owned())
+            .collect();
+        assert!(!paths.is_empty(), "{extra} accepted");
+        assert!(paths.iter().all(|p| p == want), "{extra}: {paths:?}");
+    }
+}
