@@ -343,3 +343,39 @@ fn a_wrong_type_is_reported_at_its_key_not_at_the_block() {
         assert!(paths.iter().all(|p| p == want), "{extra}: {paths:?}");
     }
 }
+
+#[test]
+fn validate_reports_reading_errors_and_the_cluster_rules_in_one_round() {
+    let dir = TempDir::new().unwrap();
+    let spec = dir.path().join("broken.yaml");
+    std::fs::write(
+        &spec,
+        "version: 1\nname: lab\nnetwrk: {}\nnetwork:\n  cluster_cidr: 10.43.0.0/16\nnodes:\n  - {name: s1, role: server, mesh_ip: 100.64.0.1}\n  - {name: S2, role: agent, mesh_ip: 100.64.0.2}\n",
+    )
+    .unwrap();
+    let spec = spec.to_str().unwrap();
+    let out = run(&["validate", spec]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8(out.stdout).unwrap();
+    for code in ["error[MS002]", "error[MS003]", "error[MS101]"] {
+        assert!(text.contains(code), "{code}:\n{text}");
+    }
+    assert!(
+        text.contains("note: 1 of 2 nodes could not be read (among nodes[1])"),
+        "{text}"
+    );
+    let doc = json_of(&run(&["validate", spec, "--format", "json"]));
+    assert!(
+        doc["skipped"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("1 of 2 nodes")
+    );
+    assert!(
+        doc["diagnostics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["code"] == "MS101")
+    );
+}

@@ -15,6 +15,8 @@ struct Checked {
     name: String,
     spec: Option<SpecText>,
     diagnostics: Diagnostics,
+    /// Rules that did not run on a spec with reading problems, and why.
+    skipped: Vec<String>,
     code: u8,
     error: Option<CliError>,
 }
@@ -31,6 +33,7 @@ fn check_one(arg: &str) -> Checked {
                 },
                 spec: None,
                 diagnostics: Diagnostics::default(),
+                skipped: Vec::new(),
                 code: e.exit_code(),
                 error: Some(e),
             };
@@ -78,7 +81,7 @@ pub fn run(args: &ValidateArgs, out: &Output) -> Result<u8, CliError> {
 }
 
 fn check_one_text(spec: SpecText) -> Checked {
-    let (diagnostics, code) = match load(&spec) {
+    let (diagnostics, skipped, code) = match load(&spec) {
         Ok(cluster) => {
             let ds = cluster.validate();
             let code = if ds.has_errors() {
@@ -86,14 +89,20 @@ fn check_one_text(spec: SpecText) -> Checked {
             } else {
                 EXIT_OK
             };
-            (ds, code)
+            (ds, Vec::new(), code)
         }
-        Err(failure) => (failure.diagnostics, failure.exit_code),
+        // reading errors: every rule that can still run does, in the same round
+        Err(failure) if failure.exit_code == EXIT_ERRORS => {
+            let round = meshspec::Cluster::check_yaml(&spec.text);
+            (round.diagnostics, round.skipped, EXIT_ERRORS)
+        }
+        Err(failure) => (failure.diagnostics, Vec::new(), failure.exit_code),
     };
     Checked {
         name: spec.name.clone(),
         spec: Some(spec),
         diagnostics,
+        skipped,
         code,
         error: None,
     }
@@ -101,15 +110,28 @@ fn check_one_text(spec: SpecText) -> Checked {
 
 fn print_one(r: &Checked, format: Format, out: &Output) {
     let text = match format {
-        Format::Json => {
+        Format::Json if r.skipped.is_empty() => {
             let mut json = r.diagnostics.to_json();
             json.push('\n');
             json
         }
-        Format::Text => out.stdout.diagnostics(&out.diagnostics_text(
-            &r.diagnostics,
-            r.spec.as_ref().map(SpecText::source).as_ref(),
-        )),
+        Format::Json => {
+            let mut doc = serde_json::to_value(&r.diagnostics).unwrap_or_default();
+            doc["skipped"] = serde_json::json!(r.skipped);
+            let mut json = serde_json::to_string_pretty(&doc).unwrap_or_default();
+            json.push('\n');
+            json
+        }
+        Format::Text => {
+            let mut text = out.stdout.diagnostics(&out.diagnostics_text(
+                &r.diagnostics,
+                r.spec.as_ref().map(SpecText::source).as_ref(),
+            ));
+            for s in &r.skipped {
+                text.push_str(&format!("{}: {s}\n", out.stdout.note("note")));
+            }
+            text
+        }
     };
     emit(&text);
 }
@@ -131,6 +153,9 @@ fn several_json(results: &[Checked]) -> String {
             diagnostics.push(v);
         }
         let mut f = serde_json::json!({"file": r.name, "exit_code": r.code});
+        if !r.skipped.is_empty() {
+            f["skipped"] = serde_json::json!(r.skipped);
+        }
         if let Some(e) = &r.error {
             f["error"] = serde_json::json!(e.to_string());
         }

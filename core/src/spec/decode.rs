@@ -14,6 +14,16 @@ use crate::suggest;
 use crate::yaml::{Key, Node, Pos, Value};
 
 pub(super) fn decode(root: &Node) -> Result<(Spec, SpanMap), Diagnostics> {
+    match decode_partial(root) {
+        (Some(read), diags) if diags.is_empty() => Ok(read),
+        (_, diags) => Err(Diagnostics::from_vec(diags)),
+    }
+}
+
+/// Every reading problem, and what decoded despite them: a field, node or list item that
+/// could not be read is left out (a block that could not be read takes its defaults). `None`
+/// when the spec's `version` or `name` could not be read.
+pub(super) fn decode_partial(root: &Node) -> (Option<(Spec, SpanMap)>, Vec<Diagnostic>) {
     let mut d = Decoder::default();
     d.diags.extend(secrets::scan(root));
     let spec = d.spec(root);
@@ -22,12 +32,7 @@ pub(super) fn decode(root: &Node) -> Result<(Spec, SpanMap), Diagnostics> {
             d.refuse(r);
         }
     }
-    if d.diags.is_empty()
-        && let Some(spec) = spec
-    {
-        return Ok((spec, d.spans));
-    }
-    Err(Diagnostics::from_vec(d.diags))
+    (spec.map(|s| (s, d.spans)), d.diags)
 }
 
 #[derive(Default)]
