@@ -189,3 +189,62 @@ fn a_cron_schedule_with_four_fields_is_refused_everywhere() {
     assert!(!lint_refuses(flag, &good));
     assert!(!import_refuses(flag, &good));
 }
+
+/// The valid fixtures, as text.
+fn fixtures() -> Vec<String> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/valid");
+    let mut paths: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    paths.sort();
+    paths
+        .iter()
+        .map(|p| std::fs::read_to_string(p).unwrap())
+        .collect()
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 200, failure_persistence: None, ..proptest::prelude::ProptestConfig::default() })]
+
+    /// A fixture with one line broken (a value replaced, a key misspelt, a line dropped):
+    /// `check_yaml` never panics, keeps every reading error `from_yaml` reports, and equals
+    /// `validate` when nothing is broken.
+    #[test]
+    fn one_round_keeps_every_reading_error_and_never_panics(
+        pick in 0usize..64,
+        line in 0usize..80,
+        how in 0u8..4,
+    ) {
+        let all = fixtures();
+        let text = &all[pick % all.len()];
+        let lines: Vec<&str> = text.lines().collect();
+        let at = line % lines.len();
+        let mut out: Vec<String> = lines.iter().map(|l| (*l).to_owned()).collect();
+        let l = &lines[at];
+        match how {
+            0 => out[at] = match l.split_once(": ") {
+                Some((k, _)) => format!("{k}: [1, {{x: 2}}]"),
+                None => (*l).to_owned(),
+            },
+            1 => out[at] = l.replacen(|c: char| c.is_ascii_lowercase(), "Q", 1),
+            2 => { out.remove(at); }
+            _ => out[at] = match l.split_once(": ") {
+                Some((k, _)) => format!("{k}: 12345"),
+                None => (*l).to_owned(),
+            },
+        }
+        let broken = out.join("\n") + "\n";
+        let round = Cluster::check_yaml(&broken);
+        match Cluster::from_yaml(&broken) {
+            Ok(c) => proptest::prop_assert_eq!(round.diagnostics, c.validate()),
+            Err(reading) => {
+                for d in reading.iter() {
+                    proptest::prop_assert!(round.diagnostics.iter().any(|r| r == d), "{d:?} lost");
+                }
+                proptest::prop_assert!(round.diagnostics.has_errors());
+            }
+        }
+    }
+}
