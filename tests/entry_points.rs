@@ -6,7 +6,8 @@
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::panic,
-    reason = "tests fail by panicking"
+    clippy::disallowed_methods,
+    reason = "tests read fixtures and fail by panicking"
 )]
 
 use meshspec::import::{ImportInput, ImportNode, import};
