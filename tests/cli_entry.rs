@@ -378,4 +378,14 @@ fn validate_reports_reading_errors_and_the_cluster_rules_in_one_round() {
             .iter()
             .any(|d| d["code"] == "MS101")
     );
+    // the other commands that read a spec report the same round
+    for args in [vec!["render", spec, "--stdout"], vec!["plan", spec]] {
+        let out = run(&args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert!(
+            err.contains("error[MS101]") && err.contains("note: 1 of 2 nodes"),
+            "{args:?}: {err}"
+        );
+    }
 }

@@ -33,6 +33,7 @@ pub fn run(args: &RenderArgs, out: &Output) -> Result<u8, CliError> {
                 &out.stderr
                     .diagnostics(&out.diagnostics_text(&failure.diagnostics, Some(&spec.source()))),
             );
+            emit_err(&failure.notes(&out.stderr));
             let why = if failure.exit_code == EXIT_ERRORS {
                 "the spec has errors"
             } else {
@@ -178,7 +179,11 @@ fn to_stdout(args: &RenderArgs, out: &Output) -> Result<u8, CliError> {
     };
     let cluster = match load(&spec) {
         Ok(c) => c,
-        Err(failure) => return Ok(failed(&failure.diagnostics, failure.exit_code)),
+        Err(failure) => {
+            let code = failed(&failure.diagnostics, failure.exit_code);
+            emit_err(&failure.notes(&out.stderr));
+            return Ok(code);
+        }
     };
     let options = RenderOptions {
         spec_name: args

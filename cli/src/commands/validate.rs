@@ -91,12 +91,8 @@ fn check_one_text(spec: SpecText) -> Checked {
             };
             (ds, Vec::new(), code)
         }
-        // reading errors: every rule that can still run does, in the same round
-        Err(failure) if failure.exit_code == EXIT_ERRORS => {
-            let round = meshspec::Cluster::check_yaml(&spec.text);
-            (round.diagnostics, round.skipped, EXIT_ERRORS)
-        }
-        Err(failure) => (failure.diagnostics, Vec::new(), failure.exit_code),
+        // reading errors come with every rule that could still run (one round)
+        Err(failure) => (failure.diagnostics, failure.skipped, failure.exit_code),
     };
     Checked {
         name: spec.name.clone(),
