@@ -11,9 +11,13 @@ use crate::k3s::flags::{self, Role};
 use crate::labels::{self, Taint};
 use crate::yaml::Pos;
 
+/// The diagnostic at `pos`; without a position (the key is not written in the file) it stays
+/// unpositioned rather than pointing at `1:1` of a file that lacks the key.
 fn at(d: Diagnostic, pos: Option<Pos>) -> Diagnostic {
-    let p = pos.unwrap_or(Pos { line: 1, column: 1 });
-    d.at(p.line, p.column)
+    match pos {
+        Some(p) => d.at(p.line, p.column),
+        None => d,
+    }
 }
 
 fn truthy(v: &Value) -> bool {

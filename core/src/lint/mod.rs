@@ -249,6 +249,28 @@ mod tests {
     }
 
     #[test]
+    fn a_finding_about_an_absent_key_has_no_position() {
+        // Cilium with flannel left on: `flannel-backend` is not written, so no `1:1`
+        let options = LintOptions {
+            cilium: Some(CiliumValues {
+                file: ConfigFile::new("values.yaml", "routingMode: tunnel\n"),
+                version: "1.18".into(),
+            }),
+        };
+        let node = one("s.yaml", "cluster-init: true\n", Some(Role::Server));
+        let report = lint(&[node], &options);
+        let f = report
+            .findings
+            .iter()
+            .find(|f| {
+                f.diagnostic.code == Code::CniFlannelConflict
+                    && f.diagnostic.path == "flannel-backend"
+            })
+            .unwrap();
+        assert_eq!((f.diagnostic.line, f.diagnostic.column), (None, None));
+    }
+
+    #[test]
     fn inferred_agents_are_said_once_per_file_and_counted() {
         let nodes = [
             one("w1.yaml", "server: https://x:6443\n", None),
