@@ -23,6 +23,30 @@ fn under(a: &str, b: &str) -> bool {
             .is_some_and(|rest| rest.starts_with('.') || rest.starts_with('['))
 }
 
+/// `text` with every `nodes[k]` naming the k-th decoded node rewritten to that node's index in
+/// the text (`indices[k]`).
+fn renumber(text: &str, indices: &[usize]) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("nodes[") {
+        let (head, tail) = rest.split_at(at + "nodes[".len());
+        out.push_str(head);
+        let digits = tail.bytes().take_while(u8::is_ascii_digit).count();
+        let mapped = tail[..digits]
+            .parse::<usize>()
+            .ok()
+            .filter(|_| tail[digits..].starts_with(']'))
+            .and_then(|k| indices.get(k));
+        match mapped {
+            Some(i) => out.push_str(&i.to_string()),
+            None => out.push_str(&tail[..digits]),
+        }
+        rest = &tail[digits..];
+    }
+    out.push_str(rest);
+    out
+}
+
 /// The `nodes[i]` part of a path, if it has one.
 fn node_of(path: &str) -> Option<&str> {
     let rest = path.strip_prefix("nodes[")?;
@@ -36,8 +60,9 @@ impl Cluster {
     /// Without reading problems this is [`Cluster::from_yaml`] then [`Cluster::validate`].
     /// With them, the fields, nodes and list items that could not be read are left out and
     /// the rules run on the rest; a finding at or below a field that could not be read (or
-    /// about a block holding one) is left out, as are the findings about the node set as a
-    /// whole when a node could not be read; [`OneRound::skipped`] says so. No rule runs when
+    /// about a block holding one) is left out, as are the findings about nodes when a node
+    /// could not be read (the others resolve differently without it); [`OneRound::skipped`]
+    /// says so. No rule runs when
     /// the text is not YAML, when `version` or `name` cannot be read, or when a value breaks
     /// its field's grammar (it could be hostile: nothing goes further than the refusal).
     ///
@@ -52,7 +77,12 @@ impl Cluster {
     #[must_use]
     pub fn check_yaml(text: &str) -> OneRound {
         let (read, reading) = Spec::from_yaml_partial(text);
-        let Some((spec, spans)) = read else {
+        let Some(crate::spec::Partial {
+            spec,
+            spans,
+            node_indices,
+        }) = read
+        else {
             let skipped = if reading
                 .iter()
                 .any(|d| matches!(d.code, Code::YamlSyntax | Code::DuplicateKey))
@@ -96,20 +126,50 @@ impl Cluster {
             .unwrap_or(0);
         let decoded_nodes = spec.nodes.len();
         let dropped_nodes = yaml_nodes > decoded_nodes;
-        let found = Cluster::resolve_with_spans(spec, spans).validate();
-        let mut left_out = 0usize;
+        // with a node left out the later ones move up: the rules run unpositioned, then each
+        // finding's `nodes[k]` is mapped back to the text's index and positioned there
+        let found = if dropped_nodes {
+            let found = Cluster::resolve(spec).validate();
+            found
+                .diagnostics
+                .into_iter()
+                .map(|d| {
+                    let mut d = Diagnostic {
+                        path: renumber(&d.path, &node_indices),
+                        message: renumber(&d.message, &node_indices),
+                        help: d.help.as_deref().map(|h| renumber(h, &node_indices)),
+                        ..d
+                    };
+                    if d.line.is_none()
+                        && let Some(p) = spans.get(&d.path)
+                    {
+                        d = d.at(p.line, p.column);
+                    }
+                    d
+                })
+                .collect()
+        } else {
+            Cluster::resolve_with_spans(spec, spans)
+                .validate()
+                .diagnostics
+        };
+        let (mut cascaded, mut about_nodes) = (0usize, 0usize);
         let mut out: Vec<Diagnostic> = reading.clone();
-        for d in found.diagnostics {
-            let cascades = broken
-                .iter()
-                .any(|b| under(&d.path, b) || (!d.path.is_empty() && under(b, &d.path)));
-            let node_set = dropped_nodes && (d.path == "nodes" || d.path.is_empty());
-            let repeated = out.iter().any(|r| r.code == d.code && r.path == d.path);
-            if repeated {
+        for d in found {
+            if out.iter().any(|r| r.code == d.code && r.path == d.path) {
                 continue;
             }
-            if cascades || node_set {
-                left_out += 1;
+            // without a node the others resolve differently (node-ips, the server URL, who
+            // shares a site): every finding about the nodes waits until it can be read
+            if dropped_nodes && (d.path.is_empty() || under(&d.path, "nodes")) {
+                about_nodes += 1;
+                continue;
+            }
+            if broken
+                .iter()
+                .any(|b| under(&d.path, b) || (!d.path.is_empty() && under(b, &d.path)))
+            {
+                cascaded += 1;
                 continue;
             }
             out.push(d);
@@ -117,14 +177,14 @@ impl Cluster {
         let mut skipped = Vec::new();
         if dropped_nodes {
             skipped.push(format!(
-                "{} of {yaml_nodes} nodes could not be read (among {}): the rules ran without them, and findings about the node set as a whole wait until they are fixed",
+                "{} of {yaml_nodes} nodes could not be read (among {}): the rules ran without them, and {about_nodes} finding(s) about nodes wait until they are fixed",
                 yaml_nodes - decoded_nodes,
                 broken_nodes.join(", ")
             ));
         }
-        if left_out > 0 {
+        if cascaded > 0 {
             skipped.push(format!(
-                "{left_out} finding(s) about a field with a reading error above were left out: they may change once it is fixed"
+                "{cascaded} finding(s) about a field with a reading error above were left out: they may change once it is fixed"
             ));
         }
         OneRound {
@@ -196,6 +256,31 @@ mod tests {
         let round = one_round(broken, fixed, &[Code::InvalidValue]);
         let codes = round.diagnostics.codes();
         assert!(codes.contains(&Code::K3sKeyKind) && codes.contains(&Code::AgentServerOnlyKey));
+    }
+
+    #[test]
+    fn without_a_node_the_findings_about_nodes_wait_and_paths_keep_the_texts_indices() {
+        assert_eq!(
+            renumber("nodes[0].lan_ip and nodes[1] but not nodes[x]", &[1, 2]),
+            "nodes[1].lan_ip and nodes[2] but not nodes[x]"
+        );
+        // the server cannot be read: without it the agents would look misplaced (MS207)
+        let text = "version: 1\nname: lab\nsites:\n  - {name: home, subnets: [192.168.1.0/24]}\n  - {name: cloud, subnets: [10.0.5.0/24]}\nnodes:\n  - {name: nas, role: master, site: home, lan_ip: 192.168.1.10, mesh_ip: 100.101.1.10}\n  - {name: desk, role: agent, site: home, lan_ip: 192.168.1.20, mesh_ip: 100.101.1.20}\n  - {name: vps, role: agent, site: cloud, lan_ip: 10.0.5.7, mesh_ip: 100.101.2.7}\n";
+        let round = Cluster::check_yaml(text);
+        assert!(
+            round
+                .diagnostics
+                .iter()
+                .all(|d| !d.path.starts_with("nodes[") || d.code == Code::InvalidValue),
+            "{}",
+            round.diagnostics
+        );
+        assert!(!round.diagnostics.codes().contains(&Code::NoServer));
+        assert!(
+            round.skipped[0].contains("finding(s) about nodes wait"),
+            "{:?}",
+            round.skipped
+        );
     }
 
     #[test]

@@ -10,6 +10,7 @@
 
 pub mod cron;
 mod decode;
+pub(crate) use decode::Partial;
 pub(crate) use decode::is_dns_label;
 pub(crate) use sections::is_mode;
 pub mod fields;
@@ -425,7 +426,7 @@ impl Spec {
     /// Reads a spec from YAML text as far as it goes: every reading problem, and the spec
     /// without the fields, nodes and list items that could not be read (`None` when the text is
     /// not YAML or its `version` or `name` could not be read). For [`crate::Cluster::check_yaml`].
-    pub(crate) fn from_yaml_partial(text: &str) -> (Option<(Spec, SpanMap)>, Vec<Diagnostic>) {
+    pub(crate) fn from_yaml_partial(text: &str) -> (Option<decode::Partial>, Vec<Diagnostic>) {
         match crate::yaml::parse(text) {
             Ok(tree) => decode::decode_partial(&tree),
             Err(d) => (None, vec![d]),

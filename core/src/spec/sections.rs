@@ -179,7 +179,11 @@ impl Decoder {
                     items
                         .iter()
                         .enumerate()
-                        .filter_map(|(i, it)| self.node(it, &super::decode::index(&p, i), vpn_auth))
+                        .filter_map(|(i, it)| {
+                            let node = self.node(it, &super::decode::index(&p, i), vpn_auth)?;
+                            self.node_indices.push(i);
+                            Some(node)
+                        })
                         .collect()
                 }
                 _ => {
