@@ -249,3 +249,28 @@ proptest::proptest! {
         }
     }
 }
+
+#[test]
+fn a_refused_value_is_named_in_the_import_todo_without_its_secret() {
+    let node = ImportNode {
+        name: "w".into(),
+        role: Some(meshspec::spec::Role::Agent),
+        files: vec![ConfigFile::new(
+            "w.yaml",
+            "server: https://bob:hunter2@10.0.0.1:6443/x\nnode-ip: 100.64.0.2\n",
+        )],
+    };
+    let input = ImportInput {
+        name: Some("lab".into()),
+        nodes: vec![node],
+        ..ImportInput::default()
+    };
+    let imported = import(&input).unwrap();
+    let todo = imported
+        .todos
+        .iter()
+        .find(|t| t.reason.contains("`server`") && t.reason.contains("MS403"))
+        .unwrap();
+    assert!(!todo.reason.contains("hunter2"), "{}", todo.reason);
+    assert!(!imported.yaml.contains("hunter2"));
+}
