@@ -1324,9 +1324,24 @@ fn finding_09_ten_thousand_unknown_keys_on_one_line_print_bounded_text() {
     assert!(text.len() < 100_000, "{} bytes of output", text.len());
     assert_eq!(text.matches("error[MS002]").count(), 50);
     assert!(text.contains("... and 9950 more MS002 (unknown-field) not shown"));
-    assert!(text.ends_with("10000 errors, 0 warnings, 0 info\n"));
+    // the rules that can still run did (one round of errors): their findings follow
+    assert!(
+        text.contains("\n10000 errors, "),
+        "{}",
+        &text[text.len() - 300..]
+    );
     // every shown source line is a window around the key, not the 118 KB line
-    assert!(text.lines().all(|l| l.chars().count() < 200));
+    let source_line = |l: &&str| {
+        l.trim_start()
+            .split_once(" |")
+            .is_some_and(|(n, _)| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+    };
+    assert!(text.lines().filter(source_line).count() >= 50);
+    assert!(
+        text.lines()
+            .filter(source_line)
+            .all(|l| l.chars().count() < 200)
+    );
     // JSON keeps them all
     let json = meshspec()
         .args(["validate", "--format", "json"])
@@ -1337,7 +1352,13 @@ fn finding_09_ten_thousand_unknown_keys_on_one_line_print_bounded_text() {
         .stdout
         .clone();
     let json: serde_json::Value = serde_json::from_slice(&json).unwrap();
-    assert_eq!(json["diagnostics"].as_array().unwrap().len(), 10_000);
+    let unknown = json["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["code"] == "MS002")
+        .count();
+    assert_eq!(unknown, 10_000);
 }
 
 #[test]

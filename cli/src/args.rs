@@ -58,6 +58,11 @@ Examples:
   meshspec validate cluster.yaml
   meshspec validate cluster.yaml --format json | jq '.diagnostics[].code'
   cat cluster.yaml | meshspec validate -
+  meshspec validate specs/*.yaml             # each file checked on its own
+
+With several files each is read and checked on its own (an unreadable one does not stop the
+others); the exit code is the worst of them. With --format json and several files, every
+diagnostic carries its `file`, as `lint --format json` does.
 
 Exit codes: 0 no errors (warnings allowed), 1 errors, 2 unreadable or not YAML")]
     Validate(ValidateArgs),
@@ -68,6 +73,8 @@ Examples:
   meshspec render cluster.yaml --out out/
   meshspec render cluster.yaml --out out/ --check   # exit 1 and a diff when out/ drifted
   meshspec render - --out out/ --spec-name cluster.yaml < cluster.yaml
+  meshspec render cluster.yaml --stdout --node gpu-1            # one node's files, nothing written
+  meshspec render cluster.yaml --stdout --node gpu-1 --file etc/rancher/k3s/config.yaml
 
 Files are written atomically with their modes (0600 for files that may point at secrets,
 0755 for scripts). meshspec records what it wrote in DIR/.meshspec-manifest.json; it never
@@ -356,14 +363,19 @@ pub struct ImportArgs {
     /// Overwrite the `-o` FILE if it exists.
     #[arg(long)]
     pub force: bool,
+
+    /// Output format: `json` prints `{"spec" (or "output" with -o), "todos", "changes",
+    /// "restarts", "diagnostics"}` on standard output instead of the spec and the report.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
 }
 
 /// Arguments of `validate`.
 #[derive(Debug, Args)]
 pub struct ValidateArgs {
-    /// The spec file, or `-` for standard input.
-    #[arg(value_name = "SPEC")]
-    pub spec: String,
+    /// The spec files, or `-` for standard input (once).
+    #[arg(value_name = "SPEC", required = true)]
+    pub specs: Vec<String>,
 
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
@@ -378,12 +390,26 @@ pub struct RenderArgs {
     pub spec: String,
 
     /// The directory to write the bundle into (created when missing).
-    #[arg(long, short, value_name = "DIR")]
-    pub out: PathBuf,
+    #[arg(long, short, value_name = "DIR", required_unless_present = "stdout")]
+    pub out: Option<PathBuf>,
 
     /// Write nothing; show a diff of what would change and exit 1 when DIR differs.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "stdout")]
     pub check: bool,
+
+    /// Print files on standard output instead of writing them (as `helm template` does): one
+    /// file as it is, several each after a `---` and `# Source: PATH` line.
+    #[arg(long, conflicts_with_all = ["out", "force"])]
+    pub stdout: bool,
+
+    /// With --stdout: only this node's files (`nodes/NAME/...`).
+    #[arg(long, value_name = "NAME", requires = "stdout")]
+    pub node: Option<String>,
+
+    /// With --stdout: only this file; a path in the node's directory with --node
+    /// (`etc/rancher/k3s/config.yaml`), else in the bundle (`cluster/verify.sh`).
+    #[arg(long, value_name = "PATH", requires = "stdout")]
+    pub file: Option<String>,
 
     /// Overwrite files in DIR that meshspec did not write or that were changed by hand.
     #[arg(long)]
@@ -398,6 +424,14 @@ pub struct RenderArgs {
     /// would change, with --check) as one JSON document on standard output.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
+}
+
+impl RenderArgs {
+    /// The `--out` directory (`.` only with `--stdout`, which writes nothing).
+    #[must_use]
+    pub fn dir(&self) -> &std::path::Path {
+        self.out.as_deref().unwrap_or(std::path::Path::new("."))
+    }
 }
 
 /// Arguments of `plan`.
@@ -454,6 +488,11 @@ pub struct ExplainArgs {
     /// List every code with its slug, severity and summary.
     #[arg(long)]
     pub list: bool,
+
+    /// Output format: `json` prints `{"codes": [{"code", "slug", "severity", "summary"}]}`
+    /// with --list, else the code's fields and its `page` (Markdown).
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
 }
 
 /// How broad a synthesized NO_PROXY is.
@@ -511,6 +550,11 @@ pub struct NoProxyArgs {
     /// Check this NO_PROXY value instead of printing one: list what it misses.
     #[arg(long, value_name = "VALUE")]
     pub check: Option<String>,
+
+    /// Output format: `json` prints `{"no_proxy", "entries"}`, or with --check
+    /// `{"missing", "diagnostics"}`.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
 }
 
 /// A mesh, for `mtu`.
@@ -571,4 +615,8 @@ pub struct MtuArgs {
     /// IPv6 is the worst case.
     #[arg(long, value_enum, default_value_t = FamilyArg::Ipv6)]
     pub outer: FamilyArg,
+
+    /// Output format: `json` prints `{"layers": [...], "pod_mtu", "violations": [...]}`.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
 }

@@ -176,6 +176,20 @@ pub struct ReadFailure {
     pub diagnostics: Diagnostics,
     /// `2` when the text is not YAML (MS001) or has duplicate keys (MS010), `1` otherwise.
     pub exit_code: u8,
+    /// With reading errors (exit code 1) the diagnostics also hold the findings of every rule
+    /// that could run on what was read (one round of errors); this says what was skipped.
+    pub skipped: Vec<String>,
+}
+
+impl ReadFailure {
+    /// The `note:` lines saying which rules were skipped, for standard error or output.
+    #[must_use]
+    pub fn notes(&self, out: &crate::output::Painter) -> String {
+        self.skipped
+            .iter()
+            .map(|s| format!("{}: {s}\n", out.note("note")))
+            .collect()
+    }
 }
 
 /// Decodes and resolves the spec.
@@ -187,19 +201,26 @@ pub fn load(spec: &SpecText) -> Result<Cluster, ReadFailure> {
         return Err(ReadFailure {
             diagnostics: Diagnostics::from_vec(vec![too_large()]),
             exit_code: EXIT_UNREADABLE,
+            skipped: Vec::new(),
         });
     }
     Cluster::from_yaml(&spec.text).map_err(|diagnostics| {
         let not_yaml = diagnostics
             .iter()
             .any(|d| matches!(d.code, Code::YamlSyntax | Code::DuplicateKey));
+        if not_yaml {
+            return ReadFailure {
+                diagnostics,
+                exit_code: EXIT_UNREADABLE,
+                skipped: Vec::new(),
+            };
+        }
+        // one round of errors: the rules that can run on what was read run too
+        let round = Cluster::check_yaml(&spec.text);
         ReadFailure {
-            diagnostics,
-            exit_code: if not_yaml {
-                EXIT_UNREADABLE
-            } else {
-                EXIT_ERRORS
-            },
+            diagnostics: round.diagnostics,
+            exit_code: EXIT_ERRORS,
+            skipped: round.skipped,
         }
     })
 }

@@ -25,6 +25,7 @@ pub fn run(args: &CheckLiveArgs, out: &Output) -> Result<u8, CliError> {
                 &out.stderr
                     .diagnostics(&failure.diagnostics.render(Some(&spec.source()))),
             );
+            emit_err(&failure.notes(&out.stderr));
             return Ok(failure.exit_code);
         }
     };

@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 
 use meshspec::Code;
 
-use crate::args::ExplainArgs;
+use crate::args::{ExplainArgs, Format};
 use crate::error::{CliError, EXIT_OK};
 use crate::output::{Output, emit};
 
@@ -13,12 +13,24 @@ use crate::output::{Output, emit};
 /// # Errors
 /// [`CliError::Usage`] naming the nearest codes when `CODE` is unknown.
 pub fn run(args: &ExplainArgs, out: &Output) -> Result<u8, CliError> {
+    let json = args.format == Format::Json;
     if args.list {
-        emit(&list(out));
+        if json {
+            let codes: Vec<serde_json::Value> = Code::ALL.iter().map(|c| fields(*c)).collect();
+            emit(&pretty(&serde_json::json!({ "codes": codes })));
+        } else {
+            emit(&list(out));
+        }
         return Ok(EXIT_OK);
     }
     let wanted = args.code.as_deref().unwrap_or_default().trim();
     match Code::lookup(wanted) {
+        Some(code) if json => {
+            let mut doc = fields(code);
+            doc["page"] = serde_json::json!(code.page());
+            emit(&pretty(&doc));
+            Ok(EXIT_OK)
+        }
         Some(code) => {
             let page = code.page();
             let mut page = style_page(page, out);
@@ -32,6 +44,22 @@ pub fn run(args: &ExplainArgs, out: &Output) -> Result<u8, CliError> {
             message: unknown(wanted),
         }),
     }
+}
+
+/// A code's fields for `--format json`: code, slug, severity, summary.
+fn fields(c: Code) -> serde_json::Value {
+    serde_json::json!({
+        "code": c.as_str(),
+        "slug": c.slug(),
+        "severity": c.default_severity().as_str(),
+        "summary": c.summary(),
+    })
+}
+
+fn pretty(doc: &serde_json::Value) -> String {
+    let mut text = serde_json::to_string_pretty(doc).unwrap_or_default();
+    text.push('\n');
+    text
 }
 
 /// The code table: code, slug, severity, summary; one per line.

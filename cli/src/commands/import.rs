@@ -9,7 +9,7 @@ use meshspec::lint::ConfigFile;
 use meshspec::spec::Role;
 
 use super::lint::{node_files, read_text};
-use crate::args::ImportArgs;
+use crate::args::{Format, ImportArgs};
 use crate::error::{CliError, EXIT_ERRORS, EXIT_OK, EXIT_UNREADABLE};
 use crate::output::{Output, emit, emit_err};
 
@@ -83,13 +83,41 @@ pub fn run(args: &ImportArgs, out: &Output) -> Result<u8, CliError> {
     let imported = match import(&input) {
         Ok(i) => i,
         Err(report) => {
+            if args.format == Format::Json {
+                emit(&format!("{}\n", report.to_json()));
+            }
             emit_err(&out.stderr.diagnostics(&report.render(&all_files)));
             return Ok(EXIT_UNREADABLE);
         }
     };
+    let json = args.format == Format::Json;
     match &args.output {
         Some(path) => write_spec(path, &imported.yaml, args.force)?,
+        None if json => {}
         None => emit(&imported.yaml),
+    }
+    let code = if imported.diagnostics.has_errors() {
+        EXIT_ERRORS
+    } else {
+        EXIT_OK
+    };
+    if json {
+        // the spec itself when no `-o` took it, else where it was written
+        let mut doc = serde_json::json!({
+            "todos": imported.todos,
+            "changes": imported.changes,
+            "restarts": imported.plan.restarts,
+            "diagnostics": serde_json::to_value(&imported.diagnostics.diagnostics).unwrap_or_default(),
+        });
+        match &args.output {
+            Some(p) => doc["output"] = serde_json::json!(p.display().to_string()),
+            None => doc["spec"] = serde_json::json!(imported.yaml),
+        }
+        emit(&format!(
+            "{}\n",
+            serde_json::to_string_pretty(&doc).unwrap_or_default()
+        ));
+        return Ok(code);
     }
     let mut report = String::new();
     let name = args
@@ -144,9 +172,5 @@ pub fn run(args: &ImportArgs, out: &Output) -> Result<u8, CliError> {
                 .diagnostics(&imported.diagnostics.render(Some(&source))),
         );
     }
-    Ok(if imported.diagnostics.has_errors() {
-        EXIT_ERRORS
-    } else {
-        EXIT_OK
-    })
+    Ok(code)
 }

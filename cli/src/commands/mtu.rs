@@ -5,20 +5,37 @@
 
 use meshspec::mtu::{self, Stack};
 
-use crate::args::{FamilyArg, MeshArg, MtuArgs, TunnelArg};
+use crate::args::{FamilyArg, Format, MeshArg, MtuArgs, TunnelArg};
 use crate::error::{CliError, EXIT_ERRORS, EXIT_OK};
 use crate::output::{Output, emit, emit_err};
 
-/// Runs `mtu`: prints the stack and the pod MTU; exit 1 when a layer does not fit.
+/// Runs `mtu`: prints the stack and the pod MTU (with `--format json`: `{"layers",
+/// "pod_mtu", "violations"}`); exit 1 when a layer does not fit.
 ///
 /// # Errors
 /// A usage error if the core does not know a word (clap already limits them).
 pub fn run(args: &MtuArgs, out: &Output) -> Result<u8, CliError> {
     let stack = build(args)?;
+    let violations = stack.violations();
+    if args.format == Format::Json {
+        let doc = serde_json::json!({
+            "layers": stack.layers(),
+            "pod_mtu": stack.pod_mtu(),
+            "violations": violations,
+        });
+        emit(&format!(
+            "{}\n",
+            serde_json::to_string_pretty(&doc).unwrap_or_default()
+        ));
+        return Ok(if violations.is_empty() {
+            EXIT_OK
+        } else {
+            EXIT_ERRORS
+        });
+    }
     let mut text = stack.to_string();
     text.push_str(&format!("\n\npod MTU: {}\n", stack.pod_mtu()));
     emit(&text);
-    let violations = stack.violations();
     if violations.is_empty() {
         return Ok(EXIT_OK);
     }

@@ -2,7 +2,7 @@
 
 use meshspec::no_proxy::{self, Inputs, Style};
 
-use crate::args::{NoProxyArgs, NoProxyStyle};
+use crate::args::{Format, NoProxyArgs, NoProxyStyle};
 use crate::error::{CliError, EXIT_ERRORS, EXIT_OK};
 use crate::output::{Output, emit, emit_err};
 
@@ -26,9 +26,18 @@ pub fn run(args: &NoProxyArgs, out: &Output) -> Result<u8, CliError> {
         dns_suffix: args.dns_suffix.as_deref(),
         extra: &args.extras,
     };
+    let json = args.format == Format::Json;
     let Some(value) = &args.check else {
         let entries = no_proxy::synthesize(&inputs);
-        emit(&format!("{}\n", no_proxy::join(&entries)));
+        if json {
+            let doc = serde_json::json!({
+                "no_proxy": no_proxy::join(&entries),
+                "entries": entries,
+            });
+            emit(&pretty(&doc));
+        } else {
+            emit(&format!("{}\n", no_proxy::join(&entries)));
+        }
         return Ok(EXIT_OK);
     };
 
@@ -37,6 +46,20 @@ pub fn run(args: &NoProxyArgs, out: &Output) -> Result<u8, CliError> {
         value, &required, "NO_PROXY",
     ));
     let missing = no_proxy::missing(&no_proxy::split(value), &required);
+    let code = if diagnostics.has_errors() {
+        EXIT_ERRORS
+    } else {
+        EXIT_OK
+    };
+    if json {
+        let missing: Vec<String> = missing.iter().map(ToString::to_string).collect();
+        let doc = serde_json::json!({
+            "missing": missing,
+            "diagnostics": serde_json::to_value(&diagnostics.diagnostics).unwrap_or_default(),
+        });
+        emit(&pretty(&doc));
+        return Ok(code);
+    }
     let listed: String = missing.iter().map(|m| format!("{m}\n")).collect();
     emit(&listed);
     if diagnostics.is_empty() {
@@ -52,9 +75,11 @@ pub fn run(args: &NoProxyArgs, out: &Output) -> Result<u8, CliError> {
         &out.stderr
             .diagnostics(&out.diagnostics_text(&diagnostics, Some(&source))),
     );
-    Ok(if diagnostics.has_errors() {
-        EXIT_ERRORS
-    } else {
-        EXIT_OK
-    })
+    Ok(code)
+}
+
+fn pretty(doc: &serde_json::Value) -> String {
+    let mut text = serde_json::to_string_pretty(doc).unwrap_or_default();
+    text.push('\n');
+    text
 }

@@ -106,6 +106,7 @@ fn read_cluster(spec: &SpecText, out: &Output) -> Result<Cluster, u8> {
             &out.stderr
                 .diagnostics(&out.diagnostics_text(&failure.diagnostics, Some(&spec.source()))),
         );
+        emit_err(&failure.notes(&out.stderr));
         failure.exit_code
     })
 }

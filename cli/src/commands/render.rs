@@ -18,6 +18,9 @@ use crate::write::{self, Action, Conflict, Plan};
 /// [`CliError`] when the spec cannot be read, the directory cannot be written, or a write
 /// is refused (files meshspec did not write).
 pub fn run(args: &RenderArgs, out: &Output) -> Result<u8, CliError> {
+    if args.stdout {
+        return to_stdout(args, out);
+    }
     let spec = SpecText::read(&args.spec)?;
     let json = args.format == Format::Json;
     let cluster = match load(&spec) {
@@ -30,12 +33,13 @@ pub fn run(args: &RenderArgs, out: &Output) -> Result<u8, CliError> {
                 &out.stderr
                     .diagnostics(&out.diagnostics_text(&failure.diagnostics, Some(&spec.source()))),
             );
+            emit_err(&failure.notes(&out.stderr));
             let why = if failure.exit_code == EXIT_ERRORS {
                 "the spec has errors"
             } else {
                 "the spec could not be read"
             };
-            emit_err(&nothing_written(out, &args.out, why));
+            emit_err(&nothing_written(out, args.dir(), why));
             return Ok(failure.exit_code);
         }
     };
@@ -55,7 +59,7 @@ pub fn run(args: &RenderArgs, out: &Output) -> Result<u8, CliError> {
                 &out.stderr
                     .diagnostics(&out.diagnostics_text(&ds, Some(&spec.source()))),
             );
-            emit_err(&nothing_written(out, &args.out, "the spec has errors"));
+            emit_err(&nothing_written(out, args.dir(), "the spec has errors"));
             return Ok(EXIT_ERRORS);
         }
     };
@@ -70,13 +74,13 @@ pub fn run(args: &RenderArgs, out: &Output) -> Result<u8, CliError> {
         emit_err(&format!(
             "{}: another meshspec render is writing {}; waiting for it to finish\n",
             out.stderr.note("note"),
-            shown(&args.out)
+            shown(args.dir())
         ));
     };
     if args.check {
-        let lock = write::lock_for_check(&args.out, waiting)?;
+        let lock = write::lock_for_check(args.dir(), waiting)?;
         let plan = write::plan(
-            &args.out,
+            args.dir(),
             write::root_of(lock.as_ref()),
             &bundle,
             args.force,
@@ -88,15 +92,15 @@ pub fn run(args: &RenderArgs, out: &Output) -> Result<u8, CliError> {
         }
         return Ok(check(&plan, args, out));
     }
-    let lock = write::lock_for_render(&args.out, waiting)?;
-    let plan = write::plan(&args.out, Some(lock.dir()), &bundle, args.force)?;
+    let lock = write::lock_for_render(args.dir(), waiting)?;
+    let plan = write::plan(args.dir(), Some(lock.dir()), &bundle, args.force)?;
     refuse_symlinks(&plan)?;
     if json {
         emit(&report(args, &bundle.diagnostics, Some(&plan)));
     }
     if !plan.conflicts.is_empty() {
         return Err(CliError::Refused {
-            message: refusal(&plan, &args.out),
+            message: refusal(&plan, args.dir()),
         });
     }
     // a file whose contents were changed by hand since meshspec wrote it: an error naming it
@@ -112,11 +116,11 @@ pub fn run(args: &RenderArgs, out: &Output) -> Result<u8, CliError> {
             "refusing to overwrite {} file{} in {} changed by hand since meshspec wrote {}:\n",
             hand_edited.len(),
             if hand_edited.len() == 1 { "" } else { "s" },
-            args.out.display(),
+            args.dir().display(),
             if hand_edited.len() == 1 { "it" } else { "them" }
         );
         for p in &hand_edited {
-            let _ = writeln!(message, "  {}", args.out.join(p).display());
+            let _ = writeln!(message, "  {}", args.dir().join(p).display());
         }
         message.push_str("  = help: `meshspec render --check` shows the difference; carry the edit into the spec, or pass --force to overwrite it\nnothing was written");
         return Err(CliError::Refused { message });
@@ -130,21 +134,152 @@ pub fn run(args: &RenderArgs, out: &Output) -> Result<u8, CliError> {
         emit_err(&format!(
             "{}: {verb} {}, edited since meshspec wrote it\n",
             out.stderr.warning("warning"),
-            shown(&args.out.join(&c.path))
+            shown(&args.dir().join(&c.path))
         ));
     }
     for path in &plan.kept {
         emit_err(&format!(
             "{}: keeping {}: meshspec wrote it and the spec no longer has it, but it was edited since (--force removes it)\n",
             out.stderr.warning("warning"),
-            shown(&args.out.join(path))
+            shown(&args.dir().join(path))
         ));
     }
     write::apply(&plan, lock.dir())?;
     drop(lock);
     if !out.quiet && !json {
-        emit_err(&format!("{}\n", summary(&plan, &bundle, &args.out)));
+        emit_err(&format!("{}\n", summary(&plan, &bundle, args.dir())));
     }
+    Ok(EXIT_OK)
+}
+
+/// `--stdout [--node NAME] [--file PATH]`: the selected files on standard output, nothing
+/// written. One file prints as it is; several each after `---` and `# Source: PATH`, as
+/// `helm template` does. Diagnostics go to standard error; with `--format json` one document
+/// `{"files": [{"path", "mode", "contents"}], "diagnostics"}`. Exit 1 when the spec has
+/// errors, 2 when it cannot be read or the node or file does not exist (the message lists
+/// the names there are).
+fn to_stdout(args: &RenderArgs, out: &Output) -> Result<u8, CliError> {
+    let spec = SpecText::read(&args.spec)?;
+    let json = args.format == Format::Json;
+    let failed = |ds: &Diagnostics, code: u8| {
+        if json {
+            let doc = serde_json::json!({
+                "diagnostics": serde_json::to_value(&ds.diagnostics).unwrap_or_default(),
+            });
+            emit(&format!(
+                "{}\n",
+                serde_json::to_string_pretty(&doc).unwrap_or_default()
+            ));
+        }
+        emit_err(
+            &out.stderr
+                .diagnostics(&out.diagnostics_text(ds, Some(&spec.source()))),
+        );
+        code
+    };
+    let cluster = match load(&spec) {
+        Ok(c) => c,
+        Err(failure) => {
+            let code = failed(&failure.diagnostics, failure.exit_code);
+            emit_err(&failure.notes(&out.stderr));
+            return Ok(code);
+        }
+    };
+    let options = RenderOptions {
+        spec_name: args
+            .spec_name
+            .clone()
+            .unwrap_or_else(|| spec.file_name.clone()),
+    };
+    let bundle = match cluster.render(&options) {
+        Ok(b) => b,
+        Err(ds) => return Ok(failed(&ds, EXIT_ERRORS)),
+    };
+    let prefix = match &args.node {
+        Some(name) => {
+            if !cluster.nodes.iter().any(|n| &n.name == name) {
+                let names: Vec<&str> = cluster.nodes.iter().map(|n| n.name.as_str()).collect();
+                return Err(CliError::Usage {
+                    message: format!(
+                        "the spec has no node `{}`\n  = help: its nodes: {}",
+                        meshspec::render::line::one_line(name),
+                        names.join(", ")
+                    ),
+                });
+            }
+            format!("nodes/{name}/")
+        }
+        None => String::new(),
+    };
+    let selected: Vec<(&String, &meshspec::File)> = bundle
+        .files
+        .iter()
+        .filter(|(path, _)| path.starts_with(&prefix))
+        .filter(|(path, _)| {
+            args.file
+                .as_deref()
+                .is_none_or(|f| path.strip_prefix(&prefix) == Some(f.trim_start_matches('/')))
+        })
+        .collect();
+    if selected.is_empty() {
+        let listed: Vec<&str> = bundle
+            .files
+            .keys()
+            .filter_map(|p| p.strip_prefix(&prefix))
+            .collect();
+        return Err(CliError::Usage {
+            message: format!(
+                "no file `{}` in {}\n  = help: the files there: {}",
+                meshspec::render::line::one_line(args.file.as_deref().unwrap_or_default()),
+                if prefix.is_empty() {
+                    "the bundle".to_owned()
+                } else {
+                    format!("`{prefix}`")
+                },
+                listed.join(", ")
+            ),
+        });
+    }
+    if json {
+        let files: Vec<serde_json::Value> = selected
+            .iter()
+            .map(|(path, f)| {
+                serde_json::json!({
+                    "path": path,
+                    "mode": format!("{:04o}", f.mode),
+                    "contents": f.contents,
+                })
+            })
+            .collect();
+        let doc = serde_json::json!({
+            "files": files,
+            "diagnostics": serde_json::to_value(&bundle.diagnostics.diagnostics).unwrap_or_default(),
+        });
+        emit(&format!(
+            "{}\n",
+            serde_json::to_string_pretty(&doc).unwrap_or_default()
+        ));
+        return Ok(EXIT_OK);
+    }
+    if bundle.diagnostics.unacknowledged().next().is_some() {
+        emit_err(
+            &out.stderr
+                .diagnostics(&out.diagnostics_text(&bundle.diagnostics, Some(&spec.source()))),
+        );
+    }
+    if let [(_, only)] = selected.as_slice() {
+        emit(&only.contents);
+        return Ok(EXIT_OK);
+    }
+    let mut text = String::new();
+    for (path, f) in selected {
+        let _ = writeln!(text, "---\n# Source: {path}");
+        text.push_str(&f.contents);
+        if !f.contents.ends_with('\n') {
+            text.push('\n');
+        }
+    }
+    emit(&text);
     Ok(EXIT_OK)
 }
 
@@ -190,7 +325,7 @@ fn action_word(a: Action) -> &'static str {
 /// "diagnostics"}`; `files` is absent when the spec has errors (nothing was planned).
 fn report(args: &RenderArgs, ds: &Diagnostics, plan: Option<&Plan<'_>>) -> String {
     let mut doc = serde_json::json!({
-        "out": args.out.display().to_string(),
+        "out": args.dir().display().to_string(),
         "check": args.check,
         "diagnostics": serde_json::to_value(&ds.diagnostics).unwrap_or_default(),
     });
@@ -236,7 +371,7 @@ fn nothing_written(out: &Output, dir: &Path, why: &str) -> String {
 
 /// `--check`: the diff on standard output, a summary on standard error; 1 on drift.
 fn check(plan: &Plan<'_>, args: &RenderArgs, out: &Output) -> u8 {
-    let dir = shown(&args.out);
+    let dir = shown(args.dir());
     let diff = plan_diff(plan);
     if diff.is_empty() && plan.conflicts.is_empty() {
         if !out.quiet {
@@ -274,7 +409,7 @@ fn check(plan: &Plan<'_>, args: &RenderArgs, out: &Output) -> u8 {
             "{}: render would refuse as it stands:",
             out.stderr.note("note")
         );
-        msg.push_str(&conflict_lines(plan, &args.out));
+        msg.push_str(&conflict_lines(plan, args.dir()));
     }
     let _ = writeln!(
         msg,

@@ -107,6 +107,29 @@ pub const KNOWN_BUGS: &[KnownBug] = &[
     },
 ];
 
+/// The newest release named as a fix in [`KNOWN_BUGS`] that none of the bugs whose condition
+/// is in `conditions` affects: what `meshspec init` pins for a topology.
+///
+/// ```
+/// use meshspec::k3s::known_bugs::{Condition, KNOWN_BUGS, release_without_known_bugs};
+/// let v = release_without_known_bugs(&[Condition::FlannelIfaceOnMesh]);
+/// assert!(KNOWN_BUGS.iter().all(|b| !b.affects(v)));
+/// ```
+#[must_use]
+pub fn release_without_known_bugs(conditions: &[Condition]) -> Version {
+    KNOWN_BUGS
+        .iter()
+        .flat_map(|b| b.fixed_in.iter().copied())
+        .filter(|v| {
+            KNOWN_BUGS
+                .iter()
+                .filter(|b| conditions.contains(&b.condition))
+                .all(|b| !b.affects(*v))
+        })
+        .max()
+        .unwrap_or(v(33, 13))
+}
+
 impl KnownBug {
     /// Whether `version` carries the bug.
     ///

@@ -2,16 +2,21 @@
 //!
 //! k3s turns every top-level key into `--key=value`: scalars are stringified, lists become one
 //! argument per item, and nested maps are not supported. This module checks the shape of a
-//! value against [`Kind`]; it does not check meaning (that a `node-ip` is an IP, that a
-//! `flannel-backend` is a known backend) and does not resolve which flag a key names.
+//! value against [`Kind`], then, for the keys whose value k3s parses further at start, that
+//! parse: `etcd-snapshot-schedule-cron` must be a schedule robfig/cron's standard parser
+//! accepts ([`crate::spec::cron`]). It is the one value checker of every entry point:
+//! `validate` (the spec's `server_extra`/`agent_extra` and `k3s.etcd_snapshots.schedule`),
+//! `lint` (config files) and `import` (which does not copy a refused value). It does not check
+//! other meanings (that a `node-ip` is an IP: rules with their own codes do) and does not
+//! resolve which flag a key names.
 
 use serde_json::Value;
 
 use super::flags::{Flag, Kind};
 
-/// A value of the wrong kind for its flag, e.g. a list for a scalar or text for a bool.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("`{flag}` takes {}, found {found}", kind_phrase(*expected))]
+/// A value k3s refuses for its flag: the wrong kind (a list for a scalar, text for a bool), or
+/// the right kind but a value k3s cannot parse (a cron schedule with four fields).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KindMismatch {
     /// The flag's long name.
     pub flag: String,
@@ -20,9 +25,36 @@ pub struct KindMismatch {
     /// What was found: the YAML type and the value, shortened, e.g. ``string `"yes"` ``.
     pub found: String,
     hint: String,
+    /// Why k3s refuses a value of the right kind, e.g. "is not a cron schedule k3s accepts:
+    /// ..."; `None` for a kind mismatch.
+    meaning: Option<String>,
 }
 
+impl std::fmt::Display for KindMismatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.meaning {
+            Some(why) => write!(f, "`{}` {} {why}", self.flag, self.found),
+            None => write!(
+                f,
+                "`{}` takes {}, found {}",
+                self.flag,
+                kind_phrase(self.expected),
+                self.found
+            ),
+        }
+    }
+}
+
+impl std::error::Error for KindMismatch {}
+
 impl KindMismatch {
+    /// Why k3s refuses a value of the right kind (the cron parse error), without the flag
+    /// and value; `None` when the kind itself is wrong.
+    #[must_use]
+    pub fn meaning(&self) -> Option<&str> {
+        self.meaning.as_deref()
+    }
+
     /// How to write the value instead, e.g. "quote nothing: use `true` or `false`".
     #[must_use]
     pub fn hint(&self) -> &str {
@@ -41,7 +73,8 @@ impl KindMismatch {
 /// - string: any scalar (text, number, bool).
 /// - string-slice: a scalar or a list of scalars.
 ///
-/// Null values and nested maps are refused for every kind.
+/// Null values and nested maps are refused for every kind. Then the value's meaning, for the
+/// keys k3s parses further: `etcd-snapshot-schedule-cron` must be a robfig/cron schedule.
 ///
 /// ```
 /// use meshspec::k3s::flags::{check_value, table};
@@ -51,22 +84,78 @@ impl KindMismatch {
 /// let err = check_value(flag, &json!("yes")).unwrap_err();
 /// assert_eq!(err.to_string(), "`cluster-init` takes a bool, found string `\"yes\"`");
 /// assert_eq!(err.hint(), "quote nothing: use `true` or `false`");
+/// let cron = table().get("etcd-snapshot-schedule-cron").unwrap();
+/// assert!(check_value(cron, &json!("0 */6 * * *")).is_ok());
+/// assert!(check_value(cron, &json!("0 */6 * *")).is_err());
 /// ```
 ///
 /// # Errors
 /// A [`KindMismatch`] naming the flag, its kind, what was found and (via
 /// [`KindMismatch::hint`]) how to fix it.
 pub fn check_value(flag: &Flag, value: &Value) -> Result<(), KindMismatch> {
-    match refusal(flag.kind, value) {
+    let refused = |hint, meaning| KindMismatch {
+        flag: flag.name.clone(),
+        expected: flag.kind,
+        found: describe(value),
+        hint,
+        meaning,
+    };
+    if let Some(hint) = refusal(flag.kind, value) {
+        return Err(refused(hint, None));
+    }
+    match meaning(flag, value) {
         None => Ok(()),
-        Some(hint) => Err(KindMismatch {
-            flag: flag.name.clone(),
-            expected: flag.kind,
-            found: describe(value),
-            hint,
-        }),
+        Some((why, hint)) => Err(refused(hint, Some(why))),
     }
 }
+
+/// Why a value of the right kind is still refused, and how to fix it: for the keys k3s parses
+/// at start, and for the keys a spec field holds, the grammar of that field (so a spec,
+/// `lint` and `import` refuse the same values).
+fn meaning(flag: &Flag, value: &Value) -> Option<(String, String)> {
+    use crate::spec::grammar;
+    let scalar = |v: &Value| match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    let field = |check: fn(&str) -> Result<(), (String, String)>, text: &str| check(text).err();
+    match flag.name.as_str() {
+        // robfig/cron's standard parser (k3s `pkg/etcd/etcd.go`); `k3s.etcd_snapshots.schedule`
+        "etcd-snapshot-schedule-cron" => crate::spec::cron::check(&scalar(value)).err().map(|e| {
+            (
+                format!("is not a cron schedule k3s accepts: {e}"),
+                CRON_HELP.to_owned(),
+            )
+        }),
+        // `strconv.ParseInt(mode, 8, 32)` (k3s `pkg/cli/server/server.go`);
+        // `k3s.write_kubeconfig_mode`
+        "write-kubeconfig-mode" => {
+            let text = scalar(value);
+            (!crate::spec::is_mode(&text)).then(|| {
+                (
+                    "is not a file mode".to_owned(),
+                    "write octal digits in quotes, e.g. `\"0644\"`".to_owned(),
+                )
+            })
+        }
+        // `k3s.server_url`
+        "server" => field(grammar::server_url, &scalar(value)),
+        // `k3s.token_file`, `k3s.etcd_snapshots.dir`: a relative path would resolve against
+        // the service's working directory (`/`)
+        "token-file" | "etcd-snapshot-dir" => field(grammar::absolute_path, &scalar(value)),
+        // `k3s.disable`: every item a component name (k3s ignores unknown items silently)
+        "disable" => crate::lint::merge::items(&flag.name, value)
+            .iter()
+            .find_map(|item| {
+                field(grammar::component, item)
+                    .map(|(what, help)| (format!("has the item `{item}`, which {what}"), help))
+            }),
+        _ => None,
+    }
+}
+
+/// How to write a schedule robfig/cron's standard parser accepts.
+const CRON_HELP: &str = "write five fields (minute hour day-of-month month day-of-week), e.g. `0 */12 * * *`, or a descriptor such as `@daily`";
 
 /// The fix when `value` does not suit `kind`, or `None` when it does.
 fn refusal(kind: Kind, value: &Value) -> Option<String> {
@@ -230,7 +319,10 @@ mod tests {
             ("write-kubeconfig-mode", json!("0644")),
             ("write-kubeconfig-mode", json!(644)),
             ("server", json!("https://100.64.0.1:6443")),
-            ("token-file", json!(true)),
+            ("token-file", json!("/etc/rancher/k3s/token")),
+            ("etcd-snapshot-schedule-cron", json!("0 */12 * * *")),
+            ("etcd-snapshot-schedule-cron", json!("@every 6h")),
+            ("disable", json!("traefik,servicelb")),
             ("node-ip", json!("100.64.0.1")),
             ("node-ip", json!(["100.64.0.1", "fd7a:115c:a1e0::1"])),
             ("node-label", json!(["gpu=true", "site=home"])),
@@ -241,6 +333,35 @@ mod tests {
         ];
         for (flag, value) in cases {
             assert_eq!(check(flag, value.clone()), Ok(()), "{flag}: {value}");
+        }
+    }
+
+    #[test]
+    fn values_of_the_right_kind_that_k3s_or_the_spec_refuse() {
+        let cases = [
+            (
+                "etcd-snapshot-schedule-cron",
+                json!("0 */6 * *"),
+                "cron schedule",
+            ),
+            ("write-kubeconfig-mode", json!("rw-r--r--"), "file mode"),
+            ("write-kubeconfig-mode", json!(999), "file mode"),
+            ("server", json!("100.64.0.1:6443"), "URL"),
+            ("token-file", json!("token"), "absolute path"),
+            ("etcd-snapshot-dir", json!(true), "absolute path"),
+            (
+                "disable",
+                json!(["traefik", "metrics server"]),
+                "`metrics server`",
+            ),
+        ];
+        for (flag, value, says) in cases {
+            let err = check(flag, value.clone()).unwrap_err();
+            assert!(
+                err.meaning().is_some_and(|m| m.contains(says)),
+                "{flag}: {value}: {err}"
+            );
+            assert!(err.to_string().starts_with(&format!("`{flag}` ")), "{err}");
         }
     }
 

@@ -11,17 +11,23 @@ use crate::k3s::flags::{self, Role};
 use crate::labels::{self, Taint};
 use crate::yaml::Pos;
 
+/// The diagnostic at `pos`; without a position (the key is not written in the file) it stays
+/// unpositioned rather than pointing at `1:1` of a file that lacks the key.
 fn at(d: Diagnostic, pos: Option<Pos>) -> Diagnostic {
-    let p = pos.unwrap_or(Pos { line: 1, column: 1 });
-    d.at(p.line, p.column)
+    match pos {
+        Some(p) => d.at(p.line, p.column),
+        None => d,
+    }
 }
 
 fn truthy(v: &Value) -> bool {
     matches!(v, Value::Bool(true)) || v.as_str() == Some("true")
 }
 
-/// `--role` was not given: `cluster-init` or a server-only key make a server; otherwise the
-/// node is checked as an agent, and an info says so.
+/// `--role` was not given: `cluster-init: true` or a server-only key make a server; otherwise
+/// the node is checked as an agent. Either way an info says which role was inferred and why,
+/// at the key that decided it (the agent's `server:` when it has one, else no position), and
+/// how to force the other role.
 pub(super) fn infer_role(files: &[ConfigFile], m: &Merged, out: &mut Vec<Finding>) -> Role {
     let table = flags::table();
     let server_key = m.raw.iter().find(|r| {
@@ -29,18 +35,45 @@ pub(super) fn infer_role(files: &[ConfigFile], m: &Merged, out: &mut Vec<Finding
             .get(&r.written)
             .is_some_and(|f| f.server_only() && (r.key != "cluster-init" || truthy(&r.value)))
     });
-    if server_key.is_some() || files.is_empty() {
+    if files.is_empty() {
         return Role::Server;
     }
-    let mut d = Diagnostic::new(
-        Code::AgentServerOnlyKey,
-        "",
-        "no `cluster-init` and no server-only key: checked as an agent",
-    )
-    .with_help("pass `--role server` if this node runs `k3s server`");
+    let (role, d, entry) = match server_key {
+        Some(r) => {
+            let why = if r.key == "cluster-init" {
+                format!("`{}: true` starts a new cluster", r.written)
+            } else {
+                format!("`{}` is a server-only key", r.written)
+            };
+            let d = Diagnostic::new(
+                Code::AgentServerOnlyKey,
+                &r.written,
+                format!("{why}: checked as a server"),
+            )
+            .with_help("pass `--role agent` if this node runs `k3s agent` (an agent exits on a server-only key)");
+            (Role::Server, d, Some(r))
+        }
+        None => {
+            let d = Diagnostic::new(
+                Code::AgentServerOnlyKey,
+                "",
+                "no `cluster-init` and no server-only key: checked as an agent",
+            )
+            .with_help("pass `--role server` if this node runs `k3s server`");
+            (Role::Agent, d, m.raw.iter().find(|r| r.key == "server"))
+        }
+    };
+    let mut d = d;
     d.severity = Severity::Info;
-    out.push(Finding::new(files, 0, at(d, None)));
-    Role::Agent
+    let (file, d) = match entry {
+        Some(r) => {
+            d.path.clone_from(&r.written);
+            (r.file, at(d, r.key_pos))
+        }
+        None => (0, d),
+    };
+    out.push(Finding::new(files, file, d));
+    role
 }
 
 /// MS402 unknown keys, MS401 server-only keys on agents, MS403 value kinds; every entry of
@@ -218,6 +251,17 @@ fn implicit_default(flag: &flags::Flag) -> Option<Vec<String>> {
     Some(vec![text.to_owned()])
 }
 
+/// When `node`'s role was inferred, the MS404 help says how to lint it as an agent.
+fn with_role_help(mut d: Diagnostic, node: &NodeConfig, name: &str) -> Diagnostic {
+    if node.role.is_none() {
+        let help = d.help.take().unwrap_or_default();
+        d.help = Some(format!(
+            "{help}; if `{name}` is an agent's config, lint it on its own with `--role agent` (it was checked as a server: see the MS401 info)"
+        ));
+    }
+    d
+}
+
 /// MS404: a critical key differs between the servers given together.
 pub(super) fn critical(nodes: &[NodeConfig], servers: &[(usize, Merged)], out: &mut Vec<Finding>) {
     let Some((first_index, first)) = servers.first() else {
@@ -260,10 +304,49 @@ pub(super) fn critical(nodes: &[NodeConfig], servers: &[(usize, Merged)], out: &
                 ),
             )
             .with_help(format!("give every server the same `{}`", flag.name));
-            let entry = m.get(&flag.name);
-            let (file, pos) = entry.map_or((0, None), |e| (e.last.file, e.last.key_pos));
-            if let Some(node) = nodes.get(*index) {
-                out.push(Finding::new(&node.files, file, at(d, pos)));
+            // point at a key that is written: here, else in the first server's files (an
+            // absent key has no position to show)
+            match (m.get(&flag.name), first.get(&flag.name)) {
+                (Some(e), _) => {
+                    if let Some(node) = nodes.get(*index) {
+                        let d = with_role_help(d, node, &name(*index));
+                        out.push(Finding::new(
+                            &node.files,
+                            e.last.file,
+                            at(d, e.last.key_pos),
+                        ));
+                    }
+                }
+                (None, Some(e)) => {
+                    if let Some(node) = nodes.get(*first_index) {
+                        let d = Diagnostic::new(
+                            Code::CriticalArgMismatch,
+                            &flag.name,
+                            format!(
+                                "`{}` is {} here but {} in `{}`, which does not set it: a joining server fails with `critical configuration value mismatch`",
+                                flag.name,
+                                show(&base),
+                                show(&v),
+                                name(*index)
+                            ),
+                        )
+                        .with_help(format!("give every server the same `{}`", flag.name));
+                        let d = match nodes.get(*index) {
+                            Some(other) => with_role_help(d, other, &name(*index)),
+                            None => d,
+                        };
+                        out.push(Finding::new(
+                            &node.files,
+                            e.last.file,
+                            at(d, e.last.key_pos),
+                        ));
+                    }
+                }
+                (None, None) => {
+                    if let Some(node) = nodes.get(*index) {
+                        out.push(Finding::new(&node.files, 0, d));
+                    }
+                }
             }
         }
     }

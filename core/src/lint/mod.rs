@@ -174,6 +174,103 @@ mod tests {
     }
 
     #[test]
+    fn an_inferred_role_is_said_with_its_reason_and_mismatches_point_at_written_keys() {
+        // issue #23: an agent's config with a stray `cluster-cidr`, linted with a server
+        let server = one(
+            "s1.yaml",
+            "cluster-init: true\ncluster-cidr: 10.42.0.0/16\ndisable: [servicelb]\nflannel-backend: none\ndisable-network-policy: true\n",
+            None,
+        );
+        let agent = one(
+            "agent.yaml",
+            "server: https://10.0.0.1:6443\ncluster-cidr: 10.42.0.0/16\n",
+            None,
+        );
+        let report = lint(&[server, agent], &LintOptions::default());
+        let said = report
+            .findings
+            .iter()
+            .find(|f| f.file == "agent.yaml" && f.diagnostic.severity == crate::Severity::Info)
+            .unwrap();
+        assert_eq!(
+            said.diagnostic.message,
+            "`cluster-cidr` is a server-only key: checked as a server"
+        );
+        assert_eq!(said.diagnostic.line, Some(2));
+        assert!(
+            said.diagnostic
+                .help
+                .as_deref()
+                .unwrap()
+                .contains("--role agent")
+        );
+        let mismatches: Vec<&Finding> = report
+            .findings
+            .iter()
+            .filter(|f| f.diagnostic.code == Code::CriticalArgMismatch)
+            .collect();
+        assert_eq!(mismatches.len(), 3);
+        for f in mismatches {
+            // never at 1:1 of a file that lacks the key: at the key in the file that has it
+            assert_eq!(f.file, "s1.yaml");
+            assert_ne!(f.diagnostic.line, Some(1));
+            assert!(
+                f.diagnostic
+                    .message
+                    .contains("`agent.yaml`, which does not set it")
+            );
+            assert!(
+                f.diagnostic
+                    .help
+                    .as_deref()
+                    .unwrap()
+                    .contains("--role agent")
+            );
+        }
+        // with the role given, nothing is inferred or said
+        let forced = one(
+            "agent.yaml",
+            "server: https://10.0.0.1:6443\ncluster-cidr: 10.42.0.0/16\n",
+            Some(Role::Agent),
+        );
+        let report = lint(&[forced], &LintOptions::default());
+        assert!(
+            report
+                .findings
+                .iter()
+                .all(|f| f.diagnostic.severity != crate::Severity::Info)
+        );
+        assert_eq!(report.findings[0].diagnostic.code, Code::AgentServerOnlyKey);
+        // an inferred agent is said at its `server:` key
+        let agent = one("w.yaml", "node-ip: 1.2.3.4\nserver: https://x:6443\n", None);
+        let report = lint(&[agent], &LintOptions::default());
+        assert_eq!(report.findings[0].diagnostic.line, Some(2));
+        assert_eq!(report.findings[0].diagnostic.path, "server");
+    }
+
+    #[test]
+    fn a_finding_about_an_absent_key_has_no_position() {
+        // Cilium with flannel left on: `flannel-backend` is not written, so no `1:1`
+        let options = LintOptions {
+            cilium: Some(CiliumValues {
+                file: ConfigFile::new("values.yaml", "routingMode: tunnel\n"),
+                version: "1.18".into(),
+            }),
+        };
+        let node = one("s.yaml", "cluster-init: true\n", Some(Role::Server));
+        let report = lint(&[node], &options);
+        let f = report
+            .findings
+            .iter()
+            .find(|f| {
+                f.diagnostic.code == Code::CniFlannelConflict
+                    && f.diagnostic.path == "flannel-backend"
+            })
+            .unwrap();
+        assert_eq!((f.diagnostic.line, f.diagnostic.column), (None, None));
+    }
+
+    #[test]
     fn inferred_agents_are_said_once_per_file_and_counted() {
         let nodes = [
             one("w1.yaml", "server: https://x:6443\n", None),

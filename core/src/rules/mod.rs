@@ -14,6 +14,8 @@ mod packet_size;
 mod proxy;
 
 pub use proxy::check_no_proxy_value;
+mod one_round;
+pub use one_round::OneRound;
 mod reachability;
 mod versions;
 

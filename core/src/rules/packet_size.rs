@@ -118,32 +118,109 @@ pub(super) fn check(c: &Cluster, out: &mut Vec<Diagnostic>) {
             );
         }
     }
-    let overhead = mtu::mesh_overhead(crate::cluster::MESH_UNDERLAY_FAMILY);
-    for (i, s) in c.sites.iter().enumerate() {
-        if !c
-            .nodes
-            .iter()
-            .any(|n| n.site.as_deref() == Some(s.name.as_str()))
-        {
-            continue;
+    mesh_over_underlay(c, out);
+}
+
+/// The family of the packets a WireGuard mesh sends over a site's link: plain WireGuard talks
+/// to the peers' endpoints, which sit on the site's networks, so IPv4 unless a subnet of the
+/// site or a LAN address of one of its nodes is IPv6. The other meshes choose their paths
+/// themselves (direct IPv6, DERP or relays), so the IPv6 worst case holds for them.
+fn underlay_family(c: &Cluster, site: &crate::cluster::Site) -> Family {
+    if c.mesh.provider != crate::spec::Provider::Wireguard {
+        return crate::cluster::MESH_UNDERLAY_FAMILY;
+    }
+    let v6_subnet = site.subnets.iter().any(|s| s.family() == Family::Ipv6);
+    let v6_node = c
+        .nodes
+        .iter()
+        .filter(|n| n.site.as_deref() == Some(site.name.as_str()))
+        .flat_map(|n| &n.lan_ips)
+        .any(|ip| Family::of(*ip) == Family::Ipv6);
+    if v6_subnet || v6_node {
+        Family::Ipv6
+    } else {
+        Family::Ipv4
+    }
+}
+
+/// MS305: the mesh MTU plus the mesh's overhead (60 bytes over IPv4, 80 over IPv6) must fit
+/// every site's link. Points at what the user wrote (`mesh.mtu` when set, else the site's
+/// `mtu`) and gives the one mesh MTU that fits every site.
+fn mesh_over_underlay(c: &Cluster, out: &mut Vec<Diagnostic>) {
+    let populated: Vec<(usize, &crate::cluster::Site, u32)> = c
+        .sites
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| {
+            c.nodes
+                .iter()
+                .any(|n| n.site.as_deref() == Some(s.name.as_str()))
+        })
+        .map(|(i, s)| (i, s, mtu::mesh_overhead(underlay_family(c, s))))
+        .collect();
+    let Some(fits) = populated
+        .iter()
+        .map(|(_, s, overhead)| s.mtu.saturating_sub(*overhead))
+        .min()
+    else {
+        return;
+    };
+    let over: Vec<&(usize, &crate::cluster::Site, u32)> = populated
+        .iter()
+        .filter(|(_, s, overhead)| c.mesh.mtu + overhead > s.mtu)
+        .collect();
+    let sum = |overhead: u32, s: &crate::cluster::Site| {
+        format!(
+            "site `{}`'s underlay MTU {} ({} + {overhead} = {})",
+            s.name,
+            s.mtu,
+            c.mesh.mtu,
+            c.mesh.mtu + overhead
+        )
+    };
+    let all = if populated.len() > 1 {
+        " (the smallest site MTU minus its overhead: the one value that fits every site)"
+    } else {
+        ""
+    };
+    if c.mesh.mtu_explicit {
+        if over.is_empty() {
+            return;
         }
-        if c.mesh.mtu + overhead > s.mtu {
-            out.push(
-                Diagnostic::new(
-                    Code::MeshMtuOverUnderlay,
-                    format!("sites[{i}].mtu"),
-                    format!(
-                        "{} MTU {} plus its {overhead}-byte overhead is {}, more than site `{}`'s underlay MTU {}",
-                        c.mesh.interface,
-                        c.mesh.mtu,
-                        c.mesh.mtu + overhead,
-                        s.name,
-                        s.mtu
-                    ),
-                )
-                .with_help(format!("set `mesh.mtu: {}` so mesh packets fit the site's uplink unfragmented", s.mtu.saturating_sub(overhead))),
-            );
-        }
+        let sites: Vec<String> = over.iter().map(|(_, s, o)| sum(*o, s)).collect();
+        out.push(
+            Diagnostic::new(
+                Code::MeshMtuOverUnderlay,
+                "mesh.mtu",
+                format!(
+                    "{} MTU {} plus the mesh's overhead is more than {}",
+                    c.mesh.interface,
+                    c.mesh.mtu,
+                    sites.join(" and ")
+                ),
+            )
+            .with_help(format!(
+                "set `mesh.mtu: {fits}`{all}, and the same MTU on the mesh interfaces"
+            )),
+        );
+        return;
+    }
+    for (i, s, overhead) in over {
+        out.push(
+            Diagnostic::new(
+                Code::MeshMtuOverUnderlay,
+                format!("sites[{i}].mtu"),
+                format!(
+                    "{} MTU {} plus its {overhead}-byte overhead is {}, more than site `{}`'s underlay MTU {}",
+                    c.mesh.interface,
+                    c.mesh.mtu,
+                    c.mesh.mtu + overhead,
+                    s.name,
+                    s.mtu
+                ),
+            )
+            .with_help(format!("set `mesh.mtu: {fits}`{all}, so mesh packets fit every uplink unfragmented")),
+        );
     }
 }
 
@@ -179,4 +256,75 @@ pub(super) fn udp_gro(c: &Cluster, out: &mut Vec<Diagnostic>) {
             crate::render::dropin::TAILSCALED_DROPIN
         )),
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{Cluster, Code, Diagnostic};
+
+    fn ms305(mesh_mtu: &str, sites: &str) -> Vec<Diagnostic> {
+        let spec = format!(
+            "version: 1\nname: lab\nmesh:\n  provider: wireguard\n  ipv4_range: 10.99.0.0/24\n{mesh_mtu}sites:\n{sites}nodes:\n  - {{name: s, role: server, site: a, mesh_ip: 10.99.0.1}}\n  - {{name: w, role: agent, site: b, mesh_ip: 10.99.0.2}}\n"
+        );
+        Cluster::from_yaml(&spec)
+            .unwrap()
+            .validate()
+            .iter()
+            .filter(|d| d.code == Code::MeshMtuOverUnderlay)
+            .cloned()
+            .collect()
+    }
+
+    const TWO_SITES: &str = "  - {name: a, subnets: [192.168.1.0/24], mtu: 1400}\n  - {name: b, subnets: [\"2001:db8:1::/64\"], mtu: 1450}\n";
+
+    #[test]
+    fn an_explicit_mesh_mtu_is_pointed_at_once_with_the_value_that_fits_every_site() {
+        let ds = ms305("  mtu: 1420\n", TWO_SITES);
+        assert_eq!(ds.len(), 1, "{ds:?}");
+        let d = &ds[0];
+        assert_eq!(d.path, "mesh.mtu");
+        assert_eq!(d.line, Some(6));
+        // 1400 - 60 (IPv4 site) = 1340 and 1450 - 80 (IPv6 site) = 1370: only 1340 fits both
+        assert!(
+            d.help
+                .as_deref()
+                .unwrap()
+                .starts_with("set `mesh.mtu: 1340`"),
+            "{d:?}"
+        );
+        assert!(d.message.contains("1420 + 60 = 1480") && d.message.contains("1420 + 80 = 1500"));
+    }
+
+    #[test]
+    fn a_default_mesh_mtu_points_at_each_site_with_one_value() {
+        let ds = ms305("", TWO_SITES);
+        let paths: Vec<&str> = ds.iter().map(|d| d.path.as_str()).collect();
+        assert_eq!(paths, ["sites[0].mtu", "sites[1].mtu"]);
+        for d in &ds {
+            assert!(
+                d.help
+                    .as_deref()
+                    .unwrap()
+                    .starts_with("set `mesh.mtu: 1340`")
+            );
+        }
+    }
+
+    #[test]
+    fn wireguard_over_ipv4_endpoints_costs_60_bytes_and_over_ipv6_80() {
+        // 1420 + 60 = 1480 fits an IPv4 link of 1480
+        let v4 = "  - {name: a, subnets: [192.168.1.0/24], mtu: 1480}\n  - {name: b, subnets: [192.168.2.0/24]}\n";
+        assert!(ms305("", v4).is_empty());
+        // 1420 + 80 = 1500 does not fit an IPv6 link of 1480
+        let v6 = "  - {name: a, subnets: [\"2001:db8:1::/64\"], mtu: 1480}\n  - {name: b, subnets: [192.168.2.0/24]}\n";
+        let ds = ms305("", v6);
+        assert_eq!(ds.len(), 1);
+        assert!(
+            ds[0]
+                .help
+                .as_deref()
+                .unwrap()
+                .starts_with("set `mesh.mtu: 1400`")
+        );
+    }
 }

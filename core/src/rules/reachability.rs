@@ -116,7 +116,9 @@ fn etcd_over_mesh(c: &Cluster, out: &mut Vec<Diagnostic>) {
             format!("nodes[{}].node_ip", first.index),
             format!("servers {} share site `{site}` but use mesh node-ips, so their etcd traffic crosses the mesh instead of the LAN", names.join(", ")),
         ).with_help(if c.cni.cilium().is_some() && c.multi_site {
-            "Cilium across sites needs mesh node-ips (MS202): keep the servers on one site and let the other sites hold agents, or acknowledge MS208 if the mesh is fast and stable enough for etcd".to_owned()
+            // the node-ips must stay mesh addresses whatever the layout: as `explain MS208`
+            // says, keep the path between these servers direct, or split the cluster
+            format!("Cilium across sites needs mesh node-ips (they are its tunnel endpoints, MS202), so etcd between these servers runs over the mesh: keep that path direct (`tailscale ping <server>` shows `via <LAN address>`, not `via DERP`) and acknowledge MS208 with that reason (`acknowledge: [{{code: MS208, reason: ...}}]`), or run site `{site}` as its own cluster")
         } else {
             format!("set `node_ip: lan` on the servers of `{site}` (possible when every server sits on `{site}`), so etcd peers talk on the LAN")
         }));
@@ -214,5 +216,36 @@ fn mixed_addressing(c: &Cluster, out: &mut Vec<Diagnostic>) {
             format!("nodes[{}]", first.index),
             format!("untainted {what} {} {verb} away from nodes whose node-ips are LAN addresses: pods scheduled there cannot reach those node-ips", names.join(", ")),
         ).with_help(format!("taint them (e.g. `taints: [\"site={}:NoSchedule\"]`, as the second seed does for its GPU worker) or use `node_ip: mesh` everywhere", first.site.as_deref().unwrap_or("remote"))));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{Cluster, Code};
+
+    /// The `## Fix` section of a rule page.
+    fn fix_section(code: Code) -> &'static str {
+        let page = code.page();
+        page.split("## Fix").nth(1).unwrap_or_default()
+    }
+
+    #[test]
+    fn ms208_help_with_cilium_across_sites_matches_its_page_and_not_the_layout_in_use() {
+        // every server already sits on `home` and the other site holds an agent
+        let c = Cluster::from_yaml(
+            "version: 1\nname: demo\ncni: {plugin: cilium}\nsites:\n  - {name: home, subnets: [192.168.2.0/24]}\n  - {name: cloud, subnets: [10.10.0.0/24]}\nnodes:\n  - {name: s1, role: server, site: home, lan_ip: 192.168.2.10, mesh_ip: 100.64.0.1}\n  - {name: s2, role: server, site: home, lan_ip: 192.168.2.11, mesh_ip: 100.64.0.2}\n  - {name: s3, role: server, site: home, lan_ip: 192.168.2.12, mesh_ip: 100.64.0.3}\n  - {name: a1, role: agent, site: cloud, lan_ip: 10.10.0.5, mesh_ip: 100.64.0.4}\n",
+        )
+        .unwrap();
+        let ds = c.validate();
+        let d = ds.iter().find(|d| d.code == Code::EtcdOverMesh).unwrap();
+        let help = d.help.as_deref().unwrap();
+        assert!(!help.contains("keep the servers on one site"), "{help}");
+        // the page's remedies, in the help too
+        let fix = fix_section(Code::EtcdOverMesh);
+        for remedy in ["via DERP", "acknowledge", "its own cluster"] {
+            assert!(fix.contains(remedy), "page lacks {remedy}");
+            assert!(help.contains(remedy), "help lacks {remedy}: {help}");
+        }
+        assert!(help.contains("site `home` as its own cluster"));
     }
 }

@@ -14,6 +14,26 @@ use crate::suggest;
 use crate::yaml::{Key, Node, Pos, Value};
 
 pub(super) fn decode(root: &Node) -> Result<(Spec, SpanMap), Diagnostics> {
+    match decode_partial(root) {
+        (Some(read), diags) if diags.is_empty() => Ok((read.spec, read.spans)),
+        (_, diags) => Err(Diagnostics::from_vec(diags)),
+    }
+}
+
+/// What [`decode_partial`] could read.
+pub(crate) struct Partial {
+    /// The spec without what could not be read.
+    pub(crate) spec: Spec,
+    /// The positions, under the text's paths.
+    pub(crate) spans: SpanMap,
+    /// For each node of `spec`, its index in the text's `nodes:` list.
+    pub(crate) node_indices: Vec<usize>,
+}
+
+/// Every reading problem, and what decoded despite them: a field, node or list item that
+/// could not be read is left out (a block that could not be read takes its defaults). `None`
+/// when the spec's `version` or `name` could not be read.
+pub(super) fn decode_partial(root: &Node) -> (Option<Partial>, Vec<Diagnostic>) {
     let mut d = Decoder::default();
     d.diags.extend(secrets::scan(root));
     let spec = d.spec(root);
@@ -22,18 +42,25 @@ pub(super) fn decode(root: &Node) -> Result<(Spec, SpanMap), Diagnostics> {
             d.refuse(r);
         }
     }
-    if d.diags.is_empty()
-        && let Some(spec) = spec
-    {
-        return Ok((spec, d.spans));
-    }
-    Err(Diagnostics::from_vec(d.diags))
+    let node_indices = d.node_indices;
+    let spans = d.spans;
+    (
+        spec.map(|spec| Partial {
+            spec,
+            spans,
+            node_indices,
+        }),
+        d.diags,
+    )
 }
 
 #[derive(Default)]
 pub(super) struct Decoder {
     pub(super) diags: Vec<Diagnostic>,
     pub(super) spans: SpanMap,
+    /// For each decoded node, its index in the text's `nodes:` list (a node that could not
+    /// be read is left out, so the two differ after it).
+    pub(super) node_indices: Vec<usize>,
 }
 
 /// The entries of one mapping, with its path; fields are taken by name.

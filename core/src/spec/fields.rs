@@ -888,16 +888,78 @@ fn description(f: &Field) -> String {
     d.replace('`', "")
 }
 
+/// `schema`, also accepting `null` (an optional key written without a value), without
+/// wrapping it: `"type": ["object", "null"]` rather than `anyOf`, so a validator reports a
+/// wrong value inside an optional block at its own key, not as "the block matches no branch".
+fn nullable(mut schema: Value) -> Value {
+    let Value::Object(m) = &mut schema else {
+        return json!({"anyOf": [schema, {"type": "null"}]});
+    };
+    if let Some(Value::Array(branches)) = m.get_mut("anyOf") {
+        branches.push(json!({"type": "null"}));
+        return schema;
+    }
+    match m.get("type").cloned() {
+        Some(Value::String(t)) => {
+            m.insert("type".to_owned(), json!([t, "null"]));
+            if let Some(Value::Array(words)) = m.get_mut("enum") {
+                words.push(Value::Null);
+            }
+            schema
+        }
+        _ => json!({"anyOf": [schema, {"type": "null"}]}),
+    }
+}
+
+/// The field's default as a JSON value, when its documented default is one literal the spec
+/// could hold (`` `vxlan` ``, `` `false` ``, ``k3s's (`0600`)``); `None` when it depends on other
+/// fields or is not a value (`none`, "follows the provider").
+fn default_value(f: &Field) -> Option<Value> {
+    if f.required {
+        return None;
+    }
+    let d = f.default;
+    let literal = d
+        .strip_prefix("k3s's (`")
+        .and_then(|r| r.strip_suffix("`)"))
+        .or_else(|| {
+            let r = d.strip_prefix('`')?;
+            let (lit, rest) = r.split_once('`')?;
+            matches!(rest, "" | ", as in k3s").then_some(lit)
+        })?;
+    if literal.contains('$') || literal.contains('<') {
+        return None;
+    }
+    match f.kind {
+        Kind::Bool => literal.parse::<bool>().ok().map(Value::Bool),
+        Kind::Int { .. } => literal.parse::<i64>().ok().map(Value::from),
+        Kind::List(_) => {
+            let inner = literal.strip_prefix('[')?.strip_suffix(']')?;
+            Some(Value::Array(
+                inner
+                    .split(',')
+                    .map(|w| Value::String(w.trim().to_owned()))
+                    .collect(),
+            ))
+        }
+        Kind::Block | Kind::Blocks | Kind::AnyMap | Kind::TextMap | Kind::ListMap(_) => None,
+        _ => Some(Value::String(literal.to_owned())),
+    }
+}
+
 fn object_schema(parent: &str) -> Value {
     let mut props = Map::new();
     let mut required = Vec::new();
     for f in children(parent) {
         let mut s = kind_schema(f.kind, f.path);
         if !f.required {
-            s = json!({"anyOf": [s, {"type": "null"}]});
+            s = nullable(s);
         }
         if let Value::Object(m) = &mut s {
             m.insert("description".to_owned(), Value::String(description(f)));
+            if let Some(d) = default_value(f) {
+                m.insert("default".to_owned(), d);
+            }
         }
         props.insert(f.name().to_owned(), s);
         if f.required {
@@ -914,11 +976,18 @@ fn object_schema(parent: &str) -> Value {
     Value::Object(o)
 }
 
+/// The stable `$id` of the spec format's JSON Schema, version 1: the URL `meshspec init` puts
+/// on a new spec's `# yaml-language-server: $schema=` line. It changes only with the spec
+/// format's version; the schema is published there from `schema/meshspec.schema.json`.
+pub const SCHEMA_ID: &str = "https://meshspec.dev/schema/v1/meshspec.schema.json";
+
 /// The JSON Schema (draft-07) of spec version 1, generated from [`FIELDS`].
 ///
 /// ```
 /// let schema = meshspec::spec::fields::json_schema();
-/// assert_eq!(schema["properties"]["mesh"]["anyOf"][0]["properties"]["provider"]["anyOf"][0]["enum"][0], "tailscale");
+/// assert_eq!(schema["properties"]["mesh"]["properties"]["provider"]["enum"][0], "tailscale");
+/// assert_eq!(schema["properties"]["mesh"]["properties"]["provider"]["default"], "tailscale");
+/// assert_eq!(schema["$id"], meshspec::spec::fields::SCHEMA_ID);
 /// assert_eq!(schema["additionalProperties"], false);
 /// ```
 #[must_use]
@@ -930,6 +999,7 @@ pub fn json_schema() -> Value {
             "$schema".to_owned(),
             json!("http://json-schema.org/draft-07/schema#"),
         );
+        head.insert("$id".to_owned(), json!(SCHEMA_ID));
         head.insert(
             "title".to_owned(),
             json!("meshspec cluster spec, version 1"),
@@ -1004,9 +1074,12 @@ nodes that hold them, and a spec holding something that looks like a secret is r
 (MS009).
 
 Editors: `schema/meshspec.schema.json` (also printed by `meshspec schema`) is the JSON Schema
-of this page; put `# yaml-language-server: $schema=<path to it>` on a spec's first line and
-yaml-language-server (VS Code's YAML extension and others) completes keys and flags unknown
-ones.
+of this page; its `$id` is the stable URL
+`<SCHEMA_ID>` (it changes only with the format's
+version), which `meshspec init` writes on a new spec's first line as
+`# yaml-language-server: $schema=<that URL>` (or point it at a local copy). yaml-language-server
+(VS Code's YAML extension and others) then completes keys, shows each key's default, and flags
+unknown keys and wrong values at the key itself.
 ";
 
 const RESOLUTION: &str = "\
@@ -1040,7 +1113,7 @@ const RESOLUTION: &str = "\
 /// The reference page `docs/spec-format.md`, generated from [`FIELDS`].
 #[must_use]
 pub fn markdown() -> String {
-    let mut out = String::from(INTRO);
+    let mut out = INTRO.replace("<SCHEMA_ID>", SCHEMA_ID);
     out.push_str("\n## Every key at once\n\nEach key set to an example value (this decodes; a real spec sets far fewer keys):\n\n```yaml\n");
     out.push_str(&full_example());
     out.push_str("```\n\n## The keys\n");

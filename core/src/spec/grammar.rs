@@ -433,13 +433,20 @@ pub fn check(spec: &Spec) -> Vec<Refusal> {
             one("k3s.etcd_snapshots.dir".into(), d, absolute_path(d));
         }
         if let Some(s) = &e.schedule {
+            // the same checker `lint` and `import` use for `etcd-snapshot-schedule-cron`
             let r = printable(s, false).and_then(|()| {
-                super::cron::check(s).map_err(|e| {
-                    (
-                        format!("is not a cron schedule k3s accepts: {e}"),
-                        "write five fields (minute hour day-of-month month day-of-week), e.g. `0 */12 * * *`, or a descriptor such as `@daily`".to_owned(),
-                    )
-                })
+                crate::k3s::flags::table()
+                    .get("etcd-snapshot-schedule-cron")
+                    .map_or(Ok(()), |flag| {
+                        crate::k3s::flags::check_value(flag, &Value::String(s.clone())).map_err(
+                            |e| {
+                                (
+                                    e.meaning().unwrap_or("is refused by k3s").to_owned(),
+                                    e.hint().to_owned(),
+                                )
+                            },
+                        )
+                    })
             });
             one("k3s.etcd_snapshots.schedule".into(), s, r);
         }

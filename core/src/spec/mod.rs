@@ -10,7 +10,9 @@
 
 pub mod cron;
 mod decode;
+pub(crate) use decode::Partial;
 pub(crate) use decode::is_dns_label;
+pub(crate) use sections::is_mode;
 pub mod fields;
 pub mod grammar;
 mod keywords;
@@ -24,7 +26,7 @@ use std::net::IpAddr;
 use serde::Serialize;
 
 use crate::cidr::Cidr;
-use crate::diagnostic::Diagnostics;
+use crate::diagnostic::{Diagnostic, Diagnostics};
 
 pub use keywords::{
     CiliumIpam, CniPlugin, FlannelBackend, Keyword, NodeIpChoice, Provider, ProxyStyle, Role,
@@ -419,6 +421,16 @@ impl Spec {
     pub fn from_yaml(text: &str) -> Result<(Spec, SpanMap), Diagnostics> {
         let tree = crate::yaml::parse(text).map_err(|d| Diagnostics::from_vec(vec![d]))?;
         decode::decode(&tree)
+    }
+
+    /// Reads a spec from YAML text as far as it goes: every reading problem, and the spec
+    /// without the fields, nodes and list items that could not be read (`None` when the text is
+    /// not YAML or its `version` or `name` could not be read). For [`crate::Cluster::check_yaml`].
+    pub(crate) fn from_yaml_partial(text: &str) -> (Option<decode::Partial>, Vec<Diagnostic>) {
+        match crate::yaml::parse(text) {
+            Ok(tree) => decode::decode_partial(&tree),
+            Err(d) => (None, vec![d]),
+        }
     }
 
     /// Reads a spec from a JSON-like value (a Python dict, a JavaScript object).

@@ -179,7 +179,11 @@ impl Decoder {
                     items
                         .iter()
                         .enumerate()
-                        .filter_map(|(i, it)| self.node(it, &super::decode::index(&p, i), vpn_auth))
+                        .filter_map(|(i, it)| {
+                            let node = self.node(it, &super::decode::index(&p, i), vpn_auth)?;
+                            self.node_indices.push(i);
+                            Some(node)
+                        })
                         .collect()
                 }
                 _ => {
@@ -776,7 +780,7 @@ impl Decoder {
     }
 }
 
-fn is_mode(s: &str) -> bool {
+pub(crate) fn is_mode(s: &str) -> bool {
     (3..=4).contains(&s.len()) && s.chars().all(|c| ('0'..='7').contains(&c))
 }
 

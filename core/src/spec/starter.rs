@@ -4,6 +4,8 @@ use std::fmt::Write as _;
 
 use super::decode::is_dns_label;
 use super::keywords::{CniPlugin, Keyword, Provider};
+use crate::code::Code;
+use crate::k3s::known_bugs::{Condition, release_without_known_bugs};
 
 /// What the starter spec is for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -84,7 +86,10 @@ pub fn starter(o: &StarterOptions) -> Result<String, StarterError> {
     if o.sites.len() > 8 {
         return Err(StarterError::TooManySites);
     }
-    let mut y = String::new();
+    let mut y = format!(
+        "# yaml-language-server: $schema={}\n",
+        super::fields::SCHEMA_ID
+    );
     let providers = Provider::WORDS
         .iter()
         .map(|(w, _)| *w)
@@ -178,10 +183,17 @@ mesh:
         }
     }
     y.push_str("\nk3s:\n");
+    // flannel binds its VXLAN device to the mesh interface on a multi-site cluster (k3s#12436)
+    let conditions: &[Condition] = if o.cni == CniPlugin::Flannel {
+        &[Condition::FlannelIfaceOnMesh]
+    } else {
+        &[]
+    };
+    let pinned = release_without_known_bugs(conditions);
     kv(
         &mut y,
-        "  # version: v1.33.5+k3s1",
-        "pin the release install.sh fetches",
+        &format!("  version: {pinned}+k3s1"),
+        "the release install.sh fetches: one with no known bug here",
     );
     kv(
         &mut y,
@@ -193,13 +205,9 @@ mesh:
         "  disable: [traefik]",
         "packaged components not to deploy",
     );
-    y.push_str(
+    let head = y;
+    let mut y = String::from(
         "
-# Warnings and infos you accept on purpose, each with a reason (errors cannot be):
-# acknowledge:
-#   - code: MS411
-#     reason: tailscaled is ordered before k3s by our image
-
 # The first server initialises the cluster; the others join in this order.
 nodes:
 ",
@@ -210,6 +218,14 @@ nodes:
         let site_index = if i == 0 { 0 } else { o.sites.len().max(1) - 1 };
         let _ = writeln!(y, "  - name: {name}");
         kv(&mut y, &format!("    role: {role}"), "server | agent");
+        if o.sites.len() > 1 {
+            // nodes on different sites: pods everywhere reach every node-ip (MS207)
+            kv(
+                &mut y,
+                "    node_ip: mesh",
+                "its mesh address, reachable from every site",
+            );
+        }
         if let Some(site) = o.sites.get(site_index) {
             let _ = writeln!(y, "    site: {site}");
             kv(
@@ -227,8 +243,64 @@ nodes:
             y.push_str("    # labels: {topology.kubernetes.io/zone: edge}\n    # taints: [\"dedicated=batch:NoSchedule\"]\n    # gpu: {vendor: nvidia, model: rtx3060}\n");
         }
     }
-    Ok(y)
+    let example = "
+# Warnings and infos you accept on purpose, each with a reason (errors cannot be):
+# acknowledge:
+#   - code: MS411
+#     reason: tailscaled is ordered before k3s by our image
+";
+    let plain = format!("{head}{example}{y}");
+    // the warnings the topology itself raises, each handled by the bundle or checked by
+    // verify.sh: acknowledged with that reason, so the new spec validates without warnings
+    let warned: Vec<Code> = match crate::Cluster::from_yaml(&plain) {
+        Ok(c) => {
+            let mut codes: Vec<Code> = c
+                .validate()
+                .iter()
+                .filter(|d| d.severity == crate::Severity::Warning)
+                .map(|d| d.code)
+                .collect();
+            codes.sort();
+            codes.dedup();
+            codes
+        }
+        Err(_) => Vec::new(),
+    };
+    let acks: Vec<(Code, &str)> = warned
+        .iter()
+        .filter_map(|c| ACCEPTED.iter().find(|(code, _)| code == c).copied())
+        .collect();
+    if acks.is_empty() {
+        return Ok(plain);
+    }
+    let mut block = String::from(
+        "
+# Warnings this topology raises that the bundle handles: kept in `--format json` output, off
+# the terminal (`meshspec explain CODE` says more). Remove an entry to see its warning again.
+acknowledge:
+",
+    );
+    for (code, reason) in acks {
+        let _ = writeln!(block, "  - code: {code}\n    reason: \"{reason}\"");
+    }
+    Ok(format!("{head}{block}{y}"))
 }
+
+/// The warnings a starter's topology raises, and why each is accepted in a new spec.
+const ACCEPTED: &[(Code, &str)] = &[
+    (
+        Code::InterfaceOrdering,
+        "the bundle's k3s drop-in (10-mesh.conf) orders k3s after the mesh daemon and waits for the node's mesh address",
+    ),
+    (
+        Code::TailscaleUdpGroTunnel,
+        "the bundle's tailscaled drop-in sets TS_TUN_DISABLE_UDP_GRO=true (Tailscale 1.66+); restart tailscaled once after installing it",
+    ),
+    (
+        Code::CiliumTailscaleFwmark,
+        "cluster/verify.sh checks the mesh routes and Cilium's health after install; if it fails, remove this entry and follow `meshspec explain MS705`",
+    ),
+];
 
 #[cfg(test)]
 mod tests {
@@ -256,6 +328,30 @@ mod tests {
                         Cluster::from_yaml(&text).unwrap_or_else(|e| panic!("{o:?}\n{text}\n{e}"));
                     let ds = c.validate();
                     assert!(!ds.has_errors(), "{o:?}\n{text}\n{ds}");
+                    // no warnings either: the version is pinned to a release without a
+                    // known bug here (no MS412/MS413), the rest handled and acknowledged
+                    let warned: Vec<&crate::Diagnostic> = ds
+                        .unacknowledged()
+                        .filter(|d| d.severity == crate::Severity::Warning)
+                        .collect();
+                    assert!(warned.is_empty(), "{o:?}\n{text}\n{warned:?}");
+                    assert_eq!(
+                        text.lines().next(),
+                        Some(
+                            format!(
+                                "# yaml-language-server: $schema={}",
+                                crate::spec::fields::SCHEMA_ID
+                            )
+                            .as_str()
+                        )
+                    );
+                    let version = c.spec.k3s.version.as_deref().unwrap();
+                    let v = crate::k3s::known_bugs::Version::parse(version).unwrap();
+                    assert!(
+                        crate::k3s::known_bugs::KNOWN_BUGS
+                            .iter()
+                            .all(|b| !b.affects(v))
+                    );
                     assert_eq!(c.spec.mesh.provider, Some(provider));
                     assert_eq!(c.spec.sites.len(), sites.len());
                 }
