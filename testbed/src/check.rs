@@ -1,0 +1,680 @@
+//! The proof run on a built testbed: the port matrix against each node's firewall script
+//! (MS961, MS962), the scripts themselves (MS965) and the systemd drop-ins (MS966).
+//!
+//! The flows are the cluster's needed flows, dialed at the address the bundle's
+//! `config.yaml` gives the dialed node (`node-ip`): a config that sets an address no node has
+//! breaks every flow to it. Order, in one set of namespaces:
+//! 1. bare hosts, no script: every probe must pass (a needed flow that does not is MS961,
+//!    decided by the dialed node's `config.yaml`; any other is the testbed's own failure);
+//! 2. each node's `cluster/firewall/<node>.sh`, twice (MS965 on failure or when the second run
+//!    leaves other rules); then every probe: needed flows and SSH/mesh port pass (MS961),
+//!    cluster ports answer no outsider (MS962);
+//! 3. `--remove` must give the bare host back (MS965);
+//! 4. default-deny hosts (INPUT DROP, SSH open), the script once: the needed flows pass
+//!    (MS961); `--remove` gives that host back (MS965).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use meshspec::Cluster;
+use meshspec::Code;
+use meshspec::render::firewall::{self, CHAIN};
+
+use crate::bundle::{BundleDir, Place};
+use crate::cmd::trace;
+use crate::findings::Finding;
+use crate::{HostMode, Probe, Testbed, port_label};
+
+/// What to check and how patiently.
+#[derive(Debug, Clone)]
+pub struct CheckOptions {
+    /// Only probes from or to these nodes (all when empty).
+    pub nodes: Vec<String>,
+    /// The first timeout of a probe, in seconds.
+    pub timeout_s: f64,
+    /// The second timeout of a probe that must pass and got no answer.
+    pub retry_timeout_s: f64,
+}
+
+impl Default for CheckOptions {
+    fn default() -> Self {
+        Self {
+            nodes: Vec::new(),
+            timeout_s: 0.7,
+            retry_timeout_s: 3.0,
+        }
+    }
+}
+
+/// How much a run probed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// Needed flows (each port of a range once).
+    pub needed: usize,
+    /// Outsider probes of closed cluster ports.
+    pub exposed: usize,
+    /// Outsider probes of SSH and the mesh's port.
+    pub never_cut: usize,
+    /// Firewall script runs.
+    pub scripts: usize,
+    /// Drop-ins verified.
+    pub units: usize,
+}
+
+/// A needed flow as probed: who, what, and where the bundle decides it.
+struct Needed {
+    label: String,
+    to: String,
+    probe: Probe,
+    /// The dialed address came from `config.yaml` and differs from the spec's: the line.
+    moved: Option<Place>,
+    /// The address the spec gives the dialed node.
+    spec_addr: IpAddr,
+}
+
+fn wanted(opts: &CheckOptions, names: &[&str]) -> bool {
+    opts.nodes.is_empty() || names.iter().any(|n| opts.nodes.iter().any(|x| x == n))
+}
+
+fn needed(tb: &Testbed, c: &Cluster, bd: &BundleDir, opts: &CheckOptions) -> Vec<Needed> {
+    let mut out = Vec::new();
+    for f in firewall::needed_flows(c) {
+        if !wanted(opts, &[&f.from, &f.to]) {
+            continue;
+        }
+        let Some(from) = tb.node(&f.from) else {
+            continue;
+        };
+        let api = f.port.from == meshspec::cluster::API_PORT;
+        let (ips, line) = bd.node_ips(&f.to);
+        let mut dst = f.to_addr;
+        let mut moved = None;
+        if !api
+            && !f.port.is_tunnel()
+            && !ips.contains(&f.to_addr)
+            && let Some(a) = ips.iter().find(|a| a.is_ipv4() == f.to_addr.is_ipv4())
+        {
+            dst = *a;
+            moved = Some(Place {
+                file: BundleDir::config_path(&f.to),
+                line,
+            });
+        }
+        for port in f.port.from..=f.port.to {
+            out.push(Needed {
+                label: format!(
+                    "{} ({}) -> {} {dst} {} over the {} ({})",
+                    f.from,
+                    f.src,
+                    f.to,
+                    port_label(f.port.proto, port),
+                    if f.over_mesh { "mesh" } else { "LAN" },
+                    f.port.why
+                ),
+                to: f.to.clone(),
+                probe: Probe {
+                    from_ns: from.ns.clone(),
+                    src: Some(f.src),
+                    proto: f.port.proto,
+                    dst,
+                    port,
+                },
+                moved: moved.clone(),
+                spec_addr: f.to_addr,
+            });
+        }
+    }
+    out
+}
+
+/// The node that holds `addr` in the testbed.
+fn node_at(tb: &Testbed, addr: IpAddr) -> Option<&str> {
+    tb.nodes
+        .iter()
+        .find(|n| n.lan.contains(&addr) || n.mesh.contains(&addr) || n.wan.contains(&addr))
+        .map(|n| n.name.as_str())
+}
+
+/// The first line of `path` that matches `port` in a `--dport A` or `--dport A:B` and ends
+/// in `-j <target>`.
+fn dport_line(bd: &BundleDir, path: &str, port: u16, target: &str) -> Place {
+    let text = bd.text(path).unwrap_or_default();
+    let hit = text.lines().position(|l| {
+        let jump = format!("-j {target}");
+        if !l.contains(&jump) {
+            return false;
+        }
+        l.split("--dport ").skip(1).any(|rest| {
+            let spec: String = rest
+                .chars()
+                .take_while(|ch| ch.is_ascii_digit() || *ch == ':')
+                .collect();
+            let mut it = spec.split(':').filter_map(|x| x.parse::<u16>().ok());
+            match (it.next(), it.next()) {
+                (Some(a), Some(b)) => (a..=b).contains(&port),
+                (Some(a), None) => a == port,
+                _ => false,
+            }
+        })
+    });
+    Place {
+        file: path.to_owned(),
+        line: hit.map(|i| i + 1),
+    }
+}
+
+fn script_path(node: &str) -> String {
+    format!("cluster/firewall/{node}.sh")
+}
+
+/// Probes; those that must pass and got no answer run once more with the longer timeout.
+fn probe_twice(
+    tb: &Testbed,
+    probes: &[Probe],
+    must_pass: &[bool],
+    opts: &CheckOptions,
+) -> Result<Vec<bool>, String> {
+    let mut got = tb.probe(probes, opts.timeout_s)?;
+    let again: Vec<usize> = (0..probes.len())
+        .filter(|i| must_pass[*i] && !got[*i])
+        .collect();
+    if !again.is_empty() {
+        let list: Vec<Probe> = again.iter().map(|i| probes[*i].clone()).collect();
+        let second = tb.probe(&list, opts.retry_timeout_s)?;
+        for (i, ok) in again.iter().zip(second) {
+            got[*i] = ok;
+        }
+    }
+    Ok(got)
+}
+
+/// Runs the proofs on a built testbed; the findings, sorted and without duplicates, and the
+/// counts. `progress` gets one line per step.
+///
+/// # Errors
+/// The testbed itself failed (a command that could not run, a probe that fails on a bare host
+/// for no reason of the bundle's).
+pub fn check(
+    tb: &Testbed,
+    c: &Cluster,
+    opts: &CheckOptions,
+    progress: &mut dyn FnMut(&str),
+) -> Result<(Vec<Finding>, Counts), String> {
+    let bd = BundleDir::new(&tb.bundle_dir);
+    let mut found: BTreeSet<Finding> = BTreeSet::new();
+    let needed = needed(tb, c, &bd, opts);
+    let keep = |p: &(String, Probe)| node_at(tb, p.1.dst).is_some_and(|n| wanted(opts, &[n]));
+    let exposed: Vec<(String, Probe)> = tb.exposed(c).into_iter().filter(keep).collect();
+    let never_cut: Vec<(String, Probe)> = tb.never_cut(c).into_iter().filter(keep).collect();
+    let mut counts = Counts {
+        needed: needed.len(),
+        exposed: exposed.len(),
+        never_cut: never_cut.len(),
+        ..Counts::default()
+    };
+    let all: Vec<Probe> = needed
+        .iter()
+        .map(|n| n.probe.clone())
+        .chain(exposed.iter().chain(&never_cut).map(|(_, p)| p.clone()))
+        .collect();
+    // 1. bare hosts, before any script
+    let got = probe_twice(tb, &all, &vec![true; all.len()], opts)?;
+    let mut dead = vec![false; needed.len()];
+    for (i, (n, ok)) in needed.iter().zip(&got).enumerate() {
+        if *ok {
+            continue;
+        }
+        let Some(place) = &n.moved else {
+            return Err(format!(
+                "the testbed is broken: {} gets no answer before any firewall runs",
+                n.label
+            ));
+        };
+        dead[i] = true;
+        found.insert(Finding {
+            code: Code::TestbedFlowBlocked,
+            node: n.to.clone(),
+            what: n.label.clone(),
+            expected: format!(
+                "an answer from {}, which the spec puts at {}",
+                n.to, n.spec_addr
+            ),
+            observed: format!(
+                "no answer before any firewall runs: {}'s config.yaml sets node-ip {}, an address no node has",
+                n.to, n.probe.dst
+            ),
+            place: place.clone(),
+        });
+    }
+    if let Some(((label, _), _)) = exposed
+        .iter()
+        .chain(&never_cut)
+        .zip(&got[needed.len()..])
+        .find(|(_, ok)| !**ok)
+    {
+        return Err(format!(
+            "the testbed is broken: {label} gets no answer before any firewall runs"
+        ));
+    }
+    progress(&format!(
+        "probed {} flows on bare hosts ({} needed, {} outsider)",
+        all.len(),
+        needed.len(),
+        exposed.len() + never_cut.len()
+    ));
+    // 2. the scripts, twice, on bare hosts
+    let mut bare_rules = Vec::new();
+    for n in &tb.nodes {
+        bare_rules.push(tb.saved_rules(&n.ns)?);
+    }
+    let scripts_ok = run_scripts(tb, &bd, 2, &mut found, &mut counts)?;
+    let must_pass: Vec<bool> = needed
+        .iter()
+        .map(|_| true)
+        .chain(exposed.iter().map(|_| false))
+        .chain(never_cut.iter().map(|_| true))
+        .collect();
+    let got = probe_twice(tb, &all, &must_pass, opts)?;
+    blocked(
+        &needed,
+        &dead,
+        &got,
+        &bd,
+        "a host without a firewall",
+        &mut found,
+    );
+    // a flow blocked here is reported once, not again on the default-deny host
+    for (d, ok) in dead.iter_mut().zip(&got) {
+        *d |= !*ok;
+    }
+    let (_, rest) = got.split_at(needed.len());
+    let (got_exposed, got_never_cut) = rest.split_at(exposed.len());
+    for ((label, p), ok) in exposed.iter().zip(got_exposed) {
+        let Some(node) = node_at(tb, p.dst).filter(|_| *ok) else {
+            continue;
+        };
+        let script = script_path(node);
+        let place = dport_line(&bd, &script, p.port, "ACCEPT");
+        found.insert(Finding {
+            code: Code::TestbedFlowExposed,
+            node: node.to_owned(),
+            what: label.clone(),
+            expected: "no answer: the cluster's port is closed to hosts that are not nodes".into(),
+            observed: format!("{} answered", p.dst),
+            place,
+        });
+    }
+    for ((label, p), ok) in never_cut.iter().zip(got_never_cut) {
+        let Some(node) = node_at(tb, p.dst).filter(|_| !*ok) else {
+            continue;
+        };
+        let script = script_path(node);
+        found.insert(Finding {
+            code: Code::TestbedFlowBlocked,
+            node: node.to_owned(),
+            what: label.clone(),
+            expected: "an answer: the firewall never cuts SSH nor the mesh's own port".into(),
+            observed: "no answer after the firewall script ran".into(),
+            place: dport_line(&bd, &script, p.port, "DROP"),
+        });
+    }
+    progress(&format!(
+        "ran {} firewall scripts twice and probed {} flows",
+        scripts_ok,
+        all.len()
+    ));
+    // 3. --remove gives the bare host back
+    remove_scripts(tb, &bd, opts, &bare_rules, &mut found)?;
+    // 4. default-deny hosts
+    tb.host_mode(HostMode::DefaultDeny)?;
+    let mut deny_rules = Vec::new();
+    for n in &tb.nodes {
+        deny_rules.push(tb.saved_rules(&n.ns)?);
+    }
+    run_scripts(tb, &bd, 1, &mut found, &mut counts)?;
+    let list: Vec<Probe> = needed.iter().map(|n| n.probe.clone()).collect();
+    let got = probe_twice(tb, &list, &vec![true; list.len()], opts)?;
+    blocked(
+        &needed,
+        &dead,
+        &got,
+        &bd,
+        "a default-deny host (INPUT DROP, SSH open)",
+        &mut found,
+    );
+    remove_scripts(tb, &bd, opts, &deny_rules, &mut found)?;
+    progress(&format!(
+        "ran the firewall scripts on default-deny hosts and probed {} needed flows",
+        list.len()
+    ));
+    // units
+    let units = verify_units(tb, c, &bd, opts, &mut found)?;
+    counts.units = units;
+    if units > 0 {
+        progress(&format!("verified {units} systemd drop-ins"));
+    }
+    Ok((found.into_iter().collect(), counts))
+}
+
+fn blocked(
+    needed: &[Needed],
+    dead: &[bool],
+    got: &[bool],
+    bd: &BundleDir,
+    host: &str,
+    found: &mut BTreeSet<Finding>,
+) {
+    for ((n, ok), dead) in needed.iter().zip(got).zip(dead) {
+        if *ok || *dead {
+            continue;
+        }
+        let peers = "cluster/firewall/peers.txt";
+        let src = n.probe.src.map(|s| s.to_string()).unwrap_or_default();
+        let listed = bd
+            .text(peers)
+            .is_some_and(|t| t.lines().any(|l| l.split_whitespace().nth(1) == Some(&src)));
+        let (observed, place) = if listed {
+            (
+                format!("no answer after {}'s firewall script ran on {host}", n.to),
+                dport_line(bd, &script_path(&n.to), n.probe.port, "DROP"),
+            )
+        } else {
+            (
+                format!(
+                    "no answer after {}'s firewall script ran on {host}: peers.txt does not list {src}",
+                    n.to
+                ),
+                Place {
+                    file: peers.into(),
+                    line: None,
+                },
+            )
+        };
+        found.insert(Finding {
+            code: Code::TestbedFlowBlocked,
+            node: n.to.clone(),
+            what: n.label.clone(),
+            expected: "an answer: the cluster needs this flow".into(),
+            observed,
+            place,
+        });
+    }
+}
+
+/// Runs every node's script `times` times; MS965 when one fails or a second run changes the
+/// rules. Returns how many nodes' scripts ran clean.
+fn run_scripts(
+    tb: &Testbed,
+    bd: &BundleDir,
+    times: usize,
+    found: &mut BTreeSet<Finding>,
+    counts: &mut Counts,
+) -> Result<usize, String> {
+    let mut clean = 0;
+    for n in &tb.nodes {
+        let script = script_path(&n.name);
+        if bd.text(&script).is_none() {
+            found.insert(Finding {
+                code: Code::TestbedScript,
+                node: n.name.clone(),
+                what: format!("sh {script}"),
+                expected: "the node's firewall script".into(),
+                observed: "the file is missing from the bundle".into(),
+                place: Place {
+                    file: script,
+                    line: None,
+                },
+            });
+            continue;
+        }
+        let mut first = None;
+        let mut ok = true;
+        for round in 0..times {
+            counts.scripts += 1;
+            match tb.exec_full(&n.ns, &["sh", &script]) {
+                Ok(stderr) if stderr.trim().is_empty() => {}
+                Ok(stderr) => {
+                    ok = false;
+                    found.insert(script_finding(
+                        n,
+                        &script,
+                        &format!("wrote to stderr: {}", stderr.trim()),
+                    ));
+                }
+                Err(e) => {
+                    ok = false;
+                    found.insert(script_finding(n, &script, &e));
+                    break;
+                }
+            }
+            let saved = tb.saved_rules(&n.ns)?;
+            if round == 0 {
+                first = Some(saved);
+            } else if first.as_ref() != Some(&saved) {
+                ok = false;
+                let count = |s: &str| s.lines().filter(|l| l.contains(CHAIN)).count();
+                found.insert(script_finding(
+                    n,
+                    &script,
+                    &format!(
+                        "not idempotent: {} rules of {CHAIN} after the first run, {} after the second",
+                        first.as_deref().map_or(0, count),
+                        count(&saved)
+                    ),
+                ));
+            }
+        }
+        if ok {
+            clean += 1;
+        }
+    }
+    Ok(clean)
+}
+
+fn script_finding(n: &crate::NodeNs, script: &str, observed: &str) -> Finding {
+    Finding {
+        code: Code::TestbedScript,
+        node: n.name.clone(),
+        what: format!("sh {script}"),
+        expected: "exit 0, nothing on stderr, the same rules when run again".into(),
+        observed: observed.to_owned(),
+        place: Place {
+            file: script.to_owned(),
+            line: None,
+        },
+    }
+}
+
+fn remove_scripts(
+    tb: &Testbed,
+    bd: &BundleDir,
+    _opts: &CheckOptions,
+    before: &[String],
+    found: &mut BTreeSet<Finding>,
+) -> Result<(), String> {
+    for (n, before) in tb.nodes.iter().zip(before) {
+        let script = script_path(&n.name);
+        if bd.text(&script).is_none() {
+            continue;
+        }
+        if let Err(e) = tb.exec_full(&n.ns, &["sh", &script, "--remove"]) {
+            found.insert(script_finding(n, &format!("{script} --remove"), &e));
+            continue;
+        }
+        let after = tb.saved_rules(&n.ns)?;
+        if &after != before {
+            found.insert(script_finding(
+                n,
+                &format!("{script} --remove"),
+                &format!(
+                    "the host's rules differ from before the script ran ({} lines before, {} after)",
+                    before.lines().count(),
+                    after.lines().count()
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// `systemd-analyze verify` of each node's rendered drop-ins on a stand-in of the unit they
+/// extend (`ExecStart=/bin/true`) in a private unit directory. Skipped (0) when
+/// `systemd-analyze` is missing.
+fn verify_units(
+    tb: &Testbed,
+    _c: &Cluster,
+    bd: &BundleDir,
+    opts: &CheckOptions,
+    found: &mut BTreeSet<Finding>,
+) -> Result<usize, String> {
+    let have = Command::new("systemd-analyze")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !have {
+        return Ok(0);
+    }
+    let mut verified = 0;
+    for n in &tb.nodes {
+        if !wanted(opts, &[&n.name]) {
+            continue;
+        }
+        let base = format!("nodes/{}/etc/systemd/system", n.name);
+        let Ok(dirs) = std::fs::read_dir(tb.bundle_dir.join(&base)) else {
+            continue;
+        };
+        let mut dropins: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for d in dirs.flatten() {
+            let name = d.file_name().to_string_lossy().into_owned();
+            let Some(unit) = name.strip_suffix(".d") else {
+                continue;
+            };
+            let Ok(files) = std::fs::read_dir(d.path()) else {
+                continue;
+            };
+            for f in files.flatten() {
+                let fname = f.file_name().to_string_lossy().into_owned();
+                if fname.ends_with(".conf") {
+                    dropins
+                        .entry(unit.to_owned())
+                        .or_default()
+                        .push(format!("{base}/{name}/{fname}"));
+                }
+            }
+        }
+        for (unit, files) in &dropins {
+            let tmp = tb.scratch().join(format!("units-{}-{unit}", n.name));
+            let unit_dir = tmp.join("system");
+            let _ = std::fs::remove_dir_all(&tmp);
+            std::fs::create_dir_all(unit_dir.join(format!("{unit}.d")))
+                .map_err(|e| e.to_string())?;
+            // the stand-ins: the unit itself and every unit the drop-ins name
+            let mut names: BTreeSet<String> = BTreeSet::new();
+            names.insert(unit.clone());
+            for f in files {
+                let text = bd.text(f).unwrap_or_default();
+                for l in text.lines() {
+                    if let Some((k, v)) = l.split_once('=')
+                        && ["After", "Wants", "Requires", "PartOf", "BindsTo", "Before"]
+                            .contains(&k.trim())
+                    {
+                        names.extend(
+                            v.split_whitespace()
+                                .filter(|u| u.ends_with(".service"))
+                                .map(str::to_owned),
+                        );
+                    }
+                }
+                let fname = Path::new(f).file_name().unwrap_or_default();
+                std::fs::write(unit_dir.join(format!("{unit}.d")).join(fname), text)
+                    .map_err(|e| e.to_string())?;
+            }
+            for u in &names {
+                std::fs::write(
+                    unit_dir.join(u),
+                    "[Unit]\nDescription=meshspec testbed stand-in\n\n[Service]\nType=oneshot\nExecStart=/bin/true\n",
+                )
+                .map_err(|e| e.to_string())?;
+            }
+            let path = unit_dir.join(unit);
+            let path_s = path.display().to_string();
+            let env_path = format!("{}:", unit_dir.display());
+            trace(
+                "env",
+                &[
+                    &format!("SYSTEMD_UNIT_PATH={env_path}"),
+                    "systemd-analyze",
+                    "verify",
+                    "--man=no",
+                    &path_s,
+                ],
+            );
+            let out = Command::new("systemd-analyze")
+                .args(["verify", "--man=no", &path_s])
+                .env("SYSTEMD_UNIT_PATH", &env_path)
+                .stdin(Stdio::null())
+                .output()
+                .map_err(|e| format!("systemd-analyze: {e}"))?;
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            let relevant: Vec<&str> = stderr
+                .lines()
+                .filter(|l| !l.trim().is_empty())
+                .filter(|l| {
+                    files.iter().any(|f| {
+                        l.contains(
+                            Path::new(f)
+                                .file_name()
+                                .and_then(|x| x.to_str())
+                                .unwrap_or("\u{0}"),
+                        )
+                    }) || l.contains(unit.as_str())
+                })
+                .collect();
+            verified += files.len();
+            // `<tmp>/system/<unit>.d/<file>:<line>: message` back to the bundle's path and line
+            let tmp_dir = format!("{}/", unit_dir.display());
+            let mut place = Place {
+                file: files.first().cloned().unwrap_or_default(),
+                line: None,
+            };
+            let relevant: Vec<String> = relevant
+                .iter()
+                .map(|l| {
+                    let Some(rest) = l.strip_prefix(&tmp_dir) else {
+                        return (*l).to_owned();
+                    };
+                    let mut parts = rest.splitn(3, ':');
+                    let (file, line) = (parts.next().unwrap_or_default(), parts.next());
+                    let in_bundle = format!("{base}/{file}");
+                    if place.line.is_none() && files.contains(&in_bundle) {
+                        place = Place {
+                            file: in_bundle.clone(),
+                            line: line.and_then(|x| x.parse().ok()),
+                        };
+                    }
+                    format!("{in_bundle}:{}", rest.split_once(':').map_or("", |x| x.1))
+                })
+                .collect();
+            if !out.status.success() || !relevant.is_empty() {
+                found.insert(Finding {
+                    code: Code::TestbedUnit,
+                    node: n.name.clone(),
+                    what: format!("systemd-analyze verify {unit} with its drop-ins"),
+                    expected: "no complaint".into(),
+                    observed: if relevant.is_empty() {
+                        stderr.trim().to_owned()
+                    } else {
+                        relevant.join("; ")
+                    },
+                    place,
+                });
+            }
+            let _ = std::fs::remove_dir_all(&tmp);
+        }
+    }
+    Ok(verified)
+}
