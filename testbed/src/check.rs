@@ -265,10 +265,7 @@ pub fn check(
         exposed.len() + never_cut.len()
     ));
     // 2. the scripts, twice, on bare hosts
-    let mut bare_rules = Vec::new();
-    for n in &tb.nodes {
-        bare_rules.push(tb.saved_rules(&n.ns)?);
-    }
+    let bare_rules = saved_all(tb)?;
     let scripts_ok = run_scripts(tb, &bd, 2, &mut found, &mut counts)?;
     let must_pass: Vec<bool> = needed
         .iter()
@@ -326,13 +323,10 @@ pub fn check(
         all.len()
     ));
     // 3. --remove gives the bare host back
-    remove_scripts(tb, &bd, opts, &bare_rules, &mut found)?;
+    remove_scripts(tb, &bd, &bare_rules, &mut found)?;
     // 4. default-deny hosts
     tb.host_mode(HostMode::DefaultDeny)?;
-    let mut deny_rules = Vec::new();
-    for n in &tb.nodes {
-        deny_rules.push(tb.saved_rules(&n.ns)?);
-    }
+    let deny_rules = saved_all(tb)?;
     run_scripts(tb, &bd, 1, &mut found, &mut counts)?;
     let list: Vec<Probe> = needed.iter().map(|n| n.probe.clone()).collect();
     let got = probe_twice(tb, &list, &vec![true; list.len()], opts)?;
@@ -344,7 +338,7 @@ pub fn check(
         "a default-deny host (INPUT DROP, SSH open)",
         &mut found,
     );
-    remove_scripts(tb, &bd, opts, &deny_rules, &mut found)?;
+    remove_scripts(tb, &bd, &deny_rules, &mut found)?;
     progress(&format!(
         "ran the firewall scripts on default-deny hosts and probed {} needed flows",
         list.len()
@@ -403,8 +397,8 @@ fn blocked(
     }
 }
 
-/// Runs every node's script `times` times; MS965 when one fails or a second run changes the
-/// rules. Returns how many nodes' scripts ran clean.
+/// Runs every node's script `times` times, the nodes in parallel; MS965 when one fails or a
+/// second run changes the rules. Returns how many nodes' scripts ran clean.
 fn run_scripts(
     tb: &Testbed,
     bd: &BundleDir,
@@ -413,64 +407,109 @@ fn run_scripts(
     counts: &mut Counts,
 ) -> Result<usize, String> {
     let mut clean = 0;
-    for n in &tb.nodes {
-        let script = script_path(&n.name);
-        if bd.text(&script).is_none() {
-            found.insert(Finding {
-                code: Code::TestbedScript,
-                node: n.name.clone(),
-                what: format!("sh {script}"),
-                expected: "the node's firewall script".into(),
-                observed: "the file is missing from the bundle".into(),
-                place: Place {
-                    file: script,
-                    line: None,
-                },
-            });
-            continue;
-        }
-        let mut first = None;
-        let mut ok = true;
-        for round in 0..times {
-            counts.scripts += 1;
-            match tb.exec_full(&n.ns, &["sh", &script]) {
-                Ok(stderr) if stderr.trim().is_empty() => {}
-                Ok(stderr) => {
-                    ok = false;
-                    found.insert(script_finding(
-                        n,
-                        &script,
-                        &format!("wrote to stderr: {}", stderr.trim()),
-                    ));
-                }
-                Err(e) => {
-                    ok = false;
-                    found.insert(script_finding(n, &script, &e));
-                    break;
-                }
-            }
-            let saved = tb.saved_rules(&n.ns)?;
-            if round == 0 {
-                first = Some(saved);
-            } else if first.as_ref() != Some(&saved) {
-                ok = false;
-                let count = |s: &str| s.lines().filter(|l| l.contains(CHAIN)).count();
-                found.insert(script_finding(
-                    n,
-                    &script,
-                    &format!(
-                        "not idempotent: {} rules of {CHAIN} after the first run, {} after the second",
-                        first.as_deref().map_or(0, count),
-                        count(&saved)
-                    ),
-                ));
-            }
-        }
-        if ok {
-            clean += 1;
-        }
+    for r in par_map(&tb.nodes, |n| run_script(tb, bd, n, times)) {
+        let (fs, runs, ok) = r?;
+        found.extend(fs);
+        counts.scripts += runs;
+        clean += usize::from(ok);
     }
     Ok(clean)
+}
+
+/// One node's script `times` times: the findings, how many runs, whether all was clean.
+fn run_script(
+    tb: &Testbed,
+    bd: &BundleDir,
+    n: &crate::NodeNs,
+    times: usize,
+) -> Result<(Vec<Finding>, usize, bool), String> {
+    let script = script_path(&n.name);
+    let mut found = Vec::new();
+    if bd.text(&script).is_none() {
+        found.push(Finding {
+            code: Code::TestbedScript,
+            node: n.name.clone(),
+            what: format!("sh {script}"),
+            expected: "the node's firewall script".into(),
+            observed: "the file is missing from the bundle".into(),
+            place: Place {
+                file: script,
+                line: None,
+            },
+        });
+        return Ok((found, 0, false));
+    }
+    let mut first = None;
+    let mut runs = 0;
+    for round in 0..times {
+        runs += 1;
+        match tb.exec_full(&n.ns, &["sh", &script]) {
+            Ok(stderr) if stderr.trim().is_empty() => {}
+            Ok(stderr) => {
+                found.push(script_finding(
+                    n,
+                    &script,
+                    &format!("wrote to stderr: {}", stderr.trim()),
+                ));
+            }
+            Err(e) => {
+                found.push(script_finding(n, &script, &e));
+                break;
+            }
+        }
+        if times < 2 {
+            continue;
+        }
+        let saved = tb.saved_rules(&n.ns)?;
+        if round == 0 {
+            first = Some(saved);
+        } else if first.as_ref() != Some(&saved) {
+            let count = |s: &str| s.lines().filter(|l| l.contains(CHAIN)).count();
+            found.push(script_finding(
+                n,
+                &script,
+                &format!(
+                    "not idempotent: {} rules of {CHAIN} after the first run, {} after the second",
+                    first.as_deref().map_or(0, count),
+                    count(&saved)
+                ),
+            ));
+        }
+    }
+    let ok = found.is_empty();
+    Ok((found, runs, ok))
+}
+
+/// `f` on every item, on up to 8 threads; the results in item order.
+fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let out = std::sync::Mutex::new(Vec::with_capacity(items.len()));
+    std::thread::scope(|s| {
+        for _ in 0..items.len().min(8) {
+            s.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    let Some(item) = items.get(i) else {
+                        break;
+                    };
+                    let r = f(item);
+                    if let Ok(mut o) = out.lock() {
+                        o.push((i, r));
+                    }
+                }
+            });
+        }
+    });
+    let mut out = out.into_inner().unwrap_or_default();
+    out.sort_by_key(|(i, _)| *i);
+    out.into_iter().map(|(_, r)| r).collect()
+}
+
+/// Every node's `iptables-save` and `ip6tables-save`, the nodes in parallel.
+fn saved_all(tb: &Testbed) -> Result<Vec<String>, String> {
+    par_map(&tb.nodes, |n| tb.saved_rules(&n.ns))
+        .into_iter()
+        .collect()
 }
 
 fn script_finding(n: &crate::NodeNs, script: &str, observed: &str) -> Finding {
@@ -490,22 +529,21 @@ fn script_finding(n: &crate::NodeNs, script: &str, observed: &str) -> Finding {
 fn remove_scripts(
     tb: &Testbed,
     bd: &BundleDir,
-    _opts: &CheckOptions,
     before: &[String],
     found: &mut BTreeSet<Finding>,
 ) -> Result<(), String> {
-    for (n, before) in tb.nodes.iter().zip(before) {
+    let pairs: Vec<(&crate::NodeNs, &String)> = tb.nodes.iter().zip(before).collect();
+    let results = par_map(&pairs, |(n, before)| -> Result<Option<Finding>, String> {
         let script = script_path(&n.name);
         if bd.text(&script).is_none() {
-            continue;
+            return Ok(None);
         }
         if let Err(e) = tb.exec_full(&n.ns, &["sh", &script, "--remove"]) {
-            found.insert(script_finding(n, &format!("{script} --remove"), &e));
-            continue;
+            return Ok(Some(script_finding(n, &format!("{script} --remove"), &e)));
         }
         let after = tb.saved_rules(&n.ns)?;
-        if &after != before {
-            found.insert(script_finding(
+        Ok((after != **before).then(|| {
+            script_finding(
                 n,
                 &format!("{script} --remove"),
                 &format!(
@@ -513,8 +551,11 @@ fn remove_scripts(
                     before.lines().count(),
                     after.lines().count()
                 ),
-            ));
-        }
+            )
+        }))
+    });
+    for r in results {
+        found.extend(r?);
     }
     Ok(())
 }
