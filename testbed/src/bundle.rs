@@ -77,4 +77,17 @@ impl BundleDir {
         }
         (out, Some(start + 1))
     }
+
+    /// The `flannel-iface` a node's rendered `config.yaml` sets, and its line.
+    #[must_use]
+    pub fn flannel_iface(&self, node: &str) -> (Option<String>, Option<usize>) {
+        let text = self.text(&Self::config_path(node)).unwrap_or_default();
+        text.lines()
+            .enumerate()
+            .find_map(|(i, l)| {
+                l.strip_prefix("flannel-iface:")
+                    .map(|v| (Some(v.trim().trim_matches('"').to_owned()), Some(i + 1)))
+            })
+            .unwrap_or((None, None))
+    }
 }

@@ -63,13 +63,20 @@ pub struct Counts {
     pub units: usize,
 }
 
+/// Where the bundle moved a dialed address away from the spec's, and why.
+#[derive(Debug, Clone)]
+struct Moved {
+    place: Place,
+    why: String,
+}
+
 /// A needed flow as probed: who, what, and where the bundle decides it.
 struct Needed {
     label: String,
     to: String,
     probe: Probe,
-    /// The dialed address came from `config.yaml` and differs from the spec's: the line.
-    moved: Option<Place>,
+    /// The dialed address came from `config.yaml` and differs from the spec's: where and why.
+    moved: Option<Moved>,
     /// The address the spec gives the dialed node.
     spec_addr: IpAddr,
 }
@@ -91,16 +98,63 @@ fn needed(tb: &Testbed, c: &Cluster, bd: &BundleDir, opts: &CheckOptions) -> Vec
         let (ips, line) = bd.node_ips(&f.to);
         let mut dst = f.to_addr;
         let mut moved = None;
+        let same = |a: &&IpAddr| a.is_ipv4() == f.to_addr.is_ipv4();
         if !api
             && !f.port.is_tunnel()
             && !ips.contains(&f.to_addr)
-            && let Some(a) = ips.iter().find(|a| a.is_ipv4() == f.to_addr.is_ipv4())
+            && let Some(a) = ips.iter().find(same)
         {
             dst = *a;
-            moved = Some(Place {
-                file: BundleDir::config_path(&f.to),
-                line,
+            moved = Some(Moved {
+                place: Place {
+                    file: BundleDir::config_path(&f.to),
+                    line,
+                },
+                why: format!("{}'s config.yaml sets node-ip {a}", f.to),
             });
+        }
+        // flannel's tunnel endpoint: the address on `flannel-iface` (the mesh interface, or
+        // another one: the node's LAN), else the node-ip
+        if f.port.is_tunnel()
+            && c.cni.flannel().is_some()
+            && let Some(to) = tb.node(&f.to)
+        {
+            let (iface, iface_line) = bd.flannel_iface(&f.to);
+            let (endpoints, why, at) = match &iface {
+                Some(i) if *i == c.mesh.interface => (
+                    to.mesh.clone(),
+                    format!("{}'s config.yaml sets flannel-iface {i}", f.to),
+                    iface_line,
+                ),
+                Some(i) => (
+                    to.lan.clone(),
+                    format!(
+                        "{}'s config.yaml sets flannel-iface {i}, not the mesh interface {}: the tunnel endpoint is its LAN address",
+                        f.to, c.mesh.interface
+                    ),
+                    iface_line,
+                ),
+                None => (
+                    ips.clone(),
+                    format!(
+                        "{}'s config.yaml sets no flannel-iface: the tunnel endpoint is its node-ip",
+                        f.to
+                    ),
+                    line,
+                ),
+            };
+            if let Some(a) = endpoints.iter().find(same)
+                && *a != f.to_addr
+            {
+                dst = *a;
+                moved = Some(Moved {
+                    place: Place {
+                        file: BundleDir::config_path(&f.to),
+                        line: at,
+                    },
+                    why: format!("{why} ({a})"),
+                });
+            }
         }
         for port in f.port.from..=f.port.to {
             out.push(Needed {
@@ -110,7 +164,12 @@ fn needed(tb: &Testbed, c: &Cluster, bd: &BundleDir, opts: &CheckOptions) -> Vec
                     f.src,
                     f.to,
                     port_label(f.port.proto, port),
-                    if f.over_mesh { "mesh" } else { "LAN" },
+                    match tb.node(&f.to) {
+                        Some(t) if t.lan.contains(&dst) => "LAN",
+                        Some(t) if t.mesh.contains(&dst) => "mesh",
+                        _ if f.over_mesh => "mesh",
+                        _ => "LAN",
+                    },
                     f.port.why
                 ),
                 to: f.to.clone(),
@@ -169,7 +228,8 @@ fn script_path(node: &str) -> String {
     format!("cluster/firewall/{node}.sh")
 }
 
-/// Probes; those that must pass and got no answer run once more with the longer timeout.
+/// Probes; those that must pass and got no answer run again, with the longer timeout, then
+/// twice that.
 fn probe_twice(
     tb: &Testbed,
     probes: &[Probe],
@@ -177,13 +237,17 @@ fn probe_twice(
     opts: &CheckOptions,
 ) -> Result<Vec<bool>, String> {
     let mut got = tb.probe(probes, opts.timeout_s)?;
-    let again: Vec<usize> = (0..probes.len())
-        .filter(|i| must_pass[*i] && !got[*i])
-        .collect();
-    if !again.is_empty() {
+    // a loaded machine can be slower than the first timeout; a closed port stays closed
+    for timeout in [opts.retry_timeout_s, 2.0 * opts.retry_timeout_s] {
+        let again: Vec<usize> = (0..probes.len())
+            .filter(|i| must_pass[*i] && !got[*i])
+            .collect();
+        if again.is_empty() {
+            break;
+        }
         let list: Vec<Probe> = again.iter().map(|i| probes[*i].clone()).collect();
-        let second = tb.probe(&list, opts.retry_timeout_s)?;
-        for (i, ok) in again.iter().zip(second) {
+        let next = tb.probe(&list, timeout)?;
+        for (i, ok) in again.iter().zip(next) {
             got[*i] = ok;
         }
     }
@@ -226,7 +290,7 @@ pub fn check(
         if *ok {
             continue;
         }
-        let Some(place) = &n.moved else {
+        let Some(moved) = &n.moved else {
             return Err(format!(
                 "the testbed is broken: {} gets no answer before any firewall runs",
                 n.label
@@ -242,10 +306,10 @@ pub fn check(
                 n.to, n.spec_addr
             ),
             observed: format!(
-                "no answer before any firewall runs: {}'s config.yaml sets node-ip {}, an address no node has",
-                n.to, n.probe.dst
+                "no answer before any firewall runs: {}, which this peer does not reach",
+                moved.why
             ),
-            place: place.clone(),
+            place: moved.place.clone(),
         });
     }
     if let Some(((label, _), _)) = exposed
@@ -369,7 +433,15 @@ fn blocked(
         let listed = bd
             .text(peers)
             .is_some_and(|t| t.lines().any(|l| l.split_whitespace().nth(1) == Some(&src)));
-        let (observed, place) = if listed {
+        let (observed, place) = if let Some(moved) = &n.moved {
+            (
+                format!(
+                    "no answer after {}'s firewall script ran on {host}: {}, where the firewall does not expect it",
+                    n.to, moved.why
+                ),
+                moved.place.clone(),
+            )
+        } else if listed {
             (
                 format!("no answer after {}'s firewall script ran on {host}", n.to),
                 dport_line(bd, &script_path(&n.to), n.probe.port, "DROP"),
