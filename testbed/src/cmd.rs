@@ -7,6 +7,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::PREFIX;
 
+/// The marker file of a kept run, in its scratch directory: [`sweep_stale`] leaves it alone.
+pub(crate) const KEPT: &str = "kept";
+
 static VERBOSE: AtomicBool = AtomicBool::new(false);
 
 /// Prints every command the testbed runs on stderr (`+ ip netns add …`) from now on.
@@ -91,7 +94,7 @@ pub fn unavailable() -> Option<String> {
 }
 
 /// Deletes the namespaces of testbed runs whose process is gone (a run killed before its
-/// cleanup). Returns how many it removed.
+/// cleanup), except those kept on purpose. Returns how many it removed.
 pub fn sweep_stale() -> usize {
     let mut n = 0;
     for ns in list_namespaces() {
@@ -101,6 +104,11 @@ pub fn sweep_stale() -> usize {
         let Some(pid) = rest.split('-').next().and_then(|p| p.parse::<u32>().ok()) else {
             continue;
         };
+        // a run left up on purpose (`--keep`) has a marker in its scratch directory
+        let run_prefix: String = ns.splitn(4, '-').take(3).collect::<Vec<_>>().join("-");
+        if std::env::temp_dir().join(&run_prefix).join(KEPT).exists() {
+            continue;
+        }
         if pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists() {
             kill_in(&ns);
             let _ = run("ip", &["netns", "del", &ns]);

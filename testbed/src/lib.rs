@@ -135,6 +135,8 @@ pub struct Testbed {
     pub bundle_dir: PathBuf,
     dir: PathBuf,
     namespaces: Vec<String>,
+    /// Every bridge port: (bridge, namespace, interface).
+    ports: Vec<(String, String, String)>,
     listeners: Vec<Child>,
     watchdog: Option<Child>,
 }
@@ -264,10 +266,12 @@ impl Testbed {
             bundle_dir,
             dir,
             namespaces: Vec::new(),
+            ports: Vec::new(),
             listeners: Vec::new(),
             watchdog,
         };
         tb.wire(c)?;
+        tb.static_neighbours()?;
         tb.start_listeners(c)?;
         Ok(tb)
     }
@@ -291,8 +295,83 @@ impl Testbed {
         Ok(())
     }
 
+    /// Every host learns every other host's link address on each segment up front (permanent
+    /// neighbour entries, one `ip -batch` per namespace): with dozens of hosts probing at once,
+    /// ARP and neighbour discovery storms on the bridges would lose packets.
+    fn static_neighbours(&self) -> Result<(), String> {
+        // (bridge, namespace, interface, link address, addresses)
+        let mut hosts: Vec<(&str, &str, &str, String, Vec<String>)> = Vec::new();
+        let mut by_ns: BTreeMap<&str, serde_json::Value> = BTreeMap::new();
+        for (_, ns, _) in &self.ports {
+            if !by_ns.contains_key(ns.as_str()) {
+                let out = run("ip", &["-n", ns, "-j", "addr", "show"])?;
+                let v: serde_json::Value =
+                    serde_json::from_str(&out).map_err(|e| format!("ip -j addr: {e}"))?;
+                by_ns.insert(ns, v);
+            }
+        }
+        for (br, ns, ifname) in &self.ports {
+            let Some(link) = by_ns[ns.as_str()]
+                .as_array()
+                .and_then(|l| l.iter().find(|x| x["ifname"] == ifname.as_str()))
+            else {
+                continue;
+            };
+            let mac = link["address"].as_str().unwrap_or_default().to_owned();
+            let addrs = link["addr_info"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter(|x| x["scope"] == "global")
+                        .filter_map(|x| x["local"].as_str().map(str::to_owned))
+                        .collect()
+                })
+                .unwrap_or_default();
+            hosts.push((br, ns, ifname, mac, addrs));
+        }
+        let mut batches: BTreeMap<&str, String> = BTreeMap::new();
+        for (br, ns, ifname, _, _) in &hosts {
+            for (br2, ns2, _, mac, addrs) in &hosts {
+                if br != br2 || ns == ns2 || mac.is_empty() {
+                    continue;
+                }
+                let b = batches.entry(ns).or_default();
+                for a in addrs {
+                    b.push_str(&format!(
+                        "neigh replace {a} lladdr {mac} dev {ifname} nud permanent\n"
+                    ));
+                }
+            }
+        }
+        for (ns, batch) in &batches {
+            trace("ip", &["-n", ns, "-batch", "-"]);
+            let mut child = Command::new("ip")
+                .args(["-n", ns, "-batch", "-"])
+                .stdin(Stdio::piped())
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .map_err(|e| format!("ip -batch: {e}"))?;
+            if let Some(mut stdin) = child.stdin.take() {
+                stdin
+                    .write_all(batch.as_bytes())
+                    .map_err(|e| e.to_string())?;
+            }
+            let out = child.wait_with_output().map_err(|e| e.to_string())?;
+            if !out.status.success() {
+                return Err(format!(
+                    "`ip -n {ns} -batch -` (neighbours) failed: {}",
+                    String::from_utf8_lossy(&out.stderr).trim()
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// Plugs `ns` into bridge `br` with an interface named `ifname`.
     fn plug(&mut self, ns: &str, ifname: &str, br: &str) -> Result<(), String> {
+        self.ports
+            .push((br.to_owned(), ns.to_owned(), ifname.to_owned()));
         let n = self.namespaces.len();
         let port = format!("p{n}{}", &ifname.chars().take(4).collect::<String>());
         let port: String = port.chars().take(15).collect();
@@ -640,6 +719,7 @@ impl Testbed {
             let _ = w.wait();
         }
         self.watchdog = None;
+        let _ = std::fs::write(self.dir.join(cmd::KEPT), "");
         self.listeners.clear();
         self.namespaces.clear();
         let kept = self

@@ -121,6 +121,9 @@ pub fn run(args: &TestbedArgs, out: &Output) -> Result<u8, CliError> {
                 "{}\n",
                 out.stderr.error_line(&format!("testbed: {e}"))
             ));
+            if args.keep {
+                emit_err(&kept(tb));
+            }
             return Ok(EXIT_UNREADABLE);
         }
     };
@@ -163,20 +166,24 @@ pub fn run(args: &TestbedArgs, out: &Output) -> Result<u8, CliError> {
     emit(&text);
     progress(&format!("done in {:.1}s", started.elapsed().as_secs_f64()));
     if args.keep {
-        let kept = tb.keep();
-        let mut s = String::from("testbed: kept; enter a node with:\n");
-        for k in &kept {
-            s.push_str(&format!("  ip netns exec {} bash    # {}\n", k.ns, k.node));
-        }
-        s.push_str(&format!(
-            "  remove everything: for n in $(ip netns list | grep -o '^{}-[^ ]*'); do ip netns del \"$n\"; done\n",
-            kept.first().map_or(String::new(), |k| k.ns.rsplit_once('-').map_or(k.ns.clone(), |(p, _)| p.to_owned()))
-        ));
-        emit_err(&s);
+        emit_err(&kept(tb));
     }
     Ok(if findings.is_empty() {
         EXIT_OK
     } else {
         EXIT_ERRORS
     })
+}
+
+/// Leaves the testbed up and says how to enter each node and how to remove it all.
+fn kept(tb: Testbed) -> String {
+    let prefix = tb.prefix.clone();
+    let mut s = String::from("testbed: kept; enter a node with:\n");
+    for k in &tb.keep() {
+        s.push_str(&format!("  ip netns exec {} bash    # {}\n", k.ns, k.node));
+    }
+    s.push_str(&format!(
+        "  remove everything: for n in $(ip netns list | grep -o '^{prefix}-[^ ]*'); do ip netns pids \"$n\" | xargs -r kill; ip netns del \"$n\"; done\n"
+    ));
+    s
 }
