@@ -137,6 +137,8 @@ pub struct Testbed {
     namespaces: Vec<String>,
     /// Every bridge port: (bridge, namespace, interface).
     ports: Vec<(String, String, String)>,
+    /// The MTU of each bridge's segment (a site's `mtu`, the mesh's MTU; 1500 elsewhere).
+    mtus: BTreeMap<String, u32>,
     listeners: Vec<Child>,
     watchdog: Option<Child>,
 }
@@ -267,6 +269,7 @@ impl Testbed {
             dir,
             namespaces: Vec::new(),
             ports: Vec::new(),
+            mtus: BTreeMap::new(),
             listeners: Vec::new(),
             watchdog,
         };
@@ -375,6 +378,7 @@ impl Testbed {
         let n = self.namespaces.len();
         let port = format!("p{n}{}", &ifname.chars().take(4).collect::<String>());
         let port: String = port.chars().take(15).collect();
+        let mtu = self.mtus.get(br).copied().unwrap_or(1500).to_string();
         run(
             "ip",
             &[
@@ -383,11 +387,15 @@ impl Testbed {
                 "link",
                 "add",
                 &port,
+                "mtu",
+                &mtu,
                 "type",
                 "veth",
                 "peer",
                 "name",
                 ifname,
+                "mtu",
+                &mtu,
                 "netns",
                 ns,
             ],
@@ -435,6 +443,11 @@ impl Testbed {
         };
         bridge("brmesh")?;
         bridge("brwan")?;
+        // each segment carries what the spec says it does: the site's MTU, the mesh's
+        self.mtus.insert("brmesh".into(), c.mesh.mtu);
+        for (si, site) in c.sites.iter().enumerate() {
+            self.mtus.insert(format!("brlan{si}"), site.mtu);
+        }
         let mut lans: Vec<usize> = Vec::new();
         let wan4: Cidr = "203.0.113.0/24".parse().map_err(|_| "cidr")?;
         let wan6: Cidr = "2001:db8:ffff::/64".parse().map_err(|_| "cidr")?;
