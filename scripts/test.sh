@@ -18,16 +18,20 @@ if ! command -v shellcheck >/dev/null 2>&1; then
 fi
 export MESHSPEC_REQUIRE_SHELLCHECK=1
 
-step "iptables and iproute2 (tests/firewall_netns.rs runs every firewall script in network namespaces)"
+step "iptables, iproute2, systemd-analyze (tests/testbed.rs runs meshspec testbed in network namespaces)"
+# --- meshspec testbed: its host tools (kept in one block) ---
 need=()
 command -v iptables-restore >/dev/null 2>&1 || need+=(iptables)
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
+command -v python3 >/dev/null 2>&1 || need+=(python3)
+command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
 if [ "${#need[@]}" -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ]; then SUDO=; else SUDO=sudo; fi
   $SUDO apt-get update -qq && $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}"
 fi
 # as root the namespace test must run (it skips loudly otherwise)
 if [ "$(id -u)" -eq 0 ]; then export MESHSPEC_REQUIRE_NETNS=1; fi
+# --- end of meshspec testbed block ---
 
 step "format"
 cargo fmt --all -- --check

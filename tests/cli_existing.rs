@@ -271,3 +271,103 @@ fn import_writes_a_spec_that_validates_and_says_what_would_change() {
         .code(2)
         .stderr(predicate::str::contains("is not NAME=PATH"));
 }
+
+#[test]
+fn testbed_refuses_a_wrong_node_and_a_directory_that_is_no_bundle() {
+    let spec = fixture("invalid/MS962.yaml");
+    meshspec()
+        .args(["testbed", "--node", "nosuch"])
+        .arg(&spec)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "--node nosuch: the spec has no such node",
+        ))
+        .stderr(predicate::str::contains("server, lan-agent, cloud"));
+    let empty = TempDir::new().unwrap();
+    meshspec()
+        .arg("testbed")
+        .arg(&spec)
+        .arg("--bundle")
+        .arg(empty.path())
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("not a rendered bundle"));
+}
+
+/// As root (CI): a bundle on disk with an opening widened to everyone gives MS962 as JSON on
+/// standard output, progress with counts on standard error, exit 1, and no namespace left.
+#[test]
+fn testbed_finds_a_widened_opening_in_a_bundle_on_disk() {
+    let root_user = std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout == b"0\n");
+    if !root_user {
+        assert!(
+            std::env::var("MESHSPEC_REQUIRE_NETNS").as_deref() != Ok("1"),
+            "MESHSPEC_REQUIRE_NETNS=1 but not root"
+        );
+        eprintln!("*** SKIPPED testbed_finds_a_widened_opening_in_a_bundle_on_disk: not root ***");
+        return;
+    }
+    let spec = fixture("invalid/MS962.yaml");
+    let dir = TempDir::new().unwrap();
+    meshspec()
+        .arg("render")
+        .arg(&spec)
+        .arg("--out")
+        .arg(dir.path())
+        .assert()
+        .code(0);
+    let script = dir.path().join("cluster/firewall/server.sh");
+    let text = fs::read_to_string(&script).unwrap();
+    let widened = text.replace(
+        "add \"$f\" -s \"$addr\" -p tcp --dport 10250 -j ACCEPT",
+        "add \"$f\" -p tcp --dport 10250 -j ACCEPT",
+    );
+    assert_ne!(text, widened);
+    let line = widened
+        .lines()
+        .position(|l| l.contains("add \"$f\" -p tcp --dport 10250 -j ACCEPT"))
+        .unwrap()
+        + 1;
+    fs::write(&script, widened).unwrap();
+    let out = meshspec()
+        .args(["testbed", "--format", "json", "--node", "server"])
+        .arg(&spec)
+        .arg("--bundle")
+        .arg(dir.path())
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("testbed: built 3 nodes"))
+        .get_output()
+        .clone();
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let findings = json["findings"].as_array().unwrap();
+    assert!(!findings.is_empty());
+    for f in findings {
+        assert_eq!(f["code"], "MS962", "{f}");
+        assert_eq!(f["node"], "server", "{f}");
+        assert_eq!(f["file"], "cluster/firewall/server.sh", "{f}");
+        assert_eq!(f["line"], line, "{f}");
+    }
+    // every namespace of the run is gone
+    let pid_prefix = "mstb-";
+    let left = std::process::Command::new("ip")
+        .args(["netns", "list"])
+        .output()
+        .unwrap();
+    let left = String::from_utf8_lossy(&left.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let run = stderr
+        .split('(')
+        .nth(1)
+        .and_then(|s| s.split(')').next())
+        .unwrap();
+    assert!(run.starts_with(pid_prefix), "{stderr}");
+    assert!(
+        !left.lines().any(|l| l.starts_with(&format!("{run}-"))),
+        "left behind: {left}"
+    );
+}

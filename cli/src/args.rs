@@ -159,6 +159,23 @@ Exit codes: 0 no errors (warnings allowed), 1 errors, 2 unreadable spec or node 
     )]
     CheckLive(CheckLiveArgs),
 
+    /// Build the cluster's network in network namespaces and prove the bundle on it (root).
+    #[command(after_help = "\
+Examples:
+  sudo meshspec testbed cluster.yaml                      # renders to a temporary bundle
+  sudo meshspec testbed cluster.yaml --bundle out/        # the bundle on disk, hand edits included
+  sudo meshspec testbed cluster.yaml --node k3s-master --keep --verbose
+
+One network namespace per node, a bridge per site LAN, the mesh and an internet segment, hosts
+that are not nodes; each node's cluster/firewall/<node>.sh runs as PLAN.md says. Findings
+MS961-MS966 go to standard output, progress (with counts) to standard error. Every namespace
+is named mstb-<pid>-<run>-...; all of them are removed at the end, on Ctrl-C or an error,
+unless --keep.
+
+Exit codes: 0 everything holds, 1 findings (or the spec has errors), 2 the testbed cannot run
+here (not root, no `ip netns`, iptables or python3 missing) or an input could not be read")]
+    Testbed(TestbedArgs),
+
     /// Write a spec from a running cluster's hand-written configs (and its live nodes).
     #[command(after_help = "\
 Examples:
@@ -334,6 +351,35 @@ pub struct CheckLiveArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
+}
+
+/// Arguments of `testbed`.
+#[derive(Debug, Args)]
+pub struct TestbedArgs {
+    /// The spec file, or `-` for standard input: the network (sites, addresses, mesh) and the
+    /// flows the cluster needs.
+    #[arg(value_name = "SPEC")]
+    pub spec: String,
+
+    /// Test this rendered bundle as it is on disk instead of rendering SPEC to a temporary one.
+    #[arg(long, value_name = "DIR")]
+    pub bundle: Option<PathBuf>,
+
+    /// Output format of the findings.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+
+    /// Leave the namespaces up and print how to enter each node (`ip netns exec ...`).
+    #[arg(long)]
+    pub keep: bool,
+
+    /// Only probe flows from or to these nodes (repeat, or comma-separated).
+    #[arg(long = "node", value_name = "NAME", value_delimiter = ',')]
+    pub nodes: Vec<String>,
+
+    /// Print every command the testbed runs on standard error.
+    #[arg(long, short)]
+    pub verbose: bool,
 }
 
 /// Arguments of `import`.

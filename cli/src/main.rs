@@ -34,6 +34,7 @@ fn main() -> ExitCode {
         Command::NoProxy(a) => commands::no_proxy::run(a, &out),
         Command::Lint(a) => commands::lint::run(a, &out),
         Command::CheckLive(a) => commands::check_live::run(a, &out),
+        Command::Testbed(a) => commands::testbed::run(a, &out),
         Command::Import(a) => commands::import::run(a, &out),
         Command::Schema => commands::schema::run(),
         Command::Init(a) => commands::init::run(a, &out),

@@ -151,6 +151,10 @@ codes! {
     LiveLabelsTaints = 956, "MS956", "live-labels-taints", Warning, "a label or taint the spec gives a node is missing or different on the node";
     LiveVersion = 957, "MS957", "live-version", Warning, "a kubelet's version differs from `k3s.version`, or an agent runs a newer version than some server";
     LiveNotReady = 958, "MS958", "live-not-ready", Warning, "a node's Ready condition is not True";
+    TestbedFlowBlocked = 961, "MS961", "testbed-flow-blocked", Error, "a flow the cluster needs does not pass between two nodes (port, protocol, path, the deciding rule/file)";
+    TestbedFlowExposed = 962, "MS962", "testbed-flow-exposed", Error, "a cluster port answers a host that is not a node (LAN, mesh or internet outsider, or a spoofed pod source)";
+    TestbedScript = 965, "MS965", "testbed-script", Error, "a firewall script exits non-zero, writes to stderr, or is not idempotent";
+    TestbedUnit = 966, "MS966", "testbed-unit", Error, "a rendered systemd unit or drop-in fails `systemd-analyze verify`";
 }
 
 impl Code {
@@ -209,7 +213,7 @@ mod tests {
             assert!(seen.insert(c.number()), "duplicate {c}");
             assert_eq!(Code::lookup(c.slug()), Some(*c));
         }
-        assert_eq!(Code::ALL.len(), 82);
+        assert_eq!(Code::ALL.len(), 86);
     }
 
     #[test]

@@ -28,6 +28,17 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+mod bundle;
+mod check;
+mod cmd;
+mod findings;
+
+pub use bundle::{BundleDir, Place};
+pub use check::{CheckOptions, Counts, check};
+use cmd::{kill_in, list_namespaces, run, trace};
+pub use cmd::{set_verbose, sweep_stale, unavailable};
+pub use findings::Finding;
+
 use meshspec::cidr::Cidr;
 use meshspec::ports::{self, Proto};
 use meshspec::render::firewall;
@@ -41,120 +52,6 @@ pub const PREFIX: &str = "mstb-";
 pub const SSH_PORT: u16 = 22;
 
 static RUNS: AtomicUsize = AtomicUsize::new(0);
-
-/// Why the testbed cannot run here, or `None` when it can (root, `ip netns`, iptables and
-/// ip6tables with their restore tools, python3).
-#[must_use]
-pub fn unavailable() -> Option<String> {
-    let ok = |cmd: &str, args: &[&str]| {
-        Command::new(cmd)
-            .args(args)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
-    };
-    if !ok("id", &[])
-        || Command::new("id")
-            .arg("-u")
-            .output()
-            .map(|o| o.stdout)
-            .unwrap_or_default()
-            != b"0\n"
-    {
-        return Some("not root (network namespaces need CAP_SYS_ADMIN and CAP_NET_ADMIN)".into());
-    }
-    if !ok("ip", &["netns", "list"]) {
-        return Some("`ip netns` does not work (iproute2 missing or no netns support)".into());
-    }
-    for tool in [
-        "iptables",
-        "ip6tables",
-        "iptables-restore",
-        "ip6tables-restore",
-        "iptables-save",
-        "ip6tables-save",
-    ] {
-        if !ok("sh", &["-c", &format!("command -v {tool}")]) {
-            return Some(format!(
-                "`{tool}` is not installed (apt-get install iptables)"
-            ));
-        }
-    }
-    if !ok("python3", &["-c", "import asyncio"]) {
-        return Some("python3 is not installed".into());
-    }
-    // a namespace can really be made here (containers may refuse)
-    let probe = format!("{PREFIX}{}-check", std::process::id());
-    if !ok("ip", &["netns", "add", &probe]) {
-        return Some("`ip netns add` fails (no permission to create network namespaces)".into());
-    }
-    let ok_iptables = ok("ip", &["netns", "exec", &probe, "iptables", "-S"]);
-    let _ = ok("ip", &["netns", "del", &probe]);
-    if !ok_iptables {
-        return Some("iptables does not work inside a network namespace".into());
-    }
-    None
-}
-
-/// Deletes the namespaces of testbed runs whose process is gone (a run killed before its
-/// cleanup). Returns how many it removed.
-pub fn sweep_stale() -> usize {
-    let mut n = 0;
-    for ns in list_namespaces() {
-        let Some(rest) = ns.strip_prefix(PREFIX) else {
-            continue;
-        };
-        let Some(pid) = rest.split('-').next().and_then(|p| p.parse::<u32>().ok()) else {
-            continue;
-        };
-        if pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists() {
-            kill_in(&ns);
-            let _ = run("ip", &["netns", "del", &ns]);
-            n += 1;
-        }
-    }
-    n
-}
-
-fn list_namespaces() -> Vec<String> {
-    Command::new("ip")
-        .args(["netns", "list"])
-        .output()
-        .map(|o| {
-            String::from_utf8_lossy(&o.stdout)
-                .lines()
-                .filter_map(|l| l.split_whitespace().next().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-/// Kills the processes inside one of the testbed's own namespaces.
-fn kill_in(ns: &str) {
-    if let Ok(o) = Command::new("ip").args(["netns", "pids", ns]).output() {
-        for pid in String::from_utf8_lossy(&o.stdout).split_whitespace() {
-            let _ = Command::new("kill").args(["-9", pid]).status();
-        }
-    }
-}
-
-fn run(cmd: &str, args: &[&str]) -> Result<String, String> {
-    let out = Command::new(cmd)
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| format!("{cmd}: {e}"))?;
-    if out.status.success() {
-        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-    } else {
-        Err(format!(
-            "`{cmd} {}` failed: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stderr).trim()
-        ))
-    }
-}
 
 /// Where a host sits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -238,6 +135,10 @@ pub struct Testbed {
     pub bundle_dir: PathBuf,
     dir: PathBuf,
     namespaces: Vec<String>,
+    /// Every bridge port: (bridge, namespace, interface).
+    ports: Vec<(String, String, String)>,
+    /// The MTU of each bridge's segment (a site's `mtu`, the mesh's MTU; 1500 elsewhere).
+    mtus: BTreeMap<String, u32>,
     listeners: Vec<Child>,
     watchdog: Option<Child>,
 }
@@ -256,8 +157,19 @@ impl Drop for Testbed {
             let _ = w.kill();
             let _ = w.wait();
         }
-        let _ = std::fs::remove_dir_all(&self.dir);
+        if !self.dir.as_os_str().is_empty() {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
     }
+}
+
+/// How to enter one node's namespace after [`Testbed::keep`].
+#[derive(Debug, Clone)]
+pub struct Kept {
+    /// The node.
+    pub node: String,
+    /// Its namespace.
+    pub ns: String,
 }
 
 /// Every address of a block but the ones in `used`, from the top down (skipping the last,
@@ -284,18 +196,50 @@ impl Testbed {
     /// # Errors
     /// A command that failed (what was run and its message); whatever was built is removed.
     pub fn build(c: &Cluster, bundle: &Bundle) -> Result<Testbed, String> {
+        Self::build_with(c, None, Some(bundle))
+    }
+
+    /// Builds the network of `c` for the bundle on disk at `bundle_dir`, as it is (hand edits
+    /// included): the scripts run from there.
+    ///
+    /// # Errors
+    /// As [`Testbed::build`].
+    pub fn build_at(c: &Cluster, bundle_dir: &Path) -> Result<Testbed, String> {
+        Self::build_with(c, Some(bundle_dir), None)
+    }
+
+    fn build_with(
+        c: &Cluster,
+        on_disk: Option<&Path>,
+        bundle: Option<&Bundle>,
+    ) -> Result<Testbed, String> {
         sweep_stale();
         let pid = std::process::id();
         let prefix = format!("{PREFIX}{pid}-{}", RUNS.fetch_add(1, Ordering::SeqCst));
+        if let Some(ns) = list_namespaces()
+            .into_iter()
+            .find(|n| n.starts_with(&format!("{prefix}-")))
+        {
+            return Err(format!(
+                "a network namespace `{ns}` already exists: refusing to build over it (remove it with `ip netns del {ns}`)"
+            ));
+        }
         let dir = std::env::temp_dir().join(&prefix);
-        let bundle_dir = dir.join("bundle");
-        std::fs::create_dir_all(&bundle_dir).map_err(|e| e.to_string())?;
-        for (path, f) in &bundle.files {
-            let target = bundle_dir.join(path);
-            if let Some(parent) = target.parent() {
-                std::fs::create_dir_all(parent).map_err(|e| e.to_string())?;
+        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+        let bundle_dir = match on_disk {
+            Some(d) => d
+                .canonicalize()
+                .map_err(|e| format!("{}: {e}", d.display()))?,
+            None => dir.join("bundle"),
+        };
+        if let Some(bundle) = bundle {
+            for (path, f) in &bundle.files {
+                let target = bundle_dir.join(path);
+                if let Some(parent) = target.parent() {
+                    std::fs::create_dir_all(parent).map_err(|e| e.to_string())?;
+                }
+                std::fs::write(&target, &f.contents).map_err(|e| e.to_string())?;
             }
-            std::fs::write(&target, &f.contents).map_err(|e| e.to_string())?;
         }
         std::fs::write(dir.join("listen.py"), LISTEN_PY).map_err(|e| e.to_string())?;
         std::fs::write(dir.join("probe.py"), PROBE_PY).map_err(|e| e.to_string())?;
@@ -324,10 +268,13 @@ impl Testbed {
             bundle_dir,
             dir,
             namespaces: Vec::new(),
+            ports: Vec::new(),
+            mtus: BTreeMap::new(),
             listeners: Vec::new(),
             watchdog,
         };
         tb.wire(c)?;
+        tb.static_neighbours()?;
         tb.start_listeners(c)?;
         Ok(tb)
     }
@@ -351,11 +298,87 @@ impl Testbed {
         Ok(())
     }
 
+    /// Every host learns every other host's link address on each segment up front (permanent
+    /// neighbour entries, one `ip -batch` per namespace): with dozens of hosts probing at once,
+    /// ARP and neighbour discovery storms on the bridges would lose packets.
+    fn static_neighbours(&self) -> Result<(), String> {
+        // (bridge, namespace, interface, link address, addresses)
+        let mut hosts: Vec<(&str, &str, &str, String, Vec<String>)> = Vec::new();
+        let mut by_ns: BTreeMap<&str, serde_json::Value> = BTreeMap::new();
+        for (_, ns, _) in &self.ports {
+            if !by_ns.contains_key(ns.as_str()) {
+                let out = run("ip", &["-n", ns, "-j", "addr", "show"])?;
+                let v: serde_json::Value =
+                    serde_json::from_str(&out).map_err(|e| format!("ip -j addr: {e}"))?;
+                by_ns.insert(ns, v);
+            }
+        }
+        for (br, ns, ifname) in &self.ports {
+            let Some(link) = by_ns[ns.as_str()]
+                .as_array()
+                .and_then(|l| l.iter().find(|x| x["ifname"] == ifname.as_str()))
+            else {
+                continue;
+            };
+            let mac = link["address"].as_str().unwrap_or_default().to_owned();
+            let addrs = link["addr_info"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter(|x| x["scope"] == "global")
+                        .filter_map(|x| x["local"].as_str().map(str::to_owned))
+                        .collect()
+                })
+                .unwrap_or_default();
+            hosts.push((br, ns, ifname, mac, addrs));
+        }
+        let mut batches: BTreeMap<&str, String> = BTreeMap::new();
+        for (br, ns, ifname, _, _) in &hosts {
+            for (br2, ns2, _, mac, addrs) in &hosts {
+                if br != br2 || ns == ns2 || mac.is_empty() {
+                    continue;
+                }
+                let b = batches.entry(ns).or_default();
+                for a in addrs {
+                    b.push_str(&format!(
+                        "neigh replace {a} lladdr {mac} dev {ifname} nud permanent\n"
+                    ));
+                }
+            }
+        }
+        for (ns, batch) in &batches {
+            trace("ip", &["-n", ns, "-batch", "-"]);
+            let mut child = Command::new("ip")
+                .args(["-n", ns, "-batch", "-"])
+                .stdin(Stdio::piped())
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .map_err(|e| format!("ip -batch: {e}"))?;
+            if let Some(mut stdin) = child.stdin.take() {
+                stdin
+                    .write_all(batch.as_bytes())
+                    .map_err(|e| e.to_string())?;
+            }
+            let out = child.wait_with_output().map_err(|e| e.to_string())?;
+            if !out.status.success() {
+                return Err(format!(
+                    "`ip -n {ns} -batch -` (neighbours) failed: {}",
+                    String::from_utf8_lossy(&out.stderr).trim()
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// Plugs `ns` into bridge `br` with an interface named `ifname`.
     fn plug(&mut self, ns: &str, ifname: &str, br: &str) -> Result<(), String> {
+        self.ports
+            .push((br.to_owned(), ns.to_owned(), ifname.to_owned()));
         let n = self.namespaces.len();
         let port = format!("p{n}{}", &ifname.chars().take(4).collect::<String>());
         let port: String = port.chars().take(15).collect();
+        let mtu = self.mtus.get(br).copied().unwrap_or(1500).to_string();
         run(
             "ip",
             &[
@@ -364,11 +387,15 @@ impl Testbed {
                 "link",
                 "add",
                 &port,
+                "mtu",
+                &mtu,
                 "type",
                 "veth",
                 "peer",
                 "name",
                 ifname,
+                "mtu",
+                &mtu,
                 "netns",
                 ns,
             ],
@@ -416,6 +443,11 @@ impl Testbed {
         };
         bridge("brmesh")?;
         bridge("brwan")?;
+        // each segment carries what the spec says it does: the site's MTU, the mesh's
+        self.mtus.insert("brmesh".into(), c.mesh.mtu);
+        for (si, site) in c.sites.iter().enumerate() {
+            self.mtus.insert(format!("brlan{si}"), site.mtu);
+        }
         let mut lans: Vec<usize> = Vec::new();
         let wan4: Cidr = "203.0.113.0/24".parse().map_err(|_| "cidr")?;
         let wan6: Cidr = "2001:db8:ffff::/64".parse().map_err(|_| "cidr")?;
@@ -662,6 +694,7 @@ impl Testbed {
         // all at once, then wait for each to say it is ready (python's start is the slow part)
         let mut pending = Vec::new();
         for n in self.nodes.clone() {
+            trace("ip", &["netns", "exec", &n.ns, "python3", "listen.py"]);
             let child = Command::new("ip")
                 .args(["netns", "exec", &n.ns, "python3"])
                 .arg(&script)
@@ -690,6 +723,30 @@ impl Testbed {
         }
     }
 
+    /// Leaves every namespace, listener and the bundle up (no cleanup, no watchdog) and says
+    /// how to enter each node.
+    #[must_use]
+    pub fn keep(mut self) -> Vec<Kept> {
+        if let Some(w) = &mut self.watchdog {
+            let _ = w.kill();
+            let _ = w.wait();
+        }
+        self.watchdog = None;
+        let _ = std::fs::write(self.dir.join(cmd::KEPT), "");
+        self.listeners.clear();
+        self.namespaces.clear();
+        let kept = self
+            .nodes
+            .iter()
+            .map(|n| Kept {
+                node: n.name.clone(),
+                ns: n.ns.clone(),
+            })
+            .collect();
+        self.dir = PathBuf::new();
+        kept
+    }
+
     /// The node's namespace.
     #[must_use]
     pub fn node(&self, name: &str) -> Option<&NodeNs> {
@@ -701,6 +758,9 @@ impl Testbed {
     /// # Errors
     /// It could not start, or exited non-zero (with its stderr).
     pub fn exec(&self, ns: &str, args: &[&str]) -> Result<String, String> {
+        let mut full = vec!["netns", "exec", ns];
+        full.extend_from_slice(args);
+        trace("ip", &full);
         let out = Command::new("ip")
             .args(["netns", "exec", ns])
             .args(args)
@@ -718,6 +778,40 @@ impl Testbed {
                 String::from_utf8_lossy(&out.stderr).trim()
             ))
         }
+    }
+
+    /// Runs a command in a namespace, from the bundle directory; its stderr on success.
+    ///
+    /// # Errors
+    /// It could not start, or exited non-zero (with its stderr).
+    pub fn exec_full(&self, ns: &str, args: &[&str]) -> Result<String, String> {
+        let mut full = vec!["netns", "exec", ns];
+        full.extend_from_slice(args);
+        trace("ip", &full);
+        let out = Command::new("ip")
+            .args(["netns", "exec", ns])
+            .args(args)
+            .current_dir(&self.bundle_dir)
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| e.to_string())?;
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        if out.status.success() {
+            Ok(stderr)
+        } else {
+            Err(format!(
+                "`{}` exited {}: {}",
+                args.join(" "),
+                out.status,
+                stderr.trim()
+            ))
+        }
+    }
+
+    /// A scratch directory of this run (removed with it).
+    #[must_use]
+    pub fn scratch(&self) -> &Path {
+        &self.dir
     }
 
     /// Sets every node's host firewall to `mode` (before any script ran).
@@ -805,6 +899,7 @@ impl Testbed {
                     ])
                 })
                 .collect();
+            trace("ip", &["netns", "exec", ns, "python3", "probe.py"]);
             let mut child = Command::new("ip")
                 .args(["netns", "exec", ns, "python3"])
                 .arg(&script)
@@ -954,7 +1049,7 @@ impl Testbed {
     }
 }
 
-fn port_label(proto: Proto, port: u16) -> String {
+pub(crate) fn port_label(proto: Proto, port: u16) -> String {
     match proto {
         Proto::Icmp => "icmp echo".to_owned(),
         p => format!("{port}/{p}"),

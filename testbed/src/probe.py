@@ -96,7 +96,15 @@ async def main():
     pool = concurrent.futures.ThreadPoolExecutor(max_workers=max(1, min(256, len(probes))))
     loop = asyncio.get_running_loop()
 
+    # at most 64 probes in flight per prober: thousands at once (a 50-node cluster) overrun the
+    # veths' backlogs and lose packets the probes then wait for
+    gate = asyncio.Semaphore(64)
+
     async def one(p):
+        async with gate:
+            return await probe(p)
+
+    async def probe(p):
         pid, proto, src, dst, port = p
         if proto == "tcp":
             ok = await tcp(src, dst, port)

@@ -13,4 +13,5 @@ pub mod no_proxy;
 pub mod plan;
 pub mod render;
 pub mod schema;
+pub mod testbed;
 pub mod validate;

@@ -1,0 +1,159 @@
+//! Running commands (each printed on stderr with `--verbose`), what the testbed needs from the
+//! host, and the cleanup of namespaces left by dead runs.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use crate::PREFIX;
+
+/// The marker file of a kept run, in its scratch directory: [`sweep_stale`] leaves it alone.
+pub(crate) const KEPT: &str = "kept";
+
+static VERBOSE: AtomicBool = AtomicBool::new(false);
+
+/// Prints every command the testbed runs on stderr (`+ ip netns add …`) from now on.
+pub fn set_verbose(on: bool) {
+    VERBOSE.store(on, Ordering::SeqCst);
+}
+
+/// Prints `cmd args` on stderr when verbose, each argument quoted when it needs it.
+pub(crate) fn trace(cmd: &str, args: &[&str]) {
+    if VERBOSE.load(Ordering::SeqCst) {
+        let mut line = format!("+ {cmd}");
+        for a in args {
+            line.push(' ');
+            if !a.is_empty()
+                && a.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_./:=,@%+".contains(c))
+            {
+                line.push_str(a);
+            } else {
+                line.push('\'');
+                line.push_str(&a.replace('\'', "'\\''"));
+                line.push('\'');
+            }
+        }
+        eprintln!("{line}");
+    }
+}
+
+/// Why the testbed cannot run here, or `None` when it can (root, `ip netns`, iptables and
+/// ip6tables with their restore tools, python3).
+#[must_use]
+pub fn unavailable() -> Option<String> {
+    let ok = |cmd: &str, args: &[&str]| {
+        Command::new(cmd)
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if !ok("id", &[])
+        || Command::new("id")
+            .arg("-u")
+            .output()
+            .map(|o| o.stdout)
+            .unwrap_or_default()
+            != b"0\n"
+    {
+        return Some("not root (network namespaces need CAP_SYS_ADMIN and CAP_NET_ADMIN)".into());
+    }
+    if !ok("ip", &["netns", "list"]) {
+        return Some("`ip netns` does not work (iproute2 missing or no netns support)".into());
+    }
+    for tool in [
+        "iptables",
+        "ip6tables",
+        "iptables-restore",
+        "ip6tables-restore",
+        "iptables-save",
+        "ip6tables-save",
+    ] {
+        if !ok("sh", &["-c", &format!("command -v {tool}")]) {
+            return Some(format!(
+                "`{tool}` is not installed (apt-get install iptables)"
+            ));
+        }
+    }
+    if !ok("python3", &["-c", "import asyncio"]) {
+        return Some("python3 is not installed".into());
+    }
+    // a namespace can really be made here (containers may refuse)
+    let probe = format!("{PREFIX}{}-check", std::process::id());
+    if !ok("ip", &["netns", "add", &probe]) {
+        return Some("`ip netns add` fails (no permission to create network namespaces)".into());
+    }
+    let ok_iptables = ok("ip", &["netns", "exec", &probe, "iptables", "-S"]);
+    let _ = ok("ip", &["netns", "del", &probe]);
+    if !ok_iptables {
+        return Some("iptables does not work inside a network namespace".into());
+    }
+    None
+}
+
+/// Deletes the namespaces of testbed runs whose process is gone (a run killed before its
+/// cleanup), except those kept on purpose. Returns how many it removed.
+pub fn sweep_stale() -> usize {
+    let mut n = 0;
+    for ns in list_namespaces() {
+        let Some(rest) = ns.strip_prefix(PREFIX) else {
+            continue;
+        };
+        let Some(pid) = rest.split('-').next().and_then(|p| p.parse::<u32>().ok()) else {
+            continue;
+        };
+        // a run left up on purpose (`--keep`) has a marker in its scratch directory
+        let run_prefix: String = ns.splitn(4, '-').take(3).collect::<Vec<_>>().join("-");
+        if std::env::temp_dir().join(&run_prefix).join(KEPT).exists() {
+            continue;
+        }
+        if pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists() {
+            kill_in(&ns);
+            let _ = run("ip", &["netns", "del", &ns]);
+            n += 1;
+        }
+    }
+    n
+}
+
+pub(crate) fn list_namespaces() -> Vec<String> {
+    Command::new("ip")
+        .args(["netns", "list"])
+        .output()
+        .map(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .lines()
+                .filter_map(|l| l.split_whitespace().next().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Kills the processes inside one of the testbed's own namespaces.
+pub(crate) fn kill_in(ns: &str) {
+    if let Ok(o) = Command::new("ip").args(["netns", "pids", ns]).output() {
+        for pid in String::from_utf8_lossy(&o.stdout).split_whitespace() {
+            let _ = Command::new("kill").args(["-9", pid]).status();
+        }
+    }
+}
+
+pub(crate) fn run(cmd: &str, args: &[&str]) -> Result<String, String> {
+    trace(cmd, args);
+    let out = Command::new(cmd)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("{cmd}: {e}"))?;
+    if out.status.success() {
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    } else {
+        Err(format!(
+            "`{cmd} {}` failed: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr).trim()
+        ))
+    }
+}
