@@ -1,5 +1,6 @@
-//! The documentation cannot drift from the binary: every ```` ```console ```` block in
-//! README.md and docs/*.md is a transcript that this test replays with the built `meshspec`.
+//! The documentation cannot drift from the binary: every ```` ```console ```` block in the
+//! repository's Markdown (README.md, docs/, every other README, the rule pages) is a
+//! transcript that this test replays with the built `meshspec`.
 //!
 //! A transcript is a series of `$ COMMAND` lines (a trailing `\` continues a command on the next
 //! line), each followed by what the command prints, standard output and standard error
@@ -38,16 +39,26 @@ fn root() -> PathBuf {
         .to_path_buf()
 }
 
-/// README.md, then docs/*.md by name.
+/// Every Markdown file of the repository (README.md, docs/, the crates' and examples' READMEs,
+/// the rule pages), sorted; build output, dependencies and dot-directories are left out.
 fn markdown_files() -> Vec<PathBuf> {
-    let mut docs: Vec<PathBuf> = fs::read_dir(root().join("docs"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "md"))
-        .collect();
-    docs.sort();
-    let mut files = vec![root().join("README.md")];
-    files.extend(docs);
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+        for entry in fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            if name.starts_with('.') || name == "target" || name == "node_modules" {
+                continue;
+            }
+            if path.is_dir() {
+                walk(&path, out);
+            } else if name.ends_with(".md") {
+                out.push(path);
+            }
+        }
+    }
+    let mut files = Vec::new();
+    walk(&root(), &mut files);
+    files.sort();
     files
 }
 
@@ -162,19 +173,51 @@ struct Scratch {
     path_env: String,
 }
 
+/// The repository's top-level entries that git tracks (so a user's own `out/` or
+/// `cluster.yaml` in the work tree never shows through); without git, every entry but
+/// `.git`, `target` and `out`.
+fn top_level_entries() -> Vec<String> {
+    let tracked = Command::new("git")
+        .args(["ls-files", "-z"])
+        .current_dir(root())
+        .output()
+        .ok()
+        .filter(|o| o.status.success() && !o.stdout.is_empty());
+    let mut names: Vec<String> = match tracked {
+        Some(o) => String::from_utf8_lossy(&o.stdout)
+            .split('\0')
+            .filter(|p| !p.is_empty())
+            .map(|p| p.split('/').next().unwrap().to_owned())
+            .collect(),
+        None => fs::read_dir(root())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n != ".git" && n != "target" && n != "out")
+            .collect(),
+    };
+    names.sort();
+    names.dedup();
+    names
+}
+
+/// `git status` of the work tree, to check that replaying wrote nothing into it.
+fn tree_state() -> Option<String> {
+    Command::new("git")
+        .args(["status", "--porcelain", "--untracked-files=all"])
+        .current_dir(root())
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+}
+
 impl Scratch {
     fn new() -> Self {
         let dir = tempfile::Builder::new()
             .prefix("meshspec-docs-")
             .tempdir()
             .unwrap();
-        let mut entries: Vec<_> = fs::read_dir(root())
-            .unwrap()
-            .map(|e| e.unwrap().file_name())
-            .filter(|n| n != ".git" && n != "target")
-            .collect();
-        entries.sort();
-        for name in entries {
+        for name in top_level_entries() {
             std::os::unix::fs::symlink(root().join(&name), dir.path().join(&name)).unwrap();
         }
         let bin = assert_cmd::cargo::cargo_bin("meshspec");
@@ -224,7 +267,7 @@ struct Replay {
 
 fn replay(name: &str, text: &str, root_ok: bool) -> Replay {
     let lines: Vec<&str> = text.lines().collect();
-    let scratch = Scratch::new();
+    let mut scratch: Option<Scratch> = None;
     let mut problems = Vec::new();
     let mut ran = 0;
     // (start, end, new body) of the blocks to rewrite
@@ -239,7 +282,11 @@ fn replay(name: &str, text: &str, root_ok: bool) -> Replay {
                 .or_else(|| w.strip_prefix("append=").map(|f| (f, true)))
         });
         if let Some((file, append)) = file_attr {
-            let path = scratch.dir.path().join(file);
+            let path = scratch
+                .get_or_insert_with(Scratch::new)
+                .dir
+                .path()
+                .join(file);
             let mut content = body.join("\n");
             content.push('\n');
             if append {
@@ -270,6 +317,7 @@ fn replay(name: &str, text: &str, root_ok: bool) -> Replay {
             }
         };
         ran += 1;
+        let scratch = scratch.get_or_insert_with(Scratch::new);
         let mut new_body = Vec::new();
         let mut last_code = 0;
         let mut unshown: Option<(String, i32)> = None;
@@ -333,6 +381,7 @@ fn replay(name: &str, text: &str, root_ok: bool) -> Replay {
 fn every_console_block_is_what_the_binary_prints() {
     let bless = std::env::var_os("MESHSPEC_BLESS").is_some();
     let root_ok = is_root();
+    let before = tree_state();
     let mut problems = Vec::new();
     let mut ran = 0;
     for file in markdown_files() {
