@@ -400,6 +400,13 @@ fn every_console_block_is_what_the_binary_prints() {
         "only {ran} console blocks found: the parser lost them"
     );
     if !bless {
+        assert_eq!(
+            tree_state(),
+            before,
+            "replaying the docs changed the work tree: a transcript wrote through a linked directory"
+        );
+    }
+    if !bless {
         assert!(
             problems.is_empty(),
             "{} console block problem(s) (MESHSPEC_BLESS=1 rewrites the blocks; then read the diff):\n\n{}",
