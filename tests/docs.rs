@@ -529,3 +529,75 @@ fn the_drift_found_in_the_docs_fails_the_replay() {
     assert_eq!(r.problems.len(), 1, "{:?}", r.problems);
     assert!(r.problems[0].contains("$ meshspec plan cluster-bad.yaml"));
 }
+
+/// GitHub's anchor for a heading: lower case, punctuation dropped (but `-` and `_`), spaces
+/// to `-`.
+fn anchor(heading: &str) -> String {
+    heading
+        .trim()
+        .to_lowercase()
+        .chars()
+        .filter_map(|c| match c {
+            ' ' => Some('-'),
+            c if c.is_alphanumeric() || c == '-' || c == '_' => Some(c),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Every relative link of the Markdown outside code blocks names a file that exists, and its
+/// `#anchor`, when it has one, a heading of that file (content moves between pages).
+#[test]
+fn every_relative_link_in_the_markdown_resolves() {
+    let outside_code = |text: &str| -> String {
+        let mut out = String::new();
+        let mut in_code = false;
+        for line in text.lines() {
+            if line.starts_with("```") {
+                in_code = !in_code;
+            } else if !in_code {
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
+        out
+    };
+    let headings = |path: &Path| -> Vec<String> {
+        outside_code(&fs::read_to_string(path).unwrap())
+            .lines()
+            .filter(|l| l.starts_with('#'))
+            .map(|l| anchor(l.trim_start_matches('#')))
+            .collect()
+    };
+    let mut broken = Vec::new();
+    let mut checked = 0;
+    for file in markdown_files() {
+        let text = outside_code(&fs::read_to_string(&file).unwrap());
+        for (i, _) in text.match_indices("](") {
+            let rest = &text[i + 2..];
+            let Some(end) = rest.find(')') else { continue };
+            let target = &rest[..end];
+            if target.contains(':') || target.contains(' ') || target.is_empty() {
+                continue; // a URL, or not a link
+            }
+            checked += 1;
+            let (path, frag) = target.split_once('#').unwrap_or((target, ""));
+            let dest = if path.is_empty() {
+                file.clone()
+            } else {
+                file.parent().unwrap().join(path)
+            };
+            let name = file.strip_prefix(root()).unwrap().display().to_string();
+            if !dest.exists() {
+                broken.push(format!("{name}: `{target}`: no such file"));
+            } else if !frag.is_empty()
+                && dest.is_file()
+                && !headings(&dest).iter().any(|h| h == frag)
+            {
+                broken.push(format!("{name}: `{target}`: no heading with that anchor"));
+            }
+        }
+    }
+    assert!(checked >= 20, "only {checked} links found");
+    assert!(broken.is_empty(), "broken links:\n{}", broken.join("\n"));
+}
