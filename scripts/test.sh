@@ -46,7 +46,7 @@ if [ "${#missing[@]}" -gt 0 ]; then
   for m in "${missing[@]}"; do echo "  - $m" >&2; done
   exit 1
 fi
-echo "all found: $(cargo --version), $(python3 --version 2>&1), node $(node --version), npm $(npm --version), $(shellcheck --version | sed -n 2p)"
+echo "all found: $(cargo --version), $(python3 --version 2>&1), node $(node --version), npm $(npm --version), shellcheck $(shellcheck --version | sed -n 's/^version: //p')"
 tree_before="$(tree_state)"
 export MESHSPEC_REQUIRE_SHELLCHECK=1
 # as root the namespace tests must run (they skip loudly otherwise), and so do console blocks
