@@ -30,6 +30,13 @@ locked_install() {
     rm -f "$log"
     exit 1
   fi
+  # the README names Node 20: a locked package that does not support it fails here
+  if grep -q EBADENGINE "$log"; then
+    grep EBADENGINE "$log" >&2
+    echo "error: 'npm ci' in $dir warned EBADENGINE on Node $(node --version): pin compatible versions (package.json \"overrides\")" >&2
+    rm -f "$log"
+    exit 1
+  fi
   tail -n 1 "$log"
   rm -f "$log"
 }

@@ -804,7 +804,7 @@ fn example_specs() -> Vec<PathBuf> {
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
-        // `broken-*.yaml` are the README's examples of refused specs
+        // `broken-*.yaml` are the README's and docs' examples of refused specs
         .filter(|p| {
             !p.file_name()
                 .is_some_and(|n| n.to_string_lossy().starts_with("broken-"))

@@ -424,15 +424,15 @@ fn a_cluster_without_nodes_or_sites_still_draws_valid_diagrams() {
 }
 
 #[test]
-fn readme_shows_the_second_seed() {
+fn the_seeds_page_shows_the_second_seed() {
     let seed =
         fs::read_to_string(root().join("examples/specs/flannel-over-tailscale-gpu-worker.yaml"))
             .unwrap();
     let c = Cluster::from_yaml(&seed).unwrap();
-    let readme = fs::read_to_string(root().join("README.md")).unwrap();
+    let readme = fs::read_to_string(root().join("docs/seeds.md")).unwrap();
     assert!(
         readme.contains(&diagram::fenced(&diagram::cluster(&c))),
-        "README.md's diagram is not the second seed's current cluster diagram:\n{}",
+        "docs/seeds.md's diagram is not the second seed's current cluster diagram:\n{}",
         diagram::fenced(&diagram::cluster(&c))
     );
 }

@@ -2,7 +2,7 @@
 //! holds every key and value of the input. On every valid fixture (render → strip the header
 //! comments → import with the cluster's `kubectl get nodes` → render: byte-identical configs),
 //! and on the second seed's hand-written configs (every key and value kept; only the keys
-//! README's table lists are added).
+//! docs/seeds.md's table lists are added).
 
 #![allow(
     clippy::unwrap_used,
@@ -265,7 +265,7 @@ fn the_second_seeds_hand_written_configs_round_trip() {
             node.name,
             imported.yaml
         );
-        // only README's table of added keys may be extra
+        // only docs/seeds.md's table of added keys may be extra
         let allowed = ["token-file", "server", "node-label", "node-taint"];
         for e in &rendered {
             assert!(

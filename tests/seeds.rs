@@ -68,7 +68,7 @@ fn assert_holds(cfg: &serde_json::Map<String, Value>, node: &str, expected: &Val
     );
 }
 
-/// Keys the renderer adds beyond what a seed shows, each required by the topology (README,
+/// Keys the renderer adds beyond what a seed shows, each required by the topology (docs/seeds.md,
 /// "What meshspec adds to the seeds"). A new extra key fails here until it is documented.
 fn extra_keys(cfg: &serde_json::Map<String, Value>, expected: &Value) -> BTreeSet<String> {
     let shown = expected.as_object().unwrap();
