@@ -29,7 +29,9 @@ use crate::spec::{
     TunnelProtocol,
 };
 
-pub use model::{Cilium, Cni, Flannel, K3s, Mesh, Network, Node, NodeIpMode, Proxy, Site};
+pub use model::{
+    Cilium, Cni, Flannel, K3s, Mesh, Network, Node, NodeIpMode, Proxy, Site, Wireguard,
+};
 
 /// GPU vendors `nodes[].gpu.vendor` accepts.
 pub const GPU_VENDORS: &[&str] = &["nvidia", "amd", "intel"];
@@ -130,8 +132,10 @@ impl Cluster {
                 name: s.name.clone(),
                 subnets: s.subnets.clone(),
                 mtu: s.mtu.unwrap_or(1500),
+                nat: s.nat.unwrap_or(false),
             })
             .collect();
+        wireguard_node_fields(&spec, &mesh, &mut resolution);
         let cni = resolve_cni(&spec, &mesh, &mut resolution);
         let mut cluster = Cluster {
             name: spec.name.clone(),
@@ -381,6 +385,97 @@ fn resolve_mesh(spec: &Spec, diags: &mut Vec<Diagnostic>) -> Mesh {
         tag_owners: resolve_tag_owners(m, provider, diags),
         admins: resolve_admins(m, provider, diags),
         groups: resolve_groups(m, provider, diags),
+        wireguard: resolve_wireguard(m, provider, diags),
+    }
+}
+
+/// `mesh.wireguard`, with its defaults, for a plain WireGuard mesh. Like `cni.cilium` beside
+/// flannel, a block or key that does not apply to the mesh is refused (MS003) rather than
+/// ignored: `mesh.wireguard` on another provider, and the keys that only shape the rendered
+/// configs (`keepalive`, `relays`) without `manage: true`. `listen_port` applies either way
+/// (the firewall opens it, MS823 compares it with flannel's).
+fn resolve_wireguard(
+    m: &crate::spec::MeshSpec,
+    provider: Provider,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<model::Wireguard> {
+    if provider != Provider::Wireguard {
+        if m.wireguard.is_some() {
+            diags.push(
+                Diagnostic::new(
+                    crate::code::Code::InvalidValue,
+                    "mesh.wireguard",
+                    format!(
+                        "`mesh.wireguard` is set but `mesh.provider` is `{}`",
+                        provider.word()
+                    ),
+                )
+                .with_help("add `provider: wireguard`, or remove the `wireguard:` block"),
+            );
+        }
+        return None;
+    }
+    let w = m.wireguard.clone().unwrap_or_default();
+    let manage = w.manage.unwrap_or(false);
+    if !manage {
+        for (key, set) in [
+            ("keepalive", w.keepalive.is_some()),
+            ("relays", w.relays.is_some()),
+        ] {
+            if set {
+                diags.push(
+                    Diagnostic::new(
+                        crate::code::Code::InvalidValue,
+                        format!("mesh.wireguard.{key}"),
+                        format!("`mesh.wireguard.{key}` is set but `mesh.wireguard.manage` is not `true`: it only shapes the WireGuard configs meshspec renders"),
+                    )
+                    .with_help(format!("add `manage: true` to let meshspec render the configs, or remove `{key}`")),
+                );
+            }
+        }
+    }
+    Some(model::Wireguard {
+        manage,
+        listen_port: w
+            .listen_port
+            .unwrap_or(crate::wireguard::DEFAULT_LISTEN_PORT),
+        keepalive: w.keepalive.unwrap_or(crate::wireguard::DEFAULT_KEEPALIVE),
+        relays: w.relays,
+    })
+}
+
+/// `nodes[].public_endpoint` and `nodes[].wireguard` apply only to a WireGuard mesh meshspec
+/// renders (`provider: wireguard`, `manage: true`); elsewhere they are refused (MS003).
+fn wireguard_node_fields(spec: &Spec, mesh: &Mesh, diags: &mut Vec<Diagnostic>) {
+    if mesh.managed_wireguard().is_some() {
+        return;
+    }
+    let why = if mesh.provider == Provider::Wireguard {
+        "`mesh.wireguard.manage` is not `true`".to_owned()
+    } else {
+        format!("`mesh.provider` is `{}`", mesh.provider.word())
+    };
+    let help = if mesh.provider == Provider::Wireguard {
+        "add `mesh: {wireguard: {manage: true}}` to let meshspec render the WireGuard configs, or remove it"
+    } else {
+        "it applies to a plain WireGuard mesh that meshspec renders (`provider: wireguard`, `wireguard: {manage: true}`): remove it"
+    };
+    for (i, n) in spec.nodes.iter().enumerate() {
+        for (key, set) in [
+            ("public_endpoint", n.public_endpoint.is_some()),
+            ("wireguard", n.wireguard.is_some()),
+        ] {
+            if set {
+                diags.push(
+                    Diagnostic::new(
+                        crate::code::Code::InvalidValue,
+                        format!("nodes[{i}].{key}"),
+                        format!("`nodes[{i}].{key}` is set but {why}"),
+                    )
+                    .with_help(help),
+                );
+            }
+        }
     }
 }
 

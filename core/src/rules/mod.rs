@@ -16,6 +16,7 @@ mod proxy;
 pub use proxy::check_no_proxy_value;
 mod reachability;
 mod versions;
+mod wireguard;
 
 use crate::cluster::Cluster;
 use crate::code::Code;
@@ -57,6 +58,7 @@ impl Cluster {
         cilium::check(self, &mut out);
         mesh_policy::check(self, &mut out);
         versions::check(self, &mut out);
+        wireguard::check(self, &mut out);
         if self.has_unresolved_references() {
             // a node whose site does not resolve sits nowhere: rules about who shares a site
             // with whom would only report the typo again, as something else
