@@ -85,6 +85,8 @@ pub struct Cluster {
     pub(crate) ports_cache: std::sync::OnceLock<Vec<crate::ports::Port>>,
     /// The smallest pod MTU, computed once (the plan, verify.sh and the rules use it).
     pub(crate) pod_mtu_cache: std::sync::OnceLock<u32>,
+    /// The WireGuard topology, computed once (rules, rendered files, plan).
+    wg_topology_cache: std::sync::OnceLock<Option<crate::wireguard::Topology>>,
 }
 
 impl Cluster {
@@ -153,6 +155,7 @@ impl Cluster {
             no_proxy_cache: std::sync::OnceLock::new(),
             ports_cache: std::sync::OnceLock::new(),
             pod_mtu_cache: std::sync::OnceLock::new(),
+            wg_topology_cache: std::sync::OnceLock::new(),
             spec,
             spans,
         };
@@ -185,6 +188,25 @@ impl Cluster {
             Some(p) => d.at(p.line, p.column),
             None => d,
         }
+    }
+
+    /// Who peers with whom, over which address, and who relays for whom, when meshspec
+    /// renders a plain WireGuard mesh (`mesh.wireguard.manage: true`); `None` otherwise.
+    ///
+    /// ```
+    /// use meshspec::Cluster;
+    /// let c = Cluster::from_yaml("version: 1\nname: lab\nmesh: {provider: wireguard, ipv4_range: 10.99.0.0/24, wireguard: {manage: true}}\nnodes:\n  - {name: a, role: server, mesh_ip: 10.99.0.1, public_endpoint: 203.0.113.1}\n  - {name: b, role: agent, mesh_ip: 10.99.0.2}\n").unwrap();
+    /// let t = c.wireguard_topology().unwrap();
+    /// let b = t.node("b").unwrap();
+    /// assert_eq!(b.peers[0].endpoint.as_deref(), Some("203.0.113.1:51820"));
+    /// assert_eq!(b.peers[0].allowed_ips, ["10.99.0.1/32"]);
+    /// assert_eq!(b.peers[0].keepalive, Some(25)); // `a` cannot dial `b`
+    /// ```
+    #[must_use]
+    pub fn wireguard_topology(&self) -> Option<&crate::wireguard::Topology> {
+        self.wg_topology_cache
+            .get_or_init(|| crate::wireguard::topology::compute(self))
+            .as_ref()
     }
 
     /// The node with this name.

@@ -93,5 +93,6 @@ fn depends_on_sites(code: Code) -> bool {
             | Code::InterfaceOrdering
             | Code::CiliumTailscaleFwmark
             | Code::TailscaleUdpGroTunnel
+            | Code::WgUnreachablePair
     )
 }

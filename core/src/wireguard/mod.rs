@@ -8,8 +8,10 @@
 
 pub mod endpoint;
 pub mod key;
+pub mod topology;
 
 pub use endpoint::Endpoint;
+pub use topology::Topology;
 
 /// The UDP port a WireGuard interface listens on unless `mesh.wireguard.listen_port` says
 /// otherwise (wg(8): 51820 by convention).
