@@ -264,3 +264,43 @@ fn wg_quick_strip_accepts_every_rendered_config() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn a_new_key_reloads_the_peers_interfaces_before_k3s() {
+    let old = specs::valid_fixtures()
+        .into_iter()
+        .find(|(n, _)| n == "wireguard-managed-nat-relay")
+        .unwrap()
+        .1;
+    // office-1 got a new key pair: every peer of it changes its [Peer] entry
+    let new = old.replace(
+        "Qy6pFADJOj/5M7iSygcaZ8JhX/cgc2G+FDsMfVuQ/Eg=",
+        "CKCcp3LlbsBxgpGOXk1Nfz7lYUIQpDhM8Y+jWwJSuFA=",
+    );
+    let (old, new) = (
+        Cluster::from_yaml(&old).unwrap(),
+        Cluster::from_yaml(&new).unwrap(),
+    );
+    let plan = meshspec::change::ChangePlan::between(&old, &new);
+    let cloud = plan.nodes.iter().find(|n| n.node == "cloud-1").unwrap();
+    assert!(
+        cloud
+            .files
+            .iter()
+            .any(|f| f.path == "nodes/cloud-1/etc/wireguard/wg0.conf"
+                && f.action == meshspec::change::Action::ReloadWireguard),
+        "{:?}",
+        cloud.files
+    );
+    assert!(
+        cloud
+            .steps
+            .iter()
+            .any(|s| s.contains("systemctl reload wg-quick@wg0.service")),
+        "{:?}",
+        cloud.steps
+    );
+    // home-1 reaches office-1 through the relay: its own config does not name office-1's key
+    let home = plan.nodes.iter().find(|n| n.node == "home-1");
+    assert!(home.is_none_or(|h| h.files.iter().all(|f| !f.path.contains("wireguard"))));
+}
