@@ -113,7 +113,7 @@ fn public_keys(c: &Cluster, out: &mut Vec<Diagnostic>) {
                     format!("node `{}` has no WireGuard public key: the other nodes' configs cannot name it as a peer", n.name),
                 )
                 .with_help(format!(
-                    "run the bundle's `nodes/{}/install.sh` once (it creates the private key on the node and prints the public one), or `wg genkey | tee /etc/wireguard/{iface}.key | wg pubkey` there with umask 077; then set `wireguard: {{public_key: \"...\"}}` and render again",
+                    "on `{}`, as root: `(umask 077; wg genkey > /etc/wireguard/{iface}.key); wg pubkey < /etc/wireguard/{iface}.key` prints its public key (the private key stays there; install.sh keeps it and prints the public key again); set `wireguard: {{public_key: \"...\"}}` on the node and render again",
                     n.name,
                     iface = c.mesh.interface
                 )),
