@@ -306,7 +306,11 @@ pub fn mesh_port(c: &Cluster) -> Port {
         from: port,
         to: port,
         why,
-        when: "always, on the underlay, from any address",
+        when: if c.mesh.managed_wireguard().is_some() {
+            "always, on the underlay, from the peers that dial the node (PLAN.md: WireGuard topology)"
+        } else {
+            "always, on the underlay, from any address"
+        },
         cite,
     }
 }

@@ -200,6 +200,18 @@ fn wireguard_rules(c: &Cluster, n: &Node, site: Option<usize>, out: &mut BTreeSe
     }
 }
 
+/// Whether `node`'s script accepts the mesh's listen port from any source: always for a mesh
+/// meshspec does not render (its peers' endpoints are unknown), and with a WireGuard mesh
+/// meshspec renders only where peers of other sites dial the node's public endpoint;
+/// elsewhere the port is open to the dialing peers only and closed to everyone else.
+#[must_use]
+pub fn mesh_port_open_to_anyone(c: &Cluster, node: &str) -> bool {
+    match c.wireguard_topology() {
+        None => true,
+        Some(t) => t.node(node).is_some_and(|n| n.inbound(t).1),
+    }
+}
+
 /// Whether some node's mesh address is unknown (vpn-auth: k3s brings the node onto the tailnet
 /// itself), so the mesh groups hold the mesh range(s) instead of node addresses.
 #[must_use]
