@@ -13,6 +13,52 @@ export interface MeshspecError extends Error {
   diagnostics: Array<Diagnostic>
 }
 
+/** `Cluster.wireguardTopology()`: a WireGuard mesh that meshspec renders (snake_case keys, as in the core). */
+export interface WireguardTopology {
+  /** The interface on every node, e.g. `wg0`. */
+  interface: string
+  /** Its UDP port on every node. */
+  listen_port: number
+  /** Its MTU. */
+  mtu: number
+  /** The relays in effect. */
+  relays: Array<string>
+  /** Whether `relays` comes from `mesh.wireguard.relays` (else: the servers with a public endpoint). */
+  relays_explicit: boolean
+  /** Every node's interface, in spec order. */
+  nodes: Array<WireguardNode>
+  /** The pairs that talk through a relay. */
+  relayed: Array<{ a: string; b: string; relay: string }>
+  /** The pairs that cannot talk (MS822); empty in a valid spec. */
+  unreachable: Array<{ a: string; a_reason: string; b: string; b_reason: string }>
+}
+
+/** One node's WireGuard interface. */
+export interface WireguardNode {
+  name: string
+  /** `Address`: mesh addresses with the mesh range's prefix. */
+  addresses: Array<string>
+  lan_ips: Array<string>
+  /** Whether it relays between other nodes. */
+  forwards: boolean
+  peers: Array<WireguardPeer>
+}
+
+/** One `[Peer]` of a node's interface. */
+export interface WireguardPeer {
+  name: string
+  public_key: string | null
+  /** `Endpoint` (`host:port`), or null when the peer dials this node. */
+  endpoint: string | null
+  dial: { via: 'lan' | 'public'; address: string } | null
+  dials_in: boolean
+  dials_in_over_lan: boolean
+  /** Host routes of the peer, then of the nodes reached through it. */
+  allowed_ips: Array<string>
+  keepalive: number | null
+  relays_for: Array<string>
+}
+
 /**
  * Which binding artifact the generated loader actually loaded: `'native'` for
  * a native addon, otherwise the `platformArchABI` of the WASI flavor. Every
@@ -68,6 +114,12 @@ export declare class Cluster {
    * and the steps). Never throws.
    */
   planFrom(old: Cluster): ChangePlan
+  /**
+   * The WireGuard topology when meshspec renders the mesh (`mesh.wireguard.manage: true`):
+   * who peers with whom, over which endpoint, with which `AllowedIPs` and keepalive, and who
+   * relays for whom; `null` for any other mesh. Public keys only.
+   */
+  wireguardTopology(): WireguardTopology | null
   /**
    * `PLAN.md`'s Mermaid diagrams (the cluster, then the MTU stack) as two fenced
    * ```` ```mermaid ```` blocks: what `meshspec plan SPEC --format mermaid` prints.

@@ -70,6 +70,19 @@ const ENV_KEYS: &[&str] = &[
     "CONTAINERD_NO_PROXY",
 ];
 const UNIT_KEYS: &[&str] = &["After", "Wants", "PartOf", "ExecStartPre", "Environment"];
+/// The keys of a rendered `wg-quick` config (`etc/wireguard/*.conf`): never `PrivateKey`.
+const WG_QUICK_KEYS: &[&str] = &[
+    "Address",
+    "ListenPort",
+    "MTU",
+    "PostUp",
+    "PublicKey",
+    "AllowedIPs",
+    "Endpoint",
+    "PersistentKeepalive",
+];
+/// The keys of a relay's `etc/sysctl.d/` file.
+const SYSCTL_KEYS: &[&str] = &["net.ipv4.ip_forward", "net.ipv6.conf.all.forwarding"];
 
 fn is_script(path: &str) -> bool {
     path.ends_with(".sh")
@@ -120,7 +133,13 @@ fn static_checks(b: &Bundle, baseline: &Bundle, hostile: &str, dir: &Path) -> Ve
                     || t.starts_with('#')
                     || (t.starts_with('[') && t.ends_with(']') && t.len() > 2)
                     || t.split_once('=')
-                        .is_some_and(|(k, _)| ENV_KEYS.contains(&k) || UNIT_KEYS.contains(&k));
+                        .is_some_and(|(k, _)| ENV_KEYS.contains(&k) || UNIT_KEYS.contains(&k))
+                    || (path.contains("/etc/wireguard/")
+                        && t.split_once(" = ")
+                            .is_some_and(|(k, _)| WG_QUICK_KEYS.contains(&k)))
+                    || (path.contains("/etc/sysctl.d/")
+                        && t.split_once(" = ")
+                            .is_some_and(|(k, _)| SYSCTL_KEYS.contains(&k)));
                 assert!(
                     ok,
                     "{path}: line {line:?} is not a comment, section or known KEY=VALUE"

@@ -209,13 +209,19 @@ fn every_rendered_fixture_round_trips_through_import() {
         );
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
-    // the fixtures on one LAN site with LAN node-ips: their mesh addresses appear in no input
+    // the fixtures on one LAN site with LAN node-ips: their mesh addresses appear in no input;
+    // and the WireGuard meshes meshspec renders: their range (10.99.0.0/24) is in no k3s config,
+    // so the importer's assumed range does not hold their node-ips (the wg0.conf files are not
+    // read yet)
     assert_eq!(
         mesh_unknowable,
         [
             "cilium-lan-pool-proxy",
             "flannel-wireguard-native",
-            "wireguard-flannel-vxlan"
+            "wireguard-flannel-vxlan",
+            "wireguard-managed-dual-stack",
+            "wireguard-managed-nat-relay",
+            "wireguard-managed-one-site"
         ]
     );
 }

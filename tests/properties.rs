@@ -45,7 +45,9 @@ fn node(
         labels,
         taints: Vec::new(),
         gpu: None,
+        public_endpoint: None,
         proxy: None,
+        wireguard: None,
     }
 }
 
@@ -80,6 +82,7 @@ prop_compose! {
                     name: format!("site-{s}"),
                     subnets: vec![format!("192.168.{s}.0/24").parse().unwrap()],
                     mtu: None,
+                    nat: None,
                     proxy: None,
                 })
                 .collect(),

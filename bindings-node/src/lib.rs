@@ -183,6 +183,16 @@ impl Cluster {
         }
     }
 
+    /// The WireGuard topology when meshspec renders the mesh (`mesh.wireguard.manage: true`):
+    /// who peers with whom, over which endpoint, with which `AllowedIPs` and keepalive, and who
+    /// relays for whom; `null` for any other mesh. Public keys only.
+    #[napi(ts_return_type = "WireguardTopology | null")]
+    pub fn wireguard_topology(&self) -> Option<serde_json::Value> {
+        self.inner
+            .wireguard_topology()
+            .and_then(|t| serde_json::to_value(t).ok())
+    }
+
     /// `PLAN.md`'s Mermaid diagrams (the cluster, then the MTU stack) as two fenced
     /// ```` ```mermaid ```` blocks: what `meshspec plan SPEC --format mermaid` prints.
     #[napi]

@@ -232,3 +232,26 @@ test('a refused spec throws on every call, not only the first', () => {
   }
   assert.equal(c._renders, 1)
 })
+
+test('wireguardTopology is plain data: peers, endpoints, AllowedIPs, relays; null for other meshes', () => {
+  const fs = require('node:fs')
+  const path = require('node:path')
+  const spec = fs.readFileSync(
+    path.join(__dirname, '..', '..', 'tests', 'fixtures', 'valid', 'wireguard-managed-nat-relay.yaml'),
+    'utf8'
+  )
+  const t = meshspec.Cluster.fromYaml(spec).wireguardTopology()
+  assert.equal(t.interface, 'wg0')
+  assert.equal(t.listen_port, 51820)
+  assert.deepEqual(t.relays, ['cloud-1'])
+  assert.ok(t.relayed.some((r) => r.a === 'home-1' && r.b === 'office-1' && r.relay === 'cloud-1'))
+  const home = t.nodes.find((n) => n.name === 'home-1')
+  const up = home.peers.find((p) => p.name === 'cloud-1')
+  assert.equal(up.endpoint, '203.0.113.10:51820')
+  assert.deepEqual(up.allowed_ips, ['10.99.0.1/32', '10.99.0.4/32'])
+  assert.equal(up.keepalive, 20)
+  assert.deepEqual(up.dial, { via: 'public', address: '203.0.113.10:51820' })
+  assert.ok(!JSON.stringify(t).toLowerCase().includes('private'))
+  assert.equal(meshspec.Cluster.fromYaml(lab).wireguardTopology(), null)
+})
+

@@ -258,6 +258,19 @@ impl Cluster {
         Ok(out)
     }
 
+    /// The WireGuard topology when meshspec renders the mesh (`mesh.wireguard.manage: true`),
+    /// as plain dicts: `interface`, `listen_port`, `mtu`, `relays`, `relays_explicit`, `nodes`
+    /// (each with `name`, `addresses`, `lan_ips`, `forwards` and its `peers`: `name`,
+    /// `public_key`, `endpoint`, `dial`, `dials_in`, `dials_in_over_lan`, `allowed_ips`,
+    /// `keepalive`, `relays_for`), `relayed` (`a`, `b`, `relay`) and `unreachable` (MS822);
+    /// `None` for any other mesh. Public keys only: no private key is ever known here.
+    fn wireguard_topology<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        match self.inner.wireguard_topology() {
+            None => Ok(None),
+            Some(t) => json_to_py(py, &serde_json::to_value(t).unwrap_or_default()).map(Some),
+        }
+    }
+
     /// `PLAN.md`'s Mermaid diagrams (the cluster, then the MTU stack) as two fenced
     /// ` ```mermaid ` blocks: what `meshspec plan SPEC --format mermaid` prints.
     fn diagram(&self, py: Python<'_>) -> String {

@@ -324,3 +324,24 @@ def test_a_refused_spec_refuses_every_call_not_only_the_first():
         with pytest.raises(meshspec.SpecError):
             c.render()
     assert c._renders == 1
+
+
+def test_wireguard_topology_is_plain_data_with_public_keys_only():
+    from conftest import REPO
+
+    spec = (REPO / "tests/fixtures/valid/wireguard-managed-nat-relay.yaml").read_text()
+    c = meshspec.Cluster.from_yaml(spec)
+    t = c.wireguard_topology()
+    assert isinstance(t, dict)
+    assert t["interface"] == "wg0" and t["listen_port"] == 51820
+    assert t["relays"] == ["cloud-1"]
+    assert {"a": "home-1", "b": "office-1", "relay": "cloud-1"} in t["relayed"]
+    home = next(n for n in t["nodes"] if n["name"] == "home-1")
+    up = next(p for p in home["peers"] if p["name"] == "cloud-1")
+    assert up["endpoint"] == "203.0.113.10:51820"
+    assert up["allowed_ips"] == ["10.99.0.1/32", "10.99.0.4/32"]
+    assert up["keepalive"] == 20
+    assert up["dial"] == {"via": "public", "address": "203.0.113.10:51820"}
+    assert "private" not in repr(t).lower()
+    # any other mesh has none
+    assert meshspec.Cluster.from_yaml(MINIMAL_YAML).wireguard_topology() is None

@@ -76,6 +76,8 @@ pub enum Action {
     RestartK3s,
     /// Install the file, `systemctl daemon-reload`, restart tailscaled.
     RestartTailscaled,
+    /// Install the WireGuard config and reload `wg-quick@<iface>` (`wg syncconf`), before k3s.
+    ReloadWireguard,
     /// Install the file and replace meshspec's block in `/etc/environment` (`install.sh` does both).
     Environment,
     /// Run the node's firewall script again; no restart.
@@ -106,6 +108,7 @@ impl Action {
             Action::RerunInstall => "re-run install.sh",
             Action::RestartK3s => "daemon-reload, restart k3s",
             Action::RestartTailscaled => "daemon-reload, restart tailscaled",
+            Action::ReloadWireguard => "reload wg-quick (wg syncconf), before k3s",
             Action::Environment => "update /etc/environment (install.sh)",
             Action::Firewall => "re-run the firewall script (no restart)",
             Action::LabelsTaints => "run labels-taints.sh",
@@ -562,6 +565,8 @@ fn node_action(path: &str, node: &str) -> Action {
         Action::RestartK3s
     } else if rel.starts_with("etc/systemd/system/tailscaled.service") {
         Action::RestartTailscaled
+    } else if rel.starts_with("etc/wireguard/") && rel.ends_with(".conf") {
+        Action::ReloadWireguard
     } else if rel == crate::render::install::ENVIRONMENT_D {
         Action::Environment
     } else {
@@ -783,6 +788,21 @@ fn node_steps(
     }
     if has(Action::RestartTailscaled) {
         steps.push("`sudo systemctl daemon-reload && sudo systemctl restart tailscaled` from a console that does not run over the mesh (the mesh drops for a moment on this node)".to_owned());
+    }
+    if !rerun {
+        // install.sh reloads the interface itself; without it, the config alone changed
+        for f in files
+            .iter()
+            .filter(|f| f.action == Action::ReloadWireguard && f.change != Change::Removed)
+        {
+            let iface = f
+                .path
+                .rsplit('/')
+                .next()
+                .and_then(|c| c.strip_suffix(".conf"))
+                .unwrap_or("wg0");
+            steps.push(format!("`sudo systemctl reload wg-quick@{iface}.service`: `wg syncconf` with `wg-quick strip`, so the peers change without taking `{iface}` down; if its `[Interface]` lines changed (Address, ListenPort, MTU), `sudo systemctl restart wg-quick@{iface}.service` instead, from a console that does not run over the mesh"));
+        }
     }
     if restart && !rerun {
         steps.push(format!(

@@ -132,6 +132,9 @@ codes! {
     CiliumVersion = 706, "MS706", "cilium-version", Error, "a chart version outside the supported range";
     TailscaleUdpGroTunnel = 707, "MS707", "tailscale-udp-gro-tunnel", Warning, "VXLAN or Geneve between nodes inside Tailscale: tailscaled 1.54+ coalesces received UDP packets on its TUN device and the kernel's vxlan/geneve drivers lose all but the first of a batch (tailscale#11026); the bundle persists `TS_TUN_DISABLE_UDP_GRO=true` for tailscaled";
     MeshAcl = 801, "MS801", "mesh-acl", Info, "the ports the mesh policy must allow between nodes (6443/tcp to servers, 10250/tcp, 8472/udp or 6081/udp, 4240/tcp and ICMP for Cilium health, 2379-2380/tcp between servers); help renders a Tailscale ACL snippet and firewall commands";
+    WgPublicKey = 820, "MS820", "wg-public-key", Error, "a node has no `wireguard.public_key`, or it is not 32 bytes of base64";
+    WgDuplicateKey = 821, "MS821", "wg-duplicate-key", Error, "two nodes share a public key";
+    WgUnreachablePair = 822, "MS822", "wg-unreachable-pair", Error, "two nodes cannot reach each other directly (both behind NAT, or no endpoint) and no relay can serve them; names the pair";
     WgPortClash = 823, "MS823", "wg-port-clash", Error, "the mesh's listen port and flannel `wireguard-native`'s port are the same UDP port on a node";
     EtcdNodeIpChange = 901, "MS901", "etcd-node-ip-change", Error, "a server's node-ip changes after the cluster exists: etcd keeps the old peer address (the seed's \"etcd IP conflict\"); help: keep node-ip, add advertise-address";
     CidrChange = 902, "MS902", "cidr-change", Error, "cluster_cidr, service_cidr or node_cidr_mask changes: needs a rebuilt cluster";
@@ -213,7 +216,7 @@ mod tests {
             assert!(seen.insert(c.number()), "duplicate {c}");
             assert_eq!(Code::lookup(c.slug()), Some(*c));
         }
-        assert_eq!(Code::ALL.len(), 86);
+        assert_eq!(Code::ALL.len(), 89);
     }
 
     #[test]

@@ -76,6 +76,7 @@ pub mod secrets;
 pub mod spec;
 pub mod suggest;
 pub mod upgrade;
+pub mod wireguard;
 pub mod yaml;
 
 pub use cluster::Cluster;

@@ -274,7 +274,7 @@ pub const TAILSCALE_PORT: u16 = 41641;
 pub const WIREGUARD_PORT: u16 = 51820;
 
 /// The mesh's own listen port on the underlay: 41641/udp for Tailscale and Headscale,
-/// 51820/udp for WireGuard and NetBird. It is dialed by the mesh peers' public endpoints, which
+/// 51820/udp for NetBird, `mesh.wireguard.listen_port` (default 51820/udp) for WireGuard. It is dialed by the mesh peers' public endpoints, which
 /// the spec does not know, so it is open to every source, and never closed.
 #[must_use]
 pub fn mesh_port(c: &Cluster) -> Port {
@@ -292,7 +292,10 @@ pub fn mesh_port(c: &Cluster) -> Port {
         )
     } else {
         (
-            WIREGUARD_PORT,
+            c.mesh
+                .wireguard
+                .as_ref()
+                .map_or(WIREGUARD_PORT, |w| w.listen_port),
             "WireGuard listen port",
             "wg(8), wg-quick(8): ListenPort; 51820 by convention",
         )
@@ -303,7 +306,11 @@ pub fn mesh_port(c: &Cluster) -> Port {
         from: port,
         to: port,
         why,
-        when: "always, on the underlay, from any address",
+        when: if c.mesh.managed_wireguard().is_some() {
+            "always, on the underlay, from the peers that dial the node (PLAN.md: WireGuard topology)"
+        } else {
+            "always, on the underlay, from any address"
+        },
         cite,
     }
 }

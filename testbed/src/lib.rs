@@ -989,25 +989,49 @@ impl Testbed {
             .into_iter()
             .flat_map(|(proto, a, b)| (a..=b).map(move |port| (proto, port)))
             .collect();
+        // a WireGuard mesh meshspec renders closes its listen port too, except where peers of
+        // other sites dial a public endpoint (open to any source there)
+        let mesh = ports::mesh_port(c);
         let mut out = Vec::new();
         for o in &self.outsiders {
-            self.outsider_probes(o, &closed, &mut out);
+            self.outsider_probes(
+                o,
+                &|node| {
+                    closed
+                        .iter()
+                        .copied()
+                        .filter(|&(proto, port)| {
+                            !(proto == mesh.proto
+                                && port == mesh.from
+                                && firewall::mesh_port_open_to_anyone(c, node))
+                        })
+                        .collect()
+                },
+                &mut out,
+            );
         }
         out
     }
 
     /// The probes that must always pass, from every outsider: SSH on every address it
-    /// reaches, and the mesh's port on the underlay (LAN and internet) addresses.
+    /// reaches, and the mesh's port on the underlay (LAN and internet) addresses of the nodes
+    /// that accept it from anyone ([`firewall::mesh_port_open_to_anyone`]).
     #[must_use]
     pub fn never_cut(&self, c: &Cluster) -> Vec<(String, Probe)> {
         let mesh = ports::mesh_port(c);
         let mut out = Vec::new();
         for o in self.outsiders.iter().filter(|o| !o.spoofs_pod) {
-            let mut ports = vec![(Proto::Tcp, SSH_PORT)];
-            if o.segment != Segment::Mesh {
-                ports.push((mesh.proto, mesh.from));
-            }
-            self.outsider_probes(o, &ports, &mut out);
+            self.outsider_probes(
+                o,
+                &|node| {
+                    let mut ports = vec![(Proto::Tcp, SSH_PORT)];
+                    if o.segment != Segment::Mesh && firewall::mesh_port_open_to_anyone(c, node) {
+                        ports.push((mesh.proto, mesh.from));
+                    }
+                    ports
+                },
+                &mut out,
+            );
         }
         out
     }
@@ -1017,17 +1041,18 @@ impl Testbed {
     fn outsider_probes(
         &self,
         o: &Outsider,
-        ports: &[(Proto, u16)],
+        ports_of: &dyn Fn(&str) -> Vec<(Proto, u16)>,
         out: &mut Vec<(String, Probe)>,
     ) {
         for n in &self.nodes {
+            let ports = ports_of(&n.name);
             for dst in self.facing(o, n) {
                 let src = o
                     .addrs
                     .iter()
                     .find(|a| a.is_ipv4() == dst.is_ipv4())
                     .copied();
-                for &(proto, port) in ports {
+                for &(proto, port) in &ports {
                     out.push((
                         format!(
                             "{} -> {} {dst} {}",

@@ -154,6 +154,8 @@ class Cluster:
     def plan_from(self, old: Cluster) -> dict[str, Any]: ...
     def diagram(self) -> str:
         """PLAN.md's Mermaid diagrams (the cluster, then the MTU stack) as fenced blocks."""
+    def wireguard_topology(self) -> dict[str, Any] | None:
+        """The WireGuard topology (peers, endpoints, AllowedIPs, relays) when meshspec renders the mesh, else None."""
 
 def explain(code: str) -> str: ...
 def lint(

@@ -29,7 +29,9 @@ use crate::spec::{
     TunnelProtocol,
 };
 
-pub use model::{Cilium, Cni, Flannel, K3s, Mesh, Network, Node, NodeIpMode, Proxy, Site};
+pub use model::{
+    Cilium, Cni, Flannel, K3s, Mesh, Network, Node, NodeIpMode, Proxy, Site, Wireguard,
+};
 
 /// GPU vendors `nodes[].gpu.vendor` accepts.
 pub const GPU_VENDORS: &[&str] = &["nvidia", "amd", "intel"];
@@ -83,6 +85,8 @@ pub struct Cluster {
     pub(crate) ports_cache: std::sync::OnceLock<Vec<crate::ports::Port>>,
     /// The smallest pod MTU, computed once (the plan, verify.sh and the rules use it).
     pub(crate) pod_mtu_cache: std::sync::OnceLock<u32>,
+    /// The WireGuard topology, computed once (rules, rendered files, plan).
+    wg_topology_cache: std::sync::OnceLock<Option<crate::wireguard::Topology>>,
 }
 
 impl Cluster {
@@ -130,8 +134,10 @@ impl Cluster {
                 name: s.name.clone(),
                 subnets: s.subnets.clone(),
                 mtu: s.mtu.unwrap_or(1500),
+                nat: s.nat.unwrap_or(false),
             })
             .collect();
+        wireguard_node_fields(&spec, &mesh, &mut resolution);
         let cni = resolve_cni(&spec, &mesh, &mut resolution);
         let mut cluster = Cluster {
             name: spec.name.clone(),
@@ -149,6 +155,7 @@ impl Cluster {
             no_proxy_cache: std::sync::OnceLock::new(),
             ports_cache: std::sync::OnceLock::new(),
             pod_mtu_cache: std::sync::OnceLock::new(),
+            wg_topology_cache: std::sync::OnceLock::new(),
             spec,
             spans,
         };
@@ -181,6 +188,25 @@ impl Cluster {
             Some(p) => d.at(p.line, p.column),
             None => d,
         }
+    }
+
+    /// Who peers with whom, over which address, and who relays for whom, when meshspec
+    /// renders a plain WireGuard mesh (`mesh.wireguard.manage: true`); `None` otherwise.
+    ///
+    /// ```
+    /// use meshspec::Cluster;
+    /// let c = Cluster::from_yaml("version: 1\nname: lab\nmesh: {provider: wireguard, ipv4_range: 10.99.0.0/24, wireguard: {manage: true}}\nnodes:\n  - {name: a, role: server, mesh_ip: 10.99.0.1, public_endpoint: 203.0.113.1}\n  - {name: b, role: agent, mesh_ip: 10.99.0.2}\n").unwrap();
+    /// let t = c.wireguard_topology().unwrap();
+    /// let b = t.node("b").unwrap();
+    /// assert_eq!(b.peers[0].endpoint.as_deref(), Some("203.0.113.1:51820"));
+    /// assert_eq!(b.peers[0].allowed_ips, ["10.99.0.1/32"]);
+    /// assert_eq!(b.peers[0].keepalive, Some(25)); // `a` cannot dial `b`
+    /// ```
+    #[must_use]
+    pub fn wireguard_topology(&self) -> Option<&crate::wireguard::Topology> {
+        self.wg_topology_cache
+            .get_or_init(|| crate::wireguard::topology::compute(self))
+            .as_ref()
     }
 
     /// The node with this name.
@@ -381,6 +407,97 @@ fn resolve_mesh(spec: &Spec, diags: &mut Vec<Diagnostic>) -> Mesh {
         tag_owners: resolve_tag_owners(m, provider, diags),
         admins: resolve_admins(m, provider, diags),
         groups: resolve_groups(m, provider, diags),
+        wireguard: resolve_wireguard(m, provider, diags),
+    }
+}
+
+/// `mesh.wireguard`, with its defaults, for a plain WireGuard mesh. Like `cni.cilium` beside
+/// flannel, a block or key that does not apply to the mesh is refused (MS003) rather than
+/// ignored: `mesh.wireguard` on another provider, and the keys that only shape the rendered
+/// configs (`keepalive`, `relays`) without `manage: true`. `listen_port` applies either way
+/// (the firewall opens it, MS823 compares it with flannel's).
+fn resolve_wireguard(
+    m: &crate::spec::MeshSpec,
+    provider: Provider,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<model::Wireguard> {
+    if provider != Provider::Wireguard {
+        if m.wireguard.is_some() {
+            diags.push(
+                Diagnostic::new(
+                    crate::code::Code::InvalidValue,
+                    "mesh.wireguard",
+                    format!(
+                        "`mesh.wireguard` is set but `mesh.provider` is `{}`",
+                        provider.word()
+                    ),
+                )
+                .with_help("add `provider: wireguard`, or remove the `wireguard:` block"),
+            );
+        }
+        return None;
+    }
+    let w = m.wireguard.clone().unwrap_or_default();
+    let manage = w.manage.unwrap_or(false);
+    if !manage {
+        for (key, set) in [
+            ("keepalive", w.keepalive.is_some()),
+            ("relays", w.relays.is_some()),
+        ] {
+            if set {
+                diags.push(
+                    Diagnostic::new(
+                        crate::code::Code::InvalidValue,
+                        format!("mesh.wireguard.{key}"),
+                        format!("`mesh.wireguard.{key}` is set but `mesh.wireguard.manage` is not `true`: it only shapes the WireGuard configs meshspec renders"),
+                    )
+                    .with_help(format!("add `manage: true` to let meshspec render the configs, or remove `{key}`")),
+                );
+            }
+        }
+    }
+    Some(model::Wireguard {
+        manage,
+        listen_port: w
+            .listen_port
+            .unwrap_or(crate::wireguard::DEFAULT_LISTEN_PORT),
+        keepalive: w.keepalive.unwrap_or(crate::wireguard::DEFAULT_KEEPALIVE),
+        relays: w.relays,
+    })
+}
+
+/// `nodes[].public_endpoint` and `nodes[].wireguard` apply only to a WireGuard mesh meshspec
+/// renders (`provider: wireguard`, `manage: true`); elsewhere they are refused (MS003).
+fn wireguard_node_fields(spec: &Spec, mesh: &Mesh, diags: &mut Vec<Diagnostic>) {
+    if mesh.managed_wireguard().is_some() {
+        return;
+    }
+    let why = if mesh.provider == Provider::Wireguard {
+        "`mesh.wireguard.manage` is not `true`".to_owned()
+    } else {
+        format!("`mesh.provider` is `{}`", mesh.provider.word())
+    };
+    let help = if mesh.provider == Provider::Wireguard {
+        "add `mesh: {wireguard: {manage: true}}` to let meshspec render the WireGuard configs, or remove it"
+    } else {
+        "it applies to a plain WireGuard mesh that meshspec renders (`provider: wireguard`, `wireguard: {manage: true}`): remove it"
+    };
+    for (i, n) in spec.nodes.iter().enumerate() {
+        for (key, set) in [
+            ("public_endpoint", n.public_endpoint.is_some()),
+            ("wireguard", n.wireguard.is_some()),
+        ] {
+            if set {
+                diags.push(
+                    Diagnostic::new(
+                        crate::code::Code::InvalidValue,
+                        format!("nodes[{i}].{key}"),
+                        format!("`nodes[{i}].{key}` is set but {why}"),
+                    )
+                    .with_help(help),
+                );
+            }
+        }
     }
 }
 

@@ -79,6 +79,21 @@ pub struct Mesh {
     pub admins: Vec<String>,
     /// Group definitions rendered into the policy (`mesh.groups`).
     pub groups: std::collections::BTreeMap<String, Vec<String>>,
+    /// Plain WireGuard settings, with every default filled in (`provider: wireguard` only).
+    pub wireguard: Option<Wireguard>,
+}
+
+/// `mesh.wireguard`, resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Wireguard {
+    /// Whether meshspec renders the nodes' `wg-quick` configs.
+    pub manage: bool,
+    /// The UDP port of the mesh interface on every node.
+    pub listen_port: u16,
+    /// `PersistentKeepalive` (seconds) of nodes behind NAT.
+    pub keepalive: u16,
+    /// The relays the spec names (`None`: the servers with a public endpoint).
+    pub relays: Option<Vec<String>>,
 }
 
 impl Mesh {
@@ -116,6 +131,12 @@ impl Mesh {
         }
     }
 
+    /// The WireGuard settings when meshspec renders the mesh (`manage: true`).
+    #[must_use]
+    pub fn managed_wireguard(&self) -> Option<&Wireguard> {
+        self.wireguard.as_ref().filter(|w| w.manage)
+    }
+
     /// Whether the mesh is Tailscale's client (Tailscale or Headscale).
     #[must_use]
     pub fn is_tailscale(&self) -> bool {
@@ -132,6 +153,8 @@ pub struct Site {
     pub subnets: Vec<Cidr>,
     /// Its underlay MTU (default 1500).
     pub mtu: u32,
+    /// Whether nothing outside the site can open a connection to its nodes.
+    pub nat: bool,
 }
 
 /// The CNI, resolved.
@@ -323,6 +346,10 @@ pub struct Node {
     /// Its proxy: its own `proxy`, else its site's, else the cluster-wide one (`none` at any
     /// level: `None`).
     pub proxy: Option<Proxy>,
+    /// Where nodes of other sites reach its WireGuard interface (plain WireGuard).
+    pub public_endpoint: Option<crate::wireguard::Endpoint>,
+    /// Its WireGuard public key (plain WireGuard with `manage: true`).
+    pub wireguard_public_key: Option<String>,
 }
 
 impl Node {

@@ -160,6 +160,8 @@ pub(super) fn resolve_nodes(c: &mut Cluster) {
             init: Some(i) == first_server,
             gpu: n.gpu.is_some(),
             proxy,
+            public_endpoint: n.public_endpoint.clone(),
+            wireguard_public_key: n.wireguard.as_ref().and_then(|w| w.public_key.clone()),
         });
     }
 

@@ -543,7 +543,9 @@ fn node_spec(
         labels,
         taints,
         gpu: None,
+        public_endpoint: None,
         proxy: None,
+        wireguard: None,
     }
 }
 
@@ -567,6 +569,7 @@ fn sites(nodes: &mut [NodeSpec], todos: &mut Vec<Todo>) -> Vec<SiteSpec> {
                     name: name.clone(),
                     subnets: vec![subnet],
                     mtu: None,
+                    nat: None,
                     proxy: None,
                 });
                 name

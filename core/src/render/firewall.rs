@@ -36,6 +36,9 @@ use crate::spec::{FlannelBackend, TunnelProtocol};
 
 /// The chain the scripts own (one in `filter` for IPv4, one for IPv6).
 pub const CHAIN: &str = "MESHSPEC-INPUT";
+/// The forward chain of a WireGuard mesh meshspec renders (jumped to first from `FORWARD`;
+/// it accepts what a relay forwards between peers, and is empty on other nodes).
+pub const FORWARD_CHAIN: &str = "MESHSPEC-FORWARD";
 /// The bundle path of the shared address list.
 pub const PEERS_PATH: &str = "cluster/firewall/peers.txt";
 
@@ -50,6 +53,12 @@ pub enum Group {
     LanNodes(usize),
     /// The LAN address(es) of the servers on that site.
     LanServers(usize),
+    /// Any source (a WireGuard mesh meshspec renders: peers behind NAT dial this node's
+    /// public endpoint from addresses the spec cannot know). Never in `peers.txt`.
+    Anywhere,
+    /// Packets forwarded between the mesh's peers on the mesh interface (a WireGuard relay);
+    /// a rule of the forward chain [`FORWARD_CHAIN`], not of [`CHAIN`]. Never in `peers.txt`.
+    MeshForward,
 }
 
 impl Group {
@@ -61,6 +70,8 @@ impl Group {
             Group::MeshServers => "mesh-servers".to_owned(),
             Group::LanNodes(i) => format!("lan-nodes-{i}"),
             Group::LanServers(i) => format!("lan-servers-{i}"),
+            Group::Anywhere => "anywhere".to_owned(),
+            Group::MeshForward => "mesh-forward".to_owned(),
         }
     }
 }
@@ -149,7 +160,56 @@ pub fn rules(c: &Cluster, n: &Node) -> Vec<Rule> {
             });
         }
     }
+    wireguard_rules(c, n, site, &mut out);
     out.into_iter().collect()
+}
+
+/// With a WireGuard mesh meshspec renders, the listen port is opened to exactly the peers that
+/// dial this node ([`crate::wireguard::topology::NodeTopology::inbound`]): the nodes of its site
+/// by LAN address, and any source when a peer of another site dials its public endpoint (from
+/// a NAT address the spec cannot know). A relay forwards between peers on the mesh interface.
+fn wireguard_rules(c: &Cluster, n: &Node, site: Option<usize>, out: &mut BTreeSet<Rule>) {
+    let Some(me) = c
+        .wireguard_topology()
+        .and_then(|t| t.node(&n.name).map(|m| (t, m)))
+    else {
+        return;
+    };
+    let (t, me) = me;
+    let port = ports::mesh_port(c);
+    let (lan, anywhere) = me.inbound(t);
+    if anywhere {
+        out.insert(Rule {
+            port: port.clone(),
+            from: Group::Anywhere,
+            iface: None,
+        });
+    } else if let (false, Some(i)) = (lan.is_empty(), site) {
+        out.insert(Rule {
+            port: port.clone(),
+            from: Group::LanNodes(i),
+            iface: None,
+        });
+    }
+    if me.forwards {
+        out.insert(Rule {
+            port,
+            from: Group::MeshForward,
+            iface: Some(c.mesh.interface.clone()),
+        });
+    }
+}
+
+/// Whether `node`'s script accepts the mesh's listen port from any source: always for a mesh
+/// meshspec does not render (its peers' endpoints are unknown), and with a WireGuard mesh
+/// meshspec renders only where peers of other sites dial the node's public endpoint;
+/// elsewhere the port is open to the dialing peers only and closed to everyone else.
+#[must_use]
+pub fn mesh_port_open_to_anyone(c: &Cluster, node: &str) -> bool {
+    match c.wireguard_topology() {
+        None => true,
+        Some(t) => t.node(node).is_some_and(|n| n.inbound(t).1),
+    }
 }
 
 /// Whether some node's mesh address is unknown (vpn-auth: k3s brings the node onto the tailnet
@@ -275,6 +335,12 @@ pub fn closed_ports(c: &Cluster) -> Vec<(Proto, u16, u16)> {
         .filter(|p| p.proto != Proto::Icmp)
         .map(|p| (p.proto, p.from, p.to))
         .collect();
+    // a WireGuard mesh meshspec renders knows who dials each node: its port is closed to
+    // everyone else too
+    if c.mesh.managed_wireguard().is_some() {
+        let m = ports::mesh_port(c);
+        out.push((m.proto, m.from, m.to));
+    }
     out.sort_unstable();
     out.dedup();
     out
@@ -386,6 +452,8 @@ fn describe_group(c: &Cluster, g: Group) -> String {
         }
         Group::MeshNodes => "every node's mesh address".to_owned(),
         Group::MeshServers => "the servers' mesh addresses".to_owned(),
+        Group::Anywhere => "any source (peers at other sites dial this node's public endpoint from NAT addresses the spec cannot know)".to_owned(),
+        Group::MeshForward => "the mesh's peers, forwarded between them (this node relays)".to_owned(),
         Group::LanNodes(i) | Group::LanServers(i) => format!(
             "the {} LAN addresses on site `{}`",
             if matches!(g, Group::LanNodes(_)) {
@@ -395,6 +463,34 @@ fn describe_group(c: &Cluster, g: Group) -> String {
             },
             c.sites.get(i).map_or("?", |s| s.name.as_str())
         ),
+    }
+}
+
+/// The listen port of a WireGuard mesh meshspec renders, opened to the rules' sources only
+/// (LAN peers come from `peers.txt` with the other LAN rules), and a relay's forwarding.
+fn wireguard_body(s: &mut String, c: &Cluster, rules: &[Rule], mesh: &Port) {
+    let _ = writeln!(
+        s,
+        "# {}: {}, only from the peers that dial this node ({})",
+        mesh.spec(),
+        mesh.why,
+        comment(mesh.cite)
+    );
+    if rules.iter().any(|r| r.from == Group::Anywhere) {
+        s.push_str("# peers at other sites dial this node's public endpoint from NAT addresses the spec cannot know: any source\n");
+        let _ = writeln!(
+            s,
+            "for f in 4 6; do add \"$f\" {} -j ACCEPT; done",
+            port_args(mesh)
+        );
+    }
+    if rules.iter().any(|r| r.from == Group::MeshForward) {
+        let iface = quote(&c.mesh.interface);
+        let _ = writeln!(
+            s,
+            "# this node relays: packets between WireGuard peers come in and go out of {}\nprintf -- '-A %s -i %s -o %s -j ACCEPT\\n' \"$fchain\" {iface} {iface} >>\"$rules4\"\nprintf -- '-A %s -i %s -o %s -j ACCEPT\\n' \"$fchain\" {iface} {iface} >>\"$rules6\"",
+            comment(&c.mesh.interface)
+        );
     }
 }
 
@@ -419,18 +515,23 @@ pub fn body(c: &Cluster, rules: &[Rule]) -> String {
             r.port.spec(),
             r.port.why,
             describe_group(c, r.from),
-            r.iface
-                .as_ref()
-                .map_or_else(|| " (LAN)".to_owned(), |i| format!(" on {i}"))
+            match (&r.iface, r.from) {
+                (_, Group::Anywhere) => " on the underlay".to_owned(),
+                (Some(i), _) => format!(" on {i}"),
+                (None, _) => " (LAN)".to_owned(),
+            }
         );
         let _ = writeln!(s, "# {}", comment(&line));
     }
-    let _ = writeln!(
-        s,
-        "#   {} ({}) from anywhere: the mesh's own port is never cut",
-        mesh.spec(),
-        mesh.why
-    );
+    let managed = c.mesh.managed_wireguard().is_some();
+    if !managed {
+        let _ = writeln!(
+            s,
+            "#   {} ({}) from anywhere: the mesh's own port is never cut",
+            mesh.spec(),
+            mesh.why
+        );
+    }
     let _ = writeln!(
         s,
         "#   everything from the pod and service networks ({}) on the CNI's devices only ({})",
@@ -459,11 +560,25 @@ pub fn body(c: &Cluster, rules: &[Rule]) -> String {
             .join(", ")
     );
     s.push_str("# It leaves alone: default policies, SSH (22), ICMP from non-nodes, every other port and every rule it did not add;\n# established and related traffic goes back to INPUT. Rules are not persisted: save them with your distribution's tool.\n");
+    if managed {
+        let _ = writeln!(
+            s,
+            "# Chain {FORWARD_CHAIN} (filter), jumped to first from FORWARD: it accepts what a relay forwards between\n# WireGuard peers on {iface} (in and out of {iface}), and is empty on a node that relays for nobody.",
+            iface = comment(&c.mesh.interface)
+        );
+    }
     s.push_str("set -eu\n");
     let _ = writeln!(s, "chain={CHAIN}");
-    s.push_str(
-        "if [ \"${1:-}\" = --remove ]; then\n  for cmd in iptables ip6tables; do\n    command -v \"$cmd\" >/dev/null 2>&1 || continue\n    while \"$cmd\" -w -D INPUT -j \"$chain\" 2>/dev/null; do :; done\n    \"$cmd\" -w -F \"$chain\" 2>/dev/null || true\n    \"$cmd\" -w -X \"$chain\" 2>/dev/null || true\n  done\n  exit 0\nfi\n",
-    );
+    if managed {
+        let _ = writeln!(s, "fchain={FORWARD_CHAIN}");
+        s.push_str(
+            "if [ \"${1:-}\" = --remove ]; then\n  for cmd in iptables ip6tables; do\n    command -v \"$cmd\" >/dev/null 2>&1 || continue\n    while \"$cmd\" -w -D INPUT -j \"$chain\" 2>/dev/null; do :; done\n    while \"$cmd\" -w -D FORWARD -j \"$fchain\" 2>/dev/null; do :; done\n    for ch in \"$chain\" \"$fchain\"; do\n      \"$cmd\" -w -F \"$ch\" 2>/dev/null || true\n      \"$cmd\" -w -X \"$ch\" 2>/dev/null || true\n    done\n  done\n  exit 0\nfi\n",
+        );
+    } else {
+        s.push_str(
+            "if [ \"${1:-}\" = --remove ]; then\n  for cmd in iptables ip6tables; do\n    command -v \"$cmd\" >/dev/null 2>&1 || continue\n    while \"$cmd\" -w -D INPUT -j \"$chain\" 2>/dev/null; do :; done\n    \"$cmd\" -w -F \"$chain\" 2>/dev/null || true\n    \"$cmd\" -w -X \"$chain\" 2>/dev/null || true\n  done\n  exit 0\nfi\n",
+        );
+    }
     s.push_str("[ $# -eq 0 ] || { echo \"usage: sh $0 [--remove]\" >&2; exit 2; }\n");
     // every tool is checked before the first change: a missing ip6tables would otherwise leave
     // the IPv4 half applied
@@ -486,18 +601,22 @@ pub fn body(c: &Cluster, rules: &[Rule]) -> String {
     s.push_str(
         "for f in 4 6; do add \"$f\" -m conntrack --ctstate ESTABLISHED,RELATED -j RETURN; done\n",
     );
-    let _ = writeln!(
-        s,
-        "# {}: {} ({})",
-        mesh.spec(),
-        mesh.why,
-        comment(mesh.cite)
-    );
-    let _ = writeln!(
-        s,
-        "for f in 4 6; do add \"$f\" {} -j ACCEPT; done",
-        port_args(&mesh)
-    );
+    if managed {
+        wireguard_body(&mut s, c, rules, &mesh);
+    } else {
+        let _ = writeln!(
+            s,
+            "# {}: {} ({})",
+            mesh.spec(),
+            mesh.why,
+            comment(mesh.cite)
+        );
+        let _ = writeln!(
+            s,
+            "for f in 4 6; do add \"$f\" {} -j ACCEPT; done",
+            port_args(&mesh)
+        );
+    }
     s.push_str("# pods and services: only on the CNI's devices\n");
     for cidr in &cluster {
         let f = match cidr.family() {
@@ -515,7 +634,11 @@ pub fn body(c: &Cluster, rules: &[Rule]) -> String {
         }
     }
     s.push_str("# the peers, from peers.txt\nwhile read -r group addr; do\n  case $group in ''|'#'*) continue ;; esac\n  case $addr in ''|*[!0-9A-Fa-f.:/]*) echo \"firewall: bad address in $peers: $addr\" >&2; exit 1 ;; esac\n  case $addr in *:*) f=6 ;; *) f=4 ;; esac\n  case $group in\n");
-    let mut groups: Vec<Group> = rules.iter().map(|r| r.from).collect();
+    let mut groups: Vec<Group> = rules
+        .iter()
+        .map(|r| r.from)
+        .filter(|g| !matches!(g, Group::Anywhere | Group::MeshForward))
+        .collect();
     groups.sort_unstable();
     groups.dedup();
     for g in groups {
@@ -554,7 +677,11 @@ pub fn body(c: &Cluster, rules: &[Rule]) -> String {
             "for f in 4 6; do add \"$f\" -p {proto} --dport {range} -j DROP; done"
         );
     }
-    s.push_str("load() { cmd=$1; file=$2; { printf '*filter\\n:%s - [0:0]\\n' \"$chain\"; cat \"$file\"; printf 'COMMIT\\n'; } | \"$cmd-restore\" -w --noflush; \"$cmd\" -w -C INPUT -j \"$chain\" 2>/dev/null || \"$cmd\" -w -I INPUT 1 -j \"$chain\"; }\n");
+    if managed {
+        s.push_str("load() { cmd=$1; file=$2; { printf '*filter\\n:%s - [0:0]\\n:%s - [0:0]\\n' \"$chain\" \"$fchain\"; cat \"$file\"; printf 'COMMIT\\n'; } | \"$cmd-restore\" -w --noflush; \"$cmd\" -w -C INPUT -j \"$chain\" 2>/dev/null || \"$cmd\" -w -I INPUT 1 -j \"$chain\"; \"$cmd\" -w -C FORWARD -j \"$fchain\" 2>/dev/null || \"$cmd\" -w -I FORWARD 1 -j \"$fchain\"; }\n");
+    } else {
+        s.push_str("load() { cmd=$1; file=$2; { printf '*filter\\n:%s - [0:0]\\n' \"$chain\"; cat \"$file\"; printf 'COMMIT\\n'; } | \"$cmd-restore\" -w --noflush; \"$cmd\" -w -C INPUT -j \"$chain\" 2>/dev/null || \"$cmd\" -w -I INPUT 1 -j \"$chain\"; }\n");
+    }
     s.push_str("load iptables \"$rules4\"\nload ip6tables \"$rules6\"\n");
     s
 }

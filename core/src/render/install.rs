@@ -164,6 +164,16 @@ pub fn body(c: &Cluster, shape: &Shape) -> String {
             );
         }
     }
+    let wg_conf = shape.files.iter().any(|(p, _)| {
+        c.mesh.managed_wireguard().is_some() && *p == crate::render::wgquick::path(c)
+    });
+    if wg_conf {
+        // every tool before the first change
+        s.push_str("for tool in wg wg-quick; do
+  command -v \"$tool\" >/dev/null 2>&1 || { echo \"install.sh: $tool is not installed; nothing was changed (install wireguard-tools)\" >&2; exit 1; }
+done
+");
+    }
     // The installer rewrites the unit's env file from its own environment, so that file is
     // put in place after it has run.
     let (before, after): (Vec<_>, Vec<_>) = shape
@@ -172,6 +182,9 @@ pub fn body(c: &Cluster, shape: &Shape) -> String {
         .partition(|(p, _)| !p.ends_with(".service.env"));
     s.push_str("\n# 1. the rendered files\n");
     push_installs(&mut s, &before);
+    if wg_conf {
+        wireguard_section(&mut s, c, shape);
+    }
     s.push_str("\n# 2. the k3s installer (does not start k3s yet)\n");
     installer_section(&mut s, c, role, &after, shape.proxied);
     if !after.is_empty() {
@@ -197,6 +210,44 @@ pub fn body(c: &Cluster, shape: &Shape) -> String {
         s.push_str("echo 'install.sh: tailscaled reads TS_TUN_DISABLE_UDP_GRO (tailscale#11026, MS707) when it next starts: run sudo systemctl restart tailscaled from a console that does not run over Tailscale' >&2\n");
     }
     s
+}
+
+/// The WireGuard interface of a mesh meshspec renders: the node's private key, created here
+/// when missing and never in the bundle; the relay's forwarding sysctls; the interface up
+/// (or its peers synced, when it runs) before k3s starts.
+fn wireguard_section(s: &mut String, c: &Cluster, shape: &Shape) {
+    let iface = &c.mesh.interface;
+    let unit = quote(&format!("wg-quick@{iface}.service"));
+    let _ = write!(
+        s,
+        "\n# WireGuard: the private key stays on this node; it is created once, never copied into the bundle\n\
+         wg_key={key}\n\
+         if [ ! -f \"$wg_key\" ]; then\n  \
+         (umask 077; wg genkey > \"$wg_key.new\") && mv \"$wg_key.new\" \"$wg_key\"\n  \
+         echo \"install.sh: created the WireGuard private key $wg_key\" >&2\n\
+         fi\n\
+         chmod 600 \"$wg_key\"\n\
+         echo \"install.sh: this node's WireGuard public key (nodes[].wireguard.public_key in the spec): $(wg pubkey < \"$wg_key\")\"\n",
+        key = quote(&crate::render::wgquick::key_path(iface)),
+    );
+    if let Some((rel, _)) = shape
+        .files
+        .iter()
+        .find(|(p, _)| p == crate::render::wgquick::SYSCTL_PATH)
+    {
+        let _ = writeln!(
+            s,
+            "# this node relays between WireGuard peers: forwarding on now, and after reboots (sysctl.d)\nsysctl -q -p {}",
+            quote(&format!("/{rel}"))
+        );
+    }
+    // reload = `wg syncconf` with `wg-quick strip` (wg-quick@.service's ExecReload): peers change
+    // without taking the interface down; a unit that is not running is started
+    let _ = write!(
+        s,
+        "systemctl enable {unit}\n\
+         systemctl reload-or-restart {unit}\n"
+    );
 }
 
 /// The first server's token. On a node that already ran a k3s server (an imported cluster,
@@ -346,9 +397,15 @@ fn push_installs(s: &mut String, files: &[&(String, u32)]) {
     for (rel, mode) in files {
         let dest = format!("/{rel}");
         let dir = dest.rsplit_once('/').map_or("/", |(d, _)| d);
+        // WireGuard's directory holds the private key: kept at the mode wireguard-tools gives it
+        let dir_mode = if dir == "/etc/wireguard" {
+            "0700"
+        } else {
+            "0755"
+        };
         let _ = writeln!(
             s,
-            "install -d -m 0755 {}\ninstall -m {mode:04o} \"$here\"/{} {}",
+            "install -d -m {dir_mode} {}\ninstall -m {mode:04o} \"$here\"/{} {}",
             quote(dir),
             quote(rel),
             quote(&dest)

@@ -24,6 +24,7 @@ pub mod shell;
 pub mod systemd;
 pub mod upgrade;
 pub mod verify;
+pub mod wgquick;
 pub mod yaml_out;
 
 pub use bundle::{Bundle, File, RenderOptions};
@@ -115,6 +116,12 @@ impl Cluster {
             }
             if let Some(text) = dropin::tailscaled_dropin(self, n) {
                 files.push((dropin::TAILSCALED_DROPIN.to_owned(), text, MODE_FILE));
+            }
+            if let Some(text) = wgquick::conf(self, n) {
+                files.push((wgquick::path(self), text, MODE_PRIVATE));
+            }
+            if let Some(text) = wgquick::sysctl(self, n) {
+                files.push((wgquick::SYSCTL_PATH.to_owned(), text, MODE_FILE));
             }
             let modes: Vec<(String, u32)> = files.iter().map(|(p, _, m)| (p.clone(), *m)).collect();
             for (rel, text, mode) in files {

@@ -252,6 +252,7 @@ pub fn script(c: &Cluster) -> String {
          trap 'rm -f \"$live\" \"$expected\" \"$report\"' EXIT\n",
         comment(&c.name)
     );
+    wireguard_section(&mut s, c);
     nodes_section(&mut s, c, &nodes);
     if let Some(cil) = c.cni.cilium() {
         let want = format!("Network: Tunnel [{}]", cil.tunnel);
@@ -277,6 +278,70 @@ pub fn script(c: &Cluster) -> String {
     s.push_str("\nkubectl delete namespace \"$ns\" --wait=false >/dev/null 2>&1 || true\n");
     s.push_str("echo \"verify: $pass passed, $fail failed\"\n[ \"$fail\" -eq 0 ] || exit 1\n");
     s
+}
+
+/// A WireGuard mesh meshspec renders: `sudo sh verify.sh --wireguard <node>`, run on that
+/// node, pings every other node's mesh addresses (traffic that starts every handshake,
+/// through the relays too) and then checks `wg show <iface> latest-handshakes` for every
+/// direct peer, by public key. Without the argument the script runs its cluster checks from a
+/// machine with kubectl, as always.
+fn wireguard_section(s: &mut String, c: &Cluster) {
+    let Some(t) = c.wireguard_topology() else {
+        return;
+    };
+    let names: Vec<&str> = t.nodes.iter().map(|n| n.name.as_str()).collect();
+    let _ = write!(
+        s,
+        "\n# WireGuard ({iface}): run on each node as root: sudo sh verify.sh --wireguard <node>\n\
+         if [ \"${{1:-}}\" = --wireguard ]; then\n  \
+         iface={iface_q}\n  \
+         case ${{2:-}} in\n",
+        iface = comment(&t.interface),
+        iface_q = quote(&t.interface),
+    );
+    for n in &t.nodes {
+        let addrs: Vec<String> = c
+            .nodes
+            .iter()
+            .filter(|o| o.name != n.name)
+            .flat_map(|o| o.mesh_ips.iter().map(|ip| format!("{}={ip}", o.name)))
+            .collect();
+        let peers: Vec<String> = n
+            .peers
+            .iter()
+            .filter_map(|p| p.public_key.as_ref().map(|k| format!("{}={k}", p.name)))
+            .collect();
+        let _ = writeln!(
+            s,
+            "    {})\n      addrs={}\n      peers={} ;;",
+            quote(&n.name),
+            quote(&addrs.join(" ")),
+            quote(&peers.join(" "))
+        );
+    }
+    let _ = write!(
+        s,
+        "    *) echo {usage} >&2; exit 2 ;;\n  esac\n  \
+         command -v wg >/dev/null 2>&1 || {{ echo 'verify: wg is not installed (wireguard-tools)' >&2; exit 1; }}\n  \
+         echo \"== mesh addresses from $2 over $iface: expected ping replies\"\n  \
+         for a in $addrs; do\n    \
+         if ping -c 3 -W 2 \"${{a#*=}}\" >/dev/null 2>&1; then ok \"$2 -> ${{a%%=*}} ${{a#*=}}\"; else bad \"$2 -> ${{a%%=*}} ${{a#*=}}: expected replies, got none\"; fi\n  \
+         done\n  \
+         echo \"== wg show $iface latest-handshakes: expected a handshake with every direct peer\"\n  \
+         hs=$(wg show \"$iface\" latest-handshakes 2>&1) || {{ bad \"wg show $iface: $hs\"; hs=; }}\n  \
+         for p in $peers; do\n    \
+         t=$(printf '%s\\n' \"$hs\" | awk -v k=\"${{p#*=}}\" '$1 == k {{ print $2 }}')\n    \
+         if [ \"${{t:-0}}\" -gt 0 ]; then ok \"handshake with ${{p%%=*}}\"; else bad \"handshake with ${{p%%=*}}: expected one, got ${{t:-no such peer}}\"; fi\n  \
+         done\n  \
+         echo \"verify: $pass passed, $fail failed\"\n  \
+         [ \"$fail\" -eq 0 ] || exit 1\n  \
+         exit 0\n\
+         fi\n",
+        usage = quote(&format!(
+            "usage: sudo sh verify.sh --wireguard <node>, run on that node; nodes: {}",
+            names.join(" ")
+        )),
+    );
 }
 
 /// Up to this many nodes, every node gets test pods; beyond it, one node per site does.

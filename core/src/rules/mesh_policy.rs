@@ -37,9 +37,9 @@ pub(super) fn check(c: &Cluster, out: &mut Vec<Diagnostic>) {
 }
 
 /// MS823: flannel `wireguard-native` listens on 51820/udp (IPv4) and 51821/udp (IPv6) on every
-/// node (k3s docs, installation/requirements), the port a plain WireGuard mesh listens on by
-/// default (`mesh.wireguard.listen_port`, 51820; the spec has no other value yet): the second
-/// device to bind it fails, and whichever comes up first takes the other's traffic.
+/// node (k3s docs, installation/requirements), and a plain WireGuard mesh on
+/// `mesh.wireguard.listen_port` (default 51820): the second device to bind the same port
+/// fails, and whichever comes up first takes the other's traffic.
 fn port_clash(c: &Cluster, out: &mut Vec<Diagnostic>) {
     let Some(f) = c.cni.flannel() else { return };
     if c.mesh.provider != Provider::Wireguard || f.backend != FlannelBackend::WireguardNative {
@@ -53,7 +53,12 @@ fn port_clash(c: &Cluster, out: &mut Vec<Diagnostic>) {
         return;
     }
     let mesh = ports::mesh_port(c);
-    let clash = (51820..=51821).contains(&mesh.from);
+    // flannel's wireguard backend (flannel-io/flannel pkg/backend/wireguard/wireguard.go,
+    // `RegisterNetwork`, default mode `separate`): `flannel-wg` on `ListenPort` 51820 when the
+    // cluster has IPv4 pods, `flannel-wg-v6` on `ListenPortV6` 51821 when it has IPv6 pods
+    let families = c.network.families();
+    let clash = (mesh.from == 51820 && families.contains(&crate::cidr::Family::Ipv4))
+        || (mesh.from == 51821 && families.contains(&crate::cidr::Family::Ipv6));
     if !clash {
         return;
     }
@@ -62,10 +67,13 @@ fn port_clash(c: &Cluster, out: &mut Vec<Diagnostic>) {
             Code::WgPortClash,
             "cni.flannel.backend",
             format!(
-                "flannel `wireguard-native` listens on 51820/udp and 51821/udp on every node, and the WireGuard mesh `{}` listens on {}/udp: both cannot bind the same UDP port",
-                c.mesh.interface, mesh.from
+                "flannel `wireguard-native` listens on {}/udp on every node ({}), and the WireGuard mesh `{}` listens on {}/udp (`mesh.wireguard.listen_port`): both cannot bind the same UDP port",
+                mesh.from,
+                if mesh.from == 51820 { "`flannel-wg`, IPv4" } else { "`flannel-wg-v6`, IPv6" },
+                c.mesh.interface,
+                mesh.from
             ),
         )
-        .with_help("the mesh already encrypts node-to-node traffic: set `cni.flannel.backend: vxlan` (VXLAN over the mesh, no second WireGuard layer, 30 bytes more pod MTU)"),
+        .with_help("the mesh already encrypts node-to-node traffic: set `cni.flannel.backend: vxlan` (VXLAN over the mesh, no second WireGuard layer, 30 bytes more pod MTU); or move the mesh to another port with `mesh.wireguard.listen_port` (e.g. 51822)"),
     );
 }

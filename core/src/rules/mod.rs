@@ -18,6 +18,7 @@ mod one_round;
 pub use one_round::OneRound;
 mod reachability;
 mod versions;
+mod wireguard;
 
 use crate::cluster::Cluster;
 use crate::code::Code;
@@ -59,6 +60,7 @@ impl Cluster {
         cilium::check(self, &mut out);
         mesh_policy::check(self, &mut out);
         versions::check(self, &mut out);
+        wireguard::check(self, &mut out);
         if self.has_unresolved_references() {
             // a node whose site does not resolve sits nowhere: rules about who shares a site
             // with whom would only report the typo again, as something else
@@ -93,5 +95,6 @@ fn depends_on_sites(code: Code) -> bool {
             | Code::InterfaceOrdering
             | Code::CiliumTailscaleFwmark
             | Code::TailscaleUdpGroTunnel
+            | Code::WgUnreachablePair
     )
 }

@@ -77,6 +77,10 @@ pub enum Kind {
     AckCode,
     /// The word `none`, or a mapping with the keys of `proxy` (`sites[].proxy`, `nodes[].proxy`).
     ProxyOverride,
+    /// `host:port`, `[IPv6]:port` or a bare address or DNS name (`nodes[].public_endpoint`).
+    Endpoint,
+    /// A WireGuard public key: 44 characters of base64 ending in `=` (32 bytes).
+    WgKey,
 }
 
 /// One key of the spec.
@@ -316,6 +320,52 @@ pub const FIELDS: &[Field] = &[
         "{\"group:ops\": [alice@example.com]}"
     ),
     f!(
+        "mesh.wireguard",
+        Kind::Block,
+        false,
+        "none: the WireGuard interface is brought up by you",
+        "Plain WireGuard settings; used with `provider: wireguard`.",
+        ""
+    ),
+    f!(
+        "mesh.wireguard.manage",
+        Kind::Bool,
+        false,
+        "`false`: the interface is brought up by you, as before",
+        "`true`: meshspec renders each node's `wg-quick` config (peers, endpoints, relays), creates its key in `install.sh` and checks the mesh in `verify.sh`. The keys below except `listen_port` only apply then.",
+        "true"
+    ),
+    f!(
+        "mesh.wireguard.listen_port",
+        Kind::Int {
+            min: 1,
+            max: 65_535
+        },
+        false,
+        "51820",
+        "The UDP port of the mesh interface on every node.",
+        "51820"
+    ),
+    f!(
+        "mesh.wireguard.keepalive",
+        Kind::Int {
+            min: 1,
+            max: 65_535
+        },
+        false,
+        "25",
+        "`PersistentKeepalive` (seconds) of nodes behind NAT, which keeps their NAT mapping open.",
+        "25"
+    ),
+    f!(
+        "mesh.wireguard.relays",
+        Kind::List(&Kind::Label),
+        false,
+        "the servers that have a `public_endpoint`",
+        "Nodes that forward between peers that cannot reach each other directly (two NATed sites); each needs a `public_endpoint`.",
+        "[cloud-1]"
+    ),
+    f!(
         "sites",
         Kind::Blocks,
         false,
@@ -349,6 +399,14 @@ pub const FIELDS: &[Field] = &[
         "1500",
         "The underlay MTU of the site's links (1492 for PPPoE).",
         "1500"
+    ),
+    f!(
+        "sites[].nat",
+        Kind::Bool,
+        false,
+        "`false`",
+        "`true`: nothing outside the site can open a connection to its nodes (a home router's NAT); with a WireGuard mesh that meshspec renders, its nodes dial out and keep the mapping open.",
+        "false"
     ),
     f!(
         "sites[].proxy",
@@ -741,12 +799,36 @@ pub const FIELDS: &[Field] = &[
         "rtx3060"
     ),
     f!(
+        "nodes[].public_endpoint",
+        Kind::Endpoint,
+        false,
+        "none: only nodes of its own site reach it",
+        "Where nodes of other sites reach this node's WireGuard interface: `host:port`, `[IPv6]:port`, or an address or DNS name (the port is then `listen_port`). Plain WireGuard with `manage: true` only.",
+        "vpn.example.com:51820"
+    ),
+    f!(
         "nodes[].proxy",
         Kind::ProxyOverride,
         false,
         "its site's `proxy`, else the cluster-wide one",
         "Overrides the site's and the cluster's `proxy` for this node: a mapping with the keys of `proxy`, or `none` for no proxy settings. NO_PROXY and the MS5xx rules follow each node's own proxy.",
         "none"
+    ),
+    f!(
+        "nodes[].wireguard",
+        Kind::Block,
+        false,
+        "none",
+        "The node's WireGuard settings; plain WireGuard with `manage: true` only.",
+        ""
+    ),
+    f!(
+        "nodes[].wireguard.public_key",
+        Kind::WgKey,
+        false,
+        "none; required with `manage: true` (MS820)",
+        "The node's WireGuard public key (`wg pubkey` prints it). The private key never leaves the node: `install.sh` creates it, `PLAN.md` shows the bootstrap.",
+        "xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg="
     ),
 ];
 
@@ -813,6 +895,8 @@ fn type_words(kind: Kind) -> String {
         Kind::ChartLine => "chart line in quotes".to_owned(),
         Kind::AckCode => "rule code".to_owned(),
         Kind::ProxyOverride => "`none`, or a mapping like `proxy`".to_owned(),
+        Kind::Endpoint => "`host:port`, or an address".to_owned(),
+        Kind::WgKey => "WireGuard public key (base64)".to_owned(),
     }
 }
 
@@ -877,6 +961,14 @@ fn kind_schema(kind: Kind, path: &str) -> Value {
             {"const": "none"},
             object_schema("proxy")
         ]}),
+        Kind::Endpoint => json!({
+            "type": "string",
+            "pattern": "^(\\[[0-9a-fA-F:.]+\\](:[0-9]{1,5})?|[0-9a-fA-F]*:[0-9a-fA-F:.]*|[A-Za-z0-9.-]+(:[0-9]{1,5})?)$"
+        }),
+        Kind::WgKey => json!({
+            "type": "string",
+            "pattern": "^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$"
+        }),
     }
 }
 

@@ -156,6 +156,27 @@ pub struct MeshSpec {
     /// Group definitions rendered into the policy: `group:<name>` to its users.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub groups: Option<BTreeMap<String, Vec<String>>>,
+    /// Plain WireGuard settings (`provider: wireguard`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wireguard: Option<WireguardSpec>,
+}
+
+/// `mesh.wireguard`: a plain WireGuard mesh, and whether meshspec renders its configs.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct WireguardSpec {
+    /// `true`: meshspec renders each node's `wg-quick` config (default `false`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub manage: Option<bool>,
+    /// The UDP port of the mesh interface on every node (default 51820).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen_port: Option<u16>,
+    /// `PersistentKeepalive` (seconds) of nodes behind NAT (default 25).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub keepalive: Option<u16>,
+    /// Nodes that forward between peers that cannot reach each other (default: the servers
+    /// with a `public_endpoint`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub relays: Option<Vec<String>>,
 }
 
 impl MeshSpec {
@@ -181,6 +202,9 @@ pub struct SiteSpec {
     /// Its underlay MTU.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mtu: Option<u32>,
+    /// Whether nothing outside the site can open a connection to its nodes (home NAT).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nat: Option<bool>,
     /// Overrides the cluster-wide proxy for this site's nodes.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub proxy: Option<ProxyOverride>,
@@ -376,9 +400,23 @@ pub struct NodeSpec {
     /// A GPU.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub gpu: Option<GpuSpec>,
+    /// Where nodes of other sites reach this node's WireGuard interface (plain WireGuard).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub public_endpoint: Option<crate::wireguard::Endpoint>,
     /// Overrides the site's or the cluster's proxy for this node.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub proxy: Option<ProxyOverride>,
+    /// The node's WireGuard settings (plain WireGuard with `manage: true`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wireguard: Option<NodeWireguardSpec>,
+}
+
+/// `nodes[].wireguard`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct NodeWireguardSpec {
+    /// The node's public key (base64, 32 bytes); the private key never leaves the node.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub public_key: Option<String>,
 }
 
 /// `nodes[].gpu`.

@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use super::decode::{Decoder, shown};
 use super::{
     Acknowledgement, CiliumMtu, CiliumSpec, CniSpec, EtcdSnapshotsSpec, FlannelSpec, GpuSpec,
-    K3sSpec, MeshSpec, NetworkSpec, NodeCidrMask, NodeSpec, ProxyOverride, ProxySpec, SPEC_VERSION,
-    SiteSpec, Spec, VpnAuthSpec,
+    K3sSpec, MeshSpec, NetworkSpec, NodeCidrMask, NodeSpec, NodeWireguardSpec, ProxyOverride,
+    ProxySpec, SPEC_VERSION, SiteSpec, Spec, VpnAuthSpec, WireguardSpec,
 };
 use crate::code::Code;
 use crate::diagnostic::Severity;
@@ -43,8 +43,10 @@ const MESH: &[&str] = &[
     "tag_owners",
     "admins",
     "groups",
+    "wireguard",
 ];
-const SITE: &[&str] = &["name", "subnets", "mtu", "proxy"];
+const MESH_WIREGUARD: &[&str] = &["manage", "listen_port", "keepalive", "relays"];
+const SITE: &[&str] = &["name", "subnets", "mtu", "nat", "proxy"];
 const CNI: &[&str] = &["plugin", "cilium", "flannel"];
 const CILIUM: &[&str] = &[
     "version",
@@ -69,9 +71,21 @@ const K3S: &[&str] = &[
 ];
 const PROXY: &[&str] = &["http", "https", "no_proxy_extra", "style"];
 const NODE: &[&str] = &[
-    "name", "role", "site", "lan_ip", "mesh_ip", "node_ip", "pod_cidr", "labels", "taints", "gpu",
+    "name",
+    "role",
+    "site",
+    "lan_ip",
+    "mesh_ip",
+    "node_ip",
+    "pod_cidr",
+    "labels",
+    "taints",
+    "gpu",
+    "public_endpoint",
     "proxy",
+    "wireguard",
 ];
+const NODE_WIREGUARD: &[&str] = &["public_key"];
 const VPN_AUTH: &[&str] = &["key_file"];
 const FLANNEL: &[&str] = &["backend"];
 const ETCD_SNAPSHOTS: &[&str] = &["dir", "schedule", "retention"];
@@ -86,6 +100,7 @@ pub(super) const KNOWN: &[(&str, &[&str])] = &[
     ("network", NETWORK),
     ("mesh", MESH),
     ("mesh.k3s_vpn_auth", VPN_AUTH),
+    ("mesh.wireguard", MESH_WIREGUARD),
     ("sites", SITE),
     ("cni", CNI),
     ("cni.cilium", CILIUM),
@@ -96,6 +111,7 @@ pub(super) const KNOWN: &[(&str, &[&str])] = &[
     ("acknowledge", ACKNOWLEDGE),
     ("nodes", NODE),
     ("nodes[].gpu", GPU),
+    ("nodes[].wireguard", NODE_WIREGUARD),
 ];
 
 impl Decoder {
@@ -370,6 +386,9 @@ impl Decoder {
         let tag_owners = self.principals(&f, "tag_owners");
         let admins = self.principals(&f, "admins");
         let groups = self.groups(&f);
+        let wireguard = f
+            .get("wireguard")
+            .and_then(|(n, p)| self.mesh_wireguard(n, &p));
         Some(MeshSpec {
             provider,
             interface,
@@ -381,6 +400,34 @@ impl Decoder {
             tag_owners,
             admins,
             groups,
+            wireguard,
+        })
+    }
+
+    /// `mesh.wireguard`: `null` is absent.
+    fn mesh_wireguard(&mut self, node: &Node, path: &str) -> Option<WireguardSpec> {
+        if node.value == Value::Null {
+            return None;
+        }
+        let f = self.fields(node, path, MESH_WIREGUARD)?;
+        let manage = self.flag(&f, "manage");
+        let listen_port = self
+            .opt_u32(&f, "listen_port", 1, 65_535)
+            .and_then(|v| u16::try_from(v).ok());
+        let keepalive = self
+            .opt_u32(&f, "keepalive", 1, 65_535)
+            .and_then(|v| u16::try_from(v).ok());
+        let relays = match f.get("relays") {
+            Some((n, _)) if n.value != Value::Null => {
+                Some(self.list(&f, "relays", |d, n, p| d.label(n, p, "a node name")))
+            }
+            _ => None,
+        };
+        Some(WireguardSpec {
+            manage,
+            listen_port,
+            keepalive,
+            relays,
         })
     }
 
@@ -490,11 +537,13 @@ impl Decoder {
             Some(_) => self.one_or_many(&f, "subnets", 64, Self::cidr),
         };
         let mtu = self.opt_u32(&f, "mtu", 576, 65_535);
+        let nat = self.flag(&f, "nat");
         let proxy = f.get("proxy").and_then(|(n, p)| self.proxy_override(n, &p));
         Some(SiteSpec {
             name: name?,
             subnets: subnets?,
             mtu,
+            nat,
             proxy,
         })
     }
@@ -764,6 +813,70 @@ impl Decoder {
                 model,
             })
         });
+        let public_endpoint = f.get("public_endpoint").and_then(|(n, p)| match &n.value {
+            Value::Null => None,
+            Value::Str(s) => match s.parse::<crate::wireguard::Endpoint>() {
+                Ok(e) => Some(e),
+                Err((what, help)) => {
+                    let value = if crate::spec::grammar::printable(s, false).is_ok()
+                        && s.chars().count() <= 60
+                    {
+                        format!(" `{s}`")
+                    } else {
+                        String::new()
+                    };
+                    self.report(
+                        Code::InvalidValue,
+                        &p,
+                        n.pos,
+                        format!("`{p}`{value} {what}"),
+                        Some(help),
+                    );
+                    None
+                }
+            },
+            _ => {
+                self.wrong_type(n, &p, "text such as `vpn.example.com:51820`");
+                None
+            }
+        });
+        let wireguard = f.get("wireguard").and_then(|(n, p)| {
+            if n.value == Value::Null {
+                return None;
+            }
+            let wf = self.fields(n, &p, NODE_WIREGUARD)?;
+            let public_key = wf.get("public_key").and_then(|(kn, kp)| match &kn.value {
+                Value::Null => None,
+                Value::Str(s) => match crate::wireguard::key::check(s) {
+                    Ok(()) => Some(s.clone()),
+                    Err((what, help)) => {
+                        self.report(
+                            Code::WgPublicKey,
+                            &kp,
+                            kn.pos,
+                            format!("`{kp}` {what}"),
+                            Some(help),
+                        );
+                        None
+                    }
+                },
+                _ => {
+                    // not repeated: a key in the wrong shape may still be a private key
+                    self.report(
+                        Code::WgPublicKey,
+                        &kp,
+                        kn.pos,
+                        format!(
+                            "`{kp}` must be text (44 characters of base64), found {}",
+                            kn.value.kind()
+                        ),
+                        Some("paste the output of `wg pubkey` in quotes".to_owned()),
+                    );
+                    None
+                }
+            });
+            Some(NodeWireguardSpec { public_key })
+        });
         Some(NodeSpec {
             name: name?,
             role: role?,
@@ -775,7 +888,9 @@ impl Decoder {
             labels,
             taints,
             gpu,
+            public_endpoint,
             proxy,
+            wireguard,
         })
     }
 }
