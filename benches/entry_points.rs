@@ -45,6 +45,9 @@ use meshspec::{Cluster, RenderOptions};
 #[path = "specgen.rs"]
 mod specgen;
 
+#[path = "livegen.rs"]
+mod livegen;
+
 /// The least CPU time one measurement adds up (a command is repeated until it does).
 const MIN_CPU: f64 = 0.3;
 /// The most a command's CPU time per node may grow from one size to the next.
@@ -117,62 +120,6 @@ fn bin() -> PathBuf {
     )
 }
 
-/// `kubectl get nodes -o json` of the cluster as the spec describes it running.
-fn nodes_json(c: &Cluster) -> String {
-    let items: Vec<serde_json::Value> = c
-        .nodes
-        .iter()
-        .map(|n| {
-            let mut labels = serde_json::Map::new();
-            for (k, v) in &n.labels {
-                labels.insert(k.clone(), v.clone().into());
-            }
-            labels.insert("kubernetes.io/hostname".into(), n.name.clone().into());
-            if n.is_server() {
-                labels.insert(
-                    "node-role.kubernetes.io/control-plane".into(),
-                    "true".into(),
-                );
-            }
-            let mut annotations = serde_json::Map::new();
-            if let Some(ip) = n.mesh_ips.first() {
-                annotations.insert(
-                    "flannel.alpha.coreos.com/public-ip".into(),
-                    ip.to_string().into(),
-                );
-            }
-            let addresses: Vec<serde_json::Value> = n
-                .node_ips
-                .iter()
-                .map(|ip| serde_json::json!({"type": "InternalIP", "address": ip.to_string()}))
-                .chain(std::iter::once(
-                    serde_json::json!({"type": "Hostname", "address": n.name}),
-                ))
-                .collect();
-            let cidrs: Vec<String> = n.pod_cidrs.iter().map(ToString::to_string).collect();
-            serde_json::json!({
-                "apiVersion": "v1",
-                "kind": "Node",
-                "metadata": {"name": n.name, "labels": labels, "annotations": annotations},
-                "spec": {"podCIDR": cidrs.first(), "podCIDRs": cidrs, "taints": n.taints.iter().map(|t| {
-                    let (kv, effect) = t.rsplit_once(':').unwrap_or((t, "NoSchedule"));
-                    let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
-                    serde_json::json!({"key": k, "value": v, "effect": effect})
-                }).collect::<Vec<_>>()},
-                "status": {
-                    "addresses": addresses,
-                    "conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady"}],
-                    "nodeInfo": {"kubeletVersion": "v1.33.5+k3s1"}
-                }
-            })
-        })
-        .collect();
-    serde_json::to_string_pretty(
-        &serde_json::json!({"apiVersion": "v1", "kind": "List", "items": items}),
-    )
-    .unwrap()
-}
-
 /// A valid spec (the 10-node bench spec) with 10,000 unknown keys added under `section`.
 fn unknown_keys(section: &str) -> String {
     let base = specgen::spec(10);
@@ -229,7 +176,7 @@ fn prepare(nodes: usize, dir: &Path) -> Vec<String> {
         }
         names.push(n.name.clone());
     }
-    fs::write(dir.join("nodes.json"), nodes_json(&cluster)).unwrap();
+    fs::write(dir.join("nodes.json"), livegen::nodes_json(&cluster)).unwrap();
     names
 }
 
