@@ -97,10 +97,11 @@ fn cpu_of(mut make: impl FnMut() -> Command, before: &mut dyn FnMut()) -> Cpu {
         total.user += u1 - u0;
         total.sys += s1 - s0;
         n += 1;
-        // findings exit 1 (or 2 for lint's unreadable files); a signal or usage error is a bug
+        // findings exit 1; 2 (an input refused, e.g. a node list over the 16 MiB limit) would
+        // time the error path, and a signal or usage error is a bug
         let code = out.status.code();
         assert!(
-            matches!(code, Some(0..=2)),
+            matches!(code, Some(0 | 1)),
             "{:?} ended with {:?}: {}",
             make(),
             out.status,

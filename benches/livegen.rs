@@ -53,8 +53,6 @@ pub fn nodes_json(c: &meshspec::Cluster) -> String {
             })
         })
         .collect();
-    serde_json::to_string_pretty(
-        &serde_json::json!({"apiVersion": "v1", "kind": "List", "items": items}),
-    )
-    .unwrap()
+    serde_json::to_string(&serde_json::json!({"apiVersion": "v1", "kind": "List", "items": items}))
+        .unwrap()
 }
