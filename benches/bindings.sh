@@ -29,13 +29,13 @@ core_bin="${CARGO_TARGET_DIR:-$root/target}/release/examples/bindings_core"
 core=$("$core_bin" time "$nodes" "$runs")
 printf '%-8s %10s %8s\n' side "cpu s" "x core"
 printf '%-8s %10.4f %8.3f\n' core "$core" 1
-ratio() { awk -v a="$1" -v b="$core" 'BEGIN { printf "%.3f", a / b }'; }
+ratio() { awk -v a="$1" -v b="${2:-$core}" 'BEGIN { printf "%.3f", a / b }'; }
 
 if "$PYTHON" -c 'import meshspec' 2>/dev/null; then
   py=$("$PYTHON" benches/bindings.py "$work/spec.yaml" "$runs")
   printf '%-8s %10.4f %8s\n' python "$py" "$(ratio "$py")"
   pyn=$(MESHSPEC_BENCH_NODES=1 "$PYTHON" benches/bindings.py "$work/spec.yaml" "$runs")
-  printf '%-8s %10.4f %8s  (every cluster.node(name), goal <= 2x python render)\n' py-nodes "$pyn" "$(ratio "$pyn")"
+  printf '%-8s %10.4f %8s  (every cluster.node(name): %s x python render, goal <= 2)\n' py-nodes "$pyn" "$(ratio "$pyn")" "$(ratio "$pyn" "$py")"
 else
   echo "python   skipped: $PYTHON cannot import meshspec"
 fi
@@ -44,7 +44,7 @@ if ls "$NODE_ADDON"/*.node >/dev/null 2>&1; then
   js=$(node --expose-gc benches/bindings.js "$NODE_ADDON" "$work/spec.yaml" "$runs")
   printf '%-8s %10.4f %8s\n' node "$js" "$(ratio "$js")"
   jsn=$(MESHSPEC_BENCH_NODES=1 node --expose-gc benches/bindings.js "$NODE_ADDON" "$work/spec.yaml" "$runs")
-  printf '%-8s %10.4f %8s  (every cluster.node(name), goal <= 2x node render)\n' js-nodes "$jsn" "$(ratio "$jsn")"
+  printf '%-8s %10.4f %8s  (every cluster.node(name): %s x node render, goal <= 2)\n' js-nodes "$jsn" "$(ratio "$jsn")" "$(ratio "$jsn" "$js")"
 else
   echo "node     skipped: no built addon in $NODE_ADDON"
 fi

@@ -7,11 +7,14 @@
 //!
 //! Stages: `yaml` (text to the position-aware tree), `parse` (text to the resolved model:
 //! tree, decoding, defaults), `validate`, `render` (validate + every file, from the model)
-//! and `pipeline` (all of it, from text).
+//! and `pipeline` (all of it, from text); then the other entry points on what a running
+//! cluster of the spec holds: `import` (every node's `config.yaml` and `kubectl get nodes -o
+//! json`), `lint` (every node's `config.yaml`) and `check-live` (the node list).
 //!
 //! Before divan runs, the linearity check times every stage at growing sizes in CPU time,
-//! prints the table (the README's), and fails (exit code 101) when the pipeline's time per
-//! node grows by more than [`STEP_LIMIT`] from one size to the next: a superlinear step. `cargo test` runs this binary too (`test = true` in
+//! prints the table (the README's), and fails (exit code 101) when the time per node of the
+//! pipeline, import, lint or check-live grows by more than [`STEP_LIMIT`] from one size to
+//! the next (10 to 20,000 nodes): a superlinear step. `cargo test` runs this binary too (`test = true` in
 //! core/Cargo.toml), in its quick mode: two small sizes in the dev profile, no divan.
 //! `MESHSPEC_LINEARITY=0` skips the check under `cargo bench` (to profile one stage).
 
@@ -24,10 +27,15 @@
 use std::time::{Duration, Instant};
 
 use divan::{AllocProfiler, Bencher, black_box};
+use meshspec::import::{ImportInput, ImportNode};
+use meshspec::lint::{ConfigFile, LintOptions, NodeConfig};
 use meshspec::{Cluster, RenderOptions};
 
 #[path = "specgen.rs"]
 mod specgen;
+
+#[path = "livegen.rs"]
+mod livegen;
 use specgen::spec;
 
 #[global_allocator]
@@ -36,7 +44,7 @@ static ALLOC: AllocProfiler = AllocProfiler::system();
 const SIZES: &[usize] = &[10, 100, 1_000, 5_000, 20_000];
 
 /// Sizes timed by the linearity check under `cargo bench`, and under `cargo test`.
-const LINEAR_BENCH: &[usize] = &[100, 1_000, 5_000, 20_000];
+const LINEAR_BENCH: &[usize] = &[10, 100, 1_000, 5_000, 20_000];
 const LINEAR_QUICK: &[usize] = &[50, 800];
 /// The most the time per node may grow from one checked size to the next. Linear cost keeps
 /// the ratio near 1 (fixed costs make it fall); a quadratic step multiplies it by the size
@@ -77,11 +85,51 @@ fn best_of<T>(mut work: impl FnMut() -> T) -> Duration {
         .unwrap_or_default()
 }
 
-/// The stages, each timed from what the previous one produced (`pipeline` does them all).
-fn stage_times(nodes: usize) -> [Duration; 5] {
+/// What a running cluster of the spec holds: each node's rendered `config.yaml` (as `lint`
+/// and `import` read them) and `kubectl get nodes -o json` (as `check-live` reads it).
+fn running(cluster: &Cluster) -> (Vec<(String, ConfigFile)>, String) {
+    let bundle = cluster.render(&RenderOptions::default()).expect("renders");
+    let configs = cluster
+        .nodes
+        .iter()
+        .map(|n| {
+            let path = format!("nodes/{}/etc/rancher/k3s/config.yaml", n.name);
+            let text = bundle.files[&path].contents.clone();
+            (n.name.clone(), ConfigFile::new(path, text))
+        })
+        .collect();
+    (configs, livegen::nodes_json(cluster))
+}
+
+/// The stages, each timed from what the previous one produced (`pipeline` does them all),
+/// then the other entry points in memory: `import` (every node's config and the node list),
+/// `lint` (every node's config) and `check-live` (the node list against the model).
+fn stage_times(nodes: usize) -> [Duration; 8] {
     let text = spec(nodes);
     let opts = RenderOptions::default();
     let cluster = Cluster::from_yaml(&text).expect("reads");
+    let (configs, nodes_json) = running(&cluster);
+    let import_input = ImportInput {
+        name: Some("bench".to_owned()),
+        nodes: configs
+            .iter()
+            .map(|(name, file)| ImportNode {
+                name: name.clone(),
+                role: None,
+                files: vec![file.clone()],
+            })
+            .collect(),
+        nodes_json: Some(nodes_json.clone()),
+        cilium_values: None,
+    };
+    let lint_input: Vec<NodeConfig> = configs
+        .iter()
+        .map(|(_, file)| NodeConfig {
+            files: vec![file.clone()],
+            role: None,
+        })
+        .collect();
+    let lint_options = LintOptions::default();
     [
         best_of(|| meshspec::yaml::parse(black_box(&text)).expect("reads")),
         best_of(|| Cluster::from_yaml(black_box(&text)).expect("reads")),
@@ -93,6 +141,9 @@ fn stage_times(nodes: usize) -> [Duration; 5] {
                 .render(&opts)
                 .expect("renders")
         }),
+        best_of(|| meshspec::import::import(black_box(&import_input)).map(|i| i.yaml.len())),
+        best_of(|| meshspec::lint::lint(black_box(&lint_input), &lint_options)),
+        best_of(|| meshspec::live::check_live(black_box(&cluster), &nodes_json)),
     ]
 }
 
@@ -101,34 +152,40 @@ fn stage_times(nodes: usize) -> [Duration; 5] {
 fn check_linear(sizes: &[usize]) {
     let clock = if cpu_time().is_some() { "CPU" } else { "wall" };
     println!("best of {RUNS} runs, {clock} time, one thread:");
-    println!("    nodes       yaml      parse   validate     render   pipeline");
+    println!(
+        "    nodes       yaml      parse   validate     render   pipeline     import       lint check-live"
+    );
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
-    let mut per_node: Vec<(usize, f64)> = Vec::new();
+    // per size, the time per node of each checked stage: pipeline, import, lint, check-live
+    let mut per_node: Vec<(usize, [f64; 4])> = Vec::new();
     for &n in sizes {
         let t = stage_times(n);
-        println!(
-            "{n:>9} {:>7.2} ms {:>7.2} ms {:>7.2} ms {:>7.2} ms {:>7.2} ms",
-            ms(t[0]),
-            ms(t[1]),
-            ms(t[2]),
-            ms(t[3]),
-            ms(t[4])
-        );
+        let mut line = format!("{n:>9}");
+        for d in t {
+            line.push_str(&format!(" {:>7.2} ms", ms(d)));
+        }
+        println!("{line}");
         #[expect(clippy::cast_precision_loss, reason = "node counts are small")]
-        per_node.push((n, t[4].as_secs_f64() / n as f64));
+        let per = |d: Duration| d.as_secs_f64() / n as f64;
+        per_node.push((n, [per(t[4]), per(t[5]), per(t[6]), per(t[7])]));
     }
     for pair in per_node.windows(2) {
         let [(n0, t0), (n1, t1)] = pair else { continue };
-        let ratio = t1 / t0;
-        println!(
-            "linearity: {n0} -> {n1} nodes: {:.2} -> {:.2} µs per node (x{ratio:.2}, limit x{STEP_LIMIT})",
-            t0 * 1e6,
-            t1 * 1e6
-        );
-        assert!(
-            ratio <= STEP_LIMIT,
-            "superlinear: the time per node grew x{ratio:.2} from {n0} to {n1} nodes (limit x{STEP_LIMIT})"
-        );
+        for (i, what) in ["pipeline", "import", "lint", "check-live"]
+            .into_iter()
+            .enumerate()
+        {
+            let ratio = t1[i] / t0[i];
+            println!(
+                "linearity: {what}: {n0} -> {n1} nodes: {:.2} -> {:.2} µs per node (x{ratio:.2}, limit x{STEP_LIMIT})",
+                t0[i] * 1e6,
+                t1[i] * 1e6
+            );
+            assert!(
+                ratio <= STEP_LIMIT,
+                "superlinear: {what}'s time per node grew x{ratio:.2} from {n0} to {n1} nodes (limit x{STEP_LIMIT})"
+            );
+        }
     }
 }
 

@@ -8,6 +8,7 @@
 use std::collections::BTreeMap;
 
 use meshspec::render::k3s::config_entries;
+use napi::bindgen_prelude::Unknown;
 use napi_derive::napi;
 
 /// How serious a diagnostic is; only errors stop rendering.
@@ -87,22 +88,18 @@ pub fn diagnostics(d: &meshspec::Diagnostics) -> Vec<Diagnostic> {
     d.iter().map(Diagnostic::from).collect()
 }
 
-/// One rendered file.
+/// One rendered file: the type of the values of `render()` and `node(name).files` in
+/// `index.d.ts` (both are lazy objects made in `files.rs`, never this struct).
 #[napi(object, object_from_js = false)]
+#[expect(
+    dead_code,
+    reason = "declares the TypeScript type; the values are made in files.rs"
+)]
 pub struct RenderedFile {
     /// The full text.
     pub contents: String,
     /// Unix permission bits, e.g. `0o600` (384).
     pub mode: u32,
-}
-
-impl From<&meshspec::File> for RenderedFile {
-    fn from(f: &meshspec::File) -> Self {
-        Self {
-            contents: f.contents.clone(),
-            mode: f.mode,
-        }
-    }
 }
 
 /// One key of a node's k3s config, with the spec field it comes from.
@@ -119,7 +116,7 @@ pub struct ConfigEntry {
 
 /// A resolved node: addresses, pod subnets, labels, its k3s config and its files.
 #[napi(object, object_from_js = false, use_nullable = true)]
-pub struct Node {
+pub struct Node<'env> {
     /// Its name.
     pub name: String,
     /// Server or agent.
@@ -154,19 +151,20 @@ pub struct Node {
     /// The k3s config entries in the order they are written, with their origins.
     pub config_entries: Vec<ConfigEntry>,
     /// The node's files, keyed by path relative to the node's root (`etc/rancher/k3s/config.yaml`).
-    pub files: BTreeMap<String, RenderedFile>,
+    #[napi(ts_type = "Record<string, RenderedFile>")]
+    pub files: Unknown<'env>,
 }
 
 fn texts<T: ToString>(items: &[T]) -> Vec<String> {
     items.iter().map(ToString::to_string).collect()
 }
 
-/// Converts a resolved node, given the node's rendered files.
-pub fn node(
+/// Converts a resolved node, given the node's rendered files (the lazy object `files.rs` makes).
+pub fn node<'env>(
     cluster: &meshspec::Cluster,
     n: &meshspec::cluster::Node,
-    files: BTreeMap<String, RenderedFile>,
-) -> Node {
+    files: Unknown<'env>,
+) -> Node<'env> {
     let entries = config_entries(cluster, n);
     let config = entries
         .iter()

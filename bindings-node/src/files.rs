@@ -15,9 +15,16 @@ use napi::bindgen_prelude::{
     Env, External, FnArgs, Function, FunctionCallContext, FunctionRef, Result, Unknown,
 };
 
-/// The rendered files in path order, as the JavaScript side indexes them, shared with the
-/// `Cluster` that rendered them.
-pub struct Files(Arc<Rendered>);
+/// The files one lazy object reads, in path order, as the JavaScript side indexes them: the
+/// whole bundle (`render()`), or one node's files under `nodes/NAME/` with that prefix taken
+/// off their paths (`node(name).files`). Either way a view shares the `Cluster`'s one render.
+pub struct Files {
+    rendered: Arc<Rendered>,
+    /// The view's first and one-past-last file in the bundle.
+    range: std::ops::Range<usize>,
+    /// How many bytes of each path the view hides (the `nodes/NAME/` prefix, or 0).
+    strip: usize,
+}
 
 /// A bundle's files in path order: what one render of a `Cluster` leaves, kept by the cluster
 /// for its later `render()` and `node()` calls.
@@ -28,30 +35,59 @@ impl Rendered {
     pub fn new(files: std::collections::BTreeMap<String, meshspec::File>) -> Self {
         Self(files.into_iter().collect())
     }
-
-    /// The files of one node, with paths relative to the node's root, found by a binary search
-    /// for the node's prefix: the cost of the node's own files, not of the bundle.
-    pub fn node_files(&self, node: &str) -> impl Iterator<Item = (&str, &meshspec::File)> {
-        let prefix = format!("nodes/{node}/");
-        let start = self
-            .0
-            .partition_point(|(p, _)| p.as_str() < prefix.as_str());
-        self.0[start..]
-            .iter()
-            .map_while(move |(p, f)| p.strip_prefix(prefix.as_str()).map(|rel| (rel, f)))
-    }
-
-    fn size(&self) -> usize {
-        self.0.iter().map(|(p, f)| p.len() + f.contents.len()).sum()
-    }
 }
 
 impl Files {
+    /// Every file of the bundle.
+    pub fn all(rendered: Arc<Rendered>) -> Self {
+        let range = 0..rendered.0.len();
+        Self {
+            rendered,
+            range,
+            strip: 0,
+        }
+    }
+
+    /// The files of one node, with paths relative to the node's root, found by a binary search
+    /// for the node's prefix: the cost of a lookup, not of the bundle; nothing is copied.
+    pub fn node(rendered: Arc<Rendered>, node: &str) -> Self {
+        let prefix = format!("nodes/{node}/");
+        let files = &rendered.0;
+        let start = files.partition_point(|(p, _)| p.as_str() < prefix.as_str());
+        let len = files[start..].partition_point(|(p, _)| p.starts_with(prefix.as_str()));
+        Self {
+            range: start..start + len,
+            strip: prefix.len(),
+            rendered,
+        }
+    }
+
+    /// The view's files, each with its path as the view shows it.
+    fn entries(&self) -> impl Iterator<Item = (&str, &meshspec::File)> {
+        self.rendered.0[self.range.clone()]
+            .iter()
+            .map(|(p, f)| (&p[self.strip..], f))
+    }
+
+    /// The index of a path in the view (paths keep their order once the shared prefix is
+    /// stripped, so a binary search still works).
+    fn index_of(&self, path: &str) -> Option<usize> {
+        self.rendered.0[self.range.clone()]
+            .binary_search_by(|(p, _)| p[self.strip..].cmp(path))
+            .ok()
+    }
+
+    /// The bytes the view's text takes, for the garbage collector's size hint.
+    fn size(&self) -> usize {
+        self.entries()
+            .map(|(p, f)| p.len() + f.contents.len())
+            .sum()
+    }
+
     /// The file at an index the JavaScript side got from `indexOf` or `pathsOf`.
     fn at(&self, index: u32) -> Result<&meshspec::File> {
         let index = usize::try_from(index).map_err(|e| napi::Error::from_reason(e.to_string()))?;
-        self.0
-            .0
+        self.rendered.0[self.range.clone()]
             .get(index)
             .map(|(_, f)| f)
             .ok_or_else(|| napi::Error::from_reason(format!("no file at index {index}")))
@@ -70,10 +106,11 @@ struct Factory {
     wrap: Wrap,
 }
 
-/// Wraps rendered files in the lazy object `Cluster.render()` returns.
-pub fn files(env: &Env, rendered: Arc<Rendered>) -> Result<Unknown<'_>> {
-    let size = rendered.size();
-    let bundle = External::new_with_size_hint(Files(rendered), size);
+/// Wraps a view of rendered files in the lazy object `Cluster.render()` (the whole bundle) and
+/// `Cluster.node(name).files` (one node's) return.
+pub fn files(env: &Env, view: Files) -> Result<Unknown<'_>> {
+    let size = view.size();
+    let bundle = External::new_with_size_hint(view, size);
     factory(env)?.wrap.borrow_back(env)?.call(bundle)
 }
 
@@ -87,8 +124,7 @@ fn factory(env: &Env) -> Result<&'static Factory> {
         |ctx: FunctionCallContext| {
             let bundle: &External<Files> = ctx.get(0)?;
             let path: String = ctx.get(1)?;
-            let found = bundle.0.0.binary_search_by(|(p, _)| p.as_str().cmp(&path));
-            Ok(found.ok().and_then(|i| u32::try_from(i).ok()))
+            Ok(bundle.index_of(&path).and_then(|i| u32::try_from(i).ok()))
         },
     )?;
     let contents_at = env.create_function_from_closure::<Unknown<'_>, _, _>(
@@ -109,12 +145,7 @@ fn factory(env: &Env) -> Result<&'static Factory> {
         "pathsOf",
         |ctx: FunctionCallContext| {
             let bundle: &External<Files> = ctx.get(0)?;
-            Ok(bundle
-                .0
-                .0
-                .iter()
-                .map(|(p, _)| p.as_str())
-                .collect::<Vec<_>>())
+            Ok(bundle.entries().map(|(p, _)| p).collect::<Vec<_>>())
         },
     )?;
     type Helpers<'a> = FnArgs<(Unknown<'a>, Unknown<'a>, Unknown<'a>, Unknown<'a>)>;

@@ -137,20 +137,19 @@ impl Cluster {
     /// It reads and writes like a plain object; each file becomes a JS object when first read.
     #[napi(ts_return_type = "Record<string, RenderedFile>")]
     pub fn render<'env>(&self, env: &'env Env) -> Result<Unknown<'env>> {
-        files::files(env, self.rendered(env)?)
+        files::files(env, files::Files::all(self.rendered(env)?))
     }
 
-    /// One node with its k3s config and files, or `null` when no node has that name.
+    /// One node with its k3s config and files, or `null` when no node has that name. Its
+    /// `files` read like `render()`'s (a file is converted when first read), over the same
+    /// shared render: a call costs this node's fields, never the bundle's files.
     #[napi]
-    pub fn node(&self, env: &Env, name: String) -> Result<Option<Node>> {
+    pub fn node<'env>(&self, env: &'env Env, name: String) -> Result<Option<Node<'env>>> {
         let Some(n) = self.inner.node(&name) else {
             return Ok(None);
         };
-        let rendered = self.rendered(env)?;
-        let files = rendered
-            .node_files(&n.name)
-            .map(|(p, f)| (p.to_owned(), f.into()))
-            .collect();
+        let view = files::Files::node(self.rendered(env)?, &n.name);
+        let files = files::files(env, view)?;
         Ok(Some(convert::node(&self.inner, n, files)))
     }
 

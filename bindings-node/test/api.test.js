@@ -3,6 +3,7 @@
 
 const { test } = require('node:test')
 const assert = require('node:assert/strict')
+const { types } = require('node:util')
 const meshspec = require('meshspec')
 const { lab, labObject } = require('./helpers.js')
 
@@ -195,6 +196,11 @@ test('starter() writes a spec that validates as written', () => {
   assert.throws(() => meshspec.starter({ provider: 'zerotier' }), /zerotier/)
 })
 
+// The files of `render()` under `nodes/NAME/`, keyed relative to the node's root.
+const expectedOf = (all, name) => Object.fromEntries(Object.keys(all)
+  .filter((p) => p.startsWith(`nodes/${name}/`))
+  .map((p) => [p.slice(`nodes/${name}/`.length), all[p]]))
+
 test('node and render share one render: each node holds exactly its own files', () => {
   // names that are prefixes of each other must not see each other's files
   const spec = 'version: 1\nname: lab\nnodes:\n' +
@@ -214,6 +220,11 @@ test('node and render share one render: each node holds exactly its own files', 
     assert.deepEqual(c.node(name).files, expected, name)
   }
   assert.deepEqual(first.files, c.node('a').files)
+  // a node's files are a lazy view of that render, like render()'s: a file is converted to
+  // a string when it is read, so node() costs the node's fields, not its files' text
+  assert.ok(types.isProxy(c.node('a').files))
+  assert.ok(types.isProxy(all))
+  assert.deepEqual(Object.keys(c.node('a-b').files), Object.keys(expectedOf(all, 'a-b')))
   // every call after the first is served by that one whole-cluster render (a loop over the
   // nodes must cost each node's own files, never a render per node)
   assert.equal(c._renders, 1)

@@ -87,6 +87,9 @@ pub struct Cluster {
     pub(crate) pod_mtu_cache: std::sync::OnceLock<u32>,
     /// The WireGuard topology, computed once (rules, rendered files, plan).
     wg_topology_cache: std::sync::OnceLock<Option<crate::wireguard::Topology>>,
+    /// Each node name's first position in `nodes`, made on the first [`Cluster::node`] call
+    /// (a binding's per-node loop calls it once per node).
+    node_index: std::sync::OnceLock<std::collections::HashMap<String, usize>>,
 }
 
 impl Cluster {
@@ -156,6 +159,7 @@ impl Cluster {
             ports_cache: std::sync::OnceLock::new(),
             pod_mtu_cache: std::sync::OnceLock::new(),
             wg_topology_cache: std::sync::OnceLock::new(),
+            node_index: std::sync::OnceLock::new(),
             spec,
             spans,
         };
@@ -209,10 +213,24 @@ impl Cluster {
             .as_ref()
     }
 
-    /// The node with this name.
+    /// The node with this name (the first, when names repeat).
+    ///
+    /// A hash lookup: the first call indexes the nodes by name, so a loop over every node costs
+    /// linear time, not quadratic. A found node is checked against its name, and a name the index
+    /// does not hold is searched for, so a change to `nodes` after the first call is still seen.
     #[must_use]
     pub fn node(&self, name: &str) -> Option<&Node> {
-        self.nodes.iter().find(|n| n.name == name)
+        let index = self.node_index.get_or_init(|| {
+            let mut index = std::collections::HashMap::with_capacity(self.nodes.len());
+            for (i, n) in self.nodes.iter().enumerate() {
+                index.entry(n.name.clone()).or_insert(i);
+            }
+            index
+        });
+        match index.get(name).and_then(|&i| self.nodes.get(i)) {
+            Some(n) if n.name == name => Some(n),
+            _ => self.nodes.iter().find(|n| n.name == name),
+        }
     }
 
     /// The servers, in spec order.
@@ -684,5 +702,29 @@ impl K3s {
             server_extra: k.server_extra.clone(),
             agent_extra: k.agent_extra.clone(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Cluster;
+
+    const SPEC: &str = "version: 1\nname: lab\nnodes:\n  - {name: a, role: server, mesh_ip: 100.64.0.1}\n  - {name: b, role: agent, mesh_ip: 100.64.0.2}\n  - {name: c, role: agent, mesh_ip: 100.64.0.3}\n";
+
+    #[test]
+    fn node_lookup_is_indexed_and_sees_later_changes() {
+        let mut c = Cluster::from_yaml(SPEC).unwrap_or_else(|d| unreachable!("{d:?}"));
+        for (i, name) in ["a", "b", "c"].into_iter().enumerate() {
+            assert_eq!(c.node(name).map(|n| n.index), Some(i));
+        }
+        assert!(c.node("d").is_none());
+        // the index was made by the first call; renaming and repeating names afterwards is seen
+        c.nodes[1].name = "d".to_owned();
+        c.nodes[2].name = "a".to_owned();
+        assert!(c.node("b").is_none());
+        assert_eq!(c.node("d").map(|n| n.index), Some(1));
+        assert_eq!(c.node("a").map(|n| n.index), Some(0));
+        c.nodes[0].name = "z".to_owned();
+        assert_eq!(c.node("a").map(|n| n.index), Some(2));
     }
 }

@@ -237,11 +237,22 @@ fn sources<'a>(
     out
 }
 
+/// Each source by name, the first where names repeat (as a linear `find` would pick): one
+/// lookup per node instead of a scan, which made import quadratic in nodes.
+fn first_by_name<'s, 'a>(srcs: &'s [Source<'a>]) -> BTreeMap<&'s str, &'s Source<'a>> {
+    let mut by_name = BTreeMap::new();
+    for s in srcs {
+        by_name.entry(s.name.as_str()).or_insert(s);
+    }
+    by_name
+}
+
 /// Chooses `node_ip: lan|mesh` where `auto` would resolve another address than the config's.
 fn fit_node_ips(spec: &mut Spec, srcs: &[Source<'_>]) {
     let c = Cluster::resolve(spec.clone());
+    let by_name = first_by_name(srcs);
     for (i, ns) in spec.nodes.iter_mut().enumerate() {
-        let Some(s) = srcs.iter().find(|s| s.name == ns.name) else {
+        let Some(s) = by_name.get(ns.name.as_str()) else {
             continue;
         };
         let wanted: Vec<std::net::IpAddr> = s
@@ -331,8 +342,9 @@ fn fit_extras(spec: &mut Spec, srcs: &[Source<'_>], todos: &mut Vec<Todo>) {
 
 fn changes(c: &Cluster, srcs: &[Source<'_>]) -> Vec<NodeChange> {
     let mut out = Vec::new();
+    let by_name = first_by_name(srcs);
     for n in c.nodes_in_join_order() {
-        let Some(s) = srcs.iter().find(|s| s.name == n.name) else {
+        let Some(s) = by_name.get(n.name.as_str()) else {
             continue;
         };
         let rendered = config_entries(c, n);
