@@ -69,7 +69,10 @@ export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-was
 
 /** A resolved cluster: read from YAML text or a plain object, then validated and rendered. */
 export declare class Cluster {
-  /** Reads a spec from YAML text; throws a `MeshspecError` (MS0xx) when it cannot be read. */
+  /**
+   * Reads a spec from YAML text; throws a `MeshspecError` when it cannot be read, holding every
+   * reading problem (MS0xx) and the errors of every rule that could still run, at once.
+   */
   static fromYaml(text: string, options?: LoadOptions | undefined | null): Cluster
   /** Reads a spec from a plain object (as a Pulumi config holds it); diagnostics carry no lines. */
   static fromObject(spec: Record<string, unknown>, options?: LoadOptions | undefined | null): Cluster

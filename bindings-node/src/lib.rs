@@ -55,7 +55,8 @@ pub struct Cluster {
 
 #[napi]
 impl Cluster {
-    /// Reads a spec from YAML text; throws a `MeshspecError` (MS0xx) when it cannot be read.
+    /// Reads a spec from YAML text; throws a `MeshspecError` when it cannot be read, holding every
+    /// reading problem (MS0xx) and the errors of every rule that could still run, at once.
     #[napi(factory)]
     pub fn from_yaml(env: &Env, text: String, options: Option<LoadOptions>) -> Result<Self> {
         let name = spec_name(options);
@@ -63,7 +64,7 @@ impl Cluster {
             name: &name,
             text: &text,
         };
-        let inner = meshspec::Cluster::from_yaml(&text)
+        let inner = meshspec::Cluster::from_yaml_one_round(&text)
             .map_err(|d| errors::spec_error(env, &d, Some(&source)))?;
         Ok(Self {
             inner,

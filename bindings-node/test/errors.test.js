@@ -41,6 +41,18 @@ test('a reading error is a MeshspecError with code, position and help', () => {
   assert.match(e.diagnostics[0].help, /network/)
 })
 
+test('a reading error comes with the rule errors that could still run: one round, not two', () => {
+  // an unknown key beside pod and service networks that overlap: both at once
+  const text = 'version: 1\nname: lab\nnetwrk: {}\nnetwork: {cluster_cidr: 10.43.0.0/16}\nnodes:\n  - {name: a, role: server, mesh_ip: 100.64.0.1}\n'
+  const e = caught(() => Cluster.fromYaml(text, { name: 'cluster.yaml' }))
+  assert.ok(isMeshspecError(e))
+  assert.deepEqual(
+    e.diagnostics.map((d) => d.code),
+    ['MS002', 'MS101'],
+  )
+  assert.ok(e.diagnostics.every((d) => d.severity === 'error'))
+})
+
 test('the message reads like the CLI text output', () => {
   const e = caught(() => Cluster.fromYaml(lab + 'netwrk: {}\n', { name: 'cluster.yaml' }))
   const lines = e.message.split('\n')

@@ -105,11 +105,12 @@ fn read_bounded(path: &std::path::Path) -> std::io::Result<Vec<u8>> {
 
 #[pymethods]
 impl Cluster {
-    /// Reads a spec from YAML text; `name` is shown in messages.
+    /// Reads a spec from YAML text; `name` is shown in messages. A spec that cannot be read raises
+    /// `SpecError` with every reading problem and the errors of every rule that could still run.
     #[staticmethod]
     #[pyo3(signature = (text, name = DEFAULT_NAME.to_owned()), text_signature = "(text, name='spec.yaml')")]
     fn from_yaml(py: Python<'_>, text: String, name: String) -> PyResult<Self> {
-        let parsed = py.detach(|| meshspec::Cluster::from_yaml(&text));
+        let parsed = py.detach(|| meshspec::Cluster::from_yaml_one_round(&text));
         let origin = Origin {
             name: name.clone(),
             text: Some(text),
@@ -133,7 +134,7 @@ impl Cluster {
             .file_name()
             .map_or_else(|| name.clone(), |f| f.to_string_lossy().into_owned());
         let text = String::from_utf8(bytes).map_err(|e| not_utf8(py, &name, &e))?;
-        let parsed = py.detach(|| meshspec::Cluster::from_yaml(&text));
+        let parsed = py.detach(|| meshspec::Cluster::from_yaml_one_round(&text));
         let origin = Origin {
             name,
             text: Some(text),

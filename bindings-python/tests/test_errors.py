@@ -32,6 +32,16 @@ def test_read_error_carries_diagnostics_with_positions():
     assert d.is_error
 
 
+def test_a_reading_error_comes_with_the_rule_errors_that_could_still_run():
+    # an unknown key beside pod and service networks that overlap: both in one round
+    e = read_error(
+        "version: 1\nname: lab\nnetwrk: {}\nnetwork: {cluster_cidr: 10.43.0.0/16}\n"
+        "nodes:\n  - {name: a, role: server, mesh_ip: 100.64.0.1}\n"
+    )
+    assert [d.code for d in e.diagnostics] == ["MS002", "MS101"]
+    assert all(d.is_error for d in e.diagnostics)
+
+
 def test_message_reads_like_the_cli():
     text = str(read_error(UNKNOWN_KEY_YAML))
     assert text.splitlines()[0] == "error[MS002]: unknown key `netwrk` in the top level"

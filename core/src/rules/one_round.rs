@@ -74,6 +74,35 @@ impl Cluster {
     /// assert!(r.diagnostics.codes().contains(&Code::PodServiceOverlap));
     /// assert!(r.skipped.is_empty());
     /// ```
+    /// Reads a spec like [`Cluster::from_yaml`]; when it cannot be read, the error holds every
+    /// error [`Cluster::check_yaml`] finds in one round: the reading problems and the errors of
+    /// the rules that could still run on what was read. The bindings raise this, so a user sees
+    /// everything that stops the spec at once, not a second round after fixing the first.
+    ///
+    /// ```
+    /// use meshspec::{Cluster, Code};
+    /// // an unknown key, and pod and service networks that overlap
+    /// let e = Cluster::from_yaml_one_round("version: 1\nname: lab\nnetwrk: {}\nnetwork: {cluster_cidr: 10.43.0.0/16}\nnodes:\n  - {name: a, role: server, mesh_ip: 100.64.0.1}\n").unwrap_err();
+    /// assert_eq!(e.codes(), [Code::UnknownField, Code::PodServiceOverlap]);
+    /// ```
+    ///
+    /// # Errors
+    /// The reading problems (MS0xx) and the errors of every rule that could run.
+    pub fn from_yaml_one_round(text: &str) -> Result<Cluster, Diagnostics> {
+        Cluster::from_yaml(text).map_err(|reading| {
+            let errors: Vec<_> = Cluster::check_yaml(text)
+                .diagnostics
+                .errors()
+                .cloned()
+                .collect();
+            if errors.len() > reading.len() {
+                Diagnostics::from_vec(errors)
+            } else {
+                reading
+            }
+        })
+    }
+
     #[must_use]
     pub fn check_yaml(text: &str) -> OneRound {
         let (read, reading) = Spec::from_yaml_partial(text);
