@@ -3,7 +3,7 @@
 
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use crate::PREFIX;
 
@@ -11,6 +11,9 @@ use crate::PREFIX;
 pub(crate) const KEPT: &str = "kept";
 
 static VERBOSE: AtomicBool = AtomicBool::new(false);
+/// Numbers the probe namespaces of [`unavailable`]: tests call it from several threads of one
+/// process at once, and a name per process alone made one thread's `ip netns add` fail.
+static CHECKS: AtomicUsize = AtomicUsize::new(0);
 
 /// Prints every command the testbed runs on stderr (`+ ip netns add …`) from now on.
 pub fn set_verbose(on: bool) {
@@ -81,7 +84,11 @@ pub fn unavailable() -> Option<String> {
         return Some("python3 is not installed".into());
     }
     // a namespace can really be made here (containers may refuse)
-    let probe = format!("{PREFIX}{}-check", std::process::id());
+    let probe = format!(
+        "{PREFIX}{}-check{}",
+        std::process::id(),
+        CHECKS.fetch_add(1, Ordering::SeqCst)
+    );
     if !ok("ip", &["netns", "add", &probe]) {
         return Some("`ip netns add` fails (no permission to create network namespaces)".into());
     }

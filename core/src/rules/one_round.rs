@@ -55,25 +55,6 @@ fn node_of(path: &str) -> Option<&str> {
 }
 
 impl Cluster {
-    /// Reads a spec and runs every rule that can run on what was read, in one round.
-    ///
-    /// Without reading problems this is [`Cluster::from_yaml`] then [`Cluster::validate`].
-    /// With them, the fields, nodes and list items that could not be read are left out and
-    /// the rules run on the rest; a finding at or below a field that could not be read (or
-    /// about a block holding one) is left out, as are the findings about nodes when a node
-    /// could not be read (the others resolve differently without it); [`OneRound::skipped`]
-    /// says so. No rule runs when
-    /// the text is not YAML, when `version` or `name` cannot be read, or when a value breaks
-    /// its field's grammar (it could be hostile: nothing goes further than the refusal).
-    ///
-    /// ```
-    /// use meshspec::{Cluster, Code};
-    /// // an unknown key, and pod and service networks that overlap
-    /// let r = Cluster::check_yaml("version: 1\nname: lab\nnetwrk: {}\nnetwork: {cluster_cidr: 10.43.0.0/16}\nnodes:\n  - {name: a, role: server, mesh_ip: 100.64.0.1}\n");
-    /// assert!(r.diagnostics.codes().contains(&Code::UnknownField));
-    /// assert!(r.diagnostics.codes().contains(&Code::PodServiceOverlap));
-    /// assert!(r.skipped.is_empty());
-    /// ```
     /// Reads a spec like [`Cluster::from_yaml`]; when it cannot be read, the error holds every
     /// error [`Cluster::check_yaml`] finds in one round: the reading problems and the errors of
     /// the rules that could still run on what was read. The bindings raise this, so a user sees
@@ -103,6 +84,25 @@ impl Cluster {
         })
     }
 
+    /// Reads a spec and runs every rule that can run on what was read, in one round.
+    ///
+    /// Without reading problems this is [`Cluster::from_yaml`] then [`Cluster::validate`].
+    /// With them, the fields, nodes and list items that could not be read are left out and
+    /// the rules run on the rest; a finding at or below a field that could not be read (or
+    /// about a block holding one) is left out, as are the findings about nodes when a node
+    /// could not be read (the others resolve differently without it); [`OneRound::skipped`]
+    /// says so. No rule runs when
+    /// the text is not YAML, when `version` or `name` cannot be read, or when a value breaks
+    /// its field's grammar (it could be hostile: nothing goes further than the refusal).
+    ///
+    /// ```
+    /// use meshspec::{Cluster, Code};
+    /// // an unknown key, and pod and service networks that overlap
+    /// let r = Cluster::check_yaml("version: 1\nname: lab\nnetwrk: {}\nnetwork: {cluster_cidr: 10.43.0.0/16}\nnodes:\n  - {name: a, role: server, mesh_ip: 100.64.0.1}\n");
+    /// assert!(r.diagnostics.codes().contains(&Code::UnknownField));
+    /// assert!(r.diagnostics.codes().contains(&Code::PodServiceOverlap));
+    /// assert!(r.skipped.is_empty());
+    /// ```
     #[must_use]
     pub fn check_yaml(text: &str) -> OneRound {
         let (read, reading) = Spec::from_yaml_partial(text);
