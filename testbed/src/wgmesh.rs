@@ -618,6 +618,14 @@ impl WgMesh {
                 std::fs::write(&staged, &f.contents).map_err(|e| e.to_string())?;
                 self.in_node(i, "sysctl -q -p \"$1\"", &[&staged.display().to_string()])?;
             }
+            // a host that forwards nothing it was not told to (FORWARD policy DROP, as many
+            // distributions and Docker leave it): only the relay's rendered forward chain lets
+            // the relayed pairs through
+            self.in_node(
+                i,
+                "iptables -w -P FORWARD DROP && ip6tables -w -P FORWARD DROP",
+                &[],
+            )?;
             // the node's firewall script, from a copy of the bundle's cluster/ directory
             let script = format!("cluster/firewall/{name}.sh");
             if bundle.files.contains_key(&script) {
@@ -680,14 +688,24 @@ impl WgMesh {
         self.in_node(i, "wg show \"$1\"", &[&self.iface])
     }
 
-    /// Pings every other node's every mesh address from every node, all at once, each until
-    /// a reply or `deadline_s` seconds.
+    /// Pings every other node's every mesh address from every node, each until a reply or
+    /// `deadline_s` seconds: first from each node to the nodes after it in `nodes`, all at
+    /// once, then back. Two peers that both start a handshake at the same moment each answer
+    /// the other's and drop the answer to their own, and then wait the 5 s retry
+    /// (`REKEY_TIMEOUT`) to try again: one initiator per pair keeps a first contact quick.
     #[must_use]
     pub fn ping_matrix(&self, deadline_s: u32) -> Vec<Ping> {
+        let mut out = self.pings(deadline_s, true);
+        out.extend(self.pings(deadline_s, false));
+        out
+    }
+
+    /// One way of [`WgMesh::ping_matrix`]: to the later nodes, or to the earlier ones.
+    fn pings(&self, deadline_s: u32, forward: bool) -> Vec<Ping> {
         let mut jobs = Vec::new();
-        for a in &self.nodes {
-            for b in &self.nodes {
-                if a.name == b.name {
+        for (i, a) in self.nodes.iter().enumerate() {
+            for (j, b) in self.nodes.iter().enumerate() {
+                if i == j || (i < j) != forward {
                     continue;
                 }
                 for ip in &b.mesh {
@@ -722,6 +740,39 @@ impl WgMesh {
                 .collect();
             handles.into_iter().filter_map(|h| h.join().ok()).collect()
         })
+    }
+
+    /// Runs the bundle's `cluster/verify.sh --wireguard <node>` on the node, as root there,
+    /// with the spec's public keys replaced by the fresh ones (the same bijection as in the
+    /// configs, the only change): whether it exited 0, and its output.
+    ///
+    /// # Errors
+    /// No such node, the bundle has no `cluster/verify.sh`, or it could not run.
+    pub fn verify(&self, bundle: &Bundle, node: &str) -> Result<(bool, String), String> {
+        let i = self.index(node)?;
+        let mut text = bundle
+            .files
+            .get("cluster/verify.sh")
+            .ok_or("the bundle has no cluster/verify.sh")?
+            .contents
+            .clone();
+        for (spec, fresh) in &self.keys {
+            text = text.replace(spec.as_str(), fresh);
+        }
+        let path = self.dir.join(format!("n{i}-verify.sh"));
+        std::fs::write(&path, text).map_err(|e| e.to_string())?;
+        let pid = self.nodes[i].holder.to_string();
+        let path_s = path.display().to_string();
+        let args = ["-t", &pid, "-m", "-n", "sh", &path_s, "--wireguard", node];
+        trace("nsenter", &args);
+        let out = Command::new("nsenter")
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| format!("nsenter: {e}"))?;
+        let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
+        text.push_str(&String::from_utf8_lossy(&out.stderr));
+        Ok((out.status.success(), text))
     }
 
     /// Turns forwarding off (or back on) in the node's namespace, IPv4 and IPv6.

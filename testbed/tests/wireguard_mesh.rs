@@ -19,7 +19,7 @@ use std::io::Write as _;
 use std::path::Path;
 use std::time::Instant;
 
-use meshspec::{Cluster, RenderOptions};
+use meshspec::{Bundle, Cluster, RenderOptions};
 use meshspec_testbed::{Ping, WgMesh, wg_unavailable};
 
 /// How long a ping that must pass may wait for its reply (the first handshakes included).
@@ -50,9 +50,30 @@ fn fixture(name: &str) -> Cluster {
     Cluster::from_yaml(&text).unwrap()
 }
 
-fn up(c: &Cluster) -> WgMesh {
+fn up(c: &Cluster) -> (WgMesh, Bundle) {
     let bundle = c.render(&RenderOptions::default()).unwrap();
-    WgMesh::build(c, &bundle).unwrap_or_else(|e| panic!("the mesh did not come up: {e}"))
+    let m = WgMesh::build(c, &bundle).unwrap_or_else(|e| panic!("the mesh did not come up: {e}"));
+    (m, bundle)
+}
+
+/// The nodes whose `verify.sh --wireguard` fails (it pings every mesh address and wants a
+/// handshake with every direct peer), all run at once.
+fn verify_fails(m: &WgMesh, b: &Bundle) -> BTreeSet<String> {
+    std::thread::scope(|s| {
+        let hs: Vec<_> = m
+            .nodes
+            .iter()
+            .map(|n| s.spawn(move || (n.name.clone(), m.verify(b, &n.name).unwrap())))
+            .collect();
+        hs.into_iter()
+            .map(|h| h.join().unwrap())
+            .filter(|(_, (ok, _))| !ok)
+            .map(|(name, (_, out))| {
+                eprintln!("verify.sh --wireguard {name}:\n{out}");
+                name
+            })
+            .collect()
+    })
 }
 
 /// Every node's interface has exactly the peers of its rendered config, and those are the
@@ -134,7 +155,7 @@ fn one_site_every_node_pings_every_other_over_the_lan() {
         return;
     }
     let c = fixture("wireguard-managed-one-site");
-    let m = up(&c);
+    let (m, b) = up(&c);
     peers_are_the_rendered_ones(&c, &m);
     let pings = m.ping_matrix(PASS_S);
     assert_eq!(pings.len(), 6);
@@ -143,6 +164,7 @@ fn one_site_every_node_pings_every_other_over_the_lan() {
         "{}",
         report(&m, "one site", &pings)
     );
+    assert_eq!(verify_fails(&m, &b), BTreeSet::new());
 }
 
 #[test]
@@ -151,7 +173,7 @@ fn dual_stack_every_node_pings_every_other_in_both_families() {
         return;
     }
     let c = fixture("wireguard-managed-dual-stack");
-    let m = up(&c);
+    let (m, b) = up(&c);
     peers_are_the_rendered_ones(&c, &m);
     let pings = m.ping_matrix(PASS_S);
     // 3 nodes, 2 others each, an IPv4 and an IPv6 mesh address each
@@ -162,6 +184,7 @@ fn dual_stack_every_node_pings_every_other_in_both_families() {
         "{}",
         report(&m, "dual stack", &pings)
     );
+    assert_eq!(verify_fails(&m, &b), BTreeSet::new());
 }
 
 #[test]
@@ -180,7 +203,7 @@ fn nat_relay_relayed_pairs_go_through_the_relay_and_only_they_need_it() {
         BTreeSet::from([pair("home-1", "office-1"), pair("home-2", "office-1")])
     );
     assert!(topo.relayed.iter().all(|r| r.relay == "cloud-1"));
-    let m = up(&c);
+    let (m, b) = up(&c);
     peers_are_the_rendered_ones(&c, &m);
 
     let pings = m.ping_matrix(PASS_S);
@@ -199,6 +222,11 @@ fn nat_relay_relayed_pairs_go_through_the_relay_and_only_they_need_it() {
         relayed,
         "{}",
         report(&m, "relay not forwarding", &pings)
+    );
+    // the rendered verify.sh sees it on every node of a relayed pair, not on the relay
+    assert_eq!(
+        verify_fails(&m, &b),
+        BTreeSet::from(["home-1".into(), "home-2".into(), "office-1".into()])
     );
     m.set_forwarding("cloud-1", true).unwrap();
 
