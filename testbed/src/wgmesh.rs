@@ -775,6 +775,16 @@ impl WgMesh {
         Ok((out.status.success(), text))
     }
 
+    /// Runs `sh -c script` as root on the node (its network and mount namespaces); its
+    /// standard output.
+    ///
+    /// # Errors
+    /// No such node, or the script exited non-zero (with its stderr).
+    pub fn sh(&self, node: &str, script: &str) -> Result<String, String> {
+        let i = self.index(node)?;
+        self.in_node(i, script, &[])
+    }
+
     /// Turns forwarding off (or back on) in the node's namespace, IPv4 and IPv6.
     ///
     /// # Errors

@@ -230,6 +230,20 @@ fn nat_relay_relayed_pairs_go_through_the_relay_and_only_they_need_it() {
     );
     m.set_forwarding("cloud-1", true).unwrap();
 
+    // the relay's firewall script put its forward chain first in FORWARD (the host's policy
+    // is DROP): without that jump, exactly the relayed pairs fail again
+    m.sh("cloud-1", "iptables -w -D FORWARD -j MESHSPEC-FORWARD")
+        .unwrap();
+    let pings = m.ping_matrix(AFTER_S);
+    assert_eq!(
+        failed(&pings),
+        relayed,
+        "{}",
+        report(&m, "relay without its forward chain", &pings)
+    );
+    m.sh("cloud-1", "iptables -w -I FORWARD 1 -j MESHSPEC-FORWARD")
+        .unwrap();
+
     // the relay's interface goes down: the relayed pairs and the relay's own pairs fail, the
     // pair on the home LAN still talks
     m.link_down("cloud-1").unwrap();
