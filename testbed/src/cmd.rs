@@ -2,7 +2,7 @@
 //! host, and the cleanup of namespaces left by dead runs.
 
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use crate::PREFIX;
@@ -163,4 +163,25 @@ pub(crate) fn run(cmd: &str, args: &[&str]) -> Result<String, String> {
             String::from_utf8_lossy(&out.stderr).trim()
         ))
     }
+}
+
+/// Starts the watchdog of a run: a process in its own session that outlives this one and, once
+/// process `pid` is gone (however it went), kills what runs in the run's namespaces (names
+/// `<prefix>-…`), deletes them and removes the scratch directory `dir`.
+pub(crate) fn spawn_watchdog(pid: u32, prefix: &str, dir: &Path) -> Option<Child> {
+    Command::new("setsid")
+        .args([
+            "sh",
+            "-c",
+            "while kill -0 \"$1\" 2>/dev/null; do sleep 1; done; for n in $(ip netns list | cut -d' ' -f1); do case $n in \"$2\"-*) for p in $(ip netns pids \"$n\"); do kill -9 \"$p\"; done; ip netns del \"$n\" ;; esac; done; rm -rf \"$3\"",
+            "watchdog",
+            &pid.to_string(),
+            prefix,
+            &dir.display().to_string(),
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .ok()
 }

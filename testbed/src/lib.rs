@@ -32,12 +32,14 @@ mod bundle;
 mod check;
 mod cmd;
 mod findings;
+mod wgmesh;
 
 pub use bundle::{BundleDir, Place};
 pub use check::{CheckOptions, Counts, check};
 use cmd::{kill_in, list_namespaces, run, trace};
 pub use cmd::{set_verbose, sweep_stale, unavailable};
 pub use findings::Finding;
+pub use wgmesh::{Ping, WgMesh, WgNode, wg_unavailable};
 
 use meshspec::cidr::Cidr;
 use meshspec::ports::{self, Proto};
@@ -52,6 +54,15 @@ pub const PREFIX: &str = "mstb-";
 pub const SSH_PORT: u16 = 22;
 
 static RUNS: AtomicUsize = AtomicUsize::new(0);
+
+/// A fresh run's namespace name prefix, `mstb-<pid>-<run>`.
+pub(crate) fn next_prefix() -> String {
+    format!(
+        "{PREFIX}{}-{}",
+        std::process::id(),
+        RUNS.fetch_add(1, Ordering::SeqCst)
+    )
+}
 
 /// Where a host sits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -174,7 +185,7 @@ pub struct Kept {
 
 /// Every address of a block but the ones in `used`, from the top down (skipping the last,
 /// which is a broadcast address in IPv4).
-fn free_in(block: &Cidr, used: &[IpAddr]) -> Option<IpAddr> {
+pub(crate) fn free_in(block: &Cidr, used: &[IpAddr]) -> Option<IpAddr> {
     let size = block.size();
     (2..size.min(64))
         .filter_map(|k| block.nth(size - k))
@@ -182,7 +193,7 @@ fn free_in(block: &Cidr, used: &[IpAddr]) -> Option<IpAddr> {
 }
 
 /// The block of `subnets` that holds `addr`, else the host itself.
-fn prefix_of(addr: IpAddr, subnets: &[Cidr]) -> u8 {
+pub(crate) fn prefix_of(addr: IpAddr, subnets: &[Cidr]) -> u8 {
     subnets
         .iter()
         .find(|s| s.contains_addr(addr))
@@ -215,7 +226,7 @@ impl Testbed {
     ) -> Result<Testbed, String> {
         sweep_stale();
         let pid = std::process::id();
-        let prefix = format!("{PREFIX}{pid}-{}", RUNS.fetch_add(1, Ordering::SeqCst));
+        let prefix = next_prefix();
         if let Some(ns) = list_namespaces()
             .into_iter()
             .find(|n| n.starts_with(&format!("{prefix}-")))
@@ -243,23 +254,7 @@ impl Testbed {
         }
         std::fs::write(dir.join("listen.py"), LISTEN_PY).map_err(|e| e.to_string())?;
         std::fs::write(dir.join("probe.py"), PROBE_PY).map_err(|e| e.to_string())?;
-        // the watchdog outlives this process (its own session) and removes the namespaces
-        // when it is gone, however it went
-        let watchdog = Command::new("setsid")
-            .args([
-                "sh",
-                "-c",
-                "while kill -0 \"$1\" 2>/dev/null; do sleep 1; done; for n in $(ip netns list | cut -d' ' -f1); do case $n in \"$2\"-*) for p in $(ip netns pids \"$n\"); do kill -9 \"$p\"; done; ip netns del \"$n\" ;; esac; done; rm -rf \"$3\"",
-                "watchdog",
-                &pid.to_string(),
-                &prefix,
-                &dir.display().to_string(),
-            ])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .ok();
+        let watchdog = cmd::spawn_watchdog(pid, &prefix, &dir);
         let mut tb = Testbed {
             switch: format!("{prefix}-sw"),
             prefix,
