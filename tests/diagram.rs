@@ -8,7 +8,10 @@
 //!   only plain characters, numeric entity codes and `<br>`, whatever the spec's strings hold
 //!   (also with validation bypassed);
 //! - the MTU diagram has the numbers of `Cluster::mtu_stack`, which PLAN.md's table prints;
-//! - above 50 nodes the cluster diagram groups nodes per site and role.
+//! - above 50 nodes the cluster diagram groups nodes per site and role;
+//! - a NAT site says "behind NAT", a node its public endpoint, and with a WireGuard mesh
+//!   meshspec renders, relays say "relay" and each site of a relayed node has one labelled
+//!   edge to its relay (issue #22).
 
 // a test harness: it reads the fixtures, which the core itself never does
 #![allow(
@@ -117,7 +120,9 @@ fn well_formed(d: &str) -> String {
             ["direction", "TB"] => depth == 1,
             ["class", ids, _] => ids.split(',').all(is_id),
             [a, "---" | "-.-" | "-->", b] => is_id(a) && is_id(b),
-            [a, edge, b] => is_id(a) && *edge == "-->|\"…\"|" && is_id(b),
+            [a, edge, b] => {
+                is_id(a) && (*edge == "-->|\"…\"|" || *edge == "-.-|\"…\"|") && is_id(b)
+            }
             [node] => ["[\"…\"]", "([\"…\"])", "((\"…\"))"]
                 .iter()
                 .any(|shape| node.strip_suffix(shape).is_some_and(is_id)),
@@ -220,6 +225,45 @@ fn cluster_diagram_has_every_node_site_and_mesh_path() {
             .filter(|l| l.trim_start().starts_with('n') && l.contains("[\""))
             .count();
         assert_eq!(boxes, c.nodes.len(), "{name}");
+        // "behind NAT" in a site's title only when the spec says so; public endpoints shown
+        let titles: Vec<&str> = d
+            .lines()
+            .filter(|l| l.trim_start().starts_with("subgraph"))
+            .collect();
+        for s in &c.sites {
+            let want = format!("[\"site {}, behind NAT, ", s.name);
+            assert_eq!(
+                titles.iter().any(|t| t.contains(&want)),
+                s.nat,
+                "{name}: site {}",
+                s.name
+            );
+        }
+        assert_eq!(
+            titles.iter().filter(|t| t.contains("behind NAT")).count(),
+            c.sites.iter().filter(|s| s.nat).count(),
+            "{name}"
+        );
+        for n in &c.nodes {
+            if let Some(e) = &n.public_endpoint {
+                let want = format!(
+                    "public endpoint {}",
+                    meshspec::render::mermaid::text(&e.to_string())
+                );
+                assert!(d.contains(&want), "{name}: no {want} in\n{d}");
+            }
+        }
+        assert_eq!(
+            d.matches("public endpoint ").count(),
+            c.nodes
+                .iter()
+                .filter(|n| n.public_endpoint.is_some())
+                .count(),
+            "{name}"
+        );
+        if c.wireguard_topology().is_none() {
+            assert!(!d.contains("relay"), "{name}:\n{d}");
+        }
         let mesh_edges = d.matches(" -.- m0").count();
         if c.multi_site {
             assert!(mesh_edges > 0 && d.contains(&format!("MTU {}\"))", c.mesh.mtu)));
@@ -435,4 +479,165 @@ fn the_seeds_page_shows_the_second_seed() {
         "docs/seeds.md's diagram is not the second seed's current cluster diagram:\n{}",
         diagram::fenced(&diagram::cluster(&c))
     );
+}
+
+/// The lines of the cluster diagram that are relay edges: `(from, label, to)`.
+fn relay_edges(d: &str) -> Vec<(String, String, String)> {
+    d.lines()
+        .filter_map(|l| {
+            let (from, rest) = l.trim_start().split_once(" -.-|\"")?;
+            let (label, to) = rest.split_once("\"| ")?;
+            Some((from.to_owned(), label.to_owned(), to.to_owned()))
+        })
+        .collect()
+}
+
+/// The id of the node box whose text starts with `name`.
+fn box_id(d: &str, name: &str) -> String {
+    d.lines()
+        .find_map(|l| {
+            let (id, text) = l.trim_start().split_once("[\"")?;
+            text.starts_with(&format!("{name}<br>"))
+                .then(|| id.to_owned())
+        })
+        .unwrap_or_else(|| panic!("no box for {name} in\n{d}"))
+}
+
+/// The id of the subgraph whose title starts with `title`.
+fn subgraph_id(d: &str, title: &str) -> String {
+    d.lines()
+        .find_map(|l| {
+            let rest = l.trim_start().strip_prefix("subgraph ")?;
+            let (id, text) = rest.split_once("[\"")?;
+            text.starts_with(title).then(|| id.to_owned())
+        })
+        .unwrap_or_else(|| panic!("no subgraph {title} in\n{d}"))
+}
+
+#[test]
+fn the_nat_relay_fixture_draws_nat_sites_and_one_relay_edge_per_site() {
+    let text =
+        fs::read_to_string(root().join("tests/fixtures/valid/wireguard-managed-nat-relay.yaml"))
+            .unwrap();
+    let c = Cluster::from_yaml(&text).unwrap();
+    let d = diagram::cluster(&c);
+    let home = subgraph_id(&d, "site home, behind NAT, 192.168.1.0/24, ");
+    let office = subgraph_id(&d, "site office, behind NAT, 192.168.50.0/24, ");
+    let cloud = subgraph_id(&d, "site cloud, 172.31.0.0/16, ");
+    assert!(!d.contains("site cloud, behind NAT"), "{d}");
+    let relay = box_id(&d, "cloud-1");
+    assert!(
+        d.contains(&format!("{relay}[\"cloud-1<br>server (init), relay<br>node-ip 10.99.0.1<br>public endpoint 203.0.113.10#58;51820<br>")),
+        "{d}"
+    );
+    for n in ["home-1", "home-2", "office-1"] {
+        let id = box_id(&d, n);
+        assert!(
+            !d.lines()
+                .any(|l| l.contains(&format!("{id}[")) && l.contains("relay")),
+            "{n}:\n{d}"
+        );
+    }
+    // two relayed pairs (home-1/office-1, home-2/office-1), one edge per site and relay
+    let t = c.wireguard_topology().unwrap();
+    assert_eq!(t.relayed.len(), 2, "{:?}", t.relayed);
+    let via = "relayed via cloud-1".to_owned();
+    assert_eq!(
+        relay_edges(&d),
+        [
+            (home, via.clone(), relay.clone()),
+            (office, via, relay.clone())
+        ]
+    );
+    // the cloud site peers directly: its path stays the mesh edge
+    assert!(d.contains(&format!("  {cloud} -.- m0\n")), "{d}");
+    well_formed(&d);
+}
+
+#[test]
+fn a_nat_site_is_behind_nat_with_every_provider() {
+    for provider in ["tailscale", "headscale", "netbird", "wireguard"] {
+        let spec = format!(
+            "version: 1\nname: lab\nmesh: {{provider: {provider}}}\nsites:\n  - {{name: home, subnets: [192.168.1.0/24], nat: true}}\n  - {{name: lab, subnets: [192.168.0.0/24]}}\nnodes:\n  - {{name: a, role: server, site: home, lan_ip: 192.168.1.2, mesh_ip: 100.64.0.1}}\n  - {{name: b, role: agent, site: lab, lan_ip: 192.168.0.3, mesh_ip: 100.64.0.2}}\n"
+        );
+        let spec = meshspec::spec::Spec::from_yaml(&spec).unwrap().0;
+        let c = Cluster::resolve(spec);
+        let d = diagram::cluster(&c);
+        assert!(
+            d.contains("subgraph s0[\"site home, behind NAT, 192.168.1.0/24, "),
+            "{provider}:\n{d}"
+        );
+        assert!(
+            d.contains("subgraph s1[\"site lab, 192.168.0.0/24, "),
+            "{provider}:\n{d}"
+        );
+        assert!(relay_edges(&d).is_empty(), "{provider}:\n{d}");
+        well_formed(&d);
+    }
+}
+
+/// A relay's name, a public endpoint's DNS name and a NAT site's name set in code (no
+/// validation) stay label text: the relay diagram keeps its statements.
+#[test]
+fn hostile_relay_endpoint_and_nat_site_names_stay_inside_their_labels() {
+    use meshspec::netaddr::Host;
+    let text =
+        fs::read_to_string(root().join("tests/fixtures/valid/wireguard-managed-nat-relay.yaml"))
+            .unwrap();
+    let spec = meshspec::spec::Spec::from_yaml(&text).unwrap().0;
+    let base = diagram::cluster(&Cluster::resolve(spec.clone()));
+    let base_sk = well_formed(&base);
+    assert_eq!(relay_edges(&base).len(), 2);
+    let hostile = [
+        "x\"] --> n0\nclick n0 href \"javascript:alert(1)\" _blank",
+        "\"| n0\n  end\nsubgraph evil[\"x",
+        "<img src=x onerror=alert(1)>|",
+        "#quot;#35;#lt;&amp;&#60;",
+        "%%{init: {\"securityLevel\": \"loose\"}}%%",
+        "a;b;click c call alert(1)",
+        "```\n~~~",
+        "style: x#f00; classDef server fill:#f00;",
+        "é\u{2028}\u{0}\r\t|`",
+    ];
+    assert_eq!(spec.nodes[0].name, "cloud-1");
+    // every diagram, for tests/mermaid to render with the real Mermaid
+    let mut all = String::new();
+    for value in hostile {
+        for field in 0..3 {
+            let mut s = spec.clone();
+            match field {
+                0 => s.nodes[0].name = value.to_owned(),
+                1 => {
+                    let e = s.nodes[0].public_endpoint.as_mut().unwrap();
+                    e.host = Host::Name(value.to_owned());
+                }
+                _ => {
+                    s.sites[0].name = value.to_owned();
+                    s.nodes[1].site = Some(value.to_owned());
+                    s.nodes[2].site = Some(value.to_owned());
+                }
+            }
+            let c = Cluster::resolve(s);
+            let d = c.diagram();
+            let bs = blocks(&d);
+            assert_eq!(bs.len(), 2, "{value:?}: fence broken\n{d}");
+            for b in &bs {
+                well_formed(b);
+            }
+            // the same statements as with ordinary names, the relay edges among them
+            assert_eq!(
+                well_formed(&bs[0]),
+                base_sk,
+                "{value:?} in field {field}\n{d}"
+            );
+            assert_eq!(
+                relay_edges(&bs[0]).len(),
+                2,
+                "{value:?} in field {field}\n{d}"
+            );
+            all.push_str(&d);
+            all.push('\n');
+        }
+    }
+    snapshot("hostile-relay-unvalidated", &all);
 }

@@ -5,6 +5,7 @@
 //! [`crate::render::mermaid`], and the output depends on nothing but the cluster (join order,
 //! spec order of sites): the same spec gives the same bytes.
 
+use std::collections::HashMap;
 use std::fmt::Write as _;
 
 use crate::cluster::{Cluster, Node, NodeIpMode};
@@ -81,6 +82,12 @@ fn uses_mesh(c: &Cluster, n: &Node) -> bool {
     n.tunnel_over_mesh() || (c.multi_site && !n.mesh_ips.is_empty())
 }
 
+/// Whether the node relays for others in a WireGuard mesh meshspec renders.
+fn is_relay(c: &Cluster, n: &Node) -> bool {
+    c.wireguard_topology()
+        .is_some_and(|t| t.relays.contains(&n.name))
+}
+
 /// One box of the cluster diagram: a node, or (large clusters) the nodes of a site and role.
 struct Tile<'a> {
     members: Vec<&'a Node>,
@@ -95,7 +102,16 @@ impl Tile<'_> {
         let [n] = self.members.as_slice() else {
             return self.group_text(c);
         };
-        vec![n.name.clone(), role(n), node_ip(n), pods(c, n)]
+        let mut role = role(n);
+        if is_relay(c, n) {
+            role.push_str(", relay");
+        }
+        let mut lines = vec![n.name.clone(), role, node_ip(n)];
+        if let Some(e) = &n.public_endpoint {
+            lines.push(format!("public endpoint {e}"));
+        }
+        lines.push(pods(c, n));
+        lines
     }
 
     fn group_text(&self, c: &Cluster) -> Vec<String> {
@@ -131,6 +147,21 @@ impl Tile<'_> {
         }
         let modes: Vec<String> = modes.iter().map(|(m, k)| format!("{k} {m}")).collect();
         lines.push(format!("node-ips {}", modes.join(", ")));
+        let relays = self.members.iter().filter(|n| is_relay(c, n)).count();
+        if relays > 0 {
+            lines.push(format!(
+                "{relays} {}",
+                if relays == 1 { "relay" } else { "relays" }
+            ));
+        }
+        let public = self
+            .members
+            .iter()
+            .filter(|n| n.public_endpoint.is_some())
+            .count();
+        if public > 0 {
+            lines.push(format!("{public} with a public endpoint"));
+        }
         let gpus = self.members.iter().filter(|n| n.gpu).count();
         if gpus > 0 {
             lines.push(format!("{gpus} with GPU"));
@@ -166,7 +197,9 @@ fn boxes<'a>(c: &'a Cluster, site: Option<&str>, grouped: bool) -> Vec<Tile<'a>>
 /// "internet" subgraph, solid edges to each site's LAN, dotted edges to the mesh for the nodes
 /// whose traffic crosses it (one from the site when all of its nodes do). Above
 /// [`GROUP_ABOVE`] nodes, one box per site and role, and one dotted edge per site whose nodes
-/// use the mesh.
+/// use the mesh. A site with `nat: true` says "behind NAT" in its title, a node shows its
+/// `public_endpoint`; with a WireGuard mesh meshspec renders, its relays say "relay" and one
+/// labelled dotted edge goes from each site holding a relayed node to its relay.
 #[must_use]
 pub fn cluster(c: &Cluster) -> String {
     let grouped = c.nodes.len() > GROUP_ABOVE;
@@ -180,6 +213,8 @@ pub fn cluster(c: &Cluster) -> String {
     let mut agents: Vec<String> = Vec::new();
     let mut lans: Vec<String> = Vec::new();
     let mut next_box = 0usize;
+    // the box (id) and group (index) of each node, for the relay edges
+    let mut box_of: HashMap<&str, (String, usize)> = HashMap::new();
     let mut mesh_used = false;
     let mut groups: Vec<(Option<&str>, Vec<String>)> = c
         .sites
@@ -187,6 +222,9 @@ pub fn cluster(c: &Cluster) -> String {
         .map(|site| {
             // one line: Mermaid draws a subgraph's title over its first row when it wraps
             let mut title = format!("site {}", site.name);
+            if site.nat {
+                title.push_str(", behind NAT");
+            }
             if !site.subnets.is_empty() {
                 let _ = write!(title, ", {}", join(&site.subnets));
             }
@@ -230,6 +268,9 @@ pub fn cluster(c: &Cluster) -> String {
             let id = format!("n{next_box}");
             next_box += 1;
             let _ = writeln!(s, "    {id}[{}]", label(&b.text(c)));
+            for n in &b.members {
+                box_of.entry(n.name.as_str()).or_insert((id.clone(), g));
+            }
             if let Some(l) = &lan {
                 let _ = writeln!(edges, "  {id} --- {l}");
             }
@@ -257,6 +298,7 @@ pub fn cluster(c: &Cluster) -> String {
         );
     }
     s.push_str(&edges);
+    relay_edges(&mut s, c, &box_of);
     for (class, ids) in [("server", &servers), ("agent", &agents), ("lan", &lans)] {
         if !ids.is_empty() {
             let _ = writeln!(s, "  class {} {class}", ids.join(","));
@@ -266,6 +308,35 @@ pub fn cluster(c: &Cluster) -> String {
         s.push_str("  class m0 mesh\n");
     }
     s
+}
+
+/// With a WireGuard mesh meshspec renders: one dotted, labelled edge from each group (site, or
+/// the nodes without a site) holding a node of a relayed pair to the box of that pair's relay,
+/// once per group and relay, however many pairs share it.
+fn relay_edges(s: &mut String, c: &Cluster, box_of: &HashMap<&str, (String, usize)>) {
+    let Some(t) = c.wireguard_topology() else {
+        return;
+    };
+    let mut drawn: Vec<(usize, &str)> = Vec::new();
+    for p in &t.relayed {
+        let Some((relay_box, relay_group)) = box_of.get(p.relay.as_str()) else {
+            continue;
+        };
+        for end in [&p.a, &p.b] {
+            let Some((_, g)) = box_of.get(end.as_str()) else {
+                continue;
+            };
+            if g == relay_group || drawn.contains(&(*g, p.relay.as_str())) {
+                continue;
+            }
+            drawn.push((*g, p.relay.as_str()));
+            let _ = writeln!(
+                s,
+                "  s{g} -.-|{}| {relay_box}",
+                label(&[format!("relayed via {}", p.relay)])
+            );
+        }
+    }
 }
 
 /// Sites (or the nodes without a site) whose stacks are the same above the underlay name.
