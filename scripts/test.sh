@@ -41,6 +41,9 @@ need ip "iproute2 (tests/testbed.rs builds network namespaces)" "$(apt_hint ipro
 need iptables-restore "iptables (tests/testbed.rs runs every firewall script)" "$(apt_hint iptables)"
 need ip6tables-restore "ip6tables (tests/testbed.rs)" "$(apt_hint iptables)"
 need systemd-analyze "systemd-analyze (tests/testbed.rs verifies every rendered systemd drop-in)" "$(apt_hint systemd)"
+need ping "ping (testbed/tests/wireguard_mesh.rs pings every mesh address)" "$(apt_hint iputils-ping)"
+need wireguard-go "wireguard-go (the WireGuard mesh in network namespaces; no kernel module needed)" "$(apt_hint wireguard-go)"
+need wg-quick "wireguard-tools: wg and wg-quick (the rendered wg0.conf files are brought up with them)" "$(apt_hint wireguard-tools)"
 need chromium "Chromium (tests/mermaid renders every PLAN.md diagram with the real Mermaid)" "$(apt_hint chromium)"
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "error: the test suite needs what is missing below (README.md, \"Requirements and install\"):" >&2
