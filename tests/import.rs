@@ -503,3 +503,41 @@ fn a_garbage_wireguard_config_is_an_error_with_file_and_line() {
     );
     assert!(text.contains(&format!("wg0.conf:{line}:")), "{text}");
 }
+
+#[test]
+fn the_interface_comes_from_the_file_name_and_the_listen_port_from_the_configs() {
+    let (_, mut input) = wireguard_fixture_input();
+    for n in &mut input.nodes {
+        let f = &mut n.files[0];
+        if f.name == "wg0.conf" {
+            f.name = "/etc/wireguard/wg7.conf".into();
+            f.text = f
+                .text
+                .replace("ListenPort = 51820", "ListenPort = 51821")
+                .replace(":51820", ":51821");
+        } else {
+            // no k3s config names the interface
+            f.text = f.text.replace("flannel-iface: wg0\n", "");
+        }
+    }
+    let imported = import(&input).unwrap();
+    assert_eq!(imported.spec.mesh.interface.as_deref(), Some("wg7"));
+    let wg = imported.spec.mesh.wireguard.as_ref().unwrap();
+    assert_eq!(wg.listen_port, Some(51821));
+    assert_eq!(
+        imported.spec.nodes[0]
+            .public_endpoint
+            .as_ref()
+            .map(ToString::to_string)
+            .as_deref(),
+        Some("203.0.113.10:51821")
+    );
+    // with `flannel-iface: wg0` in the k3s configs, that name wins over the file's
+    let (_, mut input) = wireguard_fixture_input();
+    for n in &mut input.nodes {
+        if n.files[0].name == "wg0.conf" {
+            n.files[0].name = "wg7.conf".into();
+        }
+    }
+    assert_eq!(import(&input).unwrap().spec.mesh.interface, None);
+}

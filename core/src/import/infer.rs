@@ -595,7 +595,8 @@ pub(super) fn spec(
     let first = init_index.and_then(|i| nodes.get(i));
     let mut mesh = mesh(nodes, todos);
     if !wgs.is_empty() {
-        wireguard_mesh(&mut mesh, wgs, todos);
+        let named = nodes.iter().any(|n| n.get("flannel-iface").is_some());
+        wireguard_mesh(&mut mesh, named, wgs, todos);
     }
     // a tls-san name `<node>.<suffix>` is the mesh's DNS suffix (MagicDNS)
     mesh.dns_suffix = nodes.iter().find_map(|n| {
@@ -648,11 +649,17 @@ pub(super) fn spec(
 }
 
 /// `mesh:` from the nodes' `wg-quick` configs: plain WireGuard that meshspec manages, the
-/// interface from the file name, the range from the `Address` prefixes, the listen port.
-fn wireguard_mesh(m: &mut MeshSpec, wgs: &[super::WgNode], todos: &mut Vec<Todo>) {
+/// interface from the file name (when no `flannel-iface` names it), the range from the `Address` prefixes, the listen port.
+fn wireguard_mesh(
+    m: &mut MeshSpec,
+    iface_named: bool,
+    wgs: &[super::WgNode],
+    todos: &mut Vec<Todo>,
+) {
     m.provider = Some(Provider::Wireguard);
     todos.retain(|t| t.path != "mesh" && t.path != "mesh.ipv4_range");
-    if m.interface.is_none() {
+    // a k3s config's `flannel-iface` names the interface; else the file name `<iface>.conf`
+    if !iface_named {
         let stem = wgs.iter().find_map(|w| {
             let base = w.file.rsplit('/').next().unwrap_or(&w.file);
             base.strip_suffix(".conf")
