@@ -701,11 +701,11 @@ fn wireguard_mesh(
             }
         }
     }
-    if v4.is_empty() && m.ipv4_range.is_none() {
-        todos.push(Todo::new(
-            "mesh.ipv4_range",
-            "no WireGuard config has an IPv4 `Address`: set the range your peers use",
-        ));
+    if v4.is_empty() {
+        let assumed = m
+            .ipv4_range
+            .map_or_else(|| "none".to_owned(), |r| format!("`{r}` is assumed"));
+        todos.push(Todo::new("mesh.ipv4_range", format!("no WireGuard config has an IPv4 `Address` ({assumed}): set the range your peers use")));
     }
     let mut ports: Vec<u16> = wgs.iter().filter_map(|w| w.conf.listen_port).collect();
     ports.sort_unstable();

@@ -253,7 +253,13 @@ mod tests {
         }
         assert!(parse("[Peer]\n").is_err());
         assert!(is_wg_quick("# x\n[Interface]\n") && !is_wg_quick("node-ip: 10.0.0.1\n"));
-        // never panics on arbitrary bytes
+        // never panics on any prefix of a valid config, nor on arbitrary text
+        let valid = "[Interface]\nAddress = 10.0.0.1/24, fd00::1/64\nListenPort = 51820\n[Peer]\nPublicKey = QnG9zjyLsfGZi3JO9HnBJ7YQuNTQcLAC/6y8DjMLon0=\nAllowedIPs = 10.0.0.2/32\nEndpoint = [2001:db8::1]:51820\nPersistentKeepalive = off\n";
+        assert!(parse(valid).is_ok());
+        for (i, _) in valid.char_indices() {
+            let _ = parse(&valid[..i]);
+            let _ = parse(&valid[i..]);
+        }
         for s in [
             "[",
             "=",
