@@ -371,3 +371,80 @@ fn testbed_finds_a_widened_opening_in_a_bundle_on_disk() {
         "left behind: {left}"
     );
 }
+
+/// `import` given each node's rendered config.yaml and its wg0.conf (with a `PrivateKey` line,
+/// as a hand-made one has): the spec holds the public keys, never the private ones.
+#[test]
+fn import_reads_wireguard_configs_and_never_prints_a_private_key() {
+    let dir = TempDir::new().unwrap();
+    let bundle = dir.path().join("bundle");
+    meshspec()
+        .arg("render")
+        .arg(fixture("valid/wireguard-managed-nat-relay.yaml"))
+        .arg("-o")
+        .arg(&bundle)
+        .assert()
+        .code(0);
+    let secret = "S3cr3tPRIVATExxxxxxxxxxxxxxxxxxxxxxxxxxxxx=";
+    let mut args = Vec::new();
+    for n in ["cloud-1", "home-1", "home-2", "office-1"] {
+        let node = bundle.join("nodes").join(n);
+        let wg = fs::read_to_string(node.join("etc/wireguard/wg0.conf")).unwrap();
+        let wg = wg.replace(
+            "[Interface]\n",
+            &format!("[Interface]\nPrivateKey = {secret}\n"),
+        );
+        // named as an operator might keep it: content, not the extension, says what it is
+        let wg_path = dir.path().join(format!("{n}-wg0.txt"));
+        fs::write(&wg_path, wg).unwrap();
+        args.push(format!(
+            "{n}={}",
+            node.join("etc/rancher/k3s/config.yaml").display()
+        ));
+        args.push(format!("{n}={}", wg_path.display()));
+    }
+    let out = dir.path().join("cluster.yaml");
+    let assert = meshspec()
+        .arg("import")
+        .args(&args)
+        .arg("-o")
+        .arg(&out)
+        .assert()
+        .code(0);
+    let o = assert.get_output();
+    let spec = fs::read_to_string(&out).unwrap();
+    for text in [
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+        spec.clone(),
+    ] {
+        assert!(!text.contains("S3cr3t"), "{text}");
+    }
+    assert!(spec.contains("provider: wireguard"), "{spec}");
+    assert!(
+        spec.contains("public_key: QnG9zjyLsfGZi3JO9HnBJ7YQuNTQcLAC/6y8DjMLon0="),
+        "{spec}"
+    );
+    assert!(
+        spec.contains("public_endpoint: 203.0.113.10:51820"),
+        "{spec}"
+    );
+    assert!(spec.contains("stays on the node"), "{spec}");
+    meshspec().arg("validate").arg(&out).assert().code(0);
+    // garbage in a wg-quick config: the file and line, exit 2, and never the line's text
+    let bad = dir.path().join("bad-wg0.conf");
+    fs::write(
+        &bad,
+        format!("[Interface]\nAddress = 10.99.0.1/24\nPrivateKey {secret}\n"),
+    )
+    .unwrap();
+    let assert = meshspec()
+        .arg("import")
+        .arg(&args[0])
+        .arg(format!("cloud-1={}", bad.display()))
+        .assert()
+        .code(2);
+    let err = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+    assert!(err.contains("bad-wg0.conf:3:"), "{err}");
+    assert!(!err.contains("S3cr3t"), "{err}");
+}

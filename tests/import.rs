@@ -343,3 +343,201 @@ fn inline_tokens_are_never_copied() {
     assert!(imported.todos.iter().any(|t| t.path == "k3s.token_file"));
     assert_eq!(imported.changes[0].dropped, ["token"]);
 }
+
+/// A private key as an operator's hand-written `wg0.conf` holds it (never a real one).
+fn private_key(i: usize) -> String {
+    format!("{}{i}PRIVATEKEYxxxxxxxxxxxxxxxxxxxxxxxxxxxx=", "S3cr3t")
+}
+
+/// The fixture's k3s configs and wg-quick configs (each with a `PrivateKey` line added), as
+/// `NAME=PATH` pairs give them: one `ImportNode` per file.
+fn wireguard_fixture_input() -> (Cluster, ImportInput) {
+    let path = fixtures("valid").join("wireguard-managed-nat-relay.yaml");
+    let original = Cluster::from_yaml(&fs::read_to_string(path).unwrap()).unwrap();
+    let bundle = original.render(&RenderOptions::default()).unwrap();
+    let mut nodes = Vec::new();
+    for (i, n) in original.nodes.iter().enumerate() {
+        let k3s = strip_header(
+            bundle
+                .text(&format!("nodes/{}/etc/rancher/k3s/config.yaml", n.name))
+                .unwrap(),
+        );
+        let wg = bundle
+            .text(&format!("nodes/{}/etc/wireguard/wg0.conf", n.name))
+            .unwrap()
+            .replace(
+                "[Interface]\n",
+                &format!("[Interface]\nPrivateKey = {}\n", private_key(i)),
+            );
+        assert!(wg.contains("PrivateKey = S3cr3t"));
+        nodes.push(ImportNode {
+            name: n.name.clone(),
+            role: None,
+            files: vec![ConfigFile::new(format!("{}.yaml", n.name), k3s)],
+        });
+        nodes.push(ImportNode {
+            name: n.name.clone(),
+            role: None,
+            files: vec![ConfigFile::new("wg0.conf", wg)],
+        });
+    }
+    let input = ImportInput {
+        name: Some(original.name.clone()),
+        nodes,
+        nodes_json: None,
+        cilium_values: None,
+    };
+    (original, input)
+}
+
+#[test]
+fn wireguard_configs_give_the_mesh_public_keys_and_endpoints_never_a_private_key() {
+    let (original, input) = wireguard_fixture_input();
+    let path = fixtures("valid").join("wireguard-managed-nat-relay.yaml");
+    let (spec, _) = meshspec::spec::Spec::from_yaml(&fs::read_to_string(path).unwrap()).unwrap();
+    let imported = import(&input).unwrap();
+    assert!(
+        !imported.diagnostics.has_errors(),
+        "{}\n{}",
+        imported.diagnostics.render(None),
+        imported.yaml
+    );
+    let c = Cluster::from_yaml(&imported.yaml).unwrap();
+    assert_eq!(c.nodes.len(), original.nodes.len(), "{}", imported.yaml);
+    let wg = imported.spec.mesh.wireguard.as_ref().unwrap();
+    assert_eq!(wg.manage, Some(true));
+    assert_eq!(wg.keepalive, Some(20));
+    assert_eq!(imported.spec.mesh.ipv4_range, spec.mesh.ipv4_range);
+    for (o, n) in spec.nodes.iter().zip(&imported.spec.nodes) {
+        assert_eq!(o.name, n.name);
+        assert_eq!(o.mesh_ip, n.mesh_ip, "{}", n.name);
+        assert_eq!(o.wireguard, n.wireguard, "{}", n.name);
+        assert_eq!(o.public_endpoint, n.public_endpoint, "{}", n.name);
+    }
+    // the private keys are nowhere in what import returns; it says they stayed on the nodes
+    let everything = format!(
+        "{}\n{:?}\n{}\n{:?}",
+        imported.yaml,
+        imported.todos,
+        imported.diagnostics.render(Some(&meshspec::Source {
+            name: "spec.yaml",
+            text: &imported.yaml
+        })),
+        imported.spec
+    );
+    assert!(!everything.contains("S3cr3t"), "{everything}");
+    assert!(
+        imported
+            .todos
+            .iter()
+            .any(|t| t.reason.contains("stays on the node")),
+        "{:?}",
+        imported.todos
+    );
+    // the rendered wg-quick configs of the imported spec are the fixture's
+    let again = c.render(&RenderOptions::default()).unwrap();
+    let bundle = original.render(&RenderOptions::default()).unwrap();
+    for n in &original.nodes {
+        let p = format!("nodes/{}/etc/wireguard/wg0.conf", n.name);
+        assert_eq!(bundle.text(&p), again.text(&p), "{p}\n{}", imported.yaml);
+    }
+}
+
+#[test]
+fn a_node_nobody_names_or_two_peers_disagree_on_is_a_todo() {
+    let (_, mut input) = wireguard_fixture_input();
+    // cloud-1's config gives home-1 another key than home-2's does; office-1's config is not
+    // given and cloud-1's peer for it is cut: only relay peers (cloud-1 and office-1 behind
+    // it) route its address, which name nobody for sure
+    let other = "YXNvbWVvdGhlcnB1YmxpY2tleWFzb21lb3RoZXJwdWI=";
+    assert!(meshspec::wireguard::key::decode(other).is_some());
+    for n in &mut input.nodes {
+        let f = &mut n.files[0];
+        if n.name == "cloud-1" && f.name == "wg0.conf" {
+            f.text = f
+                .text
+                .replace("+qmcei97FPB8SVrzr2ewMsPhkN6vzvO1ezFf4Bg5pQQ=", other);
+            let cut = f.text.find("AllowedIPs = 10.99.0.4/32").unwrap();
+            let peer = f.text[..cut].rfind("[Peer]").unwrap();
+            let end = f.text[cut..].find("\n\n").map_or(f.text.len(), |e| cut + e);
+            f.text.replace_range(peer..end, "");
+        }
+    }
+    input
+        .nodes
+        .retain(|n| !(n.name == "office-1" && n.files[0].name == "wg0.conf"));
+    let imported = import(&input).unwrap();
+    let todo = |path: &str| imported.todos.iter().find(|t| t.path == path);
+    let home1 = todo("nodes[1].wireguard.public_key").expect("home-1 disagreement");
+    assert!(
+        home1.reason.contains("disagree") && home1.reason.contains(other),
+        "{home1:?}"
+    );
+    let office = todo("nodes[3].wireguard.public_key").expect("office-1 unnamed");
+    assert!(
+        office.reason.contains("wg pubkey < /etc/wireguard/wg0.key"),
+        "{office:?}"
+    );
+    assert!(imported.spec.nodes[1].wireguard.is_none());
+}
+
+#[test]
+fn a_garbage_wireguard_config_is_an_error_with_file_and_line() {
+    let (_, mut input) = wireguard_fixture_input();
+    let f = &mut input.nodes[1].files[0];
+    assert_eq!(f.name, "wg0.conf");
+    f.text = f
+        .text
+        .replace("ListenPort = 51820", "ListenPort 51820 S3cr3t");
+    let line = f
+        .text
+        .lines()
+        .position(|l| l.starts_with("ListenPort 51820"))
+        .unwrap()
+        + 1;
+    let err = import(&input).unwrap_err();
+    let text = format!("{err:?}");
+    assert!(
+        text.contains("wg0.conf:") && !text.contains("S3cr3t"),
+        "{text}"
+    );
+    assert!(text.contains(&format!("wg0.conf:{line}:")), "{text}");
+}
+
+#[test]
+fn the_interface_comes_from_the_file_name_and_the_listen_port_from_the_configs() {
+    let (_, mut input) = wireguard_fixture_input();
+    for n in &mut input.nodes {
+        let f = &mut n.files[0];
+        if f.name == "wg0.conf" {
+            f.name = "/etc/wireguard/wg7.conf".into();
+            f.text = f
+                .text
+                .replace("ListenPort = 51820", "ListenPort = 51821")
+                .replace(":51820", ":51821");
+        } else {
+            // no k3s config names the interface
+            f.text = f.text.replace("flannel-iface: wg0\n", "");
+        }
+    }
+    let imported = import(&input).unwrap();
+    assert_eq!(imported.spec.mesh.interface.as_deref(), Some("wg7"));
+    let wg = imported.spec.mesh.wireguard.as_ref().unwrap();
+    assert_eq!(wg.listen_port, Some(51821));
+    assert_eq!(
+        imported.spec.nodes[0]
+            .public_endpoint
+            .as_ref()
+            .map(ToString::to_string)
+            .as_deref(),
+        Some("203.0.113.10:51821")
+    );
+    // with `flannel-iface: wg0` in the k3s configs, that name wins over the file's
+    let (_, mut input) = wireguard_fixture_input();
+    for n in &mut input.nodes {
+        if n.files[0].name == "wg0.conf" {
+            n.files[0].name = "wg7.conf".into();
+        }
+    }
+    assert_eq!(import(&input).unwrap().spec.mesh.interface, None);
+}

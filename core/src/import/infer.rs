@@ -585,6 +585,7 @@ pub(super) fn spec(
     name: &str,
     nodes: &[Source<'_>],
     cilium_values: Option<&Value>,
+    wgs: &[super::WgNode],
     todos: &mut Vec<Todo>,
 ) -> Spec {
     let init_index = nodes
@@ -593,6 +594,10 @@ pub(super) fn spec(
         .or_else(|| nodes.iter().position(|n| n.role == Role::Server));
     let first = init_index.and_then(|i| nodes.get(i));
     let mut mesh = mesh(nodes, todos);
+    if !wgs.is_empty() {
+        let named = nodes.iter().any(|n| n.get("flannel-iface").is_some());
+        wireguard_mesh(&mut mesh, named, wgs, todos);
+    }
     // a tls-san name `<node>.<suffix>` is the mesh's DNS suffix (MagicDNS)
     mesh.dns_suffix = nodes.iter().find_map(|n| {
         n.list("tls-san")
@@ -625,6 +630,9 @@ pub(super) fn spec(
             ))
         })
         .collect();
+    if !wgs.is_empty() {
+        wireguard_nodes(&mut specs, &mesh, wgs, todos);
+    }
     let sites = sites(&mut specs, todos);
     Spec {
         version: crate::spec::SPEC_VERSION,
@@ -637,5 +645,279 @@ pub(super) fn spec(
         proxy: None,
         acknowledge: Vec::new(),
         nodes: specs,
+    }
+}
+
+/// `mesh:` from the nodes' `wg-quick` configs: plain WireGuard that meshspec manages, the
+/// interface from the file name (when no `flannel-iface` names it), the range from the `Address` prefixes, the listen port.
+fn wireguard_mesh(
+    m: &mut MeshSpec,
+    iface_named: bool,
+    wgs: &[super::WgNode],
+    todos: &mut Vec<Todo>,
+) {
+    m.provider = Some(Provider::Wireguard);
+    todos.retain(|t| t.path != "mesh" && t.path != "mesh.ipv4_range");
+    // a k3s config's `flannel-iface` names the interface; else the file name `<iface>.conf`
+    if !iface_named {
+        let stem = wgs.iter().find_map(|w| {
+            let base = w.file.rsplit('/').next().unwrap_or(&w.file);
+            base.strip_suffix(".conf")
+                .filter(|s| crate::spec::grammar::interface(s).is_ok())
+                .map(str::to_owned)
+        });
+        m.interface = stem.filter(|s| s != "wg0");
+    }
+    let mut v4 = Vec::new();
+    let mut v6 = Vec::new();
+    for w in wgs {
+        for &(ip, p) in &w.conf.addresses {
+            if let Some(c) = super::wg::network(ip, p) {
+                let v = if ip.is_ipv4() { &mut v4 } else { &mut v6 };
+                if !v.contains(&c) {
+                    v.push(c);
+                }
+            }
+        }
+    }
+    for (v, field) in [(&v4, "mesh.ipv4_range"), (&v6, "mesh.ipv6_range")] {
+        match v.as_slice() {
+            [] => {}
+            [one] => {
+                if field == "mesh.ipv4_range" {
+                    m.ipv4_range = Some(*one);
+                } else {
+                    m.ipv6_range = Some(*one);
+                }
+            }
+            many => {
+                let l: Vec<String> = many.iter().map(ToString::to_string).collect();
+                todos.push(Todo::new(field, format!("the WireGuard configs' `Address` lines lie in different networks ({}): set the range that holds every node's address", l.join(", "))));
+                if field == "mesh.ipv4_range" {
+                    m.ipv4_range = many.first().copied();
+                } else {
+                    m.ipv6_range = many.first().copied();
+                }
+            }
+        }
+    }
+    if v4.is_empty() {
+        let assumed = m
+            .ipv4_range
+            .map_or_else(|| "none".to_owned(), |r| format!("`{r}` is assumed"));
+        todos.push(Todo::new("mesh.ipv4_range", format!("no WireGuard config has an IPv4 `Address` ({assumed}): set the range your peers use")));
+    }
+    let mut ports: Vec<u16> = wgs.iter().filter_map(|w| w.conf.listen_port).collect();
+    ports.sort_unstable();
+    ports.dedup();
+    let listen_port = match ports.as_slice() {
+        [] | [51820] => None,
+        [one] => Some(*one),
+        many => {
+            let l: Vec<String> = many.iter().map(ToString::to_string).collect();
+            todos.push(Todo::new("mesh.wireguard.listen_port", format!("the WireGuard configs listen on different ports ({}); meshspec gives every node one port: choose it", l.join(", "))));
+            many.first().copied().filter(|p| *p != 51820)
+        }
+    };
+    let mut keepalives: Vec<u16> = wgs
+        .iter()
+        .flat_map(|w| w.conf.peers.iter().filter_map(|p| p.keepalive))
+        .filter(|k| *k != 0)
+        .collect();
+    keepalives.sort_unstable();
+    keepalives.dedup();
+    let keepalive = match keepalives.as_slice() {
+        [one] if *one != 25 => Some(*one),
+        _ => None,
+    };
+    m.wireguard = Some(crate::spec::WireguardSpec {
+        manage: Some(true),
+        listen_port,
+        keepalive,
+        relays: None,
+    });
+    for w in wgs {
+        if w.conf.had_secret {
+            todos.push(Todo::new("mesh.wireguard", format!("`{}`'s {} holds a private (or preshared) key: it was not copied and stays on the node; before installing the rendered config (its PostUp loads the key from a file), write it to {} on that node, mode 0600, or install.sh makes a new key and the peers' public keys no longer match", crate::render::line::one_line(&w.node), crate::render::line::one_line(&w.file), crate::render::wgquick::key_path(m.interface.as_deref().unwrap_or("wg0")))));
+        }
+        for (line, key) in &w.conf.unknown {
+            todos.push(Todo::new(
+                "mesh.wireguard",
+                format!(
+                    "{}:{line}: `{key}` is no wg-quick key: ignored",
+                    crate::render::line::one_line(&w.file)
+                ),
+            ));
+        }
+    }
+}
+
+/// Which node each `[Peer]` is: `owner[file][peer]`. A peer routing one node's mesh address as
+/// a host route is that node; a peer routing several (a relay, which carries the nodes behind
+/// it) is the one of them whose key no single-node peer gives another node.
+fn peer_owners(specs: &[NodeSpec], wgs: &[super::WgNode]) -> Vec<Vec<Option<usize>>> {
+    let candidates = |w: &super::WgNode, p: &super::wg::Peer| -> Vec<usize> {
+        specs
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| n.name != w.node)
+            .filter(|(_, n)| {
+                p.allowed_ips.iter().any(|&(ip, prefix)| {
+                    prefix == if ip.is_ipv4() { 32 } else { 128 } && n.mesh_ip.contains(&ip)
+                })
+            })
+            .map(|(i, _)| i)
+            .collect()
+    };
+    let mut owners: Vec<Vec<Option<usize>>> = wgs
+        .iter()
+        .map(|w| {
+            w.conf
+                .peers
+                .iter()
+                .map(|p| match candidates(w, p).as_slice() {
+                    [one] => Some(*one),
+                    _ => None,
+                })
+                .collect()
+        })
+        .collect();
+    // the keys single-node peers give each node
+    let mut known: Vec<Vec<&str>> = vec![Vec::new(); specs.len()];
+    for (w, o) in wgs.iter().zip(&owners) {
+        for (p, o) in w.conf.peers.iter().zip(o) {
+            if let (Some(i), Some(k)) = (o, &p.public_key)
+                && let Some(v) = known.get_mut(*i)
+            {
+                v.push(k);
+            }
+        }
+    }
+    for (w, o) in wgs.iter().zip(owners.iter_mut()) {
+        for (p, o) in w.conf.peers.iter().zip(o.iter_mut()) {
+            if o.is_some() {
+                continue;
+            }
+            let Some(k) = p.public_key.as_deref() else {
+                continue;
+            };
+            let left: Vec<usize> = candidates(w, p)
+                .into_iter()
+                .filter(|&i| {
+                    known.get(i).is_some_and(|v| v.is_empty() || v.contains(&k))
+                        && !known
+                            .iter()
+                            .enumerate()
+                            .any(|(j, v)| j != i && v.contains(&k))
+                })
+                .collect();
+            if let [one] = left.as_slice() {
+                *o = Some(*one);
+            }
+        }
+    }
+    owners
+}
+
+/// An address no site of any node could hold publicly: private, CGNAT, ULA, link-local.
+fn private_addr(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v) => {
+            v.is_private()
+                || v.is_link_local()
+                || v.is_loopback()
+                || (v.octets()[0] == 100 && (v.octets()[1] & 0xc0) == 64)
+        }
+        IpAddr::V6(v) => {
+            (v.segments()[0] & 0xfe00) == 0xfc00
+                || (v.segments()[0] & 0xffc0) == 0xfe80
+                || v.is_loopback()
+        }
+    }
+}
+
+/// Each node's mesh address (from its own `Address` when the k3s config shows none), public
+/// key, LAN address (a private peer endpoint, when no config shows one) and public endpoint
+/// (any other peer endpoint), from the other nodes' `[Peer]` entries that are this node.
+fn wireguard_nodes(
+    specs: &mut [NodeSpec],
+    mesh: &MeshSpec,
+    wgs: &[super::WgNode],
+    todos: &mut Vec<Todo>,
+) {
+    let iface = mesh.interface.as_deref().unwrap_or("wg0");
+    for (i, n) in specs.iter_mut().enumerate() {
+        if n.mesh_ip.is_empty() {
+            for w in wgs.iter().filter(|w| w.node == n.name) {
+                for &(ip, _) in &w.conf.addresses {
+                    push_unique(&mut n.mesh_ip, ip);
+                }
+            }
+            if !n.mesh_ip.is_empty() {
+                let path = format!("nodes[{i}].mesh_ip");
+                todos.retain(|t| t.path != path);
+            }
+        }
+    }
+    let owners = peer_owners(specs, wgs);
+    for (i, n) in specs.iter_mut().enumerate() {
+        let np = format!("nodes[{i}]");
+        let mut keys: Vec<&str> = Vec::new();
+        let mut endpoints: Vec<crate::wireguard::endpoint::Endpoint> = Vec::new();
+        let mut lan: Vec<IpAddr> = Vec::new();
+        for (w, o) in wgs.iter().zip(&owners) {
+            for (p, o) in w.conf.peers.iter().zip(o) {
+                if *o != Some(i) {
+                    continue;
+                }
+                if let Some(k) = &p.public_key
+                    && !keys.contains(&k.as_str())
+                {
+                    keys.push(k);
+                }
+                let Some(e) = p
+                    .endpoint
+                    .as_deref()
+                    .and_then(|e| e.parse::<crate::wireguard::endpoint::Endpoint>().ok())
+                else {
+                    continue;
+                };
+                match &e.host {
+                    crate::netaddr::Host::Ip(ip) if n.lan_ip.contains(ip) => {}
+                    crate::netaddr::Host::Ip(ip) if private_addr(*ip) => push_unique(&mut lan, *ip),
+                    _ => {
+                        if !endpoints.contains(&e) {
+                            endpoints.push(e);
+                        }
+                    }
+                }
+            }
+        }
+        if n.lan_ip.is_empty() && !lan.is_empty() {
+            let path = format!("{np}.lan_ip");
+            todos.retain(|t| t.path != path);
+            if lan.len() > 1 {
+                let l: Vec<String> = lan.iter().map(ToString::to_string).collect();
+                todos.push(Todo::new(path, format!("the other nodes' WireGuard configs reach `{}` at several LAN addresses ({}): keep the one it has", n.name, l.join(", "))));
+            }
+            n.lan_ip = lan;
+        }
+        match keys.as_slice() {
+            [] => todos.push(Todo::new(format!("{np}.wireguard.public_key"), format!("no other node's WireGuard config has a peer routing `{}`'s mesh address (a /32 or /128 in AllowedIPs): on the node, `wg pubkey < {}` prints its public key", n.name, crate::render::wgquick::key_path(iface)))),
+            [one] => {
+                n.wireguard = Some(crate::spec::NodeWireguardSpec {
+                    public_key: Some((*one).to_owned()),
+                });
+            }
+            many => todos.push(Todo::new(format!("{np}.wireguard.public_key"), format!("the other nodes' WireGuard configs disagree on `{}`'s public key ({}): on the node, `wg pubkey < {}` prints the right one", n.name, many.join(", "), crate::render::wgquick::key_path(iface)))),
+        }
+        match endpoints.as_slice() {
+            [] => {}
+            [one] => n.public_endpoint = Some(one.clone()),
+            many => {
+                let l: Vec<String> = many.iter().map(ToString::to_string).collect();
+                todos.push(Todo::new(format!("{np}.public_endpoint"), format!("the other nodes' WireGuard configs reach `{}` at different public endpoints ({}): set the one that holds", n.name, l.join(", "))));
+            }
+        }
     }
 }

@@ -13,6 +13,7 @@
 
 mod emit;
 mod infer;
+mod wg;
 
 use std::collections::BTreeMap;
 
@@ -29,6 +30,77 @@ use crate::render::k3s::config_entries;
 use crate::spec::{NodeIpChoice, Role, Spec};
 
 use infer::Source;
+
+/// A node's `wg-quick` config, parsed (secrets left out).
+struct WgNode {
+    /// The node.
+    pub node: String,
+    /// The file's name as given.
+    pub file: String,
+    /// What it shows.
+    pub conf: wg::WgConf,
+}
+
+/// Takes the `wg-quick` configs (recognised by content: an `[Interface]` section) out of the
+/// nodes' files; a node given only with one joins the node of that name.
+fn split_wireguard(
+    input: &ImportInput,
+    findings: &mut Vec<Finding>,
+    todos: &mut Vec<Todo>,
+) -> (ImportInput, Vec<WgNode>) {
+    let mut out = ImportInput {
+        nodes: Vec::new(),
+        ..input.clone()
+    };
+    let mut wgs = Vec::new();
+    for n in &input.nodes {
+        let (wgf, k3s): (Vec<&ConfigFile>, Vec<&ConfigFile>) =
+            n.files.iter().partition(|f| wg::is_wg_quick(&f.text));
+        for f in wgf {
+            match wg::parse(&f.text) {
+                Ok(conf) => wgs.push(WgNode {
+                    node: n.name.clone(),
+                    file: f.name.clone(),
+                    conf,
+                }),
+                Err((line, why)) => findings.push(Finding {
+                    file: f.name.clone(),
+                    diagnostic: Diagnostic::new(
+                        Code::YamlSyntax,
+                        format!("line {line}"),
+                        format!(
+                            "{}:{line}: not a wg-quick config: {why}",
+                            crate::render::line::one_line(&f.name)
+                        ),
+                    )
+                    .with_help("a WireGuard config given as NAME=PATH is read as wg-quick writes it: `[Interface]` and `[Peer]` sections of `Key = Value` lines"),
+                }),
+            }
+        }
+        if !k3s.is_empty() || n.files.is_empty() {
+            out.nodes.push(ImportNode {
+                files: k3s.into_iter().cloned().collect(),
+                ..n.clone()
+            });
+        }
+    }
+    let names: std::collections::BTreeSet<&str> =
+        out.nodes.iter().map(|n| n.name.as_str()).collect();
+    for w in &wgs {
+        if !names.contains(w.node.as_str()) {
+            todos.push(Todo::new(
+                "nodes",
+                format!(
+                    "`{}` is given a WireGuard config ({}) but no k3s config: add `{}=PATH` with its config.yaml to import it",
+                    crate::render::line::one_line(&w.node),
+                    crate::render::line::one_line(&w.file),
+                    crate::render::line::one_line(&w.node)
+                ),
+            ));
+        }
+    }
+    (out, wgs)
+}
 
 /// One node to import: its name, its config files in k3s's order, and a forced role.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -513,6 +585,8 @@ pub fn import(input: &ImportInput) -> Result<Imported, LintReport> {
         None => None,
     };
     let mut todos = Vec::new();
+    let (input, wgs) = split_wireguard(input, &mut findings, &mut todos);
+    let input = &input;
     let live = trusted_live(live, &mut todos);
     let srcs = sources(input, &live, &mut findings, &mut todos);
     if !findings.is_empty() {
@@ -525,7 +599,7 @@ pub fn import(input: &ImportInput) -> Result<Imported, LintReport> {
         ));
         "cluster".to_owned()
     });
-    let mut spec = infer::spec(&name, &srcs, cilium.as_ref(), &mut todos);
+    let mut spec = infer::spec(&name, &srcs, cilium.as_ref(), &wgs, &mut todos);
     let index: BTreeMap<&str, usize> = spec
         .nodes
         .iter()
