@@ -97,7 +97,11 @@ export declare class Cluster {
    * It reads and writes like a plain object; each file becomes a JS object when first read.
    */
   render(): Record<string, RenderedFile>
-  /** One node with its k3s config and files, or `null` when no node has that name. */
+  /**
+   * One node with its k3s config and files, or `null` when no node has that name. Its
+   * `files` read like `render()`'s (a file is converted when first read), over the same
+   * shared render: a call costs this node's fields, never the bundle's files.
+   */
   node(name: string): Node | null
   /**
    * How many times this cluster rendered its whole bundle: 0 before the first `render()` or
@@ -414,7 +418,10 @@ export interface NodeChange {
   dropped: Array<string>
 }
 
-/** One rendered file. */
+/**
+ * One rendered file: the type of the values of `render()` and `node(name).files` in
+ * `index.d.ts` (both are lazy objects made in `files.rs`, never this struct).
+ */
 export interface RenderedFile {
   /** The full text. */
   contents: string
