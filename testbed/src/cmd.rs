@@ -138,6 +138,32 @@ pub(crate) fn list_namespaces() -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// Removes what a run made, in the order that frees everything: its own processes (listeners,
+/// mount-namespace holders), then each namespace newest first with what still runs in it, then
+/// the watchdog (no longer needed), then the scratch directory (`dir` empty: none was made).
+pub(crate) fn tear_down(
+    processes: &mut [std::process::Child],
+    namespaces: &[String],
+    watchdog: Option<&mut std::process::Child>,
+    dir: &Path,
+) {
+    for p in processes {
+        let _ = p.kill();
+        let _ = p.wait();
+    }
+    for ns in namespaces.iter().rev() {
+        kill_in(ns);
+        let _ = run("ip", &["netns", "del", ns]);
+    }
+    if let Some(w) = watchdog {
+        let _ = w.kill();
+        let _ = w.wait();
+    }
+    if !dir.as_os_str().is_empty() {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
+
 /// Kills the processes inside one of the testbed's own namespaces.
 pub(crate) fn kill_in(ns: &str) {
     if let Ok(o) = Command::new("ip").args(["netns", "pids", ns]).output() {

@@ -36,7 +36,7 @@ mod wgmesh;
 
 pub use bundle::{BundleDir, Place};
 pub use check::{CheckOptions, Counts, check};
-use cmd::{kill_in, list_namespaces, run, trace};
+use cmd::{list_namespaces, run, tear_down, trace};
 pub use cmd::{set_verbose, sweep_stale, unavailable};
 pub use findings::Finding;
 pub use wgmesh::{Ping, WgMesh, WgNode, wg_unavailable};
@@ -156,21 +156,12 @@ pub struct Testbed {
 
 impl Drop for Testbed {
     fn drop(&mut self) {
-        for l in &mut self.listeners {
-            let _ = l.kill();
-            let _ = l.wait();
-        }
-        for ns in self.namespaces.iter().rev() {
-            kill_in(ns);
-            let _ = run("ip", &["netns", "del", ns]);
-        }
-        if let Some(w) = &mut self.watchdog {
-            let _ = w.kill();
-            let _ = w.wait();
-        }
-        if !self.dir.as_os_str().is_empty() {
-            let _ = std::fs::remove_dir_all(&self.dir);
-        }
+        tear_down(
+            &mut self.listeners,
+            &self.namespaces,
+            self.watchdog.as_mut(),
+            &self.dir,
+        );
     }
 }
 

@@ -42,7 +42,7 @@ use std::sync::OnceLock;
 use meshspec::cidr::Cidr;
 use meshspec::{Bundle, Cluster};
 
-use crate::cmd::{kill_in, run, spawn_watchdog, sweep_stale, trace};
+use crate::cmd::{run, spawn_watchdog, sweep_stale, tear_down, trace};
 use crate::{free_in, next_prefix, prefix_of};
 
 /// A node of the mesh and its namespace.
@@ -80,21 +80,12 @@ pub struct WgMesh {
 
 impl Drop for WgMesh {
     fn drop(&mut self) {
-        for h in &mut self.holders {
-            let _ = h.kill();
-            let _ = h.wait();
-        }
-        for ns in self.namespaces.iter().rev() {
-            kill_in(ns);
-            let _ = run("ip", &["netns", "del", ns]);
-        }
-        if let Some(w) = &mut self.watchdog {
-            let _ = w.kill();
-            let _ = w.wait();
-        }
-        if !self.dir.as_os_str().is_empty() {
-            let _ = std::fs::remove_dir_all(&self.dir);
-        }
+        tear_down(
+            &mut self.holders,
+            &self.namespaces,
+            self.watchdog.as_mut(),
+            &self.dir,
+        );
     }
 }
 
