@@ -293,6 +293,25 @@ fn testbed_refuses_a_wrong_node_and_a_directory_that_is_no_bundle() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains("not a rendered bundle"));
+    // a bundle without its record of the spec needs the spec
+    let old = TempDir::new().unwrap();
+    fs::create_dir(old.path().join("cluster")).unwrap();
+    meshspec()
+        .arg("testbed")
+        .arg("--bundle")
+        .arg(old.path())
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("has no record of its spec"))
+        .stderr(predicate::str::contains(
+            "meshspec testbed SPEC --bundle DIR",
+        ));
+    // neither a spec nor a bundle: a usage error
+    meshspec()
+        .arg("testbed")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("<SPEC>"));
 }
 
 /// As root (CI): a bundle on disk with an opening widened to everyone gives MS962 as JSON on
@@ -333,9 +352,9 @@ fn testbed_finds_a_widened_opening_in_a_bundle_on_disk() {
         .unwrap()
         + 1;
     fs::write(&script, widened).unwrap();
+    // no SPEC: the network comes from the bundle's record of its spec (cluster/spec.json)
     let out = meshspec()
         .args(["testbed", "--format", "json", "--node", "server"])
-        .arg(&spec)
         .arg("--bundle")
         .arg(dir.path())
         .assert()

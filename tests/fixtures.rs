@@ -13,6 +13,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use meshspec::render::spec_record;
 use meshspec::{Cluster, Code, Diagnostics, RenderOptions, Source};
 
 fn fixtures(kind: &str) -> PathBuf {
@@ -210,8 +211,19 @@ fn valid_fixtures_have_no_errors_and_render_deterministically() {
         let bundle = cluster.render(&options).unwrap();
         let again = Cluster::from_yaml(&text).unwrap().render(&options).unwrap();
         assert_eq!(bundle, again, "{name}: rendering is not byte-stable");
+        // the bundle's record of its spec (what `testbed --bundle DIR` reads) renders it again
+        let record = bundle.text(spec_record::PATH).unwrap();
+        let from_record = Cluster::from_yaml(record)
+            .unwrap_or_else(|e| panic!("{name}: {} does not read back: {e}", spec_record::PATH));
+        assert_eq!(
+            from_record.render(&options).unwrap().files,
+            bundle.files,
+            "{name}: {} renders another bundle",
+            spec_record::PATH
+        );
         let mut all = String::new();
-        for (p, f) in &bundle.files {
+        // the record is the spec itself (checked just above), not a rendered file to review
+        for (p, f) in bundle.files.iter().filter(|(p, _)| *p != spec_record::PATH) {
             all.push_str(&format!("==> {p} (mode {:o})\n{}\n", f.mode, f.contents));
         }
         let source = Source {

@@ -106,6 +106,13 @@ proptest! {
     }
 
     #[test]
+    fn the_bundles_record_of_its_spec_reads_back_to_the_spec(s in spec()) {
+        let text = meshspec::render::spec_record::spec_json(&Cluster::resolve(s.clone()));
+        let (back, _) = Spec::from_yaml(&text).map_err(|e| TestCaseError::fail(format!("{e}\n{text}")))?;
+        prop_assert_eq!(back, s);
+    }
+
+    #[test]
     fn rendering_is_stable_and_agent_order_free(s in spec()) {
         let cluster = Cluster::resolve(s.clone());
         let opts = RenderOptions::default();

@@ -357,11 +357,13 @@ pub struct CheckLiveArgs {
 #[derive(Debug, Args)]
 pub struct TestbedArgs {
     /// The spec file, or `-` for standard input: the network (sites, addresses, mesh) and the
-    /// flows the cluster needs.
-    #[arg(value_name = "SPEC")]
-    pub spec: String,
+    /// flows the cluster needs. With `--bundle`, the bundle's own record of its spec
+    /// (`cluster/spec.json`) is read when SPEC is not given.
+    #[arg(value_name = "SPEC", required_unless_present = "bundle")]
+    pub spec: Option<String>,
 
-    /// Test this rendered bundle as it is on disk instead of rendering SPEC to a temporary one.
+    /// Test this rendered bundle as it is on disk (hand edits included) instead of rendering
+    /// SPEC to a temporary one.
     #[arg(long, value_name = "DIR")]
     pub bundle: Option<PathBuf>,
 

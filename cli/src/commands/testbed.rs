@@ -1,5 +1,6 @@
-//! `meshspec testbed SPEC [--bundle DIR]`: the cluster's network in network namespaces, and the
-//! bundle proven on it (MS961-MS966).
+//! `meshspec testbed SPEC | --bundle DIR`: the cluster's network in network namespaces, and the
+//! bundle proven on it (MS961-MS966). With `--bundle` alone, the network is the one the
+//! bundle records (`cluster/spec.json`); the files tested are the bundle's, as they are on disk.
 
 use std::time::Instant;
 
@@ -16,7 +17,15 @@ use crate::output::{Output, emit, emit_err};
 /// # Errors
 /// [`CliError::Read`] when the spec cannot be read.
 pub fn run(args: &TestbedArgs, out: &Output) -> Result<u8, CliError> {
-    let spec = SpecText::read(&args.spec)?;
+    if let Some(dir) = &args.bundle
+        && !dir.join("cluster").is_dir()
+    {
+        return Err(CliError::Read {
+            path: dir.display().to_string(),
+            reason: "not a rendered bundle (no cluster/ directory)".into(),
+        });
+    }
+    let spec = SpecText::read(&spec_source(args)?)?;
     let cluster = match load(&spec) {
         Ok(c) => c,
         Err(failure) => {
@@ -49,14 +58,6 @@ pub fn run(args: &TestbedArgs, out: &Output) -> Result<u8, CliError> {
                 ),
             });
         }
-    }
-    if let Some(dir) = &args.bundle
-        && !dir.join("cluster").is_dir()
-    {
-        return Err(CliError::Read {
-            path: dir.display().to_string(),
-            reason: "not a rendered bundle (no cluster/ directory)".into(),
-        });
     }
     if let Some(why) = meshspec_testbed::unavailable() {
         emit_err(&format!(
@@ -173,6 +174,28 @@ pub fn run(args: &TestbedArgs, out: &Output) -> Result<u8, CliError> {
     } else {
         EXIT_ERRORS
     })
+}
+
+/// Where the spec comes from: SPEC when given, else the bundle's record of the spec it was
+/// rendered from (`cluster/spec.json`).
+fn spec_source(args: &TestbedArgs) -> Result<String, CliError> {
+    match (&args.spec, &args.bundle) {
+        (Some(spec), _) => Ok(spec.clone()),
+        (None, Some(dir)) => {
+            let record = dir.join(meshspec::render::spec_record::PATH);
+            if record.is_file() {
+                Ok(record.display().to_string())
+            } else {
+                Err(CliError::Read {
+                    path: record.display().to_string(),
+                    reason: "the bundle has no record of its spec (rendered by an older meshspec); render it again, or pass the spec: `meshspec testbed SPEC --bundle DIR`".into(),
+                })
+            }
+        }
+        (None, None) => Err(CliError::Usage {
+            message: "give a SPEC or --bundle DIR".into(),
+        }),
+    }
 }
 
 /// Leaves the testbed up and says how to enter each node and how to remove it all.

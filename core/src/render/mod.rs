@@ -21,6 +21,7 @@ pub mod mermaid;
 pub mod plan;
 mod shared;
 pub mod shell;
+pub mod spec_record;
 pub mod systemd;
 pub mod upgrade;
 pub mod verify;
@@ -162,6 +163,7 @@ impl Cluster {
             b.add(path, text, MODE_FILE);
         }
         b.add("cluster/verify.sh", verify::script(self), MODE_SCRIPT);
+        b.add(spec_record::PATH, spec_record::spec_json(self), MODE_FILE);
         for (path, text) in upgrade::plans(self).into_iter().flatten() {
             b.add(path, text, MODE_FILE);
         }
