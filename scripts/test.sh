@@ -69,6 +69,9 @@ cargo fmt --all -- --check
 step "clippy (all crates, all targets, warnings are errors)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
+step "API docs build without a broken link (core, CLI, testbed)"
+RUSTDOCFLAGS="-D warnings" cargo doc --locked --no-deps -p meshspec -p meshspec-cli -p meshspec-testbed
+
 step "Rust tests (unit, integration, doctests) for the core and the CLI"
 cargo test --workspace --locked
 

@@ -7,7 +7,7 @@
 //! directory is opened once; each name the plan needs is looked at with one `stat` (and an
 //! existing file read back to compare), and a directory is listed only when a killed run may
 //! have left temporary files in it: the manifest of a run that finished is marked `clean`.
-//! [`apply`] then stages every new content (a new directory tree whole under a temporary
+//! [`apply()`] then stages every new content (a new directory tree whole under a temporary
 //! name, a file in an existing directory as a temporary file beside its target), flushes them
 //! all to disk at once, and only then renames them into place, so no reader ever sees a
 //! half-written file and a crash leaves each file old or new. Identical files are not
@@ -102,10 +102,10 @@ pub struct Plan<'a> {
     /// Files meshspec wrote earlier that the bundle no longer has but that were edited since:
     /// kept (and dropped from the manifest) unless `--force`.
     pub kept: Vec<String>,
-    /// Temporary files left by a killed run, removed by [`apply`].
+    /// Temporary files left by a killed run, removed by [`apply()`].
     pub stale: Vec<String>,
     /// Temporary directories left by a killed run (a new directory being staged), removed
-    /// with everything in them by [`apply`].
+    /// with everything in them by [`apply()`].
     pub stale_dirs: Vec<String>,
     /// The manifest found in the directory (empty when absent).
     pub old_manifest: Manifest,

@@ -20,8 +20,8 @@ fn plain(c: char) -> bool {
         || matches!(c, ' ' | '.' | ',' | '/' | '-' | '_' | '(' | ')' | '+' | '=')
 }
 
-/// `s` as the text of a quoted Mermaid label: the characters of [`plain`] as they are, every
-/// other one as `#<decimal>;`.
+/// `s` as the text of a quoted Mermaid label: ASCII letters and digits, space and
+/// `.,/-_()+=` as they are, every other character as `#<decimal>;`.
 ///
 /// ```
 /// use meshspec::render::mermaid::text;
