@@ -273,9 +273,15 @@ pub const TAILSCALE_PORT: u16 = 41641;
 /// WireGuard's conventional listen port, NetBird's default (docs.netbird.io, "Ports").
 pub const WIREGUARD_PORT: u16 = 51820;
 
+/// When a managed WireGuard mesh's listen port is open: only to the peers that dial the node.
+const WHEN_DIALING_PEERS: &str =
+    "always, on the underlay, from the peers that dial the node (PLAN.md: WireGuard topology)";
+
 /// The mesh's own listen port on the underlay: 41641/udp for Tailscale and Headscale,
-/// 51820/udp for NetBird, `mesh.wireguard.listen_port` (default 51820/udp) for WireGuard. It is dialed by the mesh peers' public endpoints, which
-/// the spec does not know, so it is open to every source, and never closed.
+/// 51820/udp for NetBird, `mesh.wireguard.listen_port` (default 51820/udp) for WireGuard. It is
+/// dialed by the mesh peers' public endpoints, which the spec does not know, so it is open to
+/// every source, and never closed; a managed WireGuard mesh (`mesh.wireguard.manage`) knows
+/// who dials whom and opens it only to them.
 #[must_use]
 pub fn mesh_port(c: &Cluster) -> Port {
     let (port, why, cite) = if c.mesh.is_tailscale() {
@@ -307,7 +313,7 @@ pub fn mesh_port(c: &Cluster) -> Port {
         to: port,
         why,
         when: if c.mesh.managed_wireguard().is_some() {
-            "always, on the underlay, from the peers that dial the node (PLAN.md: WireGuard topology)"
+            WHEN_DIALING_PEERS
         } else {
             "always, on the underlay, from any address"
         },
@@ -328,7 +334,8 @@ impl Scope {
 }
 
 /// A Markdown table of port rows: port, protocol, who dials whom, when, upstream source. The
-/// mesh's listen port (`mesh`) comes last, dialed from anywhere on the underlay.
+/// mesh's listen port (`mesh`) comes last: dialed from anywhere on the underlay, or, for a
+/// managed WireGuard mesh, by the peers that dial each node.
 #[must_use]
 pub fn table_markdown(rows: &[Port], mesh: &[Port]) -> String {
     let mut s = String::from(
@@ -351,8 +358,13 @@ pub fn table_markdown(rows: &[Port], mesh: &[Port]) -> String {
         ));
     }
     for p in mesh {
+        let who = if p.when == WHEN_DIALING_PEERS {
+            "each peer that dials a node -> that node (underlay, by LAN address; from anywhere on a node that peers behind NAT dial at its public endpoint)"
+        } else {
+            "anyone -> every node (underlay; the mesh peers' public endpoints)"
+        };
         s.push_str(&format!(
-            "| {} | {} | anyone -> every node (underlay; the mesh peers' public endpoints) | {} | {} | {} |\n",
+            "| {} | {} | {who} | {} | {} | {} |\n",
             port(p),
             p.proto,
             p.why,
