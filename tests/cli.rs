@@ -12,9 +12,12 @@ use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use assert_cmd::Command;
 use predicates::prelude::*;
 use tempfile::TempDir;
+
+#[path = "common/cli.rs"]
+mod cli_common;
+use cli_common::{meshspec, with_spec};
 
 const OK: &str = "\
 version: 1
@@ -37,20 +40,7 @@ const CONFIG_A: &str = "nodes/a/etc/rancher/k3s/config.yaml";
 const CONFIG_B: &str = "nodes/b/etc/rancher/k3s/config.yaml";
 const MANIFEST: &str = ".meshspec-manifest.json";
 
-fn meshspec() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_meshspec"));
-    cmd.env_remove("NO_COLOR");
-    cmd
-}
-
 /// A temp dir holding `spec.yaml` with `text`.
-fn with_spec(text: &str) -> (TempDir, PathBuf) {
-    let dir = TempDir::new().unwrap();
-    let spec = dir.path().join("spec.yaml");
-    fs::write(&spec, text).unwrap();
-    (dir, spec)
-}
-
 /// Every file under `dir`, relative, sorted.
 fn tree(dir: &Path) -> Vec<String> {
     fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) {

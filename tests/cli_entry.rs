@@ -11,19 +11,20 @@
 )]
 
 use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
 use tempfile::TempDir;
 
-fn meshspec() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_meshspec"));
-    cmd.env_remove("NO_COLOR").current_dir(root());
-    cmd
-}
+#[path = "common/cli.rs"]
+mod cli_common;
+use cli_common::{meshspec_process, root};
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+/// The binary, run from the repository root (the tests name files relative to it).
+fn meshspec() -> Command {
+    let mut cmd = meshspec_process();
+    cmd.current_dir(root());
+    cmd
 }
 
 fn run(args: &[&str]) -> Output {

@@ -6,25 +6,13 @@
 )]
 
 use std::fs;
-use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
 use predicates::prelude::*;
 use tempfile::TempDir;
 
-fn meshspec() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_meshspec"));
-    cmd.env_remove("NO_COLOR");
-    cmd
-}
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn fixture(p: &str) -> PathBuf {
-    root().join("tests/fixtures").join(p)
-}
+#[path = "common/cli.rs"]
+mod cli_common;
+use cli_common::{fixture, meshspec, root};
 
 /// An agent's config with a typo, and a drop-in that adds a server-only key.
 fn agent_dir() -> TempDir {

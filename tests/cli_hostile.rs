@@ -11,18 +11,15 @@
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use assert_cmd::Command;
 use tempfile::TempDir;
 
-const MANIFEST: &str = ".meshspec-manifest.json";
+#[path = "common/cli.rs"]
+mod cli_common;
+use cli_common::{meshspec, with_spec};
 
-fn meshspec() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_meshspec"));
-    cmd.env_remove("NO_COLOR");
-    cmd
-}
+const MANIFEST: &str = ".meshspec-manifest.json";
 
 fn mode(path: &Path) -> u32 {
     fs::metadata(path).unwrap().permissions().mode() & 0o7777
@@ -33,13 +30,6 @@ fn proxy_spec(password: &str) -> String {
     format!(
         "version: 1\nname: lab\nproxy:\n  http: http://bob:{password}@proxy.example:3128\n  https: http://bob:{password}@proxy.example:3128\nnodes:\n  - {{name: a, role: server, mesh_ip: 100.64.0.1}}\n  - {{name: b, role: agent, mesh_ip: 100.64.0.2}}\n"
     )
-}
-
-fn with_spec(text: &str) -> (TempDir, PathBuf) {
-    let dir = TempDir::new().unwrap();
-    let spec = dir.path().join("spec.yaml");
-    fs::write(&spec, text).unwrap();
-    (dir, spec)
 }
 
 fn text(out: &std::process::Output) -> String {

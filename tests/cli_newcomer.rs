@@ -9,22 +9,16 @@
     reason = "tests read files and fail by panicking"
 )]
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 use assert_cmd::prelude::*;
 use predicates::prelude::*;
 use tempfile::TempDir;
 
-fn meshspec() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_meshspec"));
-    cmd.env_remove("NO_COLOR");
-    cmd
-}
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
+#[path = "common/cli.rs"]
+mod cli_common;
+use cli_common::{meshspec_process as meshspec, root};
 
 fn stdout_of(cmd: &mut Command) -> String {
     let out = cmd.output().unwrap();
