@@ -695,8 +695,15 @@ impl Testbed {
         for (a, p, _) in &conf.addresses {
             Self::addr(ns, &iface, *a, *p)?;
         }
+        let site = n
+            .site
+            .as_deref()
+            .and_then(|s| c.sites.iter().position(|x| x.name == s))
+            .filter(|_| !n.lan_ips.is_empty());
         if let Some(h) = self.mesh.hosts.last_mut() {
             h.conf = Some((path, conf));
+            h.site = site;
+            h.behind_nat = site.is_some_and(|si| c.sites[si].nat) && n.public_endpoint.is_none();
         }
         // install.sh: sysctl -q -p /etc/sysctl.d/<file> (a relay's forwarding)
         let sysctl = self
@@ -755,6 +762,8 @@ impl Testbed {
             public_key: String::new(),
             key: self.dir.join(format!("mesh-{k}.key")),
             conf: None,
+            site: None,
+            behind_nat: false,
         });
         Ok(())
     }

@@ -18,13 +18,20 @@
 //! one).
 //!
 //! Peers: without `mesh.wireguard.manage` every mesh host is a peer of every other, with the
-//! peer's mesh addresses as its allowed IPs (a tailnet: every device reaches every other).
-//! With `manage: true` each node's peers, allowed IPs, addresses and MTU come from the
-//! bundle's rendered `nodes/<node>/etc/wireguard/<iface>.conf` (the spec's public keys mapped
-//! to the run's keys, each `Endpoint` replaced by the peer's underlay address): a relayed pair
-//! goes through the relay as the configs route it. The NAT in front of a `nat: true` site is
-//! not modelled in the command (a direct underlay path exists for every pair);
-//! [`crate::WgMesh`] builds that topology.
+//! peer's mesh addresses as its allowed IPs and its underlay address as endpoint (a tailnet:
+//! every device reaches every other; the provider's NAT traversal and DERP relays are taken as
+//! working). With `manage: true` each node's peers, allowed IPs, keepalives, addresses and MTU
+//! come from the bundle's rendered `nodes/<node>/etc/wireguard/<iface>.conf` (the spec's public
+//! keys mapped to the run's keys), so a relayed pair goes through the relay as the configs
+//! route it. A rendered `Endpoint` becomes the peer's underlay address only where this node
+//! reaches it in the spec's physical layout (the peer's public endpoint; its LAN address from
+//! the same site, or on a site without NAT); any other endpoint goes nowhere, as a private
+//! address of another site does. A node on a `nat: true` site without a public endpoint is
+//! behind NAT: nothing from outside its site opens a flow to it, only answers come in
+//! (conntrack, in its `mangle` table, which the firewall scripts leave alone). The mesh
+//! outsiders are peers of every node, dialed and dialing from anywhere.
+//! [`crate::WgMesh`] builds the full physical topology (site routers, masquerading NAT) from
+//! the same configs with `wg-quick`.
 
 use std::io::{BufRead, BufReader};
 use std::net::IpAddr;
@@ -154,6 +161,10 @@ pub struct ConfPeer {
     pub allowed: Vec<Cidr>,
     /// The line of its `[Peer]` header (1-based).
     pub line: usize,
+    /// Its `Endpoint` (this node dials it there), as written.
+    pub endpoint: Option<String>,
+    /// Its `PersistentKeepalive`, when set.
+    pub keepalive: Option<u16>,
 }
 
 /// What the testbed reads from a rendered `wg-quick` file.
@@ -197,6 +208,8 @@ impl Conf {
                     public_key: String::new(),
                     allowed: Vec::new(),
                     line: at,
+                    endpoint: None,
+                    keepalive: None,
                 });
                 continue;
             }
@@ -223,6 +236,17 @@ impl Conf {
                 (true, "publickey") => {
                     if let Some(p) = c.peers.last_mut() {
                         p.public_key = v.to_owned();
+                    }
+                }
+                (true, "endpoint") => {
+                    if let Some(p) = c.peers.last_mut() {
+                        p.endpoint = Some(v.to_owned());
+                    }
+                }
+                (true, "persistentkeepalive") => {
+                    let k: u16 = v.parse().map_err(|_| bad())?;
+                    if let Some(p) = c.peers.last_mut() {
+                        p.keepalive = (k > 0).then_some(k);
                     }
                 }
                 (true, "allowedips") => {
@@ -268,6 +292,11 @@ pub struct MeshHost {
     pub(crate) key: PathBuf,
     /// The rendered config it runs (managed WireGuard), with its path in the bundle.
     pub conf: Option<(String, Conf)>,
+    /// The site it sits on, when its underlay stands for that site's LAN (a node on a LAN).
+    pub site: Option<usize>,
+    /// Whether a NAT stands in front of it (managed WireGuard, a `nat: true` site, no public
+    /// endpoint): nothing from outside its site can open a flow to it.
+    pub behind_nat: bool,
 }
 
 /// The mesh: its interface name, the underlay port, the hosts.
@@ -289,6 +318,30 @@ pub fn underlay_port(udp: &[u16]) -> u16 {
     (51900..u16::MAX)
         .find(|p| !udp.contains(p))
         .unwrap_or(51899)
+}
+
+/// Whether node host `me` reaches node host `other` at endpoint `e` (`addr:port`,
+/// `[addr]:port`; a name is taken as reachable): `other`'s public endpoint, or its LAN address
+/// when both sit on the same site's LAN or `other`'s site has no NAT.
+pub(crate) fn reachable(c: &Cluster, me: &MeshHost, other: &MeshHost, e: &str) -> bool {
+    let Some(n) = other.node.and_then(|i| c.nodes.get(i)) else {
+        return true;
+    };
+    let host = e
+        .rsplit_once(':')
+        .map_or(e, |(h, _)| h)
+        .trim_start_matches('[')
+        .trim_end_matches(']');
+    let Ok(ip) = host.parse::<IpAddr>() else {
+        return true;
+    };
+    // a site without NAT routes its LAN (as WgMesh's routers do)
+    let routed = other
+        .site
+        .and_then(|si| c.sites.get(si))
+        .is_some_and(|s| !s.nat);
+    n.public_endpoint.as_ref().and_then(|p| p.ip()) == Some(ip)
+        || (n.lan_ips.contains(&ip) && ((me.site.is_some() && me.site == other.site) || routed))
 }
 
 /// `<addr>/32` or `<addr>/128`.
@@ -337,15 +390,19 @@ impl Mesh {
     fn setconf(&self, c: &Cluster, h: usize) -> Result<String, String> {
         let me = &self.hosts[h];
         let mut s = format!("[Interface]\nListenPort = {}\n", self.port);
-        let mut peer = |other: &MeshHost, allowed: &[String]| {
-            s.push_str(&format!(
-                "\n[Peer]\nPublicKey = {}\nEndpoint = {}:{}\n",
-                other.public_key, other.underlay, self.port
-            ));
-            if !allowed.is_empty() {
-                s.push_str(&format!("AllowedIPs = {}\n", allowed.join(", ")));
-            }
-        };
+        let mut peer =
+            |other: &MeshHost, allowed: &[String], dial: bool, keepalive: Option<u16>| {
+                s.push_str(&format!("\n[Peer]\nPublicKey = {}\n", other.public_key));
+                if dial {
+                    s.push_str(&format!("Endpoint = {}:{}\n", other.underlay, self.port));
+                }
+                if let Some(k) = keepalive {
+                    s.push_str(&format!("PersistentKeepalive = {k}\n"));
+                }
+                if !allowed.is_empty() {
+                    s.push_str(&format!("AllowedIPs = {}\n", allowed.join(", ")));
+                }
+            };
         let outsider = |o: &MeshHost| o.addrs.iter().copied().map(host_block).collect::<Vec<_>>();
         match (&me.conf, me.node) {
             (Some((path, conf)), _) => {
@@ -361,11 +418,18 @@ impl Mesh {
                         ));
                     };
                     let allowed: Vec<String> = p.allowed.iter().map(Cidr::to_string).collect();
-                    peer(other, &allowed);
+                    // the rendered Endpoint says who dials whom, and where: an address this
+                    // node reaches (the peer's public endpoint, or its LAN address from the
+                    // same site) becomes the peer's underlay address; any other goes nowhere
+                    let dial = p
+                        .endpoint
+                        .as_deref()
+                        .is_some_and(|e| reachable(c, me, other, e));
+                    peer(other, &allowed, dial, p.keepalive);
                 }
                 // the mesh outsiders: devices the bundle does not know, added as peers
                 for o in self.hosts.iter().filter(|o| o.node.is_none()) {
-                    peer(o, &outsider(o));
+                    peer(o, &outsider(o), true, None);
                 }
             }
             (None, Some(_)) if self.managed => {
@@ -374,13 +438,13 @@ impl Mesh {
             (None, None) if self.managed => {
                 // an outsider of a managed mesh: every node is its peer
                 for o in self.hosts.iter().filter(|o| o.node.is_some()) {
-                    peer(o, &outsider(o));
+                    peer(o, &outsider(o), true, None);
                 }
             }
             (None, _) => {
                 for (j, o) in self.hosts.iter().enumerate() {
                     if j != h {
-                        peer(o, &outsider(o));
+                        peer(o, &outsider(o), true, None);
                     }
                 }
             }
@@ -418,6 +482,74 @@ impl Mesh {
             )
         }) {
             r?;
+        }
+        self.nat()?;
+        // a keepalive goes out when one is set on an interface that is up: set again now that
+        // every peer knows every key, the NATed nodes open their mappings to the peers they
+        // dial (the first one went out before those peers were configured)
+        let this: &Mesh = self;
+        let kicks: Vec<(&MeshHost, String, u16)> = this
+            .hosts
+            .iter()
+            .filter_map(|h| h.conf.as_ref().map(|(_, conf)| (h, conf)))
+            .flat_map(|(h, conf)| {
+                conf.peers.iter().filter_map(move |p| {
+                    let k = p.keepalive?;
+                    let other = this.hosts.iter().find(|o| {
+                        o.node
+                            .and_then(|i| c.nodes[i].wireguard_public_key.as_deref())
+                            == Some(p.public_key.as_str())
+                    })?;
+                    Some((h, other.public_key.clone(), k))
+                })
+            })
+            .collect();
+        for r in par(&kicks, |(h, key, k)| {
+            enter(
+                h.holder,
+                &h.label,
+                "wg set \"$1\" peer \"$2\" persistent-keepalive \"$3\"",
+                &[&iface, key, &k.to_string()],
+            )
+        }) {
+            r?;
+        }
+        Ok(())
+    }
+
+    /// The NAT in front of each node that is behind one: a flow from outside its site (and
+    /// not from a mesh outsider, which stands for a device anywhere) cannot be opened to it,
+    /// only answered (conntrack: the underlay's new UDP flows dropped in `mangle`, which the
+    /// firewall scripts and the default-deny host leave alone).
+    fn nat(&self) -> Result<(), String> {
+        for h in self.hosts.iter().filter(|h| h.behind_nat) {
+            let mut rules = String::from("*mangle\n");
+            for o in &self.hosts {
+                if o.underlay != h.underlay
+                    && (o.node.is_none() || (o.site.is_some() && o.site == h.site))
+                {
+                    rules.push_str(&format!(
+                        "-A PREROUTING -i {UNDERLAY_IF} -s {}/32 -j RETURN\n",
+                        o.underlay
+                    ));
+                }
+            }
+            rules.push_str(&format!(
+                "-A PREROUTING -i {UNDERLAY_IF} -p udp -m conntrack --ctstate NEW -j DROP\nCOMMIT\n"
+            ));
+            run(
+                "ip",
+                &[
+                    "netns",
+                    "exec",
+                    &h.ns,
+                    "sh",
+                    "-c",
+                    "printf '%s' \"$1\" | iptables-restore -w --noflush",
+                    "nat",
+                    &rules,
+                ],
+            )?;
         }
         Ok(())
     }

@@ -260,10 +260,28 @@ fn blame(tb: &Testbed, c: &Cluster, bd: &BundleDir, p: &MeshPing) -> (String, St
             },
         );
     }
+    // where that peer is dialed, and whether this node reaches it there
+    let why = (|| {
+        let e = peer.endpoint.as_deref()?;
+        let me = host(p.from)?;
+        let other = tb.mesh.hosts.iter().find(|h| {
+            h.node
+                .and_then(|i| c.nodes.get(i))
+                .and_then(|n| n.wireguard_public_key.as_deref())
+                == Some(peer.public_key.as_str())
+        })?;
+        (!crate::mesh::reachable(c, me, other, e)).then(|| {
+            format!(
+                ": its Endpoint {e} is not reachable from {} (another site's LAN, or behind NAT)",
+                a.name
+            )
+        })
+    })()
+    .unwrap_or_default();
     (
         a.name.clone(),
         format!(
-            "no reply through the [Peer] of {}'s config that allows {dst}",
+            "no reply through the [Peer] of {}'s config that allows {dst}{why}",
             a.name
         ),
         Place {
