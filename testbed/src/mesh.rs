@@ -602,3 +602,46 @@ pub(crate) fn par<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> 
     out.sort_by_key(|(i, _)| *i);
     out.into_iter().map(|(_, r)| r).collect()
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, reason = "tests fail by panicking")]
+mod tests {
+    use super::*;
+
+    const CONF: &str = "# comment\n[Interface]\nAddress = 10.99.0.2/24, fd00:99::2/64\nListenPort = 51820\nMTU = 1420\nPostUp = wg set %i private-key /etc/wireguard/wg0.key\n\n# cloud-1\n[Peer]\nPublicKey = QnG9zjyLsfGZi3JO9HnBJ7YQuNTQcLAC/6y8DjMLon0=\nAllowedIPs = 10.99.0.1/32, 10.99.0.4/32\nEndpoint = 203.0.113.10:51820\nPersistentKeepalive = 20\n\n[Peer]\nPublicKey = xzzhZY6dbG/Ae3tPbPXr2djMgZ1fmmMm83aum0XSVBQ=\nAllowedIPs = 10.99.0.3/32\n";
+
+    #[test]
+    fn a_rendered_conf_gives_addresses_mtu_and_peers_with_their_lines() {
+        let c = Conf::parse(CONF, "wg0.conf").unwrap();
+        let addrs: Vec<String> = c
+            .addresses
+            .iter()
+            .map(|(a, p, l)| format!("{a}/{p}@{l}"))
+            .collect();
+        assert_eq!(addrs, ["10.99.0.2/24@3", "fd00:99::2/64@3"]);
+        assert_eq!(c.address_line(), 3);
+        assert_eq!(c.mtu, Some(1420));
+        assert_eq!(c.peers.len(), 2);
+        assert_eq!(c.peers[0].line, 9);
+        assert_eq!(c.peers[0].allowed.len(), 2);
+        assert!(c.peers[0].allowed[1].contains_addr("10.99.0.4".parse().unwrap()));
+        assert_eq!(c.peers[0].endpoint.as_deref(), Some("203.0.113.10:51820"));
+        assert_eq!(c.peers[0].keepalive, Some(20));
+        assert_eq!(c.peers[1].line, 15);
+        assert_eq!(c.peers[1].endpoint, None);
+        assert_eq!(c.peers[1].keepalive, None);
+    }
+
+    #[test]
+    fn an_unreadable_value_names_the_file_and_line() {
+        let bad = CONF.replace("Address = 10.99.0.2/24", "Address = 10.99.0.2/99");
+        let e = Conf::parse(&bad, "nodes/a/etc/wireguard/wg0.conf").unwrap_err();
+        assert!(e.starts_with("nodes/a/etc/wireguard/wg0.conf:3:"), "{e}");
+    }
+
+    #[test]
+    fn the_underlay_port_avoids_every_listened_udp_port() {
+        assert_eq!(underlay_port(&[8472, 51820]), 51900);
+        assert_eq!(underlay_port(&[51900, 51901]), 51902);
+    }
+}
