@@ -33,7 +33,7 @@ fn root() -> &'static Path {
 
 /// Whether the testbed can run; prints the SKIP (or fails under `MESHSPEC_REQUIRE_NETNS=1`).
 fn available(test: &str) -> bool {
-    let Some(why) = meshspec_testbed::unavailable() else {
+    let Some(why) = meshspec_testbed::wg_unavailable() else {
         return true;
     };
     assert!(
@@ -43,7 +43,7 @@ fn available(test: &str) -> bool {
     // straight to stderr: the test harness captures eprintln! of passing tests
     let _ = writeln!(
         std::io::stderr(),
-        "\n*** SKIPPED tests/testbed.rs {test}: {why}. The bundles were NOT run on a kernel (run as root with iproute2, iptables and python3; CI sets MESHSPEC_REQUIRE_NETNS=1). ***\n"
+        "\n*** SKIPPED tests/testbed.rs {test}: {why}. The bundles were NOT run on a kernel (run as root with iproute2, iptables, python3, wireguard-tools and wireguard-go; CI sets MESHSPEC_REQUIRE_NETNS=1). ***\n"
     );
     false
 }
@@ -276,4 +276,70 @@ fn tampered_bundles_are_caught_with_their_code_and_node() {
         }
     }
     assert!(fails.is_empty(), "{}", fails.join("\n"));
+}
+
+/// The mesh is real WireGuard: each node's interface has the mesh's name and the provider's MTU
+/// (Headscale: 1280; plain WireGuard: the rendered config's), and its peers are every other
+/// mesh host (a coordinated provider) or its rendered config's peers plus the mesh outsiders
+/// (managed WireGuard), each with an endpoint on the underlay.
+#[test]
+fn the_mesh_is_wireguard_with_the_providers_mtu_and_peers() {
+    if !available("the_mesh_is_wireguard_with_the_providers_mtu_and_peers") {
+        return;
+    }
+    for (fixture, mtu, managed) in [
+        ("tests/fixtures/valid/headscale.yaml", 1280, false),
+        (
+            "tests/fixtures/valid/wireguard-managed-nat-relay.yaml",
+            1420,
+            true,
+        ),
+    ] {
+        let c =
+            Cluster::from_yaml(&std::fs::read_to_string(root().join(fixture)).unwrap()).unwrap();
+        let b = c.render(&RenderOptions::default()).unwrap();
+        let tb = Testbed::build(&c, &b).unwrap();
+        let outsiders = tb.mesh.hosts.iter().filter(|h| h.node.is_none()).count();
+        assert!(outsiders >= 1, "{fixture}: no mesh outsider");
+        for n in tb.nodes.iter().filter(|n| !n.mesh.is_empty()) {
+            let link = tb
+                .exec(&n.ns, &["ip", "-j", "link", "show", &c.mesh.interface])
+                .unwrap();
+            let link: serde_json::Value = serde_json::from_str(&link).unwrap();
+            assert_eq!(link[0]["mtu"], mtu, "{fixture}: {}: {link}", n.name);
+            let dump = tb.mesh.dump(&n.name).unwrap();
+            let peers: Vec<&str> = dump.lines().skip(1).collect();
+            let want = if managed {
+                let conf = b
+                    .text(&format!("nodes/{}/etc/wireguard/wg0.conf", n.name))
+                    .unwrap();
+                conf.matches("[Peer]").count() + outsiders
+            } else {
+                tb.mesh.hosts.len() - 1
+            };
+            assert_eq!(peers.len(), want, "{fixture}: {}: {dump}", n.name);
+            for p in &peers {
+                let endpoint = p.split('\t').nth(2).unwrap_or_default();
+                assert!(
+                    endpoint.starts_with("198.18."),
+                    "{fixture}: {}: {p}",
+                    n.name
+                );
+            }
+            // the interface holds the node's mesh addresses
+            let addrs = tb
+                .exec(
+                    &n.ns,
+                    &["ip", "-o", "addr", "show", "dev", &c.mesh.interface],
+                )
+                .unwrap();
+            for a in &n.mesh {
+                assert!(
+                    addrs.contains(&format!(" {a}/")),
+                    "{fixture}: {}: {addrs}",
+                    n.name
+                );
+            }
+        }
+    }
 }

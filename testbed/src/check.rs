@@ -1,9 +1,13 @@
-//! The proof run on a built testbed: the port matrix against each node's firewall script
-//! (MS961, MS962), the scripts themselves (MS965) and the systemd drop-ins (MS966).
+//! The proof run on a built testbed: the mesh (MS964, [`crate::reach`]), the port matrix
+//! against each node's firewall script (MS961, MS962), the scripts themselves (MS965) and the
+//! systemd drop-ins (MS966).
 //!
 //! The flows are the cluster's needed flows, dialed at the address the bundle's
 //! `config.yaml` gives the dialed node (`node-ip`): a config that sets an address no node has
 //! breaks every flow to it. Order, in one set of namespaces:
+//! 0. every node pings every other node's mesh addresses over WireGuard (MS964); a flow to an
+//!    address its source does not reach is not probed (the MS964 finding stands for it), and
+//!    the pings run again after step 2's scripts;
 //! 1. bare hosts, no script: every probe must pass (a needed flow that does not is MS961,
 //!    decided by the dialed node's `config.yaml`; any other is the testbed's own failure);
 //! 2. each node's `cluster/firewall/<node>.sh`, twice (MS965 on failure or when the second run
@@ -25,7 +29,7 @@ use meshspec::render::firewall::{self, CHAIN};
 use crate::bundle::{BundleDir, Place};
 use crate::cmd::trace;
 use crate::findings::Finding;
-use crate::{HostMode, Probe, Testbed, port_label};
+use crate::{HostMode, Probe, Testbed, port_label, reach};
 
 /// What to check and how patiently.
 #[derive(Debug, Clone)]
@@ -61,6 +65,9 @@ pub struct Counts {
     pub scripts: usize,
     /// Drop-ins verified.
     pub units: usize,
+    /// Pings of another node's mesh address: on bare hosts, and those that passed again after
+    /// the scripts.
+    pub mesh_pings: usize,
 }
 
 /// Where the bundle moved a dialed address away from the spec's, and why.
@@ -81,7 +88,7 @@ struct Needed {
     spec_addr: IpAddr,
 }
 
-fn wanted(opts: &CheckOptions, names: &[&str]) -> bool {
+pub(crate) fn wanted(opts: &CheckOptions, names: &[&str]) -> bool {
     opts.nodes.is_empty() || names.iter().any(|n| opts.nodes.iter().any(|x| x == n))
 }
 
@@ -269,13 +276,28 @@ pub fn check(
     let bd = BundleDir::new(&tb.bundle_dir);
     let mut found: BTreeSet<Finding> = BTreeSet::new();
     let needed = needed(tb, c, &bd, opts);
-    let keep = |p: &(String, Probe)| node_at(tb, p.1.dst).is_some_and(|n| wanted(opts, &[n]));
+    // 0. the mesh (MS964): a node that does not reach a peer's mesh address is reported
+    // here, and the flows to that address are not probed again
+    let pings = reach::pings(tb, opts);
+    let got_pings = reach::run(tb, &pings, None, opts)?;
+    reach::findings(tb, c, &bd, &pings, &got_pings, None, &mut found);
+    let mesh_failed = reach::failed(&pings, &got_pings);
+    let unreachable: BTreeSet<IpAddr> = mesh_failed.iter().map(|x| x.1).collect();
+    progress(&format!(
+        "pinged {} mesh addresses over WireGuard ({} failed)",
+        pings.len(),
+        mesh_failed.len()
+    ));
+    let keep = |p: &(String, Probe)| {
+        !unreachable.contains(&p.1.dst) && node_at(tb, p.1.dst).is_some_and(|n| wanted(opts, &[n]))
+    };
     let exposed: Vec<(String, Probe)> = tb.exposed(c).into_iter().filter(keep).collect();
     let never_cut: Vec<(String, Probe)> = tb.never_cut(c).into_iter().filter(keep).collect();
     let mut counts = Counts {
         needed: needed.len(),
         exposed: exposed.len(),
         never_cut: never_cut.len(),
+        mesh_pings: pings.len(),
         ..Counts::default()
     };
     let all: Vec<Probe> = needed
@@ -283,11 +305,23 @@ pub fn check(
         .map(|n| n.probe.clone())
         .chain(exposed.iter().chain(&never_cut).map(|(_, p)| p.clone()))
         .collect();
+    // a flow to a mesh address its source does not reach is reported as MS964, not probed
+    let mut dead: Vec<bool> = needed
+        .iter()
+        .map(|n| mesh_failed.contains(&(n.probe.from_ns.clone(), n.probe.dst)))
+        .collect();
     // 1. bare hosts, before any script
-    let got = probe_twice(tb, &all, &vec![true; all.len()], opts)?;
-    let mut dead = vec![false; needed.len()];
+    let must: Vec<bool> = dead
+        .iter()
+        .map(|d| !d)
+        .chain(std::iter::repeat_n(true, all.len() - needed.len()))
+        .collect();
+    let got = probe_twice(tb, &all, &must, opts)?;
     for (i, (n, ok)) in needed.iter().zip(&got).enumerate() {
         if *ok {
+            continue;
+        }
+        if dead[i] {
             continue;
         }
         let Some(moved) = &n.moved else {
@@ -331,9 +365,9 @@ pub fn check(
     // 2. the scripts, twice, on bare hosts
     let bare_rules = saved_all(tb)?;
     let scripts_ok = run_scripts(tb, &bd, 2, &mut found, &mut counts)?;
-    let must_pass: Vec<bool> = needed
+    let must_pass: Vec<bool> = dead
         .iter()
-        .map(|_| true)
+        .map(|d| !d)
         .chain(exposed.iter().map(|_| false))
         .chain(never_cut.iter().map(|_| true))
         .collect();
@@ -386,6 +420,22 @@ pub fn check(
         scripts_ok,
         all.len()
     ));
+    // again after the scripts, those that passed on the bare hosts
+    counts.mesh_pings += got_pings.iter().filter(|ok| **ok).count();
+    let got_pings = reach::run(tb, &pings, Some(&got_pings), opts)?;
+    reach::findings(
+        tb,
+        c,
+        &bd,
+        &pings,
+        &got_pings,
+        Some(&mesh_failed),
+        &mut found,
+    );
+    progress(&format!(
+        "pinged {} mesh addresses after the firewall scripts",
+        pings.len()
+    ));
     // 3. --remove gives the bare host back
     remove_scripts(tb, &bd, &bare_rules, &mut found)?;
     // 4. default-deny hosts
@@ -393,7 +443,8 @@ pub fn check(
     let deny_rules = saved_all(tb)?;
     run_scripts(tb, &bd, 1, &mut found, &mut counts)?;
     let list: Vec<Probe> = needed.iter().map(|n| n.probe.clone()).collect();
-    let got = probe_twice(tb, &list, &vec![true; list.len()], opts)?;
+    let must: Vec<bool> = dead.iter().map(|d| !d).collect();
+    let got = probe_twice(tb, &list, &must, opts)?;
     blocked(
         &needed,
         &dead,

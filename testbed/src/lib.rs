@@ -1,9 +1,9 @@
 //! A cluster's network in Linux network namespaces, built from a spec's core model and its
 //! rendered bundle, to run the bundle's scripts on a real kernel and probe the port matrix.
 //!
-//! [`Testbed::build`] makes one namespace per node, one bridge per site LAN, a mesh segment
-//! (each node's interface there carries the mesh interface's name, e.g. `tailscale0`, and the
-//! node's mesh addresses), an internet segment (documentation addresses, 203.0.113.0/24 and
+//! [`Testbed::build`] makes one namespace per node, one bridge per site LAN, the mesh as real
+//! WireGuard (each node's interface carries the mesh interface's name, e.g. `tailscale0`, the
+//! node's mesh addresses and the provider's MTU; see [`mesh`]), an internet segment (documentation addresses, 203.0.113.0/24 and
 //! 2001:db8:ffff::/64), and outsiders: one host per LAN, one LAN host that takes an address in
 //! the pod network (per LAN), one on the mesh, one mesh host with a pod address, one on the
 //! internet. All bridges live in a switch
@@ -19,7 +19,8 @@
 //! (SIGINT, SIGTERM, SIGKILL); [`sweep_stale`] removes those of dead runs (names
 //! `mstb-<pid>-...`).
 //!
-//! Needs root, iproute2 (`ip netns`), iptables (any backend) and python3.
+//! Needs root, iproute2 (`ip netns`), iptables (any backend), python3, and for the mesh `wg`,
+//! `unshare`, `nsenter` and the WireGuard kernel module or `wireguard-go`.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
@@ -32,6 +33,8 @@ mod bundle;
 mod check;
 mod cmd;
 mod findings;
+pub mod mesh;
+mod reach;
 mod wgmesh;
 
 pub use bundle::{BundleDir, Place};
@@ -152,6 +155,8 @@ pub struct Testbed {
     mtus: BTreeMap<String, u32>,
     listeners: Vec<Child>,
     watchdog: Option<Child>,
+    /// The mesh's WireGuard hosts (see [`mesh`]).
+    pub mesh: mesh::Mesh,
 }
 
 impl Drop for Testbed {
@@ -258,6 +263,7 @@ impl Testbed {
             mtus: BTreeMap::new(),
             listeners: Vec::new(),
             watchdog,
+            mesh: mesh::Mesh::default(),
         };
         tb.wire(c)?;
         tb.static_neighbours()?;
@@ -429,8 +435,16 @@ impl Testbed {
         };
         bridge("brmesh")?;
         bridge("brwan")?;
-        // each segment carries what the spec says it does: the site's MTU, the mesh's
-        self.mtus.insert("brmesh".into(), c.mesh.mtu);
+        // each segment carries what the spec says it does: the site's MTU; the mesh's
+        // underlay carries the mesh's MTU plus WireGuard's overhead
+        self.mtus
+            .insert("brmesh".into(), (c.mesh.mtu + 80).max(1500));
+        self.mesh = mesh::Mesh {
+            iface: mesh_if.clone(),
+            port: mesh::underlay_port(&Self::listened(c).1),
+            hosts: Vec::new(),
+            managed: c.mesh.managed_wireguard().is_some(),
+        };
         for (si, site) in c.sites.iter().enumerate() {
             self.mtus.insert(format!("brlan{si}"), site.mtu);
         }
@@ -466,10 +480,7 @@ impl Testbed {
                 node.lan = n.lan_ips.clone();
             }
             if !n.mesh_ips.is_empty() {
-                self.plug(&ns, &mesh_if, "brmesh")?;
-                for a in &n.mesh_ips {
-                    Self::addr(&ns, &mesh_if, *a, prefix_of(*a, &mesh_ranges))?;
-                }
+                self.node_mesh(c, i, &ns, &mesh_ranges)?;
             }
             self.plug(&ns, "wan0", "brwan")?;
             let k = u128::try_from(i).unwrap_or(0) + 1;
@@ -550,7 +561,6 @@ impl Testbed {
         if !mesh_nodes.is_empty() {
             let ns = format!("{}-m", self.prefix);
             self.add_ns(&ns)?;
-            self.plug(&ns, &mesh_if, "brmesh")?;
             let mut addrs = Vec::new();
             for v4 in [true, false] {
                 let Some(first) = mesh_nodes.iter().find(|a| a.is_ipv4() == v4) else {
@@ -563,9 +573,12 @@ impl Testbed {
                     .find(|r| r.contains_addr(*first))
                     .or_else(|| Cidr::truncated(*first, if v4 { 24 } else { 64 }));
                 if let Some(a) = block.and_then(|b| free_in(&b, &mesh_nodes)) {
-                    Self::addr(&ns, &mesh_if, a, prefix_of(a, &mesh_ranges))?;
                     addrs.push(a);
                 }
+            }
+            self.mesh_host(&ns, "mesh outsider", None, c.mesh.mtu, &addrs)?;
+            for a in &addrs {
+                Self::addr(&ns, &mesh_if, *a, prefix_of(*a, &mesh_ranges))?;
             }
             self.outsiders.push(Outsider {
                 label: "mesh outsider".into(),
@@ -607,7 +620,7 @@ impl Testbed {
             if let Some(spoof) = free_in(&pod, &used) {
                 let ns = format!("{}-p", self.prefix);
                 self.add_ns(&ns)?;
-                self.plug(&ns, &mesh_if, "brmesh")?;
+                self.mesh_host(&ns, "mesh pod-address host", None, c.mesh.mtu, &[spoof])?;
                 Self::addr(&ns, &mesh_if, spoof, 32)?;
                 for a in &mesh4 {
                     Self::route(&ns, &a.to_string(), &mesh_if, Some(spoof))?;
@@ -647,6 +660,110 @@ impl Testbed {
             segment: Segment::Internet,
             addrs,
             spoofs_pod: false,
+        });
+        let dir = self.dir.clone();
+        self.mesh.configure(c, &dir)
+    }
+
+    /// Node `i`'s side of the mesh: its WireGuard interface with its mesh addresses (from the
+    /// spec, or from its rendered config when meshspec manages WireGuard, whose relay sysctl
+    /// file is applied too).
+    fn node_mesh(
+        &mut self,
+        c: &Cluster,
+        i: usize,
+        ns: &str,
+        ranges: &[Cidr],
+    ) -> Result<(), String> {
+        let n = &c.nodes[i];
+        let iface = self.mesh.iface.clone();
+        if !self.mesh.managed {
+            self.mesh_host(ns, &n.name, Some(i), c.mesh.mtu, &n.mesh_ips)?;
+            for a in &n.mesh_ips {
+                Self::addr(ns, &iface, *a, prefix_of(*a, ranges))?;
+            }
+            return Ok(());
+        }
+        let bd = BundleDir::new(&self.bundle_dir);
+        let path = format!("nodes/{}/etc/wireguard/{iface}.conf", n.name);
+        let text = bd
+            .text(&path)
+            .ok_or_else(|| format!("the bundle has no {path}"))?;
+        let conf = mesh::Conf::parse(&text, &path)?;
+        let addrs: Vec<IpAddr> = conf.addresses.iter().map(|a| a.0).collect();
+        self.mesh_host(ns, &n.name, Some(i), conf.mtu.unwrap_or(c.mesh.mtu), &addrs)?;
+        for (a, p, _) in &conf.addresses {
+            Self::addr(ns, &iface, *a, *p)?;
+        }
+        let site = n
+            .site
+            .as_deref()
+            .and_then(|s| c.sites.iter().position(|x| x.name == s))
+            .filter(|_| !n.lan_ips.is_empty());
+        if let Some(h) = self.mesh.hosts.last_mut() {
+            h.conf = Some((path, conf));
+            h.site = site;
+            h.behind_nat = site.is_some_and(|si| c.sites[si].nat) && n.public_endpoint.is_none();
+        }
+        // install.sh: sysctl -q -p /etc/sysctl.d/<file> (a relay's forwarding)
+        let sysctl = self
+            .bundle_dir
+            .join(format!("nodes/{}/etc/sysctl.d", n.name));
+        if let Ok(dir) = std::fs::read_dir(&sysctl) {
+            let mut files: Vec<PathBuf> = dir.flatten().map(|e| e.path()).collect();
+            files.sort();
+            for f in files {
+                run(
+                    "ip",
+                    &[
+                        "netns",
+                        "exec",
+                        ns,
+                        "sysctl",
+                        "-q",
+                        "-p",
+                        &f.display().to_string(),
+                    ],
+                )?;
+            }
+        }
+        Ok(())
+    }
+
+    /// A WireGuard host in `ns`: its underlay interface and address, the process holding its
+    /// private mount namespace, and its mesh interface (up, at `mtu`, no address, no peer yet).
+    fn mesh_host(
+        &mut self,
+        ns: &str,
+        label: &str,
+        node: Option<usize>,
+        mtu: u32,
+        addrs: &[IpAddr],
+    ) -> Result<(), String> {
+        self.plug(ns, mesh::UNDERLAY_IF, "brmesh")?;
+        let k = self.mesh.hosts.len() + 1;
+        let block: Cidr = mesh::UNDERLAY_BLOCK.parse().map_err(|_| "cidr")?;
+        let underlay = block
+            .nth(u128::try_from(k).unwrap_or(u128::MAX))
+            .ok_or("the mesh underlay is full")?;
+        Self::addr(ns, mesh::UNDERLAY_IF, underlay, block.prefix())?;
+        let holder = mesh::hold(ns, None, label)?;
+        let pid = holder.id();
+        self.listeners.push(holder);
+        let log = self.dir.join(format!("mesh-{k}.log"));
+        mesh::create_device(pid, label, &self.mesh.iface, mtu, &log)?;
+        self.mesh.hosts.push(mesh::MeshHost {
+            label: label.to_owned(),
+            node,
+            ns: ns.to_owned(),
+            holder: pid,
+            underlay,
+            addrs: addrs.to_vec(),
+            public_key: String::new(),
+            key: self.dir.join(format!("mesh-{k}.key")),
+            conf: None,
+            site: None,
+            behind_nat: false,
         });
         Ok(())
     }
@@ -809,12 +926,17 @@ impl Testbed {
             return Ok(());
         }
         // one restore per family and node: the filter table of a default-deny host
-        let v4 = "*filter\n:INPUT DROP [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A INPUT -i lo -j ACCEPT\n-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT\nCOMMIT\n";
+        // the mesh's own transport on the underlay is the provider's business (see [`mesh`])
+        let v4 = format!(
+            "*filter\n:INPUT DROP [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A INPUT -i lo -j ACCEPT\n-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT\n-A INPUT -i {} -p udp -m udp --dport {} -j ACCEPT\nCOMMIT\n",
+            mesh::UNDERLAY_IF,
+            self.mesh.port
+        );
         let v6 = "*filter\n:INPUT DROP [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A INPUT -i lo -j ACCEPT\n-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT\n-A INPUT -p ipv6-icmp -m icmp6 --icmpv6-type 135 -j ACCEPT\n-A INPUT -p ipv6-icmp -m icmp6 --icmpv6-type 136 -j ACCEPT\nCOMMIT\n";
         for n in &self.nodes {
             let script =
                 "printf '%s' \"$1\" | iptables-restore && printf '%s' \"$2\" | ip6tables-restore";
-            self.exec(&n.ns, &["sh", "-c", script, "host-mode", v4, v6])?;
+            self.exec(&n.ns, &["sh", "-c", script, "host-mode", &v4, v6])?;
         }
         Ok(())
     }

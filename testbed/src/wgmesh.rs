@@ -33,7 +33,6 @@
 //! if this process dies any other way; [`crate::sweep_stale`] removes dead runs' namespaces.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -476,64 +475,16 @@ impl WgMesh {
         std::fs::create_dir_all(&etc).map_err(|e| e.to_string())?;
         // install.sh: install -d -m 0700 /etc/wireguard
         run("chmod", &["0700", &etc.display().to_string()])?;
-        let script = "mkdir -p /run/wireguard && mount -t tmpfs -o mode=0755 none /run/wireguard && mount --bind \"$1\" /etc/wireguard && echo ready && exec sleep 86400";
-        let etc_s = etc.display().to_string();
-        trace(
-            "ip",
-            &[
-                "netns",
-                "exec",
-                &ns,
-                "unshare",
-                "-m",
-                "--propagation",
-                "private",
-                "sh",
-                "-c",
-                script,
-                "sh",
-                &etc_s,
-            ],
-        );
-        let mut child = Command::new("ip")
-            .args([
-                "netns",
-                "exec",
-                &ns,
-                "unshare",
-                "-m",
-                "--propagation",
-                "private",
-            ])
-            .args(["sh", "-c", script, "sh", &etc_s])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|e| format!("unshare: {e}"))?;
-        let mut line = String::new();
-        if let Some(out) = child.stdout.take() {
-            let _ = BufReader::new(out).read_line(&mut line);
-        }
-        let pid = child.id();
+        let child = crate::mesh::hold(&ns, Some(&etc), &self.nodes[i].name)?;
+        self.nodes[i].holder = child.id();
         self.holders.push(child);
-        if line.trim() != "ready" {
-            return Err(format!(
-                "the private mount namespace of `{}` could not be set up",
-                self.nodes[i].name
-            ));
-        }
-        self.nodes[i].holder = pid;
         Ok(())
     }
 
     /// Runs `sh -c script` (arguments `$1`…) in node `i`'s network and mount namespaces; its
     /// standard output.
     fn in_node(&self, i: usize, script: &str, args: &[&str]) -> Result<String, String> {
-        let pid = self.nodes[i].holder.to_string();
-        let mut full = vec!["-t", pid.as_str(), "-m", "-n", "sh", "-c", script, "sh"];
-        full.extend_from_slice(args);
-        run("nsenter", &full).map_err(|e| format!("`{}`: {e}", self.nodes[i].name))
+        crate::mesh::enter(self.nodes[i].holder, &self.nodes[i].name, script, args)
     }
 
     fn bring_up(&mut self, c: &Cluster, bundle: &Bundle) -> Result<(), String> {

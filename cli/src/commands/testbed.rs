@@ -59,7 +59,13 @@ pub fn run(args: &TestbedArgs, out: &Output) -> Result<u8, CliError> {
             });
         }
     }
-    if let Some(why) = meshspec_testbed::unavailable() {
+    // the mesh is WireGuard: `wg`, and the kernel module or `wireguard-go`
+    let why = if cluster.nodes.iter().any(|n| !n.mesh_ips.is_empty()) {
+        meshspec_testbed::wg_unavailable()
+    } else {
+        meshspec_testbed::unavailable()
+    };
+    if let Some(why) = why {
         emit_err(&format!(
             "{}\n",
             out.stderr
@@ -141,6 +147,7 @@ pub fn run(args: &TestbedArgs, out: &Output) -> Result<u8, CliError> {
                         "outsider_probes": counts.exposed + counts.never_cut,
                         "script_runs": counts.scripts,
                         "drop_ins": counts.units,
+                        "mesh_pings": counts.mesh_pings,
                     }
                 })
             )
@@ -152,12 +159,13 @@ pub fn run(args: &TestbedArgs, out: &Output) -> Result<u8, CliError> {
                 s.push('\n');
             }
             s.push_str(&format!(
-                "{} finding{}: {} nodes, {} needed flows, {} outsider probes, {} script runs, {} drop-ins\n",
+                "{} finding{}: {} nodes, {} needed flows, {} outsider probes, {} mesh pings, {} script runs, {} drop-ins\n",
                 findings.len(),
                 if findings.len() == 1 { "" } else { "s" },
                 tb.nodes.len(),
                 counts.needed,
                 counts.exposed + counts.never_cut,
+                counts.mesh_pings,
                 counts.scripts,
                 counts.units
             ));
