@@ -118,10 +118,16 @@ pub(crate) fn create_device(
     log: &Path,
 ) -> Result<(), String> {
     let log_s = log.display().to_string();
+    // wireguard-go's parent makes the device and its control socket, starts the daemon and
+    // returns; the daemon then opens the device again at its default MTU, 1420 (wireguard-go
+    // main.go: CreateTUNFromFile(file, DefaultMTU), which sets it), and only then answers on
+    // the socket. `wg show` waits for that answer, so the MTU set after it stays.
     let made = enter(
         pid,
         label,
-        "ip link add \"$1\" type wireguard 2>/dev/null || wireguard-go \"$1\" >\"$2\" 2>&1",
+        "ip link add \"$1\" type wireguard 2>/dev/null && exit 0
+wireguard-go \"$1\" >\"$2\" 2>&1 || exit 1
+timeout 10 wg show \"$1\" >/dev/null || { echo \"wireguard-go did not answer on its control socket within 10 s\" >&2; exit 1; }",
         &[iface, &log_s],
     );
     if let Err(e) = made {
@@ -131,7 +137,7 @@ pub(crate) fn create_device(
     enter(
         pid,
         label,
-        "ip link set \"$1\" mtu \"$2\" up",
+        "ip link set \"$1\" mtu \"$2\" up && ip link show \"$1\" | grep -q \" mtu $2 \" || { echo \"$1: the MTU did not stay at $2\" >&2; exit 1; }",
         &[iface, &mtu.to_string()],
     )
     .map(|_| ())
