@@ -3,7 +3,9 @@
 Every node is a local host whose root is a throwaway directory under pytest's tmp_path; the
 Ansible home, temp and remote temp directories are there too, so nothing else is touched.
 Needs ansible-core in the same environment (ci.sh installs it); set MESHSPEC_REQUIRE_ANSIBLE=1
-to fail instead of skip when it is missing.
+to fail instead of skip when it is missing. The fresh-node install test instead runs each node's
+modules in a private mount namespace over overlays of /etc, /usr/local/bin and /var/lib (root
+only; MESHSPEC_REQUIRE_NETNS=1 fails instead of skipping), so the real install.sh runs.
 """
 
 from __future__ import annotations
