@@ -444,11 +444,13 @@ function posixDirname(path: string): string {
  * they were written (`STARTED_BY_INSTALL`); a server must then answer /readyz (5 minutes).
  */
 export function restartCommand(unit: string, user = 'root', files: string[] = []): string {
-  const newer = files.map((f) => shellQuote(f)).join(' ')
+  // (without files, the mark alone decides: `find` with no path would search the working directory)
+  const paths = files.map((f) => shellQuote(f)).join(' ')
+  const newer = files.length === 0 ? '' : ` && [ -z "$(find ${paths} -newer "$m" 2>/dev/null)" ]`
   const lines = [
     'set -eu',
     `m=${STARTED_BY_INSTALL}`,
-    `if [ -f "$m" ] && [ -z "$(find ${newer} -newer "$m" 2>/dev/null)" ]; then`,
+    `if [ -f "$m" ]${newer}; then`,
     `  echo 'k3s was started by install.sh with these files: not restarting it again'`,
     'else',
     '  systemctl daemon-reload',
