@@ -3,7 +3,9 @@
 Every node is a local host whose root is a throwaway directory under pytest's tmp_path; the
 Ansible home, temp and remote temp directories are there too, so nothing else is touched.
 Needs ansible-core in the same environment (ci.sh installs it); set MESHSPEC_REQUIRE_ANSIBLE=1
-to fail instead of skip when it is missing.
+to fail instead of skip when it is missing. The fresh-node install test instead runs each node's
+modules in a private mount namespace over overlays of /etc, /usr/local/bin and /var/lib (root
+only; MESHSPEC_REQUIRE_NETNS=1 fails instead of skipping), so the real install.sh runs.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import stat
 import subprocess
 import sys
@@ -37,6 +40,25 @@ if not (BIN / "ansible-playbook").exists():
     if os.environ.get("MESHSPEC_REQUIRE_ANSIBLE") == "1":
         raise RuntimeError(f"ansible-playbook is not installed next to {sys.executable}")
     pytest.skip("ansible-core is not installed in this environment", allow_module_level=True)
+
+
+# What https://get.k3s.io is for the install tests: records the environment install.sh gives it,
+# then does what the real installer does that install.sh and site.yml rely on: the `k3s` binary in
+# /usr/local/bin and the unit file /etc/systemd/system/k3s.service (server) or k3s-<cmd>.service
+# (k3s install.sh: SYSTEM_NAME, FILE_K3S_SERVICE), without starting it (INSTALL_K3S_SKIP_START).
+FAKE_K3S_INSTALLER = """\
+#!/bin/sh
+# test stand-in for the k3s installer (https://get.k3s.io)
+set -eu
+echo "$MESHSPEC_HOST installer INSTALL_K3S_EXEC=${INSTALL_K3S_EXEC:-}" \\
+  "INSTALL_K3S_SKIP_START=${INSTALL_K3S_SKIP_START:-} K3S_CONFIG_FILE=${K3S_CONFIG_FILE:-}" >> "$MESHSPEC_CALL_LOG"
+cmd=${INSTALL_K3S_EXEC%% *}
+if [ "$cmd" = server ]; then name=k3s; else name=k3s-$cmd; fi
+printf '#!/bin/sh\\necho "k3s version v1.33.1+k3s1 (test stand-in)"\\n' > /usr/local/bin/k3s
+chmod 0755 /usr/local/bin/k3s
+printf '[Service]\\nExecStart=/usr/local/bin/k3s %s\\n' "$INSTALL_K3S_EXEC" > /etc/systemd/system/$name.service
+(umask 077; : > /etc/systemd/system/$name.service.env)
+"""
 
 
 @dataclass
@@ -132,10 +154,24 @@ class Lab:
         (bin_dir / "kubectl").write_text(
             '#!/bin/sh\necho "$MESHSPEC_HOST kubectl $*" >> "$MESHSPEC_CALL_LOG"\necho ok\n'
         )
-        for tool in ("systemctl", "kubectl"):
+        # `curl -fsSL --retry 3 -o FILE URL` (as install.sh calls it) saves the fake k3s installer
+        installer = bin_dir / "k3s-installer.sh"
+        (bin_dir / "curl").write_text(
+            "#!/bin/sh\n"
+            'out=; url=\n'
+            'while [ $# -gt 0 ]; do\n'
+            '  case $1 in -o) out=$2; shift ;; --retry) shift ;; -*) ;; *) url=$1 ;; esac\n'
+            "  shift\n"
+            "done\n"
+            'echo "$MESHSPEC_HOST curl $url" >> "$MESHSPEC_CALL_LOG"\n'
+            f'cat "{installer}" > "$out"\n'
+        )
+        installer.write_text(FAKE_K3S_INSTALLER)
+        for tool in ("systemctl", "kubectl", "curl"):
             (bin_dir / tool).chmod(0o755)
         return {
-            "PATH": f"{bin_dir}:{os.environ['PATH']}",
+            # /usr/local/bin: where the fake installer puts `k3s` (install.sh asks `command -v k3s`)
+            "PATH": f"{bin_dir}:/usr/local/bin:{os.environ['PATH']}",
             "MESHSPEC_HOST": "{{ inventory_hostname }}",
             "MESHSPEC_CALL_LOG": str(self.calls),
         }
@@ -461,3 +497,192 @@ def test_rollout_refuses_servers_listed_out_of_join_order(tmp_path: Path):
     assert run.rc != 0
     assert "list k3s_servers in the spec's join order: s1, s2 (the inventory has s2, s1)" in run.out, run.out
     assert lab.files() == {} and lab.take_calls() == []
+
+
+# Fresh nodes: install.sh runs for real, unmodified, but each node's modules (and so install.sh
+# and everything it starts) run in a private mount namespace where /etc, /usr/local/bin and
+# /var/lib are overlays whose upper layer is that node's directory: the node writes there, the
+# host's directories are never touched (the wrapper is the host's Python interpreter).
+OVERLAID = ("etc", "usr/local/bin", "var/lib")
+NAMESPACED_PYTHON = """\
+#!/bin/sh
+# {node}: every module runs in its own mount namespace over this node's layers
+exec unshare --mount --propagation private /bin/sh -c '
+node=$1; python=$2; shift 2
+for d in {dirs}; do
+  w=$(printf %s "$d" | tr / _)
+  mount -t overlay overlay -o "lowerdir=/$d,upperdir=$node/upper/$d,workdir=$node/work/$w" "/$d" || exit 125
+done
+exec "$python" "$@"' sh {layers} {python} "$@"
+"""
+
+
+def namespaces_unavailable(tmp: Path) -> str | None:
+    """Why the fresh-node tests cannot run here, or None."""
+    if os.geteuid() != 0:
+        return "not root (mount namespaces and overlay mounts need it)"
+    if shutil.which("unshare") is None:
+        return "`unshare` (util-linux) is not installed"
+    if Path("/etc/systemd/system/k3s.service").exists() or shutil.which("k3s"):
+        return "this host has k3s installed; the lower layers must not"
+    probe = tmp / "probe"
+    for d in ("lower", "upper", "work", "merged"):
+        (probe / d).mkdir(parents=True)
+    proc = subprocess.run(
+        ["unshare", "--mount", "--propagation", "private", "mount", "-t", "overlay", "overlay", "-o",
+         f"lowerdir={probe}/lower,upperdir={probe}/upper,workdir={probe}/work", str(probe / "merged")],
+        capture_output=True, text=True,
+    )
+    shutil.rmtree(probe)
+    if proc.returncode != 0:
+        return f"an overlay mount in a private mount namespace failed: {proc.stderr.strip()}"
+    return None
+
+
+class FreshLab(Lab):
+    """Fresh nodes (nothing of k3s on them) with meshspec_root `/`, each in its own mount
+    namespace over its own layers (`upper(node)`); run with `rollout=True`."""
+
+    def __init__(self, tmp: Path, servers: list[str], agents: list[str]):
+        super().__init__(tmp, servers, agents)
+        lines = []
+        for group, names in (("k3s_servers", servers), ("k3s_agents", agents)):
+            lines.append(f"[{group}]")
+            for n in names:
+                layers = tmp / "layers" / n
+                for d in OVERLAID:
+                    (layers / "upper" / d).mkdir(parents=True)
+                    (layers / "work" / d.replace("/", "_")).mkdir(parents=True)
+                wrapper = layers / "python"
+                wrapper.write_text(
+                    NAMESPACED_PYTHON.format(node=n, dirs=" ".join(OVERLAID), layers=layers, python=sys.executable)
+                )
+                wrapper.chmod(0o755)
+                lines.append(f"{n} ansible_connection=local ansible_python_interpreter={wrapper}")
+        lines += ["[k3s:children]", "k3s_servers", "k3s_agents"]
+        self.inventory.write_text("\n".join(lines) + "\n")
+
+    def upper(self, node: str) -> Path:
+        """What the node sees as `/` where it wrote (the upper layers: etc, usr/local/bin, var/lib)."""
+        return self.tmp / "layers" / node / "upper"
+
+    def put_token(self, node: str) -> None:
+        token = self.upper(node) / "etc/rancher/k3s/token"
+        token.parent.mkdir(parents=True, exist_ok=True)
+        token.write_text("K10-test-token-not-a-secret\n")
+        token.chmod(0o600)
+
+    def written(self) -> dict[str, str]:
+        """Every file the nodes wrote, as `node/path`."""
+        files = {}
+        for layers in (self.tmp / "layers").iterdir():
+            upper = layers / "upper"
+            for p in upper.rglob("*"):
+                if p.is_file():
+                    files[f"{layers.name}/{p.relative_to(upper)}"] = p.read_text()
+        return dict(sorted(files.items()))
+
+
+def _installs(node: str, command: str, unit: str) -> list[str]:
+    """The calls install.sh makes on a fresh node (the fake installer logs its environment)."""
+    return [
+        f"{node} curl https://get.k3s.io",
+        f"{node} installer INSTALL_K3S_EXEC={command} INSTALL_K3S_SKIP_START=true "
+        "K3S_CONFIG_FILE=/etc/rancher/k3s/config.yaml",
+        f"{node} systemctl daemon-reload",
+        f"{node} systemctl enable {unit}.service",
+        f"{node} systemctl restart {unit}.service",
+    ]
+
+
+def test_fresh_nodes_run_install_sh_once_servers_first_then_only_restart_on_change(tmp_path: Path):
+    why = namespaces_unavailable(tmp_path)
+    if why:
+        if os.environ.get("MESHSPEC_REQUIRE_NETNS") == "1":
+            pytest.fail(f"MESHSPEC_REQUIRE_NETNS=1 but the fresh-node install test cannot run: {why}")
+        print(f"\n*** SKIPPED the fresh-node install test: {why}. install.sh was NOT run by the playbook. ***")
+        pytest.skip(why)
+    spec = tmp_path / "two-servers.yaml"
+    spec.write_text(TWO_SERVERS)
+    lab = FreshLab(tmp_path, ["s1", "s2"], ["gpu"])
+    nodes = ["s1", "s2", "gpu"]
+    bundle = meshspec.Cluster.from_yaml(TWO_SERVERS).render()
+    for n in ("s1", "s2"):  # the agent's join token is missing for now
+        lab.put_token(n)
+    tokens = lab.written()
+
+    # check mode: says what would be installed, installs and writes nothing, calls nothing
+    check = lab.play("--check", spec=spec, rollout=True)
+    assert_ok(check, nodes)
+    assert all(n >= 1 for n in check.changed().values()), check.out
+    assert (
+        "s1: no /etc/systemd/system/k3s.service, so k3s is not installed; "
+        "install.sh would install k3s as a server"
+    ) in check.out
+    assert "gpu: no /etc/systemd/system/k3s-agent.service" in check.out
+    assert "kubernetes.core.helm would install Cilium" in check.out
+    assert lab.take_calls() == []
+    assert lab.written() == tokens
+
+    # the first run: each server installs (install.sh starts k3s) and answers /readyz before the
+    # next, Cilium after the first; the agent's install.sh stops on the missing token and fails
+    # its task with the script's message
+    first = lab.play(spec=spec, rollout=True)
+    assert first.rc != 0
+    assert {n: c["failed"] for n, c in first.recap.items()} == {"s1": 0, "s2": 0, "gpu": 1}, first.out
+    assert (
+        "install.sh: token file /etc/rancher/k3s/token is missing; copy it from s1: "
+        "/var/lib/rancher/k3s/server/token, then chmod 600 /etc/rancher/k3s/token"
+    ) in first.out
+    calls = lab.take_calls()
+    assert _restarts_and_helm(calls) == [
+        *_installs("s1", "server", "k3s"),
+        "s1 kubectl get --raw=/readyz",
+        "s1 helm",
+        *_installs("s2", "server", "k3s"),
+        "s2 kubectl get --raw=/readyz",
+    ], calls
+    # install.sh ran from the staged bundle directory and put the node's files in place
+    for n in ("s1", "s2"):
+        staged = lab.upper(n) / "var/lib/meshspec/bundle"
+        assert stat.S_IMODE(staged.stat().st_mode) == 0o700
+        for rel, f in bundle.items():
+            if not rel.startswith(f"nodes/{n}/"):
+                continue
+            rel = rel.removeprefix(f"nodes/{n}/")
+            assert (staged / rel).read_text() == f.contents, rel
+            assert stat.S_IMODE((staged / rel).stat().st_mode) == f.mode, rel
+            if rel != "install.sh":
+                assert (lab.upper(n) / rel).read_text() == f.contents, rel
+                assert stat.S_IMODE((lab.upper(n) / rel).stat().st_mode) == f.mode, rel
+        assert (lab.upper(n) / "usr/local/bin/k3s").exists()
+    assert not (lab.upper("gpu") / "usr/local/bin/k3s").exists()
+    assert not (lab.upper("gpu") / "etc/systemd/system/k3s-agent.service").exists()
+
+    # with the token in place the agent installs, once: install.sh started it, the file-changed
+    # handler does not restart it again; the servers are left alone (the helm task runs each time)
+    lab.put_token("gpu")
+    second = lab.play(spec=spec, rollout=True)
+    assert_ok(second, nodes)
+    assert second.changed()["s2"] == 0 and second.changed()["s1"] == 1, second.out  # s1: helm
+    calls = lab.take_calls()
+    assert _restarts_and_helm(calls) == ["s1 helm", *_installs("gpu", "agent", "k3s-agent")], calls
+
+    # a run on installed nodes installs nothing and changes nothing
+    third = lab.play(spec=spec, rollout=True)
+    assert_ok(third, nodes)
+    assert third.changed() == {"s1": 1, "s2": 0, "gpu": 0}, third.out
+    assert _restarts_and_helm(lab.take_calls()) == ["s1 helm"]
+
+    # an installed node with a changed file gets it back and is restarted, not reinstalled
+    config = lab.upper("gpu") / CONFIG
+    config.write_text(config.read_text() + "# edited\n")
+    fourth = lab.play(spec=spec, rollout=True)
+    assert_ok(fourth, nodes)
+    assert fourth.changed() == {"s1": 1, "s2": 0, "gpu": 2}, fourth.out  # gpu: file, restart
+    assert _restarts_and_helm(lab.take_calls()) == [
+        "s1 helm",
+        "gpu systemctl daemon-reload",
+        "gpu systemctl restart k3s-agent",
+    ]
+    assert config.read_text() == bundle["nodes/gpu/" + CONFIG].contents

@@ -8,9 +8,10 @@
 import { test, before } from 'node:test'
 import assert from 'node:assert/strict'
 import * as path from 'node:path'
-import { readFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { createHash } from 'node:crypto'
-import { execFileSync } from 'node:child_process'
+import { execFileSync, spawnSync } from 'node:child_process'
 import * as pulumi from '@pulumi/pulumi'
 import { parse as parseYaml } from 'yaml'
 import { Cluster, isMeshspecError } from 'meshspec'
@@ -269,7 +270,12 @@ test('rollout: files, then install.sh once, then the restart; servers one at a t
     assert.equal(install.inputs.stdin, node.files['install.sh']!.contents, n)
     assert.deepEqual(install.inputs.triggers, [createHash('sha256').update(node.files['install.sh']!.contents).digest('hex')], n)
     const script = innerScript(install.inputs.create)
-    assert.ok(script.endsWith('cat > "$d"/install.sh\nsh "$d"/install.sh\n'), script)
+    // once install.sh succeeded (set -e), the mark that it started k3s
+    assert.ok(
+      script.endsWith('cat > "$d"/install.sh\nsh "$d"/install.sh\ninstall -d -m 0700 /run/meshspec\n: > /run/meshspec/k3s-started-by-install\n'),
+      script,
+    )
+    assert.ok(script.startsWith('set -eu\n'), script)
     // every system file is copied into the directory install.sh reads them from
     for (const [rel, file] of Object.entries(node.files).filter(([rel]) => rel.startsWith('etc/'))) {
       const mode = file.mode.toString(8).padStart(4, '0')
@@ -279,7 +285,7 @@ test('rollout: files, then install.sh once, then the restart; servers one at a t
     assert.equal(install.inputs.connection.host, node.meshIp[0], n)
     const unit = node.role === 'server' ? 'k3s' : 'k3s-agent'
     const restartScript = innerScript(restart.inputs.create)
-    assert.ok(restartScript.includes(`systemctl daemon-reload\nsystemctl restart ${unit}.service\n`), restartScript)
+    assert.ok(restartScript.includes(`  systemctl daemon-reload\n  systemctl restart ${unit}.service\n`), restartScript)
     assert.equal(/readyz/.test(restartScript), node.role === 'server', `${n}: a server waits for its API`)
     // each file is written before install.sh runs, install.sh before the restart
     for (const f of nodeResources('ha', n).filter((r) => r.includes('/'))) {
@@ -301,6 +307,60 @@ test('rollout: files, then install.sh once, then the restart; servers one at a t
   for (const r of created.filter((r) => r.name.startsWith('ha-') && r.name !== 'ha-verify')) assertBefore(r.name, 'ha-verify')
   assert.equal(one('ha-verify').inputs.connection.host, '100.64.0.1')
   assert.equal(one('ha-check-live').inputs.connection.host, '100.64.0.1')
+})
+
+// Runs the restart command's script for real (root: a private mount namespace, a tmpfs on /run,
+// /etc an overlay over a temp directory, a logging `systemctl` first on PATH) after `mark`.
+function runRestart(script: string, files: string[], mark: string): { calls: string[]; markLeft: boolean } {
+  const tmp = mkdtempSync(path.join(tmpdir(), 'meshspec-restart-'))
+  try {
+    for (const d of ['upper', 'work', 'bin']) mkdirSync(path.join(tmp, d))
+    writeFileSync(path.join(tmp, 'bin', 'systemctl'), `#!/bin/sh\necho "systemctl $*" >> ${tmp}/calls\n`, { mode: 0o755 })
+    writeFileSync(path.join(tmp, 'restart.sh'), script)
+    const setup = [
+      'set -eu',
+      'mount -t tmpfs tmpfs /run',
+      `mount -t overlay overlay -o lowerdir=/etc,upperdir=${tmp}/upper,workdir=${tmp}/work /etc`,
+      // the files as the file resources wrote them, before install.sh ran
+      ...files.map((f) => `mkdir -p "$(dirname ${f})"; echo written > ${f}; touch -d @1700000000 ${f}`),
+      mark,
+      `PATH=${tmp}/bin:$PATH sh ${tmp}/restart.sh`,
+      `if [ -e ${STARTED} ]; then echo mark-left; fi`,
+    ].join('\n')
+    const out = execFileSync('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', setup], { encoding: 'utf8' })
+    const log = path.join(tmp, 'calls')
+    return { calls: existsSync(log) ? readFileSync(log, 'utf8').trim().split('\n') : [], markLeft: out.includes('mark-left') }
+  } finally {
+    rmSync(tmp, { recursive: true, force: true })
+  }
+}
+const STARTED = '/run/meshspec/k3s-started-by-install'
+const namespacesMissing =
+  process.getuid?.() !== 0 ? 'not root' : spawnSync('unshare', ['--mount', 'true']).status !== 0 ? 'unshare -m does not work here' : ''
+
+test('the restart right after install.sh does not start k3s again; a file written after it does', async (t) => {
+  if (namespacesMissing) {
+    if (process.env.MESHSPEC_REQUIRE_NETNS === '1') assert.fail(`MESHSPEC_REQUIRE_NETNS=1 but: ${namespacesMissing}`)
+    console.log(`*** SKIPPED: the restart script was NOT run (${namespacesMissing}) ***`)
+    t.skip(namespacesMissing)
+    return
+  }
+  liveNodes.set('rs', healthyNodes(haSpec))
+  await build('rs', haSpec)
+  const node = Cluster.fromYaml(haSpec).node('gpu')!
+  const files = Object.keys(node.files)
+    .filter((rel) => rel === 'etc/rancher/k3s/config.yaml' || rel.startsWith('etc/systemd/system/k3s-agent.service'))
+    .map((rel) => `/${rel}`)
+  assert.ok(files.length >= 2, files.join(' '))
+  const script = innerScript(one('rs-gpu-restart').inputs.create)
+  const restarted = ['systemctl daemon-reload', 'systemctl restart k3s-agent.service']
+  const marked = `install -d -m 0700 /run/meshspec; : > ${STARTED}; touch -d @1700000100 ${STARTED}`
+  // install.sh started k3s after the files were written: no second start, the mark is used up
+  assert.deepEqual(runRestart(script, files, marked), { calls: [], markLeft: false })
+  // a file written after install.sh: restart
+  assert.deepEqual(runRestart(script, files, `${marked}; touch -d @1700000200 ${files[1]}`), { calls: restarted, markLeft: false })
+  // no install in this update (a changed file only): restart
+  assert.deepEqual(runRestart(script, files, ''), { calls: restarted, markLeft: false })
 })
 
 test('the Cilium release: the bundle chart version and values, through the first server kubeconfig', async () => {

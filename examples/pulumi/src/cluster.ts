@@ -7,8 +7,9 @@
  *    change);
  * 2. the node's `install.sh` runs once (again only when the script itself changes): it checks
  *    the join token, installs k3s if it is missing (or the pinned version) and starts it;
- * 3. k3s restarts when one of its files changed (`triggers` = their SHA-256), and a server
- *    answers `/readyz` before the next node starts.
+ * 3. k3s restarts when one of its files changed (`triggers` = their SHA-256), but not right
+ *    after install.sh started it with those files, and a server answers `/readyz` before the
+ *    next node starts.
  * After the first server, and before any other node, a `helm.v3.Release` installs Cilium (for
  * `cni: cilium`) with the rendered `cluster/cilium-values.yaml` and the bundle's chart version.
  * Last, on the first server: `kubectl get nodes -o json` compared with the spec (MS951-MS958,
@@ -203,7 +204,7 @@ export class MeshCluster extends pulumi.ComponentResource {
         `${name}-${node.name}-restart`,
         {
           connection,
-          create: restartCommand(unit, user),
+          create: restartCommand(unit, user, restartFiles(node, unit)),
           triggers: restartTriggers(node, unit),
         },
         { parent: this, dependsOn: [install, ...files.map((f) => f.resource)] },
@@ -329,6 +330,14 @@ export function restartTriggers(node: Node, unit: string): string[] {
     .map(([relative, file]) => `/${relative} ${octal(file.mode)} ${sha256(file.contents)}`)
 }
 
+/** The absolute paths of the files k3s reads (the ones in `restartTriggers`), sorted. */
+export function restartFiles(node: Node, unit: string): string[] {
+  return Object.keys(node.files)
+    .filter((relative) => isK3sFile(relative, unit))
+    .sort()
+    .map((relative) => `/${relative}`)
+}
+
 /** The hex SHA-256 of a text. */
 export function sha256(text: string): string {
   return createHash('sha256').update(text, 'utf8').digest('hex')
@@ -409,13 +418,46 @@ export function installCommand(system: [string, RenderedFile][], user = 'root'):
   for (const [relative, file] of system) {
     lines.push(`install -D -m ${octal(file.mode)} ${shellQuote(`/${relative}`)} "$d"/${shellQuote(relative)}`)
   }
-  lines.push(`cat > "$d"/${INSTALL}`, `sh "$d"/${INSTALL}`)
+  lines.push(
+    `cat > "$d"/${INSTALL}`,
+    `sh "$d"/${INSTALL}`,
+    // install.sh has just started k3s with these files: the restart after it need not
+    `install -d -m 0700 ${posixDirname(STARTED_BY_INSTALL)}`,
+    `: > ${STARTED_BY_INSTALL}`,
+  )
   return asRoot(user, `${lines.join('\n')}\n`)
 }
 
-/** Restarts k3s after a change of its files; a server must then answer /readyz (5 minutes). */
-export function restartCommand(unit: string, user = 'root'): string {
-  const lines = ['set -eu', 'systemctl daemon-reload', `systemctl restart ${unit}.service`]
+/**
+ * Left by the install command once install.sh has started k3s (on /run, emptied at boot). The
+ * restart command that follows in the same update does not start k3s a second time unless one
+ * of `files` was written after it; either way it removes the mark.
+ */
+export const STARTED_BY_INSTALL = '/run/meshspec/k3s-started-by-install'
+
+function posixDirname(path: string): string {
+  return path.slice(0, path.lastIndexOf('/'))
+}
+
+/**
+ * Restarts k3s after a change of its `files` (absolute paths), unless install.sh started it after
+ * they were written (`STARTED_BY_INSTALL`); a server must then answer /readyz (5 minutes).
+ */
+export function restartCommand(unit: string, user = 'root', files: string[] = []): string {
+  // (without files, the mark alone decides: `find` with no path would search the working directory)
+  const paths = files.map((f) => shellQuote(f)).join(' ')
+  const newer = files.length === 0 ? '' : ` && [ -z "$(find ${paths} -newer "$m" 2>/dev/null)" ]`
+  const lines = [
+    'set -eu',
+    `m=${STARTED_BY_INSTALL}`,
+    `if [ -f "$m" ]${newer}; then`,
+    `  echo 'k3s was started by install.sh with these files: not restarting it again'`,
+    'else',
+    '  systemctl daemon-reload',
+    `  systemctl restart ${unit}.service`,
+    'fi',
+    'rm -f "$m"',
+  ]
   if (unit === 'k3s') {
     lines.push(
       'i=0',
