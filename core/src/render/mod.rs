@@ -224,8 +224,10 @@ mod tests {
             ),
             Some(MODE_FILE)
         );
-        // cluster-wide: 4 firewall scripts, peers.txt, labels-taints.sh, the ACL, verify.sh, PLAN.md
-        assert_eq!(b.files.len(), 4 * 6 + 4 + 5);
+        assert_eq!(mode(spec_record::PATH), Some(MODE_FILE));
+        // cluster-wide: 4 firewall scripts, peers.txt, labels-taints.sh, the ACL, verify.sh,
+        // the spec record, PLAN.md
+        assert_eq!(b.files.len(), 4 * 6 + 4 + 6);
     }
 
     #[test]
