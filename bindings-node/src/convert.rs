@@ -155,6 +155,104 @@ pub struct Node<'env> {
     pub files: Unknown<'env>,
 }
 
+/// A node's fields as [`Node`] has them (the same camelCase names in the same order, without
+/// `files`), for the JSON text [`node_json`] makes.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct NodeFields<'a> {
+    name: &'a str,
+    role: &'static str,
+    site: Option<&'a str>,
+    init: bool,
+    gpu: bool,
+    mesh_ip: Vec<String>,
+    lan_ip: Vec<String>,
+    node_ip: Vec<String>,
+    advertise_address: Option<String>,
+    tls_san: &'a [String],
+    flannel_iface: Option<&'a str>,
+    pod_cidr: Vec<String>,
+    labels: &'a BTreeMap<String, String>,
+    taints: &'a [String],
+    config: ConfigMap<'a>,
+    config_entries: Vec<EntryFields<'a>>,
+}
+
+/// The config as key → value, borrowed from the entries: the keys in order, the last entry
+/// of a key winning, as collecting them into a `serde_json::Map` does.
+struct ConfigMap<'a>(&'a [meshspec::render::k3s::ConfigEntry]);
+
+impl serde::Serialize for ConfigMap<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        let by_key: BTreeMap<&str, &serde_json::Value> =
+            self.0.iter().map(|e| (e.key.as_str(), &e.value)).collect();
+        s.collect_map(by_key)
+    }
+}
+
+/// A [`ConfigEntry`]'s fields, as it has them.
+#[derive(serde::Serialize)]
+struct EntryFields<'a> {
+    key: &'a str,
+    value: &'a serde_json::Value,
+    origin: &'a str,
+}
+
+/// Whether JSON text carries a number as the `#[napi(object)]` conversion would hand it to
+/// JavaScript: napi makes a `BigInt` of an integer past 2^53 (or past `u32::MAX` when it is
+/// stored unsigned), where `JSON.parse` would make a rounded number.
+fn json_safe(v: &serde_json::Value) -> bool {
+    const MAX_SAFE: i64 = (1 << 53) - 1;
+    match v {
+        serde_json::Value::Number(n) => {
+            n.is_f64()
+                || n.as_i64()
+                    .is_some_and(|i| (-MAX_SAFE..=MAX_SAFE).contains(&i))
+        }
+        serde_json::Value::Array(a) => a.iter().all(json_safe),
+        serde_json::Value::Object(m) => m.values().all(json_safe),
+        _ => true,
+    }
+}
+
+/// A resolved node's fields (all of [`Node`]'s but `files`) as one JSON text that JavaScript
+/// turns into the same plain object with one `JSON.parse`: building it field by field took
+/// a hundred Node-API calls a node (each config entry is an object of three). `None` when a
+/// config value is a number `JSON.parse` would read otherwise than napi converts it (see
+/// [`json_safe`]); [`node`] converts such a node.
+pub fn node_json(cluster: &meshspec::Cluster, n: &meshspec::cluster::Node) -> Option<String> {
+    let entries = config_entries(cluster, n);
+    if !entries.iter().all(|e| json_safe(&e.value)) {
+        return None;
+    }
+    let fields = NodeFields {
+        name: &n.name,
+        role: if n.is_server() { "server" } else { "agent" },
+        site: n.site.as_deref(),
+        init: n.init,
+        gpu: n.gpu,
+        mesh_ip: texts(&n.mesh_ips),
+        lan_ip: texts(&n.lan_ips),
+        node_ip: texts(&n.node_ips),
+        advertise_address: n.advertise_address.map(|a| a.to_string()),
+        tls_san: &n.tls_san,
+        flannel_iface: n.flannel_iface.as_deref(),
+        pod_cidr: texts(&n.pod_cidrs),
+        labels: &n.labels,
+        taints: &n.taints,
+        config: ConfigMap(&entries),
+        config_entries: entries
+            .iter()
+            .map(|e| EntryFields {
+                key: &e.key,
+                value: &e.value,
+                origin: &e.origin,
+            })
+            .collect(),
+    };
+    serde_json::to_string(&fields).ok()
+}
+
 fn texts<T: ToString>(items: &[T]) -> Vec<String> {
     items.iter().map(ToString::to_string).collect()
 }

@@ -101,17 +101,48 @@ const SCRIPT: &str = include_str!("files.js");
 /// result lives in the calling scope (the `'static` is only the reference's type).
 type Wrap = FunctionRef<External<Files>, Unknown<'static>>;
 
-/// The per-environment instance data: the Proxy factory, made on the first render.
+/// The script that builds a node of `Cluster.node(name)` (see [`node`]).
+const NODE_SCRIPT: &str = r"(function (files) {
+  'use strict'
+  const parse = JSON.parse
+  return function node(text, bundle) {
+    const n = parse(text)
+    n.files = files(bundle)
+    return n
+  }
+})";
+
+/// `node(text, bundle)`: the function [`NODE_SCRIPT`] returns.
+type MakeNode = FunctionRef<FnArgs<(String, External<Files>)>, Unknown<'static>>;
+
+/// The per-environment instance data: the Proxy factory and the node maker, made on first use.
 struct Factory {
     wrap: Wrap,
+    node: MakeNode,
 }
 
 /// Wraps a view of rendered files in the lazy object `Cluster.render()` (the whole bundle) and
 /// `Cluster.node(name).files` (one node's) return.
 pub fn files(env: &Env, view: Files) -> Result<Unknown<'_>> {
-    let size = view.size();
-    let bundle = External::new_with_size_hint(view, size);
+    let bundle = external(view);
     factory(env)?.wrap.borrow_back(env)?.call(bundle)
+}
+
+/// The view as the handle `files.js` reads, with its size for the garbage collector.
+fn external(view: Files) -> External<Files> {
+    let size = view.size();
+    External::new_with_size_hint(view, size)
+}
+
+/// A node of `Cluster.node(name)` from its fields as JSON text (`convert::node_json`) and the
+/// view of its files: one call into JavaScript, which parses the text into the plain object
+/// and sets its `files` to the lazy object [`files`] makes.
+pub fn node(env: &Env, fields: String, view: Files) -> Result<Unknown<'_>> {
+    let bundle = external(view);
+    factory(env)?
+        .node
+        .borrow_back(env)?
+        .call(FnArgs::from((fields, bundle)))
 }
 
 /// The environment's factory, made (by running `files.js`) on first use.
@@ -157,9 +188,15 @@ fn factory(env: &Env) -> Result<&'static Factory> {
         mode_at.to_unknown(),
         paths_of.to_unknown(),
     )))?;
+    let wrap_ref = wrap.create_ref()?;
+    let make_node: Function<'_, Function<'_, External<Files>, Unknown<'static>>, _> =
+        env.run_script(NODE_SCRIPT)?;
+    let node: Function<'_, FnArgs<(String, External<Files>)>, Unknown<'static>> =
+        make_node.call(wrap)?;
     env.set_instance_data(
         Factory {
-            wrap: wrap.create_ref()?,
+            wrap: wrap_ref,
+            node: node.create_ref()?,
         },
         (),
         |_| {},

@@ -88,6 +88,23 @@ test('node returns the resolved node with its config and files', () => {
   assert.equal(c.node('a').init, true)
 })
 
+test('node is a plain object with the fields in the declared order and numbers as numbers', () => {
+  const c = meshspec.Cluster.fromYaml(lab + 'k3s:\n  version: v1.33.13+k3s1\n  agent_extra: {kubelet-arg: [max-pods=200], lb-server-port: 6444}\n')
+  const b = c.node('b')
+  assert.equal(Object.getPrototypeOf(b), Object.prototype)
+  assert.deepEqual(Object.keys(b), ['name', 'role', 'site', 'init', 'gpu', 'meshIp', 'lanIp', 'nodeIp',
+    'advertiseAddress', 'tlsSan', 'flannelIface', 'podCidr', 'labels', 'taints', 'config',
+    'configEntries', 'files'])
+  assert.deepEqual(Object.keys(b.configEntries[0]), ['key', 'value', 'origin'])
+  assert.deepEqual(b.config['kubelet-arg'], ['max-pods=200'])
+  assert.equal(b.config['lb-server-port'], 6444)
+  assert.equal(b.configEntries.find((e) => e.key === 'lb-server-port').value, 6444)
+  // the config's keys in alphabetical order, one per entry
+  assert.deepEqual(Object.keys(b.config), b.configEntries.map((e) => e.key).sort())
+  // a server takes no agent extra
+  assert.equal(c.node('a').config['lb-server-port'], undefined)
+})
+
 test('plan is the PLAN.md of the bundle and lists errors instead of throwing', () => {
   const c = meshspec.Cluster.fromYaml(lab)
   assert.match(c.plan(), /^# Plan for cluster `lab`\n/)

@@ -681,5 +681,64 @@ pub fn suggest_free(prefix: u8, family: Family, avoid: &[Cidr]) -> Option<Cidr> 
         .find_map(|r| free_block(r, prefix, avoid))
 }
 
+/// Blocks added one at a time, each with a tag, that answers which earlier block overlaps a new
+/// one: the first added, as a scan of the blocks in the order they were added finds it.
+///
+/// A scan is linear in the blocks, so checking every node's block against the ones before it
+/// was quadratic in nodes. Here a query looks up the block's supernets (one lookup per prefix
+/// length) and the blocks that start inside it: `O(prefix · log n)` plus the blocks it holds.
+pub(crate) struct OverlapIndex<T> {
+    /// (family, first address, prefix) -> (the order it was added in, its tag), the first
+    /// added where the same block repeats.
+    blocks: std::collections::BTreeMap<(Family, u128, u8), (usize, T)>,
+    /// How many blocks were added.
+    added: usize,
+}
+
+impl<T: Copy> OverlapIndex<T> {
+    /// An empty index.
+    pub(crate) fn new() -> Self {
+        Self {
+            blocks: std::collections::BTreeMap::new(),
+            added: 0,
+        }
+    }
+
+    /// The tag of the first added block that overlaps `c`, if any.
+    pub(crate) fn first_overlapping(&self, c: &Cidr) -> Option<T> {
+        let family = c.family();
+        let (start, end) = span(c);
+        let mut first: Option<(usize, T)> = None;
+        let mut consider = |v: &(usize, T)| {
+            if first.is_none_or(|f| v.0 < f.0) {
+                first = Some(*v);
+            }
+        };
+        // the blocks that hold `c` (itself included): its supernet at each prefix length
+        for len in 0..=c.prefix() {
+            let net = start & !host_mask(host_bits(family, len));
+            if let Some(v) = self.blocks.get(&(family, net, len)) {
+                consider(v);
+            }
+        }
+        // the blocks inside `c`: those that start in it with a longer prefix (an aligned block
+        // that starts inside `c` after its first address is always smaller than `c`)
+        let inside = (family, start, c.prefix().saturating_add(1))..=(family, end, u8::MAX);
+        for v in self.blocks.range(inside).map(|(_, v)| v) {
+            consider(v);
+        }
+        first.map(|(_, tag)| tag)
+    }
+
+    /// Adds a block with its tag.
+    pub(crate) fn insert(&mut self, c: &Cidr, tag: T) {
+        let (start, _) = span(c);
+        self.blocks
+            .entry((c.family(), start, c.prefix()))
+            .or_insert((self.added, tag));
+        self.added += 1;
+    }
+}
+
 #[cfg(test)]
 mod tests;

@@ -368,3 +368,54 @@ fn free_block_and_suggest() {
     );
     assert_eq!(suggest_free(7, Family::Ipv6, &[]), None);
 }
+
+/// The blocks of a small address space, both families, every prefix length: enough overlap
+/// (nesting, repeats, neighbours) for the index to be checked against a scan.
+fn small_block() -> impl proptest::strategy::Strategy<Value = Cidr> {
+    use proptest::prelude::*;
+    prop_oneof![
+        (0u32..64, 24u8..=32).prop_map(|(a, p)| {
+            Cidr::truncated(IpAddr::V4((0x0a00_0000 | a).into()), p).unwrap()
+        }),
+        (0u32..64, 0u8..=32)
+            .prop_map(|(a, p)| { Cidr::truncated(IpAddr::V4((a << 26).into()), p).unwrap() }),
+        (0u128..64, 120u8..=128).prop_map(|(a, p)| {
+            Cidr::truncated(IpAddr::V6((0xfd00_u128 << 112 | a).into()), p).unwrap()
+        }),
+    ]
+}
+
+proptest::proptest! {
+    /// The overlap index answers as the scan it replaces: the first block added that
+    /// overlaps the new one.
+    #[test]
+    fn overlap_index_finds_what_a_scan_finds(blocks in proptest::collection::vec(small_block(), 0..40)) {
+        let mut index = OverlapIndex::new();
+        let mut seen: Vec<(Cidr, usize)> = Vec::new();
+        for (i, b) in blocks.iter().enumerate() {
+            let scan = seen.iter().find(|(q, _)| q.overlaps(b)).map(|(_, t)| *t);
+            proptest::prop_assert_eq!(index.first_overlapping(b), scan, "block {} ({})", i, b);
+            index.insert(b, i);
+            seen.push((*b, i));
+        }
+    }
+}
+
+#[test]
+fn overlap_index_names_the_first_overlapping_block() {
+    let c = |s: &str| s.parse::<Cidr>().unwrap();
+    let mut index = OverlapIndex::new();
+    index.insert(&c("10.42.1.0/24"), "a");
+    index.insert(&c("10.0.0.0/8"), "b");
+    index.insert(&c("10.42.1.0/24"), "c");
+    index.insert(&c("fd00::/64"), "d");
+    // held by both a (first) and b
+    assert_eq!(index.first_overlapping(&c("10.42.1.128/25")), Some("a"));
+    // holds a
+    assert_eq!(index.first_overlapping(&c("10.42.0.0/16")), Some("a"));
+    assert_eq!(index.first_overlapping(&c("10.43.0.0/16")), Some("b"));
+    assert_eq!(index.first_overlapping(&c("11.0.0.0/8")), None);
+    // families never overlap
+    assert_eq!(index.first_overlapping(&c("::/0")), Some("d"));
+    assert_eq!(index.first_overlapping(&c("0.0.0.0/0")), Some("a"));
+}

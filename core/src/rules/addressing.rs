@@ -545,7 +545,9 @@ fn node_addresses(c: &Cluster, out: &mut Vec<Diagnostic>) {
 }
 
 fn pinned(c: &Cluster, out: &mut Vec<Diagnostic>) {
-    let mut seen: Vec<(Cidr, &str)> = Vec::new();
+    // every pin so far, indexed: a scan of them per pin was quadratic in nodes (an imported
+    // spec pins every node's pod subnet)
+    let mut seen = cidr::OverlapIndex::new();
     for n in c.nodes.iter().filter(|n| n.pod_cidr_pinned) {
         let path = format!("nodes[{}].pod_cidr", n.index);
         for p in &n.pod_cidrs {
@@ -592,7 +594,7 @@ fn pinned(c: &Cluster, out: &mut Vec<Diagnostic>) {
                     }
                 }
             }
-            if let Some((_, other)) = seen.iter().find(|(q, _)| q.overlaps(p)) {
+            if let Some(other) = seen.first_overlapping(p) {
                 out.push(
                     Diagnostic::new(
                         Code::PinnedPodCidr,
@@ -605,7 +607,7 @@ fn pinned(c: &Cluster, out: &mut Vec<Diagnostic>) {
                     .with_help("every node has its own pod subnet"),
                 );
             }
-            seen.push((*p, &n.name));
+            seen.insert(p, n.name.as_str());
         }
     }
 }
