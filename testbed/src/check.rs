@@ -61,6 +61,8 @@ pub struct Counts {
     pub scripts: usize,
     /// Drop-ins verified.
     pub units: usize,
+    /// Pod pairs (and families) whose MTU was probed.
+    pub mtu_pairs: usize,
 }
 
 /// Where the bundle moved a dialed address away from the spec's, and why.
@@ -402,6 +404,18 @@ pub fn check(
         "a default-deny host (INPUT DROP, SSH open)",
         &mut found,
     );
+    // the MTU through the CNI's data path, the scripts still in place (VXLAN must pass them)
+    let report = crate::mtu::prove(
+        tb,
+        c,
+        &bd,
+        &|names| wanted(opts, names),
+        &mut found,
+        progress,
+    )?;
+    counts.mtu_pairs = report.pairs.len();
+    progress(&report.summary());
+    tb.set_mtu_report(report);
     remove_scripts(tb, &bd, &deny_rules, &mut found)?;
     progress(&format!(
         "ran the firewall scripts on default-deny hosts and probed {} needed flows",

@@ -140,7 +140,9 @@ pub fn run(args: &TestbedArgs, out: &Output) -> Result<u8, CliError> {
                         "outsider_probes": counts.exposed + counts.never_cut,
                         "script_runs": counts.scripts,
                         "drop_ins": counts.units,
-                    }
+                        "mtu_pairs": counts.mtu_pairs,
+                    },
+                    "mtu": tb.mtu_report().map(|r| r.to_json()),
                 })
             )
         }
@@ -160,6 +162,10 @@ pub fn run(args: &TestbedArgs, out: &Output) -> Result<u8, CliError> {
                 counts.scripts,
                 counts.units
             ));
+            if let Some(r) = tb.mtu_report() {
+                s.push_str(&r.summary());
+                s.push('\n');
+            }
             s
         }
     };
