@@ -123,6 +123,22 @@ fn mtu_as_computed(name: &str, tb: &Testbed) -> Vec<String> {
                 p.from, p.to, p.family, p.computed, p.configured, p.measured, p.tcp
             )
         })
+        .collect::<Vec<String>>()
+        .into_iter()
+        .chain(r.layers.iter().flat_map(|l| {
+            // the layers under the tunnel: what a DF ping found is what the stack computes
+            [("underlay", Some(l.underlay)), ("mesh", l.mesh)]
+                .into_iter()
+                .filter_map(move |(layer, v)| {
+                    let (computed, measured) = v?;
+                    measured.filter(|m| *m != computed).map(|m| {
+                        format!(
+                            "{name}: {} {layer}: computed {computed}, measured {m}",
+                            l.node
+                        )
+                    })
+                })
+        }))
         .collect()
 }
 

@@ -324,6 +324,8 @@ pub fn check(
             "the testbed is broken: {label} gets no answer before any firewall runs"
         ));
     }
+    // the path MTU of the layers under the tunnel, while no firewall filters ICMP echo
+    let layers = crate::mtu::measure_layers(tb, &|names| wanted(opts, names))?;
     progress(&format!(
         "probed {} flows on bare hosts ({} needed, {} outsider)",
         all.len(),
@@ -409,6 +411,7 @@ pub fn check(
         tb,
         c,
         &bd,
+        &layers,
         &|names| wanted(opts, names),
         &mut found,
         progress,
