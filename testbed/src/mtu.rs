@@ -326,7 +326,7 @@ pub fn measure_layers(
                             .into_iter()
                             .flatten()
                         {
-                            q.push(serde_json::json!([fam(o), o.to_string(), 9000]));
+                            q.push(serde_json::json!([fam(o), o.to_string(), 65000]));
                         }
                         let got = if q.is_empty() {
                             serde_json::json!([])
