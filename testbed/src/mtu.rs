@@ -291,6 +291,13 @@ fn mtu_finding(
     }
 }
 
+/// (destination index, family, configured size, computed size) of one probe.
+type Meta = (usize, u8, u32, u32);
+/// One source's turn: its index, its probes, their meta, the nodes that encapsulate meanwhile.
+type Turn = (usize, Vec<serde_json::Value>, Vec<Meta>, Vec<usize>);
+/// A turn's answers and the nodes that fragmented (index, how many).
+type Outcome = (serde_json::Value, Vec<(usize, u64)>);
+
 /// A node's measured path MTUs: to a LAN peer of its site (the underlay), to a mesh peer.
 pub type Measured = (String, Option<u32>, Option<u32>);
 
@@ -419,6 +426,9 @@ pub fn prove(
         ..MtuReport::default()
     };
     let started = std::time::Instant::now();
+    // one turn per source: its probes, and the nodes that encapsulate meanwhile (the source
+    // for the requests, the destinations for the replies)
+    let mut turns: Vec<Turn> = Vec::new();
     for (a, src) in nodes.iter().enumerate() {
         let dsts: Vec<usize> = list
             .iter()
@@ -446,16 +456,77 @@ pub fn prove(
                 meta.push((b, 6u8, size, computed6(src).min(computed6(dst))));
             }
         }
-        let before: Vec<u64> = nodes.iter().map(|n| frag_creates(&n.node_ns)).collect();
-        let got = driver(tb, &src.pod_ns, "probe", &serde_json::Value::Array(entries))?;
-        let after: Vec<u64> = nodes.iter().map(|n| frag_creates(&n.node_ns)).collect();
-        let fragmenters: Vec<(usize, u64)> = before
-            .iter()
-            .zip(&after)
-            .enumerate()
-            .filter(|(_, (x, y))| y > x)
-            .map(|(i, (x, y))| (i, y - x))
-            .collect();
+        let involved: Vec<usize> = std::iter::once(a).chain(dsts.iter().copied()).collect();
+        turns.push((a, entries, meta, involved));
+    }
+    // turns whose nodes do not overlap run at once: a node's fragment counter then belongs to
+    // one turn only
+    let mut batches: Vec<(BTreeSet<usize>, Vec<usize>)> = Vec::new();
+    for (t, turn) in turns.iter().enumerate() {
+        match batches
+            .iter_mut()
+            .find(|(used, _)| turn.3.iter().all(|i| !used.contains(i)))
+        {
+            Some((used, members)) => {
+                used.extend(turn.3.iter().copied());
+                members.push(t);
+            }
+            None => batches.push((turn.3.iter().copied().collect(), vec![t])),
+        }
+    }
+    let mut outcomes: Vec<Option<Outcome>> = vec![None; turns.len()];
+    for (_, members) in &batches {
+        let done: Vec<(usize, Result<Outcome, String>)> = std::thread::scope(|s| {
+            let handles: Vec<_> = members
+                .iter()
+                .map(|&t| {
+                    let (a, entries, _, involved) = &turns[t];
+                    s.spawn(move || {
+                        let before: Vec<u64> = involved
+                            .iter()
+                            .map(|i| frag_creates(&nodes[*i].node_ns))
+                            .collect();
+                        let got = driver(
+                            tb,
+                            &nodes[*a].pod_ns,
+                            "probe",
+                            &serde_json::Value::Array(entries.clone()),
+                        )?;
+                        let after: Vec<u64> = involved
+                            .iter()
+                            .map(|i| frag_creates(&nodes[*i].node_ns))
+                            .collect();
+                        let fragmenters: Vec<(usize, u64)> = involved
+                            .iter()
+                            .zip(before.iter().zip(&after))
+                            .filter(|(_, (x, y))| y > x)
+                            .map(|(i, (x, y))| (*i, y - x))
+                            .collect();
+                        Ok((got, fragmenters))
+                    })
+                })
+                .collect();
+            members
+                .iter()
+                .zip(handles)
+                .map(|(t, h)| {
+                    (
+                        *t,
+                        h.join()
+                            .unwrap_or_else(|_| Err("an MTU prober thread panicked".into())),
+                    )
+                })
+                .collect()
+        });
+        for (t, r) in done {
+            outcomes[t] = Some(r?);
+        }
+    }
+    for ((a, _, meta, _), outcome) in turns.iter().zip(outcomes) {
+        let Some((got, fragmenters)) = outcome else {
+            continue;
+        };
+        let src = &nodes[*a];
         let results = got.as_array().cloned().unwrap_or_default();
         for ((b, fam, size, computed), r) in meta.iter().zip(&results) {
             let dst = &nodes[*b];
@@ -586,9 +657,15 @@ pub fn prove(
         });
     }
     progress(&format!(
-        "probed the MTU between {} pod pairs{} in {:.1}s",
-        report.pairs.len(),
+        "probed the MTU between {} pod pairs{} ({} with their families) in {:.1}s",
+        report
+            .pairs
+            .iter()
+            .map(|p| (&p.from, &p.to))
+            .collect::<BTreeSet<_>>()
+            .len(),
         if sampled { " (sampled)" } else { "" },
+        report.pairs.len(),
         started.elapsed().as_secs_f64()
     ));
     Ok(report)
