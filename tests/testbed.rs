@@ -101,6 +101,47 @@ fn tunnels_follow_the_rendered_config(
     fails
 }
 
+/// The MTU proof ran (unless the data path is one the testbed does not model) and measured,
+/// between every pod pair probed, exactly the pod MTU of PLAN.md's stack.
+fn mtu_as_computed(name: &str, tb: &Testbed) -> Vec<String> {
+    let Some(r) = tb.mtu_report() else {
+        return vec![format!("{name}: no MTU report")];
+    };
+    if let Some(why) = &r.skipped {
+        let _ = writeln!(std::io::stderr(), "testbed: {name}: MTU not probed: {why}");
+        return Vec::new();
+    }
+    if r.pairs.is_empty() {
+        return vec![format!("{name}: the MTU proof probed no pod pair")];
+    }
+    r.pairs
+        .iter()
+        .filter(|p| p.measured != Some(p.computed) || p.configured != p.computed || !p.tcp)
+        .map(|p| {
+            format!(
+                "{name}: pod MTU {} -> {} IPv{}: computed {}, configured {}, measured {:?}, tcp {}",
+                p.from, p.to, p.family, p.computed, p.configured, p.measured, p.tcp
+            )
+        })
+        .collect::<Vec<String>>()
+        .into_iter()
+        .chain(r.layers.iter().flat_map(|l| {
+            // the layers under the tunnel: what a DF ping found is what the stack computes
+            [("underlay", Some(l.underlay)), ("mesh", l.mesh)]
+                .into_iter()
+                .filter_map(move |(layer, v)| {
+                    let (computed, measured) = v?;
+                    measured.filter(|m| *m != computed).map(|m| {
+                        format!(
+                            "{name}: {} {layer}: computed {computed}, measured {m}",
+                            l.node
+                        )
+                    })
+                })
+        }))
+        .collect()
+}
+
 fn run(c: &Cluster, tb: &Testbed) -> Result<Vec<Finding>, String> {
     meshspec_testbed::check(tb, c, &CheckOptions::default(), &mut |_| {}).map(|(f, _)| f)
 }
@@ -134,10 +175,12 @@ fn every_spec_passes_the_testbed() {
                 return Ok(wrong);
             }
             let tb = Testbed::build(c, &b)?;
-            Ok(run(c, &tb)?
+            let mut fails: Vec<String> = run(c, &tb)?
                 .iter()
                 .map(|f| format!("{name}: {}", f.text()))
-                .collect())
+                .collect();
+            fails.extend(mtu_as_computed(name, &tb));
+            Ok(fails)
         });
         (name.clone(), t.elapsed().as_secs_f64(), r)
     });

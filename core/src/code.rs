@@ -156,6 +156,7 @@ codes! {
     LiveNotReady = 958, "MS958", "live-not-ready", Warning, "a node's Ready condition is not True";
     TestbedFlowBlocked = 961, "MS961", "testbed-flow-blocked", Error, "a flow the cluster needs does not pass between two nodes (port, protocol, path, the deciding rule/file)";
     TestbedFlowExposed = 962, "MS962", "testbed-flow-exposed", Error, "a cluster port answers a host that is not a node (LAN, mesh or internet outsider, or a spoofed pod source)";
+    TestbedMtu = 963, "MS963", "testbed-mtu", Error, "a packet of the pod MTU with DF set does not pass between two pods, or one byte more is dropped silently (black hole), or a TCP transfer stalls";
     TestbedMeshUnreachable = 964, "MS964", "testbed-mesh-unreachable", Error, "a node does not reach another node's mesh address";
     TestbedScript = 965, "MS965", "testbed-script", Error, "a firewall script exits non-zero, writes to stderr, or is not idempotent";
     TestbedUnit = 966, "MS966", "testbed-unit", Error, "a rendered systemd unit or drop-in fails `systemd-analyze verify`";
@@ -217,7 +218,7 @@ mod tests {
             assert!(seen.insert(c.number()), "duplicate {c}");
             assert_eq!(Code::lookup(c.slug()), Some(*c));
         }
-        assert_eq!(Code::ALL.len(), 90);
+        assert_eq!(Code::ALL.len(), 91);
     }
 
     #[test]

@@ -68,6 +68,8 @@ pub struct Counts {
     /// Pings of another node's mesh address: on bare hosts, and those that passed again after
     /// the scripts.
     pub mesh_pings: usize,
+    /// Pod pairs (and families) whose MTU was probed.
+    pub mtu_pairs: usize,
 }
 
 /// Where the bundle moved a dialed address away from the spec's, and why.
@@ -356,6 +358,8 @@ pub fn check(
             "the testbed is broken: {label} gets no answer before any firewall runs"
         ));
     }
+    // the path MTU of the layers under the tunnel, while no firewall filters ICMP echo
+    let layers = crate::mtu::measure_layers(tb, &|names| wanted(opts, names))?;
     progress(&format!(
         "probed {} flows on bare hosts ({} needed, {} outsider)",
         all.len(),
@@ -453,6 +457,19 @@ pub fn check(
         "a default-deny host (INPUT DROP, SSH open)",
         &mut found,
     );
+    // the MTU through the CNI's data path, the scripts still in place (VXLAN must pass them)
+    let report = crate::mtu::prove(
+        tb,
+        c,
+        &bd,
+        &layers,
+        &|names| wanted(opts, names),
+        &mut found,
+        progress,
+    )?;
+    counts.mtu_pairs = report.pairs.len();
+    progress(&report.summary());
+    tb.set_mtu_report(report);
     remove_scripts(tb, &bd, &deny_rules, &mut found)?;
     progress(&format!(
         "ran the firewall scripts on default-deny hosts and probed {} needed flows",

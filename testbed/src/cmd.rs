@@ -42,7 +42,7 @@ pub(crate) fn trace(cmd: &str, args: &[&str]) {
 }
 
 /// Why the testbed cannot run here, or `None` when it can (root, `ip netns`, iptables and
-/// ip6tables with their restore tools, python3).
+/// ip6tables with their restore tools, python3, ping and bridge).
 #[must_use]
 pub fn unavailable() -> Option<String> {
     let ok = |cmd: &str, args: &[&str]| {
@@ -82,6 +82,13 @@ pub fn unavailable() -> Option<String> {
     }
     if !ok("python3", &["-c", "import asyncio"]) {
         return Some("python3 is not installed".into());
+    }
+    // the MTU proof pings with DF set (`-M do`) and reads the kernel's refusal
+    if !ok("sh", &["-c", "command -v ping && command -v bridge"]) {
+        return Some(
+            "`ping` or `bridge` is not installed (apt-get install --no-install-recommends iputils-ping iproute2)"
+                .into(),
+        );
     }
     // a namespace can really be made here (containers may refuse)
     let probe = format!(

@@ -32,9 +32,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 mod bundle;
 mod check;
 mod cmd;
+mod datapath;
 mod findings;
 pub mod mesh;
 mod reach;
+mod mtu;
 mod wgmesh;
 
 pub use bundle::{BundleDir, Place};
@@ -42,6 +44,7 @@ pub use check::{CheckOptions, Counts, check};
 use cmd::{list_namespaces, run, tear_down, trace};
 pub use cmd::{set_verbose, sweep_stale, unavailable};
 pub use findings::Finding;
+pub use mtu::{MtuReport, NodeLayers, PairMtu};
 pub use wgmesh::{Ping, WgMesh, WgNode, wg_unavailable};
 
 use meshspec::cidr::Cidr;
@@ -51,6 +54,7 @@ use meshspec::{Bundle, Cluster};
 
 const LISTEN_PY: &str = include_str!("listen.py");
 const PROBE_PY: &str = include_str!("probe.py");
+const MTU_PY: &str = include_str!("mtu.py");
 /// The name prefix of every namespace a testbed makes: `mstb-<pid>-<run>-<index>`.
 pub const PREFIX: &str = "mstb-";
 /// SSH, which the firewall must never cut.
@@ -157,6 +161,10 @@ pub struct Testbed {
     watchdog: Option<Child>,
     /// The mesh's WireGuard hosts (see [`mesh`]).
     pub mesh: mesh::Mesh,
+    /// The CNI data path the bundle configures (its pod namespaces made), or why it is not
+    /// modelled.
+    pub(crate) datapath: Result<datapath::Plan, String>,
+    mtu_report: std::sync::Mutex<Option<MtuReport>>,
 }
 
 impl Drop for Testbed {
@@ -250,6 +258,7 @@ impl Testbed {
         }
         std::fs::write(dir.join("listen.py"), LISTEN_PY).map_err(|e| e.to_string())?;
         std::fs::write(dir.join("probe.py"), PROBE_PY).map_err(|e| e.to_string())?;
+        std::fs::write(dir.join("mtu.py"), MTU_PY).map_err(|e| e.to_string())?;
         let watchdog = cmd::spawn_watchdog(pid, &prefix, &dir);
         let mut tb = Testbed {
             switch: format!("{prefix}-sw"),
@@ -264,11 +273,69 @@ impl Testbed {
             listeners: Vec::new(),
             watchdog,
             mesh: mesh::Mesh::default(),
+            datapath: Err(String::new()),
+            mtu_report: std::sync::Mutex::new(None),
         };
         tb.wire(c)?;
+        tb.pods(c)?;
         tb.static_neighbours()?;
         tb.start_listeners(c)?;
         Ok(tb)
+    }
+
+    /// The data path's plan from the bundle and one pod namespace per node (`<prefix>-q<i>`);
+    /// the devices come later ([`crate::mtu::prove`]).
+    fn pods(&mut self, c: &Cluster) -> Result<(), String> {
+        let bd = BundleDir::new(&self.bundle_dir);
+        self.datapath = match datapath::plan(&bd, c) {
+            Ok(_) if c.nodes.len() < 2 => Err("one node: no pod pair".into()),
+            Ok(kind) => {
+                let mut pods = Vec::new();
+                for i in 0..c.nodes.len() {
+                    let ns = format!("{}-q{i}", self.prefix);
+                    self.add_ns(&ns)?;
+                    pods.push(ns);
+                }
+                Ok(datapath::Plan { kind, pods })
+            }
+            Err(why) => Err(format!("{why} is not modelled")),
+        };
+        Ok(())
+    }
+
+    /// Stops the listeners (the CNI's tunnel devices need the tunnel port they hold); waits
+    /// until each has exited.
+    pub(crate) fn stop_listeners(&self) {
+        for l in &self.listeners {
+            let pid = l.id().to_string();
+            let _ = Command::new("kill").args(["-9", &pid]).status();
+            for _ in 0..100 {
+                let state =
+                    std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+                // gone, or a zombie (its sockets are closed)
+                if state.is_empty()
+                    || state
+                        .rsplit(')')
+                        .next()
+                        .is_some_and(|r| r.trim_start().starts_with('Z'))
+                {
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+        }
+    }
+
+    /// What the MTU proof of the last [`check`] measured.
+    #[must_use]
+    pub fn mtu_report(&self) -> Option<MtuReport> {
+        self.mtu_report.lock().ok().and_then(|r| r.clone())
+    }
+
+    pub(crate) fn set_mtu_report(&self, r: MtuReport) {
+        if let Ok(mut x) = self.mtu_report.lock() {
+            *x = Some(r);
+        }
     }
 
     fn add_ns(&mut self, name: &str) -> Result<(), String> {

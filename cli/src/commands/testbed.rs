@@ -148,7 +148,9 @@ pub fn run(args: &TestbedArgs, out: &Output) -> Result<u8, CliError> {
                         "script_runs": counts.scripts,
                         "drop_ins": counts.units,
                         "mesh_pings": counts.mesh_pings,
-                    }
+                        "mtu_pairs": counts.mtu_pairs,
+                    },
+                    "mtu": tb.mtu_report().map(|r| r.to_json()),
                 })
             )
         }
@@ -169,6 +171,10 @@ pub fn run(args: &TestbedArgs, out: &Output) -> Result<u8, CliError> {
                 counts.scripts,
                 counts.units
             ));
+            if let Some(r) = tb.mtu_report() {
+                s.push_str(&r.summary());
+                s.push('\n');
+            }
             s
         }
     };
