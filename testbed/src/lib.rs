@@ -35,8 +35,8 @@ mod cmd;
 mod datapath;
 mod findings;
 pub mod mesh;
-mod reach;
 mod mtu;
+mod reach;
 mod wgmesh;
 
 pub use bundle::{BundleDir, Place};
@@ -158,6 +158,9 @@ pub struct Testbed {
     /// The MTU of each bridge's segment (a site's `mtu`, the mesh's MTU; 1500 elsewhere).
     mtus: BTreeMap<String, u32>,
     listeners: Vec<Child>,
+    /// The processes holding each WireGuard host's private mount namespace: they live as long
+    /// as the testbed (the MTU proof stops the listeners, never these).
+    holders: Vec<Child>,
     watchdog: Option<Child>,
     /// The mesh's WireGuard hosts (see [`mesh`]).
     pub mesh: mesh::Mesh,
@@ -169,6 +172,7 @@ pub struct Testbed {
 
 impl Drop for Testbed {
     fn drop(&mut self) {
+        self.listeners.append(&mut self.holders);
         tear_down(
             &mut self.listeners,
             &self.namespaces,
@@ -271,6 +275,7 @@ impl Testbed {
             ports: Vec::new(),
             mtus: BTreeMap::new(),
             listeners: Vec::new(),
+            holders: Vec::new(),
             watchdog,
             mesh: mesh::Mesh::default(),
             datapath: Err(String::new()),
@@ -816,7 +821,7 @@ impl Testbed {
         Self::addr(ns, mesh::UNDERLAY_IF, underlay, block.prefix())?;
         let holder = mesh::hold(ns, None, label)?;
         let pid = holder.id();
-        self.listeners.push(holder);
+        self.holders.push(holder);
         let log = self.dir.join(format!("mesh-{k}.log"));
         mesh::create_device(pid, label, &self.mesh.iface, mtu, &log)?;
         self.mesh.hosts.push(mesh::MeshHost {
@@ -904,6 +909,7 @@ impl Testbed {
         self.watchdog = None;
         let _ = std::fs::write(self.dir.join(cmd::KEPT), "");
         self.listeners.clear();
+        self.holders.clear();
         self.namespaces.clear();
         let kept = self
             .nodes
