@@ -553,10 +553,14 @@ pub fn prove(
                 tcp: small && tcp_err.is_none(),
             });
             if !small {
-                // a tunnel port the firewall cuts is MS961's (it names the script line); this
-                // is for a data path that cannot carry anything for a reason of its own
+                // a tunnel port the firewall cuts is MS961's (it names the script line), a mesh
+                // that does not carry the pair is MS964's (the tunnel runs over it); this is for
+                // a data path that cannot carry anything for a reason of its own
                 let cut = found.iter().any(|f| {
-                    f.code == Code::TestbedFlowBlocked && (f.node == dst.node || f.node == src.node)
+                    matches!(
+                        f.code,
+                        Code::TestbedFlowBlocked | Code::TestbedMeshUnreachable
+                    ) && (f.node == dst.node || f.node == src.node)
                 });
                 if cut {
                     continue;
