@@ -101,6 +101,11 @@ fn tunnels_follow_the_rendered_config(
     fails
 }
 
+/// The specs whose MTU proof is skipped: one node has no pod pair; with k3s's Tailscale
+/// extension (vpn-auth) pods are routed over the mesh without a tunnel device, which the
+/// testbed does not model.
+const MTU_NOT_PROBED: &[&str] = &["single-node-cilium", "vpn-auth"];
+
 /// The MTU proof ran (unless the data path is one the testbed does not model) and measured,
 /// between every pod pair probed, exactly the pod MTU of PLAN.md's stack.
 fn mtu_as_computed(name: &str, tb: &Testbed) -> Vec<String> {
@@ -109,7 +114,15 @@ fn mtu_as_computed(name: &str, tb: &Testbed) -> Vec<String> {
     };
     if let Some(why) = &r.skipped {
         let _ = writeln!(std::io::stderr(), "testbed: {name}: MTU not probed: {why}");
-        return Vec::new();
+        // only these are known not to have a pod pair or a modelled data path: any other spec
+        // that skips (a data path that stopped being built) fails
+        if MTU_NOT_PROBED
+            .iter()
+            .any(|k| name.ends_with(&format!("/{k}.yaml")))
+        {
+            return Vec::new();
+        }
+        return vec![format!("{name}: the MTU proof was skipped: {why}")];
     }
     if r.pairs.is_empty() {
         return vec![format!("{name}: the MTU proof probed no pod pair")];

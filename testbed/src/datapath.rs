@@ -18,12 +18,20 @@
 //!   here). Pods get eth0 at the device MTU and a default route at the device MTU - 50
 //!   (Cilium `pkg/mtu/mtu.go`: `RouteMTU = base - TunnelOverhead`); `MTU` 0 or absent is
 //!   auto-detected as the smallest MTU of the node's devices (Cilium 1.17+ `MTUManager`).
+//! - flannel wireguard-native (`flannel-backend: wireguard-native`): a WireGuard device per
+//!   node, `flannel-wg`, listening on UDP 51820, on the same interface choice as VXLAN, MTU =
+//!   that interface's MTU - 80 (flannel `pkg/backend/wireguard/wireguard_network.go`
+//!   `overhead`), holding the pod subnet's network address; per peer: a WireGuard peer whose
+//!   endpoint is the peer's address on its interface, port 51820, allowed IPs its pod subnet,
+//!   keepalive 25 (k3s's flannel config), and a route to that subnet over `flannel-wg`. The
+//!   kernel's WireGuard when present, else `wireguard-go` in the node's private mount
+//!   namespace (the mesh's, whose control socket has another name). IPv4 pods only.
 //! - One pod namespace per node (`<prefix>-q<i>`), a veth (`eth0` in the pod, `vethpod` on the
 //!   node, the gateway `.1` of the pod subnet), the pod at `.2` (host-local's first address),
 //!   forwarding on in the node.
 //!
-//! Not modelled (the proof says so and skips): wireguard-native, host-gw, k3s's Tailscale
-//! extension (vpn-auth), Cilium native routing or encryption, Cilium with IPv6 pods.
+//! Not modelled (the proof says so and skips): host-gw, k3s's Tailscale extension (vpn-auth),
+//! Cilium native routing or encryption, IPv6 pods under Cilium or wireguard-native.
 //!
 //! The tunnel devices bind their UDP port, as the testbed's listeners do for the port matrix:
 //! they are made after the port proofs, once the listeners are stopped.
@@ -52,12 +60,22 @@ const CILIUM_GENEVE_PORT: u16 = 6081;
 pub const TUNNEL_OVERHEAD: u32 = 50;
 /// The host side of each pod's veth.
 const HOST_VETH: &str = "vethpod";
+/// flannel wireguard-native's device and IPv4 port (flannel `pkg/backend/wireguard`).
+const FLANNEL_WG: &str = "flannel-wg";
+/// flannel wireguard-native's IPv4 listen port.
+const FLANNEL_WG_PORT: u16 = 51820;
+/// flannel wireguard-native's overhead (`wireguard_network.go`: `overhead = 80`).
+const FLANNEL_WG_OVERHEAD: u32 = 80;
+/// The keepalive k3s gives flannel's WireGuard peers (`PersistentKeepaliveInterval: 25`).
+const FLANNEL_WG_KEEPALIVE: u16 = 25;
 
 /// Which data path the bundle configures.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Kind {
     /// flannel with its VXLAN backend.
     FlannelVxlan,
+    /// flannel with its wireguard-native backend (IPv4 pods).
+    FlannelWireguard,
     /// Cilium in tunnel mode.
     Cilium {
         /// Geneve rather than VXLAN.
@@ -118,6 +136,14 @@ pub fn plan(bd: &BundleDir, c: &Cluster) -> Result<Kind, String> {
         .unwrap_or_else(|| "vxlan".to_owned());
     match backend.as_str() {
         "vxlan" => Ok(Kind::FlannelVxlan),
+        "wireguard-native"
+            if c.nodes
+                .iter()
+                .any(|n| n.pod_cidrs.iter().any(|x| x.family() == Family::Ipv6)) =>
+        {
+            Err("IPv6 pods over flannel wireguard-native (flannel-wg-v6)".into())
+        }
+        "wireguard-native" => Ok(Kind::FlannelWireguard),
         "none" => {
             let Some(values) = bd.text(CILIUM_VALUES) else {
                 return Err(format!(
@@ -219,6 +245,9 @@ pub struct Built {
     pub broken: Vec<(String, String, Place)>,
     /// A note on what stands for what (Geneve as VXLAN).
     pub note: Option<String>,
+    /// Processes holding a private mount namespace made for a node's `flannel-wg` (nodes
+    /// without a mesh host); they go with the testbed's namespaces.
+    pub holders: Vec<std::process::Child>,
 }
 
 /// A node namespace's links: name -> (MTU, global addresses).
@@ -301,6 +330,8 @@ struct Node4 {
 pub fn activate(tb: &Testbed, c: &Cluster, bd: &BundleDir, plan: &Plan) -> Result<Built, String> {
     let mut built = Built::default();
     let mut peers: Vec<Node4> = Vec::new();
+    // flannel-wg: node index -> (the process whose namespaces `wg` enters, label, public key)
+    let mut wg_keys: BTreeMap<usize, (u32, String, String)> = BTreeMap::new();
     let geneve_module = match &plan.kind {
         Kind::Cilium { geneve: true, .. } => {
             let probe = format!("{}-q0", tb.prefix);
@@ -356,7 +387,8 @@ pub fn activate(tb: &Testbed, c: &Cluster, bd: &BundleDir, plan: &Plan) -> Resul
             .copied();
         let (device, dev_mtu, eth0_mtu, route_mtu, ep4, ep6, place, why, v6dev);
         match &plan.kind {
-            Kind::FlannelVxlan => {
+            Kind::FlannelVxlan | Kind::FlannelWireguard => {
+                let wg = plan.kind == Kind::FlannelWireguard;
                 let (iface, line) = bd.flannel_iface(&n.name);
                 let config = BundleDir::config_path(&n.name);
                 let chosen = match &iface {
@@ -388,16 +420,21 @@ pub fn activate(tb: &Testbed, c: &Cluster, bd: &BundleDir, plan: &Plan) -> Resul
                 let (if_mtu, addrs) = ls.get(&ifname).cloned().unwrap_or((1500, Vec::new()));
                 ep4 = addrs.iter().find(|a| a.is_ipv4()).copied();
                 ep6 = addrs.iter().find(|a| a.is_ipv6()).copied();
-                device = "flannel.1".to_owned();
-                dev_mtu = if_mtu.saturating_sub(TUNNEL_OVERHEAD);
+                let (name, overhead, kind) = if wg {
+                    (FLANNEL_WG, FLANNEL_WG_OVERHEAD, "WireGuard")
+                } else {
+                    ("flannel.1", TUNNEL_OVERHEAD, "VXLAN")
+                };
+                device = name.to_owned();
+                dev_mtu = if_mtu.saturating_sub(overhead);
                 eth0_mtu = dev_mtu;
                 route_mtu = None;
-                v6dev = ep6.is_some() && cidr6.is_some();
+                v6dev = !wg && ep6.is_some() && cidr6.is_some();
                 place = Place {
                     file: config,
                     line: if iface.is_some() { line } else { ip_line },
                 };
-                why = format!("{what} at MTU {if_mtu}, - {TUNNEL_OVERHEAD} (VXLAN)");
+                why = format!("{what} at MTU {if_mtu}, - {overhead} ({kind})");
             }
             Kind::Cilium {
                 geneve,
@@ -483,6 +520,8 @@ pub fn activate(tb: &Testbed, c: &Cluster, bd: &BundleDir, plan: &Plan) -> Resul
                     ));
                 }
             }
+            // a WireGuard device is made in the node's mount namespace, below
+            Kind::FlannelWireguard => {}
             Kind::Cilium { port, .. } => {
                 let kind = if geneve_module {
                     format!("geneve external dstport {port}")
@@ -510,6 +549,34 @@ pub fn activate(tb: &Testbed, c: &Cluster, bd: &BundleDir, plan: &Plan) -> Resul
             ],
         )?;
         batch("ip", &tn.ns, &nb)?;
+        if plan.kind == Kind::FlannelWireguard {
+            let label = format!("{} ({FLANNEL_WG})", n.name);
+            let pid = match tb.mesh.hosts.iter().find(|h| h.node == Some(i)) {
+                Some(h) => h.holder,
+                None => {
+                    let child = crate::mesh::hold(&tn.ns, None, &label)?;
+                    let pid = child.id();
+                    built.holders.push(child);
+                    pid
+                }
+            };
+            let log = tb.scratch().join(format!("{FLANNEL_WG}-{i}.log"));
+            crate::mesh::create_device(pid, &label, FLANNEL_WG, dev_mtu, &log)?;
+            let key = tb.scratch().join(format!("{FLANNEL_WG}-{i}.key"));
+            let public = crate::mesh::gen_key(pid, &label, &key)?;
+            crate::mesh::enter(
+                pid,
+                &label,
+                "wg set \"$1\" listen-port \"$2\" private-key \"$3\" && ip addr add \"$4\"/32 dev \"$1\"",
+                &[
+                    FLANNEL_WG,
+                    &FLANNEL_WG_PORT.to_string(),
+                    &key.display().to_string(),
+                    &net4.to_string(),
+                ],
+            )?;
+            wg_keys.insert(i, (pid, label, public));
+        }
         // the pod
         let mut pb = format!(
             "link set eth0 up\naddr add {p4}/{} dev eth0\nroute add default via {gw4} dev eth0{}\n",
@@ -593,6 +660,28 @@ pub fn activate(tb: &Testbed, c: &Cluster, bd: &BundleDir, plan: &Plan) -> Resul
                         "route replace {c4} encap ip id 2 dst {ep} via {net} dev {} onlink\n",
                         p.device
                     ));
+                }
+                Kind::FlannelWireguard => {
+                    let (Some((pid, label, _)), Some((_, _, public))) =
+                        (wg_keys.get(&me.i), wg_keys.get(&other.i))
+                    else {
+                        continue;
+                    };
+                    crate::mesh::enter(
+                        *pid,
+                        label,
+                        "wg set \"$1\" peer \"$2\" endpoint \"$3\" allowed-ips \"$4\" persistent-keepalive \"$5\"",
+                        &[
+                            FLANNEL_WG,
+                            public,
+                            &std::net::SocketAddr::new(ep, FLANNEL_WG_PORT).to_string(),
+                            &c4.to_string(),
+                            &FLANNEL_WG_KEEPALIVE.to_string(),
+                        ],
+                    )?;
+                    ib.push_str(&format!("route replace {c4} dev {FLANNEL_WG}\n"));
+                    // a layer-3 device: no neighbour, no forwarding database
+                    continue;
                 }
             }
             ib.push_str(&format!(
