@@ -30,6 +30,7 @@ use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use meshspec::render::shell::quote;
+use meshspec::render::spec_record;
 use meshspec::{Bundle, Cluster, Code, RenderOptions};
 use proptest::prelude::*;
 use serde_json::{Value, json};
@@ -93,6 +94,20 @@ fn is_env_or_unit(path: &str) -> bool {
 }
 
 /// Top-level keys of every YAML and JSON file of a bundle.
+/// The top-level keys of a spec (SPEC-FORMAT.md).
+const SPEC_KEYS: &[&str] = &[
+    "version",
+    "name",
+    "network",
+    "mesh",
+    "sites",
+    "cni",
+    "k3s",
+    "proxy",
+    "acknowledge",
+    "nodes",
+];
+
 fn key_sets(b: &Bundle) -> BTreeMap<String, BTreeSet<String>> {
     let mut out = BTreeMap::new();
     for (path, f) in &b.files {
@@ -149,6 +164,21 @@ fn static_checks(b: &Bundle, baseline: &Bundle, hostile: &str, dir: &Path) -> Ve
     }
     let before = key_sets(baseline);
     for (path, keys) in key_sets(b) {
+        if path == spec_record::PATH {
+            // the record is the spec: a field the hostile spec sets is a key there (`mesh`
+            // when the value is the mesh's interface); a planted key would be none of the
+            // spec's top-level keys
+            let foreign: Vec<&String> = keys
+                .iter()
+                .filter(|k| !SPEC_KEYS.contains(&k.as_str()))
+                .collect();
+            assert!(
+                foreign.is_empty(),
+                "{path}: keys {foreign:?} by {hostile:?}\n{}",
+                b.files[&path].contents
+            );
+            continue;
+        }
         let Some(base) = before.get(&path) else {
             continue;
         };
