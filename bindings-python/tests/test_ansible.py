@@ -511,7 +511,7 @@ exec unshare --mount --propagation private /bin/sh -c '
 node=$1; python=$2; shift 2
 for d in {dirs}; do
   w=$(printf %s "$d" | tr / _)
-  mount -t overlay overlay -o "lowerdir=/$d,upperdir=$node/upper/$d,workdir=$node/work/$w" "/$d" || exit 125
+  mount -t overlay overlay -o "lowerdir=/$d,upperdir=$node/upper/$d,workdir=$node/scratch/$w" "/$d" || exit 125
 done
 exec "$python" "$@"' sh {layers} {python} "$@"
 """
@@ -526,11 +526,11 @@ def namespaces_unavailable(tmp: Path) -> str | None:
     if Path("/etc/systemd/system/k3s.service").exists() or shutil.which("k3s"):
         return "this host has k3s installed; the lower layers must not"
     probe = tmp / "probe"
-    for d in ("lower", "upper", "work", "merged"):
+    for d in ("lower", "upper", "scratch", "merged"):
         (probe / d).mkdir(parents=True)
     proc = subprocess.run(
         ["unshare", "--mount", "--propagation", "private", "mount", "-t", "overlay", "overlay", "-o",
-         f"lowerdir={probe}/lower,upperdir={probe}/upper,workdir={probe}/work", str(probe / "merged")],
+         f"lowerdir={probe}/lower,upperdir={probe}/upper,workdir={probe}/scratch", str(probe / "merged")],
         capture_output=True, text=True,
     )
     shutil.rmtree(probe)
@@ -552,7 +552,7 @@ class FreshLab(Lab):
                 layers = tmp / "layers" / n
                 for d in OVERLAID:
                     (layers / "upper" / d).mkdir(parents=True)
-                    (layers / "work" / d.replace("/", "_")).mkdir(parents=True)
+                    (layers / "scratch" / d.replace("/", "_")).mkdir(parents=True)
                 wrapper = layers / "python"
                 wrapper.write_text(
                     NAMESPACED_PYTHON.format(node=n, dirs=" ".join(OVERLAID), layers=layers, python=sys.executable)
