@@ -464,7 +464,7 @@ impl Mesh {
     /// # Errors
     /// `wg` failed on a host.
     pub(crate) fn configure(&mut self, c: &Cluster, scratch: &Path) -> Result<(), String> {
-        let keys = par(&self.hosts, |h| gen_key(h.holder, &h.label, &h.key));
+        let keys = crate::check::par_map(&self.hosts, |h| gen_key(h.holder, &h.label, &h.key));
         for (h, k) in self.hosts.iter_mut().zip(keys) {
             h.public_key = k?;
         }
@@ -475,7 +475,7 @@ impl Mesh {
             files.push((h, path));
         }
         let iface = self.iface.clone();
-        for r in par(&files, |(h, path)| {
+        for r in crate::check::par_map(&files, |(h, path)| {
             enter(
                 h.holder,
                 &h.label,
@@ -510,7 +510,7 @@ impl Mesh {
                 })
             })
             .collect();
-        for r in par(&kicks, |(h, key, k)| {
+        for r in crate::check::par_map(&kicks, |(h, key, k)| {
             enter(
                 h.holder,
                 &h.label,
@@ -582,31 +582,6 @@ impl Mesh {
             _ => "direct".into(),
         }
     }
-}
-
-/// `f` on every item, on up to 8 threads; the results in item order.
-pub(crate) fn par<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let out = std::sync::Mutex::new(Vec::with_capacity(items.len()));
-    std::thread::scope(|s| {
-        for _ in 0..items.len().min(8) {
-            s.spawn(|| {
-                loop {
-                    let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                    let Some(item) = items.get(i) else {
-                        break;
-                    };
-                    let r = f(item);
-                    if let Ok(mut o) = out.lock() {
-                        o.push((i, r));
-                    }
-                }
-            });
-        }
-    });
-    let mut out = out.into_inner().unwrap_or_default();
-    out.sort_by_key(|(i, _)| *i);
-    out.into_iter().map(|(_, r)| r).collect()
 }
 
 #[cfg(test)]
