@@ -20,6 +20,11 @@ pub fn set_verbose(on: bool) {
     VERBOSE.store(on, Ordering::SeqCst);
 }
 
+/// Whether every command is printed (`--verbose`).
+pub(crate) fn verbose() -> bool {
+    VERBOSE.load(Ordering::SeqCst)
+}
+
 /// Prints `cmd args` on stderr when verbose, each argument quoted when it needs it.
 pub(crate) fn trace(cmd: &str, args: &[&str]) {
     if VERBOSE.load(Ordering::SeqCst) {

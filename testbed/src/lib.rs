@@ -23,12 +23,13 @@
 //! `unshare`, `nsenter` and the WireGuard kernel module or `wireguard-go`.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+mod agent;
 mod bundle;
 mod check;
 mod cmd;
@@ -52,9 +53,7 @@ use meshspec::ports::{self, Proto};
 use meshspec::render::firewall;
 use meshspec::{Bundle, Cluster};
 
-const LISTEN_PY: &str = include_str!("listen.py");
-const PROBE_PY: &str = include_str!("probe.py");
-const MTU_PY: &str = include_str!("mtu.py");
+const AGENT_PY: &str = include_str!("agent.py");
 /// The name prefix of every namespace a testbed makes: `mstb-<pid>-<run>-<index>`.
 pub const PREFIX: &str = "mstb-";
 /// SSH, which the firewall must never cut.
@@ -157,7 +156,6 @@ pub struct Testbed {
     ports: Vec<(String, String, String)>,
     /// The MTU of each bridge's segment (a site's `mtu`, the mesh's MTU; 1500 elsewhere).
     mtus: BTreeMap<String, u32>,
-    listeners: Vec<Child>,
     /// The processes holding each WireGuard host's private mount namespace: they live as long
     /// as the testbed (the MTU proof stops the listeners, never these).
     holders: Vec<Child>,
@@ -168,13 +166,15 @@ pub struct Testbed {
     /// modelled.
     pub(crate) datapath: Result<datapath::Plan, String>,
     mtu_report: std::sync::Mutex<Option<MtuReport>>,
+    /// The run's probe agent (see [`agent`]), once every namespace exists.
+    agent: Option<agent::Agent>,
 }
 
 impl Drop for Testbed {
     fn drop(&mut self) {
-        self.listeners.append(&mut self.holders);
+        self.agent = None;
         tear_down(
-            &mut self.listeners,
+            &mut self.holders,
             &self.namespaces,
             self.watchdog.as_mut(),
             &self.dir,
@@ -260,9 +260,7 @@ impl Testbed {
                 std::fs::write(&target, &f.contents).map_err(|e| e.to_string())?;
             }
         }
-        std::fs::write(dir.join("listen.py"), LISTEN_PY).map_err(|e| e.to_string())?;
-        std::fs::write(dir.join("probe.py"), PROBE_PY).map_err(|e| e.to_string())?;
-        std::fs::write(dir.join("mtu.py"), MTU_PY).map_err(|e| e.to_string())?;
+        std::fs::write(dir.join("agent.py"), AGENT_PY).map_err(|e| e.to_string())?;
         let watchdog = cmd::spawn_watchdog(pid, &prefix, &dir);
         let mut tb = Testbed {
             switch: format!("{prefix}-sw"),
@@ -274,15 +272,17 @@ impl Testbed {
             namespaces: Vec::new(),
             ports: Vec::new(),
             mtus: BTreeMap::new(),
-            listeners: Vec::new(),
             holders: Vec::new(),
             watchdog,
             mesh: mesh::Mesh::default(),
             datapath: Err(String::new()),
             mtu_report: std::sync::Mutex::new(None),
+            agent: None,
         };
         tb.wire(c)?;
         tb.pods(c)?;
+        // every namespace exists: the agent starts while the rest is built
+        tb.agent = Some(agent::Agent::start(&tb.switch, &tb.dir.join("agent.py"))?);
         tb.static_neighbours()?;
         tb.start_listeners(c)?;
         Ok(tb)
@@ -308,27 +308,11 @@ impl Testbed {
         Ok(())
     }
 
-    /// Stops the listeners (the CNI's tunnel devices need the tunnel port they hold); waits
-    /// until each has exited.
-    pub(crate) fn stop_listeners(&self) {
-        for l in &self.listeners {
-            let pid = l.id().to_string();
-            let _ = Command::new("kill").args(["-9", &pid]).status();
-            for _ in 0..100 {
-                let state =
-                    std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-                // gone, or a zombie (its sockets are closed)
-                if state.is_empty()
-                    || state
-                        .rsplit(')')
-                        .next()
-                        .is_some_and(|r| r.trim_start().starts_with('Z'))
-                {
-                    break;
-                }
-                std::thread::sleep(std::time::Duration::from_millis(20));
-            }
-        }
+    /// Stops the listeners (the CNI's tunnel devices need the tunnel port they hold): their
+    /// ports are free once it returns.
+    pub(crate) fn stop_listeners(&self) -> Result<(), String> {
+        self.agent_call("unlisten", serde_json::json!({}), &[])
+            .map(|_| ())
     }
 
     /// What the MTU proof of the last [`check`] measured.
@@ -865,50 +849,30 @@ impl Testbed {
     fn start_listeners(&mut self, c: &Cluster) -> Result<(), String> {
         let (tcp, udp) = Self::listened(c);
         let join = |v: &[u16]| v.iter().map(u16::to_string).collect::<Vec<_>>().join(",");
-        let script = self.dir.join("listen.py");
-        // all at once, then wait for each to say it is ready (python's start is the slow part)
-        let mut pending = Vec::new();
-        for n in self.nodes.clone() {
-            trace("ip", &["netns", "exec", &n.ns, "python3", "listen.py"]);
-            let child = Command::new("ip")
-                .args(["netns", "exec", &n.ns, "python3"])
-                .arg(&script)
-                .args([join(&tcp), join(&udp)])
-                .stdin(Stdio::null())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .map_err(|e| format!("listener: {e}"))?;
-            pending.push((n.name, child));
-        }
-        let mut failed = None;
-        for (name, mut child) in pending {
-            let mut line = String::new();
-            if let Some(out) = child.stdout.take() {
-                let _ = BufReader::new(out).read_line(&mut line);
-            }
-            if line.trim() != "ready" {
-                failed = Some(name);
-            }
-            self.listeners.push(child);
-        }
-        match failed {
-            Some(name) => Err(format!("the listener in {name} did not start")),
-            None => Ok(()),
-        }
+        let namespaces: Vec<&str> = self.nodes.iter().map(|n| n.ns.as_str()).collect();
+        let (t, u) = (join(&tcp), join(&udp));
+        let mut what = vec!["tcp", &t, "udp", &u, "in"];
+        what.extend(&namespaces);
+        self.agent_call(
+            "listen",
+            serde_json::json!({"ns": namespaces, "tcp": tcp, "udp": udp}),
+            &what,
+        )
+        .map(|_| ())
+        .map_err(|e| format!("the listeners did not start: {e}"))
     }
 
     /// Leaves every namespace, listener and the bundle up (no cleanup, no watchdog) and says
     /// how to enter each node.
     #[must_use]
     pub fn keep(mut self) -> Vec<Kept> {
+        self.agent = None;
         if let Some(w) = &mut self.watchdog {
             let _ = w.kill();
             let _ = w.wait();
         }
         self.watchdog = None;
         let _ = std::fs::write(self.dir.join(cmd::KEPT), "");
-        self.listeners.clear();
         self.holders.clear();
         self.namespaces.clear();
         let kept = self
@@ -1055,65 +1019,63 @@ impl Testbed {
         Ok(s)
     }
 
-    /// Runs every probe at once (one prober per source namespace) and says which answered.
+    /// Runs every probe at once (by the run's agent, each from its source namespace, at most 64
+    /// in flight per source) and says which answered.
     ///
     /// # Errors
-    /// A prober could not run.
+    /// The agent could not run them.
     pub fn probe(&self, probes: &[Probe], timeout_s: f64) -> Result<Vec<bool>, String> {
-        let mut by_ns: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
-        for (i, p) in probes.iter().enumerate() {
-            by_ns.entry(p.from_ns.as_str()).or_default().push(i);
+        if probes.is_empty() {
+            return Ok(Vec::new());
         }
-        let script = self.dir.join("probe.py");
-        let mut children = Vec::new();
-        for (ns, idx) in &by_ns {
-            let list: Vec<serde_json::Value> = idx
-                .iter()
-                .map(|i| {
-                    let p = &probes[*i];
-                    serde_json::json!([
-                        i,
-                        p.proto.to_string(),
-                        p.src.map(|s| s.to_string()),
-                        p.dst.to_string(),
-                        p.port
-                    ])
-                })
-                .collect();
-            trace("ip", &["netns", "exec", ns, "python3", "probe.py"]);
-            let mut child = Command::new("ip")
-                .args(["netns", "exec", ns, "python3"])
-                .arg(&script)
-                .arg(timeout_s.to_string())
-                .stdin(Stdio::piped())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .map_err(|e| format!("prober: {e}"))?;
-            if let Some(mut stdin) = child.stdin.take() {
-                stdin
-                    .write_all(serde_json::Value::Array(list).to_string().as_bytes())
-                    .map_err(|e| e.to_string())?;
-            }
-            children.push((ns.to_string(), child));
-        }
+        let list: Vec<serde_json::Value> = probes
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                serde_json::json!([
+                    i,
+                    p.from_ns,
+                    p.proto.to_string(),
+                    p.src.map(|s| s.to_string()),
+                    p.dst.to_string(),
+                    p.port
+                ])
+            })
+            .collect();
+        let sources: std::collections::BTreeSet<&str> =
+            probes.iter().map(|p| p.from_ns.as_str()).collect();
+        let n = probes.len().to_string();
+        let from = sources.len().to_string();
+        let t = timeout_s.to_string();
+        let ids = self.agent_call(
+            "probe",
+            serde_json::json!({"timeout": timeout_s, "probes": list}),
+            &[&n, "probes", "from", &from, "namespaces", "timeout", &t],
+        )?;
         let mut ok = vec![false; probes.len()];
-        for (ns, child) in children {
-            let out = child.wait_with_output().map_err(|e| e.to_string())?;
-            if !out.status.success() {
-                return Err(format!(
-                    "the prober in {ns} failed: {}",
-                    String::from_utf8_lossy(&out.stderr)
-                ));
-            }
-            let ids: Vec<usize> = serde_json::from_slice(&out.stdout).map_err(|e| e.to_string())?;
-            for i in ids {
-                if let Some(x) = ok.get_mut(i) {
-                    *x = true;
-                }
+        for i in ids.as_array().into_iter().flatten() {
+            if let Some(x) = i
+                .as_u64()
+                .and_then(|i| usize::try_from(i).ok())
+                .and_then(|i| ok.get_mut(i))
+            {
+                *x = true;
             }
         }
         Ok(ok)
+    }
+
+    /// One request to the run's agent (see [`agent`]).
+    pub(crate) fn agent_call(
+        &self,
+        op: &str,
+        fields: serde_json::Value,
+        what: &[&str],
+    ) -> Result<serde_json::Value, String> {
+        self.agent
+            .as_ref()
+            .ok_or_else(|| "the probe agent is not running".to_owned())?
+            .call(op, fields, what)
     }
 
     /// The probes of every flow the cluster needs ([`firewall::needed_flows`]), each port of a
