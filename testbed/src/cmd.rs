@@ -1,6 +1,7 @@
 //! Running commands (each printed on stderr with `--verbose`), what the testbed needs from the
 //! host, and the cleanup of namespaces left by dead runs.
 
+use std::io::Write;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -199,6 +200,63 @@ pub(crate) fn run(cmd: &str, args: &[&str]) -> Result<String, String> {
             "`{cmd} {}` failed: {}",
             args.join(" "),
             String::from_utf8_lossy(&out.stderr).trim()
+        ))
+    }
+}
+
+/// Runs `tool -n ns -batch -` (`ip` or `bridge`) with `text` on its standard input. `what`
+/// names the batch in the error (` (neighbours)`), which also quotes the batch.
+pub(crate) fn batch(tool: &str, ns: &str, text: &str, what: &str) -> Result<(), String> {
+    trace(tool, &["-n", ns, "-batch", "-"]);
+    let mut child = Command::new(tool)
+        .args(["-n", ns, "-batch", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("{tool} -batch: {e}"))?;
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin
+            .write_all(text.as_bytes())
+            .map_err(|e| e.to_string())?;
+    }
+    let out = child.wait_with_output().map_err(|e| e.to_string())?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{tool} -n {ns} -batch -`{what} failed: {}\n{text}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ))
+    }
+}
+
+/// Runs `ip netns exec ns args…` from directory `dir`: its standard output and standard error
+/// when it exits 0.
+///
+/// # Errors
+/// It could not start, or exited non-zero (the command, its status and its stderr; not the
+/// namespace, whose name is the run's: findings quote this).
+pub(crate) fn exec_in(ns: &str, args: &[&str], dir: &Path) -> Result<(String, String), String> {
+    let mut full = vec!["netns", "exec", ns];
+    full.extend_from_slice(args);
+    trace("ip", &full);
+    let out = Command::new("ip")
+        .args(["netns", "exec", ns])
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| e.to_string())?;
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    if out.status.success() {
+        Ok((String::from_utf8_lossy(&out.stdout).into_owned(), stderr))
+    } else {
+        Err(format!(
+            "`{}` exited {}: {}",
+            args.join(" "),
+            out.status,
+            stderr.trim()
         ))
     }
 }

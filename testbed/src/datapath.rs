@@ -37,16 +37,14 @@
 //! they are made after the port proofs, once the listeners are stopped.
 
 use std::collections::BTreeMap;
-use std::io::Write as _;
 use std::net::IpAddr;
-use std::process::{Command, Stdio};
 
 use meshspec::Cluster;
 use meshspec::cidr::{Cidr, Family};
 
 use crate::Testbed;
 use crate::bundle::{BundleDir, Place};
-use crate::cmd::{run, trace};
+use crate::cmd::{batch, run};
 
 /// The Cilium values file of a bundle.
 pub const CILIUM_VALUES: &str = "cluster/cilium-values.yaml";
@@ -274,31 +272,6 @@ fn links(ns: &str) -> Result<BTreeMap<String, (u32, Vec<IpAddr>)>, String> {
         m.insert(name.to_owned(), (mtu, addrs));
     }
     Ok(m)
-}
-
-fn batch(tool: &str, ns: &str, text: &str) -> Result<(), String> {
-    trace(tool, &["-n", ns, "-batch", "-"]);
-    let mut child = Command::new(tool)
-        .args(["-n", ns, "-batch", "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("{tool} -batch: {e}"))?;
-    if let Some(mut stdin) = child.stdin.take() {
-        stdin
-            .write_all(text.as_bytes())
-            .map_err(|e| e.to_string())?;
-    }
-    let out = child.wait_with_output().map_err(|e| e.to_string())?;
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(format!(
-            "`{tool} -n {ns} -batch -` failed: {}\n{text}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        ))
-    }
 }
 
 /// A link address for node `i`'s tunnel device of family tag `f`.
@@ -548,7 +521,7 @@ pub fn activate(tb: &Testbed, c: &Cluster, bd: &BundleDir, plan: &Plan) -> Resul
                 "net.ipv4.conf.default.rp_filter=0",
             ],
         )?;
-        batch("ip", &tn.ns, &nb)?;
+        batch("ip", &tn.ns, &nb, "")?;
         if plan.kind == Kind::FlannelWireguard {
             let label = format!("{} ({FLANNEL_WG})", n.name);
             let pid = match tb.mesh.hosts.iter().find(|h| h.node == Some(i)) {
@@ -589,7 +562,7 @@ pub fn activate(tb: &Testbed, c: &Cluster, bd: &BundleDir, plan: &Plan) -> Resul
                 x6.prefix()
             ));
         }
-        batch("ip", pod_ns, &pb)?;
+        batch("ip", pod_ns, &pb, "")?;
         let mut send6 = None;
         if v6.is_some() {
             // the kernel sized flannel-v6.1 (lower device - 70)
@@ -696,10 +669,10 @@ pub fn activate(tb: &Testbed, c: &Cluster, bd: &BundleDir, plan: &Plan) -> Resul
             }
         }
         if !ib.is_empty() {
-            batch("ip", &p.node_ns, &ib)?;
+            batch("ip", &p.node_ns, &ib, "")?;
         }
         if !fb.is_empty() {
-            batch("bridge", &p.node_ns, &fb)?;
+            batch("bridge", &p.node_ns, &fb, "")?;
         }
     }
     Ok(built)

@@ -23,10 +23,9 @@
 //! `unshare`, `nsenter` and the WireGuard kernel module or `wireguard-go`.
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 mod agent;
@@ -42,7 +41,7 @@ mod wgmesh;
 
 pub use bundle::{BundleDir, Place};
 pub use check::{CheckOptions, Counts, check};
-use cmd::{list_namespaces, run, tear_down, trace};
+use cmd::{list_namespaces, run, tear_down};
 pub use cmd::{set_verbose, sweep_stale, unavailable};
 pub use findings::Finding;
 pub use mtu::{MtuReport, NodeLayers, PairMtu};
@@ -394,36 +393,18 @@ impl Testbed {
                 }
             }
         }
-        for (ns, batch) in &batches {
-            trace("ip", &["-n", ns, "-batch", "-"]);
-            let mut child = Command::new("ip")
-                .args(["-n", ns, "-batch", "-"])
-                .stdin(Stdio::piped())
-                .stdout(Stdio::null())
-                .stderr(Stdio::piped())
-                .spawn()
-                .map_err(|e| format!("ip -batch: {e}"))?;
-            if let Some(mut stdin) = child.stdin.take() {
-                stdin
-                    .write_all(batch.as_bytes())
-                    .map_err(|e| e.to_string())?;
-            }
-            let out = child.wait_with_output().map_err(|e| e.to_string())?;
-            if !out.status.success() {
-                return Err(format!(
-                    "`ip -n {ns} -batch -` (neighbours) failed: {}",
-                    String::from_utf8_lossy(&out.stderr).trim()
-                ));
-            }
+        for (ns, text) in &batches {
+            cmd::batch("ip", ns, text, " (neighbours)")?;
         }
         Ok(())
     }
 
     /// Plugs `ns` into bridge `br` with an interface named `ifname`.
     fn plug(&mut self, ns: &str, ifname: &str, br: &str) -> Result<(), String> {
+        // one name per bridge port of the run (a router plugs two interfaces)
+        let n = self.ports.len();
         self.ports
             .push((br.to_owned(), ns.to_owned(), ifname.to_owned()));
-        let n = self.namespaces.len();
         let port = format!("p{n}{}", &ifname.chars().take(4).collect::<String>());
         let port: String = port.chars().take(15).collect();
         let mtu = self.mtus.get(br).copied().unwrap_or(1500).to_string();
@@ -500,6 +481,7 @@ impl Testbed {
             port: mesh::underlay_port(&Self::listened(c).1),
             hosts: Vec::new(),
             managed: c.mesh.managed_wireguard().is_some(),
+            routers: Vec::new(),
         };
         for (si, site) in c.sites.iter().enumerate() {
             self.mtus.insert(format!("brlan{si}"), site.mtu);
@@ -632,7 +614,7 @@ impl Testbed {
                     addrs.push(a);
                 }
             }
-            self.mesh_host(&ns, "mesh outsider", None, c.mesh.mtu, &addrs)?;
+            self.mesh_host(&ns, "mesh outsider", None, c.mesh.mtu, &addrs, None)?;
             for a in &addrs {
                 Self::addr(&ns, &mesh_if, *a, prefix_of(*a, &mesh_ranges))?;
             }
@@ -676,7 +658,14 @@ impl Testbed {
             if let Some(spoof) = free_in(&pod, &used) {
                 let ns = format!("{}-p", self.prefix);
                 self.add_ns(&ns)?;
-                self.mesh_host(&ns, "mesh pod-address host", None, c.mesh.mtu, &[spoof])?;
+                self.mesh_host(
+                    &ns,
+                    "mesh pod-address host",
+                    None,
+                    c.mesh.mtu,
+                    &[spoof],
+                    None,
+                )?;
                 Self::addr(&ns, &mesh_if, spoof, 32)?;
                 for a in &mesh4 {
                     Self::route(&ns, &a.to_string(), &mesh_if, Some(spoof))?;
@@ -734,7 +723,7 @@ impl Testbed {
         let n = &c.nodes[i];
         let iface = self.mesh.iface.clone();
         if !self.mesh.managed {
-            self.mesh_host(ns, &n.name, Some(i), c.mesh.mtu, &n.mesh_ips)?;
+            self.mesh_host(ns, &n.name, Some(i), c.mesh.mtu, &n.mesh_ips, None)?;
             for a in &n.mesh_ips {
                 Self::addr(ns, &iface, *a, prefix_of(*a, ranges))?;
             }
@@ -747,19 +736,28 @@ impl Testbed {
             .ok_or_else(|| format!("the bundle has no {path}"))?;
         let conf = mesh::Conf::parse(&text, &path)?;
         let addrs: Vec<IpAddr> = conf.addresses.iter().map(|a| a.0).collect();
-        self.mesh_host(ns, &n.name, Some(i), conf.mtu.unwrap_or(c.mesh.mtu), &addrs)?;
-        for (a, p, _) in &conf.addresses {
-            Self::addr(ns, &iface, *a, *p)?;
-        }
         let site = n
             .site
             .as_deref()
             .and_then(|s| c.sites.iter().position(|x| x.name == s))
             .filter(|_| !n.lan_ips.is_empty());
+        // behind its site's NAT router: a `nat: true` site, no public endpoint
+        let nat = site.filter(|si| c.sites[*si].nat && n.public_endpoint.is_none());
+        self.mesh_host(
+            ns,
+            &n.name,
+            Some(i),
+            conf.mtu.unwrap_or(c.mesh.mtu),
+            &addrs,
+            nat,
+        )?;
+        for (a, p, _) in &conf.addresses {
+            Self::addr(ns, &iface, *a, *p)?;
+        }
         if let Some(h) = self.mesh.hosts.last_mut() {
             h.conf = Some((path, conf));
             h.site = site;
-            h.behind_nat = site.is_some_and(|si| c.sites[si].nat) && n.public_endpoint.is_none();
+            h.behind_nat = nat.is_some();
         }
         // install.sh: sysctl -q -p /etc/sysctl.d/<file> (a relay's forwarding)
         let sysctl = self
@@ -788,6 +786,8 @@ impl Testbed {
 
     /// A WireGuard host in `ns`: its underlay interface and address, the process holding its
     /// private mount namespace, and its mesh interface (up, at `mtu`, no address, no peer yet).
+    /// `nat`: the site whose NAT router it sits behind (its underlay is then the site's
+    /// segment behind the router, see [`Testbed::nat_router`]).
     fn mesh_host(
         &mut self,
         ns: &str,
@@ -795,14 +795,48 @@ impl Testbed {
         node: Option<usize>,
         mtu: u32,
         addrs: &[IpAddr],
+        nat: Option<usize>,
     ) -> Result<(), String> {
-        self.plug(ns, mesh::UNDERLAY_IF, "brmesh")?;
         let k = self.mesh.hosts.len() + 1;
         let block: Cidr = mesh::UNDERLAY_BLOCK.parse().map_err(|_| "cidr")?;
-        let underlay = block
-            .nth(u128::try_from(k).unwrap_or(u128::MAX))
-            .ok_or("the mesh underlay is full")?;
-        Self::addr(ns, mesh::UNDERLAY_IF, underlay, block.prefix())?;
+        let underlay = if let Some(si) = nat {
+            let (br, inside, gateway) = self.nat_router(si)?;
+            self.plug(ns, mesh::UNDERLAY_IF, &br)?;
+            let behind = self
+                .mesh
+                .hosts
+                .iter()
+                .filter(|h| h.behind_nat && h.site == Some(si))
+                .count();
+            let a = inside
+                .nth(u128::try_from(behind).unwrap_or(u128::MAX) + 2)
+                .filter(|a| inside.contains_addr(*a) && Some(*a) != inside.nth(255))
+                .ok_or("a NAT site's underlay is full (253 nodes)")?;
+            Self::addr(ns, mesh::UNDERLAY_IF, a, inside.prefix())?;
+            // the rest of the underlay through the router, and nothing else (no default route)
+            run(
+                "ip",
+                &[
+                    "-n",
+                    ns,
+                    "route",
+                    "replace",
+                    mesh::UNDERLAY_BLOCK,
+                    "via",
+                    &gateway.to_string(),
+                    "dev",
+                    mesh::UNDERLAY_IF,
+                ],
+            )?;
+            a
+        } else {
+            self.plug(ns, mesh::UNDERLAY_IF, "brmesh")?;
+            let a = block
+                .nth(u128::try_from(k).unwrap_or(u128::MAX))
+                .ok_or("the mesh underlay is full")?;
+            Self::addr(ns, mesh::UNDERLAY_IF, a, block.prefix())?;
+            a
+        };
         let holder = mesh::hold(ns, None, label)?;
         let pid = holder.id();
         self.holders.push(holder);
@@ -818,10 +852,60 @@ impl Testbed {
             public_key: String::new(),
             key: self.dir.join(format!("mesh-{k}.key")),
             conf: None,
-            site: None,
-            behind_nat: false,
+            site: nat,
+            behind_nat: nat.is_some(),
         });
         Ok(())
+    }
+
+    /// The NAT router of site `si`, made on first use: a namespace `<prefix>-r<si>` with
+    /// `mshu0` on the underlay (198.18.255.254 down) and `nat0` on the site's own segment
+    /// `brnat<si>` (198.19.<si>.1/24), forwarding, masquerading what leaves and letting only
+    /// answers in ([`mesh::nat_rules`]). Returns the segment's bridge, its block and the
+    /// router's address there.
+    fn nat_router(&mut self, si: usize) -> Result<(String, Cidr, IpAddr), String> {
+        let br = format!("brnat{si}");
+        let inside: Cidr = format!("198.19.{si}.0/24")
+            .parse()
+            .map_err(|_| "more than 256 NAT sites")?;
+        let gateway = inside.nth(1).ok_or("cidr")?;
+        if self.mesh.routers.iter().any(|r| r.site == si) {
+            return Ok((br, inside, gateway));
+        }
+        let sw = self.switch.clone();
+        let ns = format!("{}-r{si}", self.prefix);
+        self.add_ns(&ns)?;
+        run("ip", &["-n", &sw, "link", "add", &br, "type", "bridge"])?;
+        run("ip", &["-n", &sw, "link", "set", &br, "up"])?;
+        let mtu = self.mtus.get("brmesh").copied().unwrap_or(1500);
+        self.mtus.insert(br.clone(), mtu);
+        let block: Cidr = mesh::UNDERLAY_BLOCK.parse().map_err(|_| "cidr")?;
+        let outside = block
+            .nth(block.size() - 2 - u128::try_from(si).unwrap_or(0))
+            .ok_or("the mesh underlay is full")?;
+        self.plug(&ns, mesh::UNDERLAY_IF, "brmesh")?;
+        Self::addr(&ns, mesh::UNDERLAY_IF, outside, block.prefix())?;
+        self.plug(&ns, "nat0", &br)?;
+        Self::addr(&ns, "nat0", gateway, inside.prefix())?;
+        run(
+            "ip",
+            &[
+                "netns",
+                "exec",
+                &ns,
+                "sh",
+                "-c",
+                "sysctl -qw net.ipv4.ip_forward=1 && printf '%s' \"$1\" | iptables-restore",
+                "nat",
+                &mesh::nat_rules("nat0", mesh::UNDERLAY_IF),
+            ],
+        )?;
+        self.mesh.routers.push(mesh::NatRouter {
+            site: si,
+            ns,
+            outside,
+        });
+        Ok((br, inside, gateway))
     }
 
     /// The TCP and UDP ports the listeners serve: every port of the matrix, SSH and the mesh's
@@ -893,31 +977,14 @@ impl Testbed {
         self.nodes.iter().find(|n| n.name == name)
     }
 
-    /// Runs a command in a namespace, from the bundle directory.
+    /// Runs a command in a namespace, from the bundle directory; its standard output.
     ///
     /// # Errors
     /// It could not start, or exited non-zero (with its stderr).
     pub fn exec(&self, ns: &str, args: &[&str]) -> Result<String, String> {
-        let mut full = vec!["netns", "exec", ns];
-        full.extend_from_slice(args);
-        trace("ip", &full);
-        let out = Command::new("ip")
-            .args(["netns", "exec", ns])
-            .args(args)
-            .current_dir(&self.bundle_dir)
-            .stdin(Stdio::null())
-            .output()
-            .map_err(|e| e.to_string())?;
-        if out.status.success() {
-            Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-        } else {
-            Err(format!(
-                "`{}` in {ns} exited {}: {}",
-                args.join(" "),
-                out.status,
-                String::from_utf8_lossy(&out.stderr).trim()
-            ))
-        }
+        cmd::exec_in(ns, args, &self.bundle_dir)
+            .map(|(out, _)| out)
+            .map_err(|e| e.replacen(" exited ", &format!(" in {ns} exited "), 1))
     }
 
     /// Runs a command in a namespace, from the bundle directory; its stderr on success.
@@ -925,27 +992,7 @@ impl Testbed {
     /// # Errors
     /// It could not start, or exited non-zero (with its stderr).
     pub fn exec_full(&self, ns: &str, args: &[&str]) -> Result<String, String> {
-        let mut full = vec!["netns", "exec", ns];
-        full.extend_from_slice(args);
-        trace("ip", &full);
-        let out = Command::new("ip")
-            .args(["netns", "exec", ns])
-            .args(args)
-            .current_dir(&self.bundle_dir)
-            .stdin(Stdio::null())
-            .output()
-            .map_err(|e| e.to_string())?;
-        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-        if out.status.success() {
-            Ok(stderr)
-        } else {
-            Err(format!(
-                "`{}` exited {}: {}",
-                args.join(" "),
-                out.status,
-                stderr.trim()
-            ))
-        }
+        cmd::exec_in(ns, args, &self.bundle_dir).map(|(_, err)| err)
     }
 
     /// A scratch directory of this run (removed with it).

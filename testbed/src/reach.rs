@@ -270,12 +270,22 @@ fn blame(tb: &Testbed, c: &Cluster, bd: &BundleDir, p: &MeshPing) -> (String, St
                 .and_then(|n| n.wireguard_public_key.as_deref())
                 == Some(peer.public_key.as_str())
         })?;
-        (!crate::mesh::reachable(c, me, other, e)).then(|| {
-            format!(
-                ": its Endpoint {e} is not reachable from {} (another site's LAN, or behind NAT)",
+        if !crate::mesh::reachable(c, me, other, e) {
+            return Some(format!(
+                ": its Endpoint {e} is not reachable from {} (another site's LAN)",
                 a.name
-            )
-        })
+            ));
+        }
+        // dialed behind the peer's NAT router from outside its site: the router lets only
+        // answers in, and the address is not routed outside the site anyway
+        let site = other.site.filter(|_| other.behind_nat && me.site != other.site)?;
+        let router = tb.mesh.routers.iter().find(|r| r.site == site)?;
+        Some(format!(
+            ": its Endpoint {e} is {}'s LAN address, behind site `{}`'s NAT router ({} on the underlay), which lets no flow from outside the site in",
+            other.label,
+            c.sites.get(site).map_or("", |s| s.name.as_str()),
+            router.outside
+        ))
     })()
     .unwrap_or_default();
     (

@@ -316,7 +316,7 @@ impl WgMesh {
             if site.nat {
                 // masquerade out, nothing new in: the LAN's hosts cannot be reached from
                 // outside unless they opened the flow
-                let rules = "*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n-A POSTROUTING -o wan0 -j MASQUERADE\nCOMMIT\n*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n-A FORWARD -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n-A FORWARD -i lan0 -o wan0 -j ACCEPT\nCOMMIT\n";
+                let rules = crate::mesh::nat_rules("lan0", "wan0");
                 run(
                     "ip",
                     &[
@@ -327,7 +327,7 @@ impl WgMesh {
                         "-c",
                         "printf '%s' \"$1\" | iptables-restore && printf '%s' \"$1\" | ip6tables-restore",
                         "sh",
-                        rules,
+                        &rules,
                     ],
                 )?;
             }
