@@ -204,6 +204,44 @@ pub(crate) fn run(cmd: &str, args: &[&str]) -> Result<String, String> {
     }
 }
 
+/// Makes namespace `name` a fresh host, as both builders ([`crate::Testbed`] and
+/// [`crate::WgMesh`]) make theirs: loopback up, no duplicate address detection (addresses are
+/// usable at once), and forwarding off in both families. A new namespace inherits the
+/// caller's IPv4 forwarding (`net.core.devconf_inherit_init_net=0`), which would hide a relay
+/// whose rendered sysctl file was not applied; a host that forwards (a NAT router, a node
+/// with pods) turns it on itself. The name goes to `made` once the namespace exists (and
+/// only then: a name that was there before is never this run's to remove).
+pub(crate) fn new_host(name: &str, made: &mut Vec<String>) -> Result<(), String> {
+    run("ip", &["netns", "add", name])?;
+    made.push(name.to_owned());
+    run("ip", &["-n", name, "link", "set", "lo", "up"])?;
+    run(
+        "ip",
+        &[
+            "netns",
+            "exec",
+            name,
+            "sysctl",
+            "-qw",
+            "net.ipv6.conf.all.accept_dad=0",
+            "net.ipv6.conf.default.accept_dad=0",
+            "net.ipv4.ip_forward=0",
+            "net.ipv6.conf.all.forwarding=0",
+        ],
+    )?;
+    Ok(())
+}
+
+/// Adds address `a/prefix` to `ifname` in `ns` (IPv6 without duplicate address detection).
+pub(crate) fn addr(ns: &str, ifname: &str, a: std::net::IpAddr, prefix: u8) -> Result<(), String> {
+    let cidr = format!("{a}/{prefix}");
+    let mut args = vec!["-n", ns, "addr", "add", cidr.as_str(), "dev", ifname];
+    if a.is_ipv6() {
+        args.push("nodad");
+    }
+    run("ip", &args).map(|_| ())
+}
+
 /// Runs `tool -n ns -batch -` (`ip` or `bridge`) with `text` on its standard input. `what`
 /// names the batch in the error (` (neighbours)`), which also quotes the batch.
 pub(crate) fn batch(tool: &str, ns: &str, text: &str, what: &str) -> Result<(), String> {

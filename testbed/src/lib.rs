@@ -327,22 +327,7 @@ impl Testbed {
     }
 
     fn add_ns(&mut self, name: &str) -> Result<(), String> {
-        run("ip", &["netns", "add", name])?;
-        self.namespaces.push(name.to_owned());
-        run("ip", &["-n", name, "link", "set", "lo", "up"])?;
-        run(
-            "ip",
-            &[
-                "netns",
-                "exec",
-                name,
-                "sysctl",
-                "-qw",
-                "net.ipv6.conf.all.accept_dad=0",
-                "net.ipv6.conf.default.accept_dad=0",
-            ],
-        )?;
-        Ok(())
+        cmd::new_host(name, &mut self.namespaces)
     }
 
     /// Every host learns every other host's link address on each segment up front (permanent
@@ -438,12 +423,7 @@ impl Testbed {
     }
 
     fn addr(ns: &str, ifname: &str, a: IpAddr, prefix: u8) -> Result<(), String> {
-        let cidr = format!("{a}/{prefix}");
-        let mut args = vec!["-n", ns, "addr", "add", cidr.as_str(), "dev", ifname];
-        if a.is_ipv6() {
-            args.push("nodad");
-        }
-        run("ip", &args).map(|_| ())
+        cmd::addr(ns, ifname, a, prefix)
     }
 
     fn route(ns: &str, to: &str, ifname: &str, src: Option<IpAddr>) -> Result<(), String> {

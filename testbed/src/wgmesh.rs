@@ -148,21 +148,8 @@ struct Internet {
     site: Option<usize>,
 }
 
-fn host_route(a: IpAddr) -> String {
-    match a {
-        IpAddr::V4(_) => format!("{a}/32"),
-        IpAddr::V6(_) => format!("{a}/128"),
-    }
-}
-
-fn addr(ns: &str, ifname: &str, a: IpAddr, prefix: u8) -> Result<(), String> {
-    let cidr = format!("{a}/{prefix}");
-    let mut args = vec!["-n", ns, "addr", "add", cidr.as_str(), "dev", ifname];
-    if a.is_ipv6() {
-        args.push("nodad");
-    }
-    run("ip", &args).map(|_| ())
-}
+use crate::cmd::addr;
+use crate::mesh::host_block as host_route;
 
 impl WgMesh {
     /// Builds the layout of `c`, creates every node's key, and brings every node's interface
@@ -197,27 +184,7 @@ impl WgMesh {
     }
 
     fn add_ns(&mut self, name: &str) -> Result<(), String> {
-        run("ip", &["netns", "add", name])?;
-        self.namespaces.push(name.to_owned());
-        run("ip", &["-n", name, "link", "set", "lo", "up"])?;
-        run(
-            "ip",
-            &[
-                "netns",
-                "exec",
-                name,
-                "sysctl",
-                "-qw",
-                "net.ipv6.conf.all.accept_dad=0",
-                "net.ipv6.conf.default.accept_dad=0",
-                // a fresh host does not forward; a new namespace inherits the caller's IPv4
-                // setting (net.core.devconf_inherit_init_net=0), which would hide a relay
-                // whose rendered sysctl file was not applied
-                "net.ipv4.ip_forward=0",
-                "net.ipv6.conf.all.forwarding=0",
-            ],
-        )?;
-        Ok(())
+        crate::cmd::new_host(name, &mut self.namespaces)
     }
 
     /// Plugs `ns` into bridge `br` (in the switch namespace) with an interface `ifname`.
