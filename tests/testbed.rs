@@ -451,3 +451,56 @@ fn a_nat_site_sits_behind_a_masquerading_router() {
         );
     }
 }
+
+/// flannel wireguard-native on dual-stack (the dual-stack fixture with that backend, the mesh
+/// moved off 51820): IPv6 pods get `flannel-wg-v6` (flannel's `separate` mode, UDP 51821) at
+/// the interface's MTU - 80, and the MTU proof passes in both families at the computed MTU.
+#[test]
+fn flannel_wireguard_native_carries_ipv6_pods_over_flannel_wg_v6() {
+    if !available("flannel_wireguard_native_carries_ipv6_pods_over_flannel_wg_v6") {
+        return;
+    }
+    let text = std::fs::read_to_string(root().join("tests/fixtures/valid/dual-stack.yaml"))
+        .unwrap()
+        .replace("backend: vxlan", "backend: wireguard-native")
+        .replacen(
+            "  provider: wireguard\n",
+            "  provider: wireguard\n  wireguard: {listen_port: 51822}\n",
+            1,
+        );
+    let c = Cluster::from_yaml(&text).unwrap();
+    assert!(!c.validate().has_errors());
+    let b = c.render(&RenderOptions::default()).unwrap();
+    let tb = Testbed::build(&c, &b).unwrap();
+    let found = run(&c, &tb).unwrap();
+    assert!(
+        found.is_empty(),
+        "{}",
+        found.iter().map(Finding::text).collect::<String>()
+    );
+    let report = tb.mtu_report().unwrap();
+    assert_eq!(report.skipped, None);
+    let v6: Vec<_> = report.pairs.iter().filter(|p| p.family == 6).collect();
+    // 3 nodes: every ordered pair
+    assert_eq!(v6.len(), 6, "{report:?}");
+    for p in v6 {
+        // wg0 at 1420, - 80
+        assert_eq!((p.computed, p.measured), (1340, Some(1340)), "{p:?}");
+        assert!(p.tcp && !p.fragmented, "{p:?}");
+    }
+    for n in &tb.nodes {
+        let link = tb
+            .exec(&n.ns, &["ip", "-j", "link", "show", "flannel-wg-v6"])
+            .unwrap();
+        let link: serde_json::Value = serde_json::from_str(&link).unwrap();
+        assert_eq!(link[0]["mtu"], 1340, "{}: {link}", n.name);
+        let listening = tb
+            .exec(&n.ns, &["ss", "-Hunl", "sport", "= :51821"])
+            .unwrap();
+        assert!(
+            !listening.trim().is_empty(),
+            "{}: nothing on 51821/udp",
+            n.name
+        );
+    }
+}
