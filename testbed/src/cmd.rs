@@ -232,6 +232,35 @@ pub(crate) fn new_host(name: &str, made: &mut Vec<String>) -> Result<(), String>
     Ok(())
 }
 
+/// Makes bridge `name` in the switch namespace `sw` and sets it up.
+pub(crate) fn bridge(sw: &str, name: &str) -> Result<(), String> {
+    run("ip", &["-n", sw, "link", "add", name, "type", "bridge"])?;
+    run("ip", &["-n", sw, "link", "set", name, "up"]).map(|_| ())
+}
+
+/// Plugs namespace `ns` into bridge `br` of the switch namespace `sw`: a veth pair at `mtu`,
+/// `port` (at most 15 characters, unique in `sw`) on the bridge and `ifname` in `ns`, both up.
+pub(crate) fn plug(
+    sw: &str,
+    ns: &str,
+    ifname: &str,
+    br: &str,
+    port: &str,
+    mtu: u32,
+) -> Result<(), String> {
+    let port: String = port.chars().take(15).collect();
+    let mtu = mtu.to_string();
+    run(
+        "ip",
+        &[
+            "-n", sw, "link", "add", &port, "mtu", &mtu, "type", "veth", "peer", "name", ifname,
+            "mtu", &mtu, "netns", ns,
+        ],
+    )?;
+    run("ip", &["-n", sw, "link", "set", &port, "master", br, "up"])?;
+    run("ip", &["-n", ns, "link", "set", ifname, "up"]).map(|_| ())
+}
+
 /// Adds address `a/prefix` to `ifname` in `ns` (IPv6 without duplicate address detection).
 pub(crate) fn addr(ns: &str, ifname: &str, a: std::net::IpAddr, prefix: u8) -> Result<(), String> {
     let cidr = format!("{a}/{prefix}");

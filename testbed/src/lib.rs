@@ -391,35 +391,8 @@ impl Testbed {
         self.ports
             .push((br.to_owned(), ns.to_owned(), ifname.to_owned()));
         let port = format!("p{n}{}", &ifname.chars().take(4).collect::<String>());
-        let port: String = port.chars().take(15).collect();
-        let mtu = self.mtus.get(br).copied().unwrap_or(1500).to_string();
-        run(
-            "ip",
-            &[
-                "-n",
-                &self.switch,
-                "link",
-                "add",
-                &port,
-                "mtu",
-                &mtu,
-                "type",
-                "veth",
-                "peer",
-                "name",
-                ifname,
-                "mtu",
-                &mtu,
-                "netns",
-                ns,
-            ],
-        )?;
-        run(
-            "ip",
-            &["-n", &self.switch, "link", "set", &port, "master", br, "up"],
-        )?;
-        run("ip", &["-n", ns, "link", "set", ifname, "up"])?;
-        Ok(())
+        let mtu = self.mtus.get(br).copied().unwrap_or(1500);
+        cmd::plug(&self.switch, ns, ifname, br, &port, mtu)
     }
 
     fn addr(ns: &str, ifname: &str, a: IpAddr, prefix: u8) -> Result<(), String> {
@@ -446,10 +419,7 @@ impl Testbed {
                 .iter()
                 .any(|r| r.contains_addr(*a) && r.contains_addr(*b))
         };
-        let bridge = |name: &str| {
-            run("ip", &["-n", &sw, "link", "add", name, "type", "bridge"])
-                .and_then(|_| run("ip", &["-n", &sw, "link", "set", name, "up"]))
-        };
+        let bridge = |name: &str| cmd::bridge(&sw, name);
         bridge("brmesh")?;
         bridge("brwan")?;
         // each segment carries what the spec says it does: the site's MTU; the mesh's
@@ -855,8 +825,7 @@ impl Testbed {
         let sw = self.switch.clone();
         let ns = format!("{}-r{si}", self.prefix);
         self.add_ns(&ns)?;
-        run("ip", &["-n", &sw, "link", "add", &br, "type", "bridge"])?;
-        run("ip", &["-n", &sw, "link", "set", &br, "up"])?;
+        cmd::bridge(&sw, &br)?;
         let mtu = self.mtus.get("brmesh").copied().unwrap_or(1500);
         self.mtus.insert(br.clone(), mtu);
         let block: Cidr = mesh::UNDERLAY_BLOCK.parse().map_err(|_| "cidr")?;

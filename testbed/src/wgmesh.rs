@@ -190,29 +190,14 @@ impl WgMesh {
     /// Plugs `ns` into bridge `br` (in the switch namespace) with an interface `ifname`.
     fn plug(&self, ns: &str, ifname: &str, br: &str) -> Result<(), String> {
         let sw = format!("{}-sw", self.prefix);
-        let port: String = format!("p{}{ifname}", self.namespaces.len())
-            .chars()
-            .take(15)
-            .collect();
-        run(
-            "ip",
-            &[
-                "-n", &sw, "link", "add", &port, "type", "veth", "peer", "name", ifname, "netns",
-                ns,
-            ],
-        )?;
-        run("ip", &["-n", &sw, "link", "set", &port, "master", br, "up"])?;
-        run("ip", &["-n", ns, "link", "set", ifname, "up"])?;
-        Ok(())
+        let port = format!("p{}{ifname}", self.namespaces.len());
+        crate::cmd::plug(&sw, ns, ifname, br, &port, 1500)
     }
 
     fn wire(&mut self, c: &Cluster) -> Result<(), String> {
         let sw = format!("{}-sw", self.prefix);
         self.add_ns(&sw)?;
-        let bridge = |name: &str| {
-            run("ip", &["-n", &sw, "link", "add", name, "type", "bridge"])
-                .and_then(|_| run("ip", &["-n", &sw, "link", "set", name, "up"]))
-        };
+        let bridge = |name: &str| crate::cmd::bridge(&sw, name);
         bridge("brwan")?;
         let cidr = |s: &str| s.parse::<Cidr>().map_err(|_| format!("bad block {s}"));
         // made-up internet addresses (documentation blocks) for routers and for site-less
