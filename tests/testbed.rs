@@ -376,8 +376,9 @@ fn the_mesh_is_wireguard_with_the_providers_mtu_and_peers() {
             assert_eq!(peers.len(), want, "{fixture}: {}: {dump}", n.name);
             for p in &peers {
                 let endpoint = p.split('\t').nth(2).unwrap_or_default();
+                // the underlay, or a NAT site's segment behind its router
                 assert!(
-                    endpoint.starts_with("198.18."),
+                    endpoint.starts_with("198.18.") || endpoint.starts_with("198.19."),
                     "{fixture}: {}: {p}",
                     n.name
                 );
@@ -397,5 +398,109 @@ fn the_mesh_is_wireguard_with_the_providers_mtu_and_peers() {
                 );
             }
         }
+    }
+}
+
+/// A `nat: true` site of a managed WireGuard mesh is behind a real router: its nodes without a
+/// public endpoint sit on the site's own segment, the router masquerades what they send (the
+/// relay sees the router's address as their endpoint, learnt from their keepalives), and the
+/// answers come back through it: every mesh ping passes, relayed or direct.
+#[test]
+fn a_nat_site_sits_behind_a_masquerading_router() {
+    if !available("a_nat_site_sits_behind_a_masquerading_router") {
+        return;
+    }
+    let fixture = "tests/fixtures/valid/wireguard-managed-nat-relay.yaml";
+    let c = Cluster::from_yaml(&std::fs::read_to_string(root().join(fixture)).unwrap()).unwrap();
+    let b = c.render(&RenderOptions::default()).unwrap();
+    let tb = Testbed::build(&c, &b).unwrap();
+    // home and office are `nat: true`; cloud is not
+    let sites: Vec<&str> = tb
+        .mesh
+        .routers
+        .iter()
+        .map(|r| c.sites[r.site].name.as_str())
+        .collect();
+    assert_eq!(sites, ["home", "office"]);
+    let found = run(&c, &tb).unwrap();
+    assert!(
+        found.is_empty(),
+        "{}",
+        found.iter().map(Finding::text).collect::<String>()
+    );
+    let relay = tb.mesh.dump("cloud-1").unwrap();
+    for name in ["home-1", "home-2", "office-1"] {
+        let h = tb.mesh.node_host(&c, name).unwrap();
+        assert!(h.behind_nat, "{name}");
+        assert!(h.underlay.to_string().starts_with("198.19."), "{name}");
+        let router = tb
+            .mesh
+            .routers
+            .iter()
+            .find(|r| Some(r.site) == h.site)
+            .unwrap();
+        let line = relay
+            .lines()
+            .find(|l| l.starts_with(&h.public_key))
+            .unwrap_or_else(|| panic!("cloud-1 has no peer {name}: {relay}"));
+        let endpoint = line.split('\t').nth(2).unwrap();
+        assert!(
+            endpoint.starts_with(&format!("{}:", router.outside)),
+            "cloud-1 sees {name} at {endpoint}, not at its NAT router {}",
+            router.outside
+        );
+    }
+}
+
+/// flannel wireguard-native on dual-stack (the dual-stack fixture with that backend, the mesh
+/// moved off 51820): IPv6 pods get `flannel-wg-v6` (flannel's `separate` mode, UDP 51821) at
+/// the interface's MTU - 80, and the MTU proof passes in both families at the computed MTU.
+#[test]
+fn flannel_wireguard_native_carries_ipv6_pods_over_flannel_wg_v6() {
+    if !available("flannel_wireguard_native_carries_ipv6_pods_over_flannel_wg_v6") {
+        return;
+    }
+    let text = std::fs::read_to_string(root().join("tests/fixtures/valid/dual-stack.yaml"))
+        .unwrap()
+        .replace("backend: vxlan", "backend: wireguard-native")
+        .replacen(
+            "  provider: wireguard\n",
+            "  provider: wireguard\n  wireguard: {listen_port: 51822}\n",
+            1,
+        );
+    let c = Cluster::from_yaml(&text).unwrap();
+    assert!(!c.validate().has_errors());
+    let b = c.render(&RenderOptions::default()).unwrap();
+    let tb = Testbed::build(&c, &b).unwrap();
+    let found = run(&c, &tb).unwrap();
+    assert!(
+        found.is_empty(),
+        "{}",
+        found.iter().map(Finding::text).collect::<String>()
+    );
+    let report = tb.mtu_report().unwrap();
+    assert_eq!(report.skipped, None);
+    let v6: Vec<_> = report.pairs.iter().filter(|p| p.family == 6).collect();
+    // 3 nodes: every ordered pair
+    assert_eq!(v6.len(), 6, "{report:?}");
+    for p in v6 {
+        // wg0 at 1420, - 80
+        assert_eq!((p.computed, p.measured), (1340, Some(1340)), "{p:?}");
+        assert!(p.tcp && !p.fragmented, "{p:?}");
+    }
+    for n in &tb.nodes {
+        let link = tb
+            .exec(&n.ns, &["ip", "-j", "link", "show", "flannel-wg-v6"])
+            .unwrap();
+        let link: serde_json::Value = serde_json::from_str(&link).unwrap();
+        assert_eq!(link[0]["mtu"], 1340, "{}: {link}", n.name);
+        let listening = tb
+            .exec(&n.ns, &["ss", "-Hunl", "sport", "= :51821"])
+            .unwrap();
+        assert!(
+            !listening.trim().is_empty(),
+            "{}: nothing on 51821/udp",
+            n.name
+        );
     }
 }

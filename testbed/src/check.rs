@@ -277,6 +277,8 @@ pub fn check(
 ) -> Result<(Vec<Finding>, Counts), String> {
     let bd = BundleDir::new(&tb.bundle_dir);
     let mut found: BTreeSet<Finding> = BTreeSet::new();
+    // each progress line says how long its step took
+    let mut t = std::time::Instant::now();
     let needed = needed(tb, c, &bd, opts);
     // 0. the mesh (MS964): a node that does not reach a peer's mesh address is reported
     // here, and the flows to that address are not probed again
@@ -286,9 +288,10 @@ pub fn check(
     let mesh_failed = reach::failed(&pings, &got_pings);
     let unreachable: BTreeSet<IpAddr> = mesh_failed.iter().map(|x| x.1).collect();
     progress(&format!(
-        "pinged {} mesh addresses over WireGuard ({} failed)",
+        "pinged {} mesh addresses over WireGuard ({} failed) in {}",
         pings.len(),
-        mesh_failed.len()
+        mesh_failed.len(),
+        lap(&mut t)
     ));
     let keep = |p: &(String, Probe)| {
         !unreachable.contains(&p.1.dst) && node_at(tb, p.1.dst).is_some_and(|n| wanted(opts, &[n]))
@@ -361,10 +364,11 @@ pub fn check(
     // the path MTU of the layers under the tunnel, while no firewall filters ICMP echo
     let layers = crate::mtu::measure_layers(tb, &|names| wanted(opts, names))?;
     progress(&format!(
-        "probed {} flows on bare hosts ({} needed, {} outsider)",
+        "probed {} flows on bare hosts ({} needed, {} outsider) in {}",
         all.len(),
         needed.len(),
-        exposed.len() + never_cut.len()
+        exposed.len() + never_cut.len(),
+        lap(&mut t)
     ));
     // 2. the scripts, twice, on bare hosts
     let bare_rules = saved_all(tb)?;
@@ -420,9 +424,10 @@ pub fn check(
         });
     }
     progress(&format!(
-        "ran {} firewall scripts twice and probed {} flows",
+        "ran {} firewall scripts twice and probed {} flows in {}",
         scripts_ok,
-        all.len()
+        all.len(),
+        lap(&mut t)
     ));
     // again after the scripts, those that passed on the bare hosts
     counts.mesh_pings += got_pings.iter().filter(|ok| **ok).count();
@@ -437,8 +442,9 @@ pub fn check(
         &mut found,
     );
     progress(&format!(
-        "pinged {} mesh addresses after the firewall scripts",
-        pings.len()
+        "pinged {} mesh addresses after the firewall scripts in {}",
+        pings.len(),
+        lap(&mut t)
     ));
     // 3. --remove gives the bare host back
     remove_scripts(tb, &bd, &bare_rules, &mut found)?;
@@ -457,6 +463,11 @@ pub fn check(
         "a default-deny host (INPUT DROP, SSH open)",
         &mut found,
     );
+    progress(&format!(
+        "ran the firewall scripts on default-deny hosts and probed {} needed flows in {}",
+        list.len(),
+        lap(&mut t)
+    ));
     // the MTU through the CNI's data path, the scripts still in place (VXLAN must pass them)
     let report = crate::mtu::prove(
         tb,
@@ -471,17 +482,24 @@ pub fn check(
     progress(&report.summary());
     tb.set_mtu_report(report);
     remove_scripts(tb, &bd, &deny_rules, &mut found)?;
-    progress(&format!(
-        "ran the firewall scripts on default-deny hosts and probed {} needed flows",
-        list.len()
-    ));
+    lap(&mut t);
     // units
     let units = verify_units(tb, c, &bd, opts, &mut found)?;
     counts.units = units;
     if units > 0 {
-        progress(&format!("verified {units} systemd drop-ins"));
+        progress(&format!(
+            "verified {units} systemd drop-ins in {}",
+            lap(&mut t)
+        ));
     }
     Ok((found.into_iter().collect(), counts))
+}
+
+/// The time since `t` (`0.4s`); `t` starts again.
+fn lap(t: &mut std::time::Instant) -> String {
+    let s = format!("{:.1}s", t.elapsed().as_secs_f64());
+    *t = std::time::Instant::now();
+    s
 }
 
 fn blocked(
@@ -720,6 +738,7 @@ fn verify_units(
         return Ok(0);
     }
     let mut verified = 0;
+    let mut jobs: Vec<(&crate::NodeNs, String, String, Vec<String>)> = Vec::new();
     for n in &tb.nodes {
         if !wanted(opts, &[&n.name]) {
             continue;
@@ -747,115 +766,135 @@ fn verify_units(
                 }
             }
         }
-        for (unit, files) in &dropins {
-            let tmp = tb.scratch().join(format!("units-{}-{unit}", n.name));
-            let unit_dir = tmp.join("system");
-            let _ = std::fs::remove_dir_all(&tmp);
-            std::fs::create_dir_all(unit_dir.join(format!("{unit}.d")))
-                .map_err(|e| e.to_string())?;
-            // the stand-ins: the unit itself and every unit the drop-ins name
-            let mut names: BTreeSet<String> = BTreeSet::new();
-            names.insert(unit.clone());
-            for f in files {
-                let text = bd.text(f).unwrap_or_default();
-                for l in text.lines() {
-                    if let Some((k, v)) = l.split_once('=')
-                        && ["After", "Wants", "Requires", "PartOf", "BindsTo", "Before"]
-                            .contains(&k.trim())
-                    {
-                        names.extend(
-                            v.split_whitespace()
-                                .filter(|u| u.ends_with(".service"))
-                                .map(str::to_owned),
-                        );
-                    }
-                }
-                let fname = Path::new(f).file_name().unwrap_or_default();
-                std::fs::write(unit_dir.join(format!("{unit}.d")).join(fname), text)
-                    .map_err(|e| e.to_string())?;
-            }
-            for u in &names {
-                std::fs::write(
-                    unit_dir.join(u),
-                    "[Unit]\nDescription=meshspec testbed stand-in\n\n[Service]\nType=oneshot\nExecStart=/bin/true\n",
-                )
-                .map_err(|e| e.to_string())?;
-            }
-            let path = unit_dir.join(unit);
-            let path_s = path.display().to_string();
-            let env_path = format!("{}:", unit_dir.display());
-            trace(
-                "env",
-                &[
-                    &format!("SYSTEMD_UNIT_PATH={env_path}"),
-                    "systemd-analyze",
-                    "verify",
-                    "--man=no",
-                    &path_s,
-                ],
-            );
-            let out = Command::new("systemd-analyze")
-                .args(["verify", "--man=no", &path_s])
-                .env("SYSTEMD_UNIT_PATH", &env_path)
-                .stdin(Stdio::null())
-                .output()
-                .map_err(|e| format!("systemd-analyze: {e}"))?;
-            let stderr = String::from_utf8_lossy(&out.stderr);
-            let relevant: Vec<&str> = stderr
-                .lines()
-                .filter(|l| !l.trim().is_empty())
-                .filter(|l| {
-                    files.iter().any(|f| {
-                        l.contains(
-                            Path::new(f)
-                                .file_name()
-                                .and_then(|x| x.to_str())
-                                .unwrap_or("\u{0}"),
-                        )
-                    }) || l.contains(unit.as_str())
-                })
-                .collect();
-            verified += files.len();
-            // `<tmp>/system/<unit>.d/<file>:<line>: message` back to the bundle's path and line
-            let tmp_dir = format!("{}/", unit_dir.display());
-            let mut place = Place {
-                file: files.first().cloned().unwrap_or_default(),
-                line: None,
-            };
-            let relevant: Vec<String> = relevant
-                .iter()
-                .map(|l| {
-                    let Some(rest) = l.strip_prefix(&tmp_dir) else {
-                        return (*l).to_owned();
-                    };
-                    let mut parts = rest.splitn(3, ':');
-                    let (file, line) = (parts.next().unwrap_or_default(), parts.next());
-                    let in_bundle = format!("{base}/{file}");
-                    if place.line.is_none() && files.contains(&in_bundle) {
-                        place = Place {
-                            file: in_bundle.clone(),
-                            line: line.and_then(|x| x.parse().ok()),
-                        };
-                    }
-                    format!("{in_bundle}:{}", rest.split_once(':').map_or("", |x| x.1))
-                })
-                .collect();
-            if !out.status.success() || !relevant.is_empty() {
-                found.insert(Finding {
-                    code: Code::TestbedUnit,
-                    node: n.name.clone(),
-                    what: format!("systemd-analyze verify {unit} with its drop-ins"),
-                    expected: "no complaint".into(),
-                    observed: if relevant.is_empty() {
-                        stderr.trim().to_owned()
-                    } else {
-                        relevant.join("; ")
-                    },
-                    place,
-                });
-            }
-            let _ = std::fs::remove_dir_all(&tmp);
+        for (unit, files) in dropins {
+            jobs.push((n, base.clone(), unit, files));
         }
     }
+    let results = par_map(&jobs, |(n, base, unit, files)| {
+        verify_unit(tb, bd, n, base, unit, files)
+    });
+    for r in results {
+        let (count, finding) = r?;
+        verified += count;
+        found.extend(finding);
+    }
     Ok(verified)
+}
+
+/// `systemd-analyze verify` of one unit with its drop-ins `files` (node `n`, under `base`):
+/// how many drop-ins, and the finding when it complains.
+fn verify_unit(
+    tb: &Testbed,
+    bd: &BundleDir,
+    n: &crate::NodeNs,
+    base: &str,
+    unit: &str,
+    files: &[String],
+) -> Result<(usize, Option<Finding>), String> {
+    let mut finding = None;
+    let tmp = tb.scratch().join(format!("units-{}-{unit}", n.name));
+    let unit_dir = tmp.join("system");
+    let _ = std::fs::remove_dir_all(&tmp);
+    std::fs::create_dir_all(unit_dir.join(format!("{unit}.d"))).map_err(|e| e.to_string())?;
+    // the stand-ins: the unit itself and every unit the drop-ins name
+    let mut names: BTreeSet<String> = BTreeSet::new();
+    names.insert(unit.to_owned());
+    for f in files {
+        let text = bd.text(f).unwrap_or_default();
+        for l in text.lines() {
+            if let Some((k, v)) = l.split_once('=')
+                && ["After", "Wants", "Requires", "PartOf", "BindsTo", "Before"].contains(&k.trim())
+            {
+                names.extend(
+                    v.split_whitespace()
+                        .filter(|u| u.ends_with(".service"))
+                        .map(str::to_owned),
+                );
+            }
+        }
+        let fname = Path::new(f).file_name().unwrap_or_default();
+        std::fs::write(unit_dir.join(format!("{unit}.d")).join(fname), text)
+            .map_err(|e| e.to_string())?;
+    }
+    for u in &names {
+        std::fs::write(
+            unit_dir.join(u),
+            "[Unit]\nDescription=meshspec testbed stand-in\n\n[Service]\nType=oneshot\nExecStart=/bin/true\n",
+        )
+        .map_err(|e| e.to_string())?;
+    }
+    let path = unit_dir.join(unit);
+    let path_s = path.display().to_string();
+    let env_path = format!("{}:", unit_dir.display());
+    trace(
+        "env",
+        &[
+            &format!("SYSTEMD_UNIT_PATH={env_path}"),
+            "systemd-analyze",
+            "verify",
+            "--man=no",
+            &path_s,
+        ],
+    );
+    let out = Command::new("systemd-analyze")
+        .args(["verify", "--man=no", &path_s])
+        .env("SYSTEMD_UNIT_PATH", &env_path)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("systemd-analyze: {e}"))?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let relevant: Vec<&str> = stderr
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .filter(|l| {
+            files.iter().any(|f| {
+                l.contains(
+                    Path::new(f)
+                        .file_name()
+                        .and_then(|x| x.to_str())
+                        .unwrap_or("\u{0}"),
+                )
+            }) || l.contains(unit)
+        })
+        .collect();
+    // `<tmp>/system/<unit>.d/<file>:<line>: message` back to the bundle's path and line
+    let tmp_dir = format!("{}/", unit_dir.display());
+    let mut place = Place {
+        file: files.first().cloned().unwrap_or_default(),
+        line: None,
+    };
+    let relevant: Vec<String> = relevant
+        .iter()
+        .map(|l| {
+            let Some(rest) = l.strip_prefix(&tmp_dir) else {
+                return (*l).to_owned();
+            };
+            let mut parts = rest.splitn(3, ':');
+            let (file, line) = (parts.next().unwrap_or_default(), parts.next());
+            let in_bundle = format!("{base}/{file}");
+            if place.line.is_none() && files.contains(&in_bundle) {
+                place = Place {
+                    file: in_bundle.clone(),
+                    line: line.and_then(|x| x.parse().ok()),
+                };
+            }
+            format!("{in_bundle}:{}", rest.split_once(':').map_or("", |x| x.1))
+        })
+        .collect();
+    if !out.status.success() || !relevant.is_empty() {
+        finding = Some(Finding {
+            code: Code::TestbedUnit,
+            node: n.name.clone(),
+            what: format!("systemd-analyze verify {unit} with its drop-ins"),
+            expected: "no complaint".into(),
+            observed: if relevant.is_empty() {
+                stderr.trim().to_owned()
+            } else {
+                relevant.join("; ")
+            },
+            place,
+        });
+    }
+    let _ = std::fs::remove_dir_all(&tmp);
+    Ok((files.len(), finding))
 }

@@ -1,6 +1,7 @@
 //! Running commands (each printed on stderr with `--verbose`), what the testbed needs from the
 //! host, and the cleanup of namespaces left by dead runs.
 
+use std::io::Write;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -18,6 +19,11 @@ static CHECKS: AtomicUsize = AtomicUsize::new(0);
 /// Prints every command the testbed runs on stderr (`+ ip netns add …`) from now on.
 pub fn set_verbose(on: bool) {
     VERBOSE.store(on, Ordering::SeqCst);
+}
+
+/// Whether every command is printed (`--verbose`).
+pub(crate) fn verbose() -> bool {
+    VERBOSE.load(Ordering::SeqCst)
 }
 
 /// Prints `cmd args` on stderr when verbose, each argument quoted when it needs it.
@@ -194,6 +200,130 @@ pub(crate) fn run(cmd: &str, args: &[&str]) -> Result<String, String> {
             "`{cmd} {}` failed: {}",
             args.join(" "),
             String::from_utf8_lossy(&out.stderr).trim()
+        ))
+    }
+}
+
+/// Makes namespace `name` a fresh host, as both builders ([`crate::Testbed`] and
+/// [`crate::WgMesh`]) make theirs: loopback up, no duplicate address detection (addresses are
+/// usable at once), and forwarding off in both families. A new namespace inherits the
+/// caller's IPv4 forwarding (`net.core.devconf_inherit_init_net=0`), which would hide a relay
+/// whose rendered sysctl file was not applied; a host that forwards (a NAT router, a node
+/// with pods) turns it on itself. The name goes to `made` once the namespace exists (and
+/// only then: a name that was there before is never this run's to remove).
+pub(crate) fn new_host(name: &str, made: &mut Vec<String>) -> Result<(), String> {
+    run("ip", &["netns", "add", name])?;
+    made.push(name.to_owned());
+    run("ip", &["-n", name, "link", "set", "lo", "up"])?;
+    run(
+        "ip",
+        &[
+            "netns",
+            "exec",
+            name,
+            "sysctl",
+            "-qw",
+            "net.ipv6.conf.all.accept_dad=0",
+            "net.ipv6.conf.default.accept_dad=0",
+            "net.ipv4.ip_forward=0",
+            "net.ipv6.conf.all.forwarding=0",
+        ],
+    )?;
+    Ok(())
+}
+
+/// Makes bridge `name` in the switch namespace `sw` and sets it up.
+pub(crate) fn bridge(sw: &str, name: &str) -> Result<(), String> {
+    run("ip", &["-n", sw, "link", "add", name, "type", "bridge"])?;
+    run("ip", &["-n", sw, "link", "set", name, "up"]).map(|_| ())
+}
+
+/// Plugs namespace `ns` into bridge `br` of the switch namespace `sw`: a veth pair at `mtu`,
+/// `port` (at most 15 characters, unique in `sw`) on the bridge and `ifname` in `ns`, both up.
+pub(crate) fn plug(
+    sw: &str,
+    ns: &str,
+    ifname: &str,
+    br: &str,
+    port: &str,
+    mtu: u32,
+) -> Result<(), String> {
+    let port: String = port.chars().take(15).collect();
+    let mtu = mtu.to_string();
+    run(
+        "ip",
+        &[
+            "-n", sw, "link", "add", &port, "mtu", &mtu, "type", "veth", "peer", "name", ifname,
+            "mtu", &mtu, "netns", ns,
+        ],
+    )?;
+    run("ip", &["-n", sw, "link", "set", &port, "master", br, "up"])?;
+    run("ip", &["-n", ns, "link", "set", ifname, "up"]).map(|_| ())
+}
+
+/// Adds address `a/prefix` to `ifname` in `ns` (IPv6 without duplicate address detection).
+pub(crate) fn addr(ns: &str, ifname: &str, a: std::net::IpAddr, prefix: u8) -> Result<(), String> {
+    let cidr = format!("{a}/{prefix}");
+    let mut args = vec!["-n", ns, "addr", "add", cidr.as_str(), "dev", ifname];
+    if a.is_ipv6() {
+        args.push("nodad");
+    }
+    run("ip", &args).map(|_| ())
+}
+
+/// Runs `tool -n ns -batch -` (`ip` or `bridge`) with `text` on its standard input. `what`
+/// names the batch in the error (` (neighbours)`), which also quotes the batch.
+pub(crate) fn batch(tool: &str, ns: &str, text: &str, what: &str) -> Result<(), String> {
+    trace(tool, &["-n", ns, "-batch", "-"]);
+    let mut child = Command::new(tool)
+        .args(["-n", ns, "-batch", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("{tool} -batch: {e}"))?;
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin
+            .write_all(text.as_bytes())
+            .map_err(|e| e.to_string())?;
+    }
+    let out = child.wait_with_output().map_err(|e| e.to_string())?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{tool} -n {ns} -batch -`{what} failed: {}\n{text}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ))
+    }
+}
+
+/// Runs `ip netns exec ns args…` from directory `dir`: its standard output and standard error
+/// when it exits 0.
+///
+/// # Errors
+/// It could not start, or exited non-zero (the command, its status and its stderr; not the
+/// namespace, whose name is the run's: findings quote this).
+pub(crate) fn exec_in(ns: &str, args: &[&str], dir: &Path) -> Result<(String, String), String> {
+    let mut full = vec!["netns", "exec", ns];
+    full.extend_from_slice(args);
+    trace("ip", &full);
+    let out = Command::new("ip")
+        .args(["netns", "exec", ns])
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| e.to_string())?;
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    if out.status.success() {
+        Ok((String::from_utf8_lossy(&out.stdout).into_owned(), stderr))
+    } else {
+        Err(format!(
+            "`{}` exited {}: {}",
+            args.join(" "),
+            out.status,
+            stderr.trim()
         ))
     }
 }

@@ -25,28 +25,29 @@
 //!   endpoint is the peer's address on its interface, port 51820, allowed IPs its pod subnet,
 //!   keepalive 25 (k3s's flannel config), and a route to that subnet over `flannel-wg`. The
 //!   kernel's WireGuard when present, else `wireguard-go` in the node's private mount
-//!   namespace (the mesh's, whose control socket has another name). IPv4 pods only.
+//!   namespace (the mesh's, whose control socket has another name). With IPv6 pods a second
+//!   device, `flannel-wg-v6` (flannel's default mode `separate`; k3s's config sets no `Mode`),
+//!   on UDP 51821 (`ListenPortV6`), at the same MTU, its own key, the IPv6 pod subnet's
+//!   network address, and per peer its IPv6 address on that interface, port 51821.
 //! - One pod namespace per node (`<prefix>-q<i>`), a veth (`eth0` in the pod, `vethpod` on the
 //!   node, the gateway `.1` of the pod subnet), the pod at `.2` (host-local's first address),
 //!   forwarding on in the node.
 //!
 //! Not modelled (the proof says so and skips): host-gw, k3s's Tailscale extension (vpn-auth),
-//! Cilium native routing or encryption, IPv6 pods under Cilium or wireguard-native.
+//! Cilium native routing or encryption, IPv6 pods under Cilium.
 //!
 //! The tunnel devices bind their UDP port, as the testbed's listeners do for the port matrix:
 //! they are made after the port proofs, once the listeners are stopped.
 
 use std::collections::BTreeMap;
-use std::io::Write as _;
 use std::net::IpAddr;
-use std::process::{Command, Stdio};
 
 use meshspec::Cluster;
 use meshspec::cidr::{Cidr, Family};
 
 use crate::Testbed;
 use crate::bundle::{BundleDir, Place};
-use crate::cmd::{run, trace};
+use crate::cmd::{batch, run};
 
 /// The Cilium values file of a bundle.
 pub const CILIUM_VALUES: &str = "cluster/cilium-values.yaml";
@@ -64,6 +65,10 @@ const HOST_VETH: &str = "vethpod";
 const FLANNEL_WG: &str = "flannel-wg";
 /// flannel wireguard-native's IPv4 listen port.
 const FLANNEL_WG_PORT: u16 = 51820;
+/// flannel wireguard-native's IPv6 device (mode `separate`, flannel's default, which k3s keeps).
+const FLANNEL_WG_V6: &str = "flannel-wg-v6";
+/// flannel wireguard-native's IPv6 listen port (`ListenPortV6`).
+const FLANNEL_WG_PORT_V6: u16 = 51821;
 /// flannel wireguard-native's overhead (`wireguard_network.go`: `overhead = 80`).
 const FLANNEL_WG_OVERHEAD: u32 = 80;
 /// The keepalive k3s gives flannel's WireGuard peers (`PersistentKeepaliveInterval: 25`).
@@ -74,7 +79,8 @@ const FLANNEL_WG_KEEPALIVE: u16 = 25;
 pub enum Kind {
     /// flannel with its VXLAN backend.
     FlannelVxlan,
-    /// flannel with its wireguard-native backend (IPv4 pods).
+    /// flannel with its wireguard-native backend (`flannel-wg`, and `flannel-wg-v6` with IPv6
+    /// pods).
     FlannelWireguard,
     /// Cilium in tunnel mode.
     Cilium {
@@ -136,13 +142,6 @@ pub fn plan(bd: &BundleDir, c: &Cluster) -> Result<Kind, String> {
         .unwrap_or_else(|| "vxlan".to_owned());
     match backend.as_str() {
         "vxlan" => Ok(Kind::FlannelVxlan),
-        "wireguard-native"
-            if c.nodes
-                .iter()
-                .any(|n| n.pod_cidrs.iter().any(|x| x.family() == Family::Ipv6)) =>
-        {
-            Err("IPv6 pods over flannel wireguard-native (flannel-wg-v6)".into())
-        }
         "wireguard-native" => Ok(Kind::FlannelWireguard),
         "none" => {
             let Some(values) = bd.text(CILIUM_VALUES) else {
@@ -276,31 +275,6 @@ fn links(ns: &str) -> Result<BTreeMap<String, (u32, Vec<IpAddr>)>, String> {
     Ok(m)
 }
 
-fn batch(tool: &str, ns: &str, text: &str) -> Result<(), String> {
-    trace(tool, &["-n", ns, "-batch", "-"]);
-    let mut child = Command::new(tool)
-        .args(["-n", ns, "-batch", "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("{tool} -batch: {e}"))?;
-    if let Some(mut stdin) = child.stdin.take() {
-        stdin
-            .write_all(text.as_bytes())
-            .map_err(|e| e.to_string())?;
-    }
-    let out = child.wait_with_output().map_err(|e| e.to_string())?;
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(format!(
-            "`{tool} -n {ns} -batch -` failed: {}\n{text}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        ))
-    }
-}
-
 /// A link address for node `i`'s tunnel device of family tag `f`.
 fn mac(f: u8, i: usize) -> String {
     format!("02:6d:73:{f:02x}:{:02x}:{:02x}", (i >> 8) & 0xff, i & 0xff)
@@ -332,6 +306,8 @@ pub fn activate(tb: &Testbed, c: &Cluster, bd: &BundleDir, plan: &Plan) -> Resul
     let mut peers: Vec<Node4> = Vec::new();
     // flannel-wg: node index -> (the process whose namespaces `wg` enters, label, public key)
     let mut wg_keys: BTreeMap<usize, (u32, String, String)> = BTreeMap::new();
+    // flannel-wg-v6: node index -> public key (entered through the same process)
+    let mut wg6_keys: BTreeMap<usize, String> = BTreeMap::new();
     let geneve_module = match &plan.kind {
         Kind::Cilium { geneve: true, .. } => {
             let probe = format!("{}-q0", tb.prefix);
@@ -429,7 +405,7 @@ pub fn activate(tb: &Testbed, c: &Cluster, bd: &BundleDir, plan: &Plan) -> Resul
                 dev_mtu = if_mtu.saturating_sub(overhead);
                 eth0_mtu = dev_mtu;
                 route_mtu = None;
-                v6dev = !wg && ep6.is_some() && cidr6.is_some();
+                v6dev = ep6.is_some() && cidr6.is_some();
                 place = Place {
                     file: config,
                     line: if iface.is_some() { line } else { ip_line },
@@ -548,7 +524,7 @@ pub fn activate(tb: &Testbed, c: &Cluster, bd: &BundleDir, plan: &Plan) -> Resul
                 "net.ipv4.conf.default.rp_filter=0",
             ],
         )?;
-        batch("ip", &tn.ns, &nb)?;
+        batch("ip", &tn.ns, &nb, "")?;
         if plan.kind == Kind::FlannelWireguard {
             let label = format!("{} ({FLANNEL_WG})", n.name);
             let pid = match tb.mesh.hosts.iter().find(|h| h.node == Some(i)) {
@@ -575,7 +551,27 @@ pub fn activate(tb: &Testbed, c: &Cluster, bd: &BundleDir, plan: &Plan) -> Resul
                     &net4.to_string(),
                 ],
             )?;
-            wg_keys.insert(i, (pid, label, public));
+            wg_keys.insert(i, (pid, label.clone(), public));
+            // IPv6 pods: a second device of its own (flannel's `separate` mode), its own key
+            // and port, at the same overhead
+            if let Some((_, (net6, _, _))) = &v6 {
+                let log = tb.scratch().join(format!("{FLANNEL_WG_V6}-{i}.log"));
+                crate::mesh::create_device(pid, &label, FLANNEL_WG_V6, dev_mtu, &log)?;
+                let key = tb.scratch().join(format!("{FLANNEL_WG_V6}-{i}.key"));
+                let public = crate::mesh::gen_key(pid, &label, &key)?;
+                crate::mesh::enter(
+                    pid,
+                    &label,
+                    "wg set \"$1\" listen-port \"$2\" private-key \"$3\" && ip addr add \"$4\"/128 dev \"$1\" nodad",
+                    &[
+                        FLANNEL_WG_V6,
+                        &FLANNEL_WG_PORT_V6.to_string(),
+                        &key.display().to_string(),
+                        &net6.to_string(),
+                    ],
+                )?;
+                wg6_keys.insert(i, public);
+            }
         }
         // the pod
         let mut pb = format!(
@@ -589,12 +585,18 @@ pub fn activate(tb: &Testbed, c: &Cluster, bd: &BundleDir, plan: &Plan) -> Resul
                 x6.prefix()
             ));
         }
-        batch("ip", pod_ns, &pb)?;
+        batch("ip", pod_ns, &pb, "")?;
         let mut send6 = None;
         if v6.is_some() {
-            // the kernel sized flannel-v6.1 (lower device - 70)
+            // the kernel sized flannel-v6.1 (lower device - 70); flannel-wg-v6 is at the
+            // device MTU
             let l = links(&tn.ns)?;
-            send6 = l.get("flannel-v6.1").map(|(m, _)| (*m).min(eth0_mtu));
+            let dev6 = if plan.kind == Kind::FlannelWireguard {
+                FLANNEL_WG_V6
+            } else {
+                "flannel-v6.1"
+            };
+            send6 = l.get(dev6).map(|(m, _)| (*m).min(eth0_mtu));
         }
         built.nodes.push(PodNode {
             node: n.name.clone(),
@@ -621,7 +623,11 @@ pub fn activate(tb: &Testbed, c: &Cluster, bd: &BundleDir, plan: &Plan) -> Resul
     for p in &built.nodes {
         let mut devs = vec![p.device.clone()];
         if p.pod6.is_some() {
-            devs.push("flannel-v6.1".into());
+            devs.push(if plan.kind == Kind::FlannelWireguard {
+                FLANNEL_WG_V6.into()
+            } else {
+                "flannel-v6.1".into()
+            });
         }
         for d in devs {
             let mut tries = 0;
@@ -680,6 +686,26 @@ pub fn activate(tb: &Testbed, c: &Cluster, bd: &BundleDir, plan: &Plan) -> Resul
                         ],
                     )?;
                     ib.push_str(&format!("route replace {c4} dev {FLANNEL_WG}\n"));
+                    if let (Some(c6), Some(e6), true, Some(public6)) = (
+                        other.cidr6,
+                        other.ep6,
+                        p.pod6.is_some(),
+                        wg6_keys.get(&other.i),
+                    ) {
+                        crate::mesh::enter(
+                            *pid,
+                            label,
+                            "wg set \"$1\" peer \"$2\" endpoint \"$3\" allowed-ips \"$4\" persistent-keepalive \"$5\"",
+                            &[
+                                FLANNEL_WG_V6,
+                                public6,
+                                &std::net::SocketAddr::new(e6, FLANNEL_WG_PORT_V6).to_string(),
+                                &c6.to_string(),
+                                &FLANNEL_WG_KEEPALIVE.to_string(),
+                            ],
+                        )?;
+                        ib.push_str(&format!("route replace {c6} dev {FLANNEL_WG_V6}\n"));
+                    }
                     // a layer-3 device: no neighbour, no forwarding database
                     continue;
                 }
@@ -696,10 +722,10 @@ pub fn activate(tb: &Testbed, c: &Cluster, bd: &BundleDir, plan: &Plan) -> Resul
             }
         }
         if !ib.is_empty() {
-            batch("ip", &p.node_ns, &ib)?;
+            batch("ip", &p.node_ns, &ib, "")?;
         }
         if !fb.is_empty() {
-            batch("bridge", &p.node_ns, &fb)?;
+            batch("bridge", &p.node_ns, &fb, "")?;
         }
     }
     Ok(built)

@@ -23,12 +23,12 @@
 //! `unshare`, `nsenter` and the WireGuard kernel module or `wireguard-go`.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Write};
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+mod agent;
 mod bundle;
 mod check;
 mod cmd;
@@ -41,7 +41,7 @@ mod wgmesh;
 
 pub use bundle::{BundleDir, Place};
 pub use check::{CheckOptions, Counts, check};
-use cmd::{list_namespaces, run, tear_down, trace};
+use cmd::{list_namespaces, run, tear_down};
 pub use cmd::{set_verbose, sweep_stale, unavailable};
 pub use findings::Finding;
 pub use mtu::{MtuReport, NodeLayers, PairMtu};
@@ -52,9 +52,7 @@ use meshspec::ports::{self, Proto};
 use meshspec::render::firewall;
 use meshspec::{Bundle, Cluster};
 
-const LISTEN_PY: &str = include_str!("listen.py");
-const PROBE_PY: &str = include_str!("probe.py");
-const MTU_PY: &str = include_str!("mtu.py");
+const AGENT_PY: &str = include_str!("agent.py");
 /// The name prefix of every namespace a testbed makes: `mstb-<pid>-<run>-<index>`.
 pub const PREFIX: &str = "mstb-";
 /// SSH, which the firewall must never cut.
@@ -157,7 +155,6 @@ pub struct Testbed {
     ports: Vec<(String, String, String)>,
     /// The MTU of each bridge's segment (a site's `mtu`, the mesh's MTU; 1500 elsewhere).
     mtus: BTreeMap<String, u32>,
-    listeners: Vec<Child>,
     /// The processes holding each WireGuard host's private mount namespace: they live as long
     /// as the testbed (the MTU proof stops the listeners, never these).
     holders: Vec<Child>,
@@ -168,13 +165,15 @@ pub struct Testbed {
     /// modelled.
     pub(crate) datapath: Result<datapath::Plan, String>,
     mtu_report: std::sync::Mutex<Option<MtuReport>>,
+    /// The run's probe agent (see [`agent`]), once every namespace exists.
+    agent: Option<agent::Agent>,
 }
 
 impl Drop for Testbed {
     fn drop(&mut self) {
-        self.listeners.append(&mut self.holders);
+        self.agent = None;
         tear_down(
-            &mut self.listeners,
+            &mut self.holders,
             &self.namespaces,
             self.watchdog.as_mut(),
             &self.dir,
@@ -260,9 +259,7 @@ impl Testbed {
                 std::fs::write(&target, &f.contents).map_err(|e| e.to_string())?;
             }
         }
-        std::fs::write(dir.join("listen.py"), LISTEN_PY).map_err(|e| e.to_string())?;
-        std::fs::write(dir.join("probe.py"), PROBE_PY).map_err(|e| e.to_string())?;
-        std::fs::write(dir.join("mtu.py"), MTU_PY).map_err(|e| e.to_string())?;
+        std::fs::write(dir.join("agent.py"), AGENT_PY).map_err(|e| e.to_string())?;
         let watchdog = cmd::spawn_watchdog(pid, &prefix, &dir);
         let mut tb = Testbed {
             switch: format!("{prefix}-sw"),
@@ -274,15 +271,17 @@ impl Testbed {
             namespaces: Vec::new(),
             ports: Vec::new(),
             mtus: BTreeMap::new(),
-            listeners: Vec::new(),
             holders: Vec::new(),
             watchdog,
             mesh: mesh::Mesh::default(),
             datapath: Err(String::new()),
             mtu_report: std::sync::Mutex::new(None),
+            agent: None,
         };
         tb.wire(c)?;
         tb.pods(c)?;
+        // every namespace exists: the agent starts while the rest is built
+        tb.agent = Some(agent::Agent::start(&tb.switch, &tb.dir.join("agent.py"))?);
         tb.static_neighbours()?;
         tb.start_listeners(c)?;
         Ok(tb)
@@ -308,27 +307,11 @@ impl Testbed {
         Ok(())
     }
 
-    /// Stops the listeners (the CNI's tunnel devices need the tunnel port they hold); waits
-    /// until each has exited.
-    pub(crate) fn stop_listeners(&self) {
-        for l in &self.listeners {
-            let pid = l.id().to_string();
-            let _ = Command::new("kill").args(["-9", &pid]).status();
-            for _ in 0..100 {
-                let state =
-                    std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-                // gone, or a zombie (its sockets are closed)
-                if state.is_empty()
-                    || state
-                        .rsplit(')')
-                        .next()
-                        .is_some_and(|r| r.trim_start().starts_with('Z'))
-                {
-                    break;
-                }
-                std::thread::sleep(std::time::Duration::from_millis(20));
-            }
-        }
+    /// Stops the listeners (the CNI's tunnel devices need the tunnel port they hold): their
+    /// ports are free once it returns.
+    pub(crate) fn stop_listeners(&self) -> Result<(), String> {
+        self.agent_call("unlisten", serde_json::json!({}), &[])
+            .map(|_| ())
     }
 
     /// What the MTU proof of the last [`check`] measured.
@@ -344,22 +327,7 @@ impl Testbed {
     }
 
     fn add_ns(&mut self, name: &str) -> Result<(), String> {
-        run("ip", &["netns", "add", name])?;
-        self.namespaces.push(name.to_owned());
-        run("ip", &["-n", name, "link", "set", "lo", "up"])?;
-        run(
-            "ip",
-            &[
-                "netns",
-                "exec",
-                name,
-                "sysctl",
-                "-qw",
-                "net.ipv6.conf.all.accept_dad=0",
-                "net.ipv6.conf.default.accept_dad=0",
-            ],
-        )?;
-        Ok(())
+        cmd::new_host(name, &mut self.namespaces)
     }
 
     /// Every host learns every other host's link address on each segment up front (permanent
@@ -410,75 +378,25 @@ impl Testbed {
                 }
             }
         }
-        for (ns, batch) in &batches {
-            trace("ip", &["-n", ns, "-batch", "-"]);
-            let mut child = Command::new("ip")
-                .args(["-n", ns, "-batch", "-"])
-                .stdin(Stdio::piped())
-                .stdout(Stdio::null())
-                .stderr(Stdio::piped())
-                .spawn()
-                .map_err(|e| format!("ip -batch: {e}"))?;
-            if let Some(mut stdin) = child.stdin.take() {
-                stdin
-                    .write_all(batch.as_bytes())
-                    .map_err(|e| e.to_string())?;
-            }
-            let out = child.wait_with_output().map_err(|e| e.to_string())?;
-            if !out.status.success() {
-                return Err(format!(
-                    "`ip -n {ns} -batch -` (neighbours) failed: {}",
-                    String::from_utf8_lossy(&out.stderr).trim()
-                ));
-            }
+        for (ns, text) in &batches {
+            cmd::batch("ip", ns, text, " (neighbours)")?;
         }
         Ok(())
     }
 
     /// Plugs `ns` into bridge `br` with an interface named `ifname`.
     fn plug(&mut self, ns: &str, ifname: &str, br: &str) -> Result<(), String> {
+        // one name per bridge port of the run (a router plugs two interfaces)
+        let n = self.ports.len();
         self.ports
             .push((br.to_owned(), ns.to_owned(), ifname.to_owned()));
-        let n = self.namespaces.len();
         let port = format!("p{n}{}", &ifname.chars().take(4).collect::<String>());
-        let port: String = port.chars().take(15).collect();
-        let mtu = self.mtus.get(br).copied().unwrap_or(1500).to_string();
-        run(
-            "ip",
-            &[
-                "-n",
-                &self.switch,
-                "link",
-                "add",
-                &port,
-                "mtu",
-                &mtu,
-                "type",
-                "veth",
-                "peer",
-                "name",
-                ifname,
-                "mtu",
-                &mtu,
-                "netns",
-                ns,
-            ],
-        )?;
-        run(
-            "ip",
-            &["-n", &self.switch, "link", "set", &port, "master", br, "up"],
-        )?;
-        run("ip", &["-n", ns, "link", "set", ifname, "up"])?;
-        Ok(())
+        let mtu = self.mtus.get(br).copied().unwrap_or(1500);
+        cmd::plug(&self.switch, ns, ifname, br, &port, mtu)
     }
 
     fn addr(ns: &str, ifname: &str, a: IpAddr, prefix: u8) -> Result<(), String> {
-        let cidr = format!("{a}/{prefix}");
-        let mut args = vec!["-n", ns, "addr", "add", cidr.as_str(), "dev", ifname];
-        if a.is_ipv6() {
-            args.push("nodad");
-        }
-        run("ip", &args).map(|_| ())
+        cmd::addr(ns, ifname, a, prefix)
     }
 
     fn route(ns: &str, to: &str, ifname: &str, src: Option<IpAddr>) -> Result<(), String> {
@@ -501,10 +419,7 @@ impl Testbed {
                 .iter()
                 .any(|r| r.contains_addr(*a) && r.contains_addr(*b))
         };
-        let bridge = |name: &str| {
-            run("ip", &["-n", &sw, "link", "add", name, "type", "bridge"])
-                .and_then(|_| run("ip", &["-n", &sw, "link", "set", name, "up"]))
-        };
+        let bridge = |name: &str| cmd::bridge(&sw, name);
         bridge("brmesh")?;
         bridge("brwan")?;
         // each segment carries what the spec says it does: the site's MTU; the mesh's
@@ -516,6 +431,7 @@ impl Testbed {
             port: mesh::underlay_port(&Self::listened(c).1),
             hosts: Vec::new(),
             managed: c.mesh.managed_wireguard().is_some(),
+            routers: Vec::new(),
         };
         for (si, site) in c.sites.iter().enumerate() {
             self.mtus.insert(format!("brlan{si}"), site.mtu);
@@ -648,7 +564,7 @@ impl Testbed {
                     addrs.push(a);
                 }
             }
-            self.mesh_host(&ns, "mesh outsider", None, c.mesh.mtu, &addrs)?;
+            self.mesh_host(&ns, "mesh outsider", None, c.mesh.mtu, &addrs, None)?;
             for a in &addrs {
                 Self::addr(&ns, &mesh_if, *a, prefix_of(*a, &mesh_ranges))?;
             }
@@ -692,7 +608,14 @@ impl Testbed {
             if let Some(spoof) = free_in(&pod, &used) {
                 let ns = format!("{}-p", self.prefix);
                 self.add_ns(&ns)?;
-                self.mesh_host(&ns, "mesh pod-address host", None, c.mesh.mtu, &[spoof])?;
+                self.mesh_host(
+                    &ns,
+                    "mesh pod-address host",
+                    None,
+                    c.mesh.mtu,
+                    &[spoof],
+                    None,
+                )?;
                 Self::addr(&ns, &mesh_if, spoof, 32)?;
                 for a in &mesh4 {
                     Self::route(&ns, &a.to_string(), &mesh_if, Some(spoof))?;
@@ -750,7 +673,7 @@ impl Testbed {
         let n = &c.nodes[i];
         let iface = self.mesh.iface.clone();
         if !self.mesh.managed {
-            self.mesh_host(ns, &n.name, Some(i), c.mesh.mtu, &n.mesh_ips)?;
+            self.mesh_host(ns, &n.name, Some(i), c.mesh.mtu, &n.mesh_ips, None)?;
             for a in &n.mesh_ips {
                 Self::addr(ns, &iface, *a, prefix_of(*a, ranges))?;
             }
@@ -763,19 +686,28 @@ impl Testbed {
             .ok_or_else(|| format!("the bundle has no {path}"))?;
         let conf = mesh::Conf::parse(&text, &path)?;
         let addrs: Vec<IpAddr> = conf.addresses.iter().map(|a| a.0).collect();
-        self.mesh_host(ns, &n.name, Some(i), conf.mtu.unwrap_or(c.mesh.mtu), &addrs)?;
-        for (a, p, _) in &conf.addresses {
-            Self::addr(ns, &iface, *a, *p)?;
-        }
         let site = n
             .site
             .as_deref()
             .and_then(|s| c.sites.iter().position(|x| x.name == s))
             .filter(|_| !n.lan_ips.is_empty());
+        // behind its site's NAT router: a `nat: true` site, no public endpoint
+        let nat = site.filter(|si| c.sites[*si].nat && n.public_endpoint.is_none());
+        self.mesh_host(
+            ns,
+            &n.name,
+            Some(i),
+            conf.mtu.unwrap_or(c.mesh.mtu),
+            &addrs,
+            nat,
+        )?;
+        for (a, p, _) in &conf.addresses {
+            Self::addr(ns, &iface, *a, *p)?;
+        }
         if let Some(h) = self.mesh.hosts.last_mut() {
             h.conf = Some((path, conf));
             h.site = site;
-            h.behind_nat = site.is_some_and(|si| c.sites[si].nat) && n.public_endpoint.is_none();
+            h.behind_nat = nat.is_some();
         }
         // install.sh: sysctl -q -p /etc/sysctl.d/<file> (a relay's forwarding)
         let sysctl = self
@@ -804,6 +736,8 @@ impl Testbed {
 
     /// A WireGuard host in `ns`: its underlay interface and address, the process holding its
     /// private mount namespace, and its mesh interface (up, at `mtu`, no address, no peer yet).
+    /// `nat`: the site whose NAT router it sits behind (its underlay is then the site's
+    /// segment behind the router, see [`Testbed::nat_router`]).
     fn mesh_host(
         &mut self,
         ns: &str,
@@ -811,14 +745,48 @@ impl Testbed {
         node: Option<usize>,
         mtu: u32,
         addrs: &[IpAddr],
+        nat: Option<usize>,
     ) -> Result<(), String> {
-        self.plug(ns, mesh::UNDERLAY_IF, "brmesh")?;
         let k = self.mesh.hosts.len() + 1;
         let block: Cidr = mesh::UNDERLAY_BLOCK.parse().map_err(|_| "cidr")?;
-        let underlay = block
-            .nth(u128::try_from(k).unwrap_or(u128::MAX))
-            .ok_or("the mesh underlay is full")?;
-        Self::addr(ns, mesh::UNDERLAY_IF, underlay, block.prefix())?;
+        let underlay = if let Some(si) = nat {
+            let (br, inside, gateway) = self.nat_router(si)?;
+            self.plug(ns, mesh::UNDERLAY_IF, &br)?;
+            let behind = self
+                .mesh
+                .hosts
+                .iter()
+                .filter(|h| h.behind_nat && h.site == Some(si))
+                .count();
+            let a = inside
+                .nth(u128::try_from(behind).unwrap_or(u128::MAX) + 2)
+                .filter(|a| inside.contains_addr(*a) && Some(*a) != inside.nth(255))
+                .ok_or("a NAT site's underlay is full (253 nodes)")?;
+            Self::addr(ns, mesh::UNDERLAY_IF, a, inside.prefix())?;
+            // the rest of the underlay through the router, and nothing else (no default route)
+            run(
+                "ip",
+                &[
+                    "-n",
+                    ns,
+                    "route",
+                    "replace",
+                    mesh::UNDERLAY_BLOCK,
+                    "via",
+                    &gateway.to_string(),
+                    "dev",
+                    mesh::UNDERLAY_IF,
+                ],
+            )?;
+            a
+        } else {
+            self.plug(ns, mesh::UNDERLAY_IF, "brmesh")?;
+            let a = block
+                .nth(u128::try_from(k).unwrap_or(u128::MAX))
+                .ok_or("the mesh underlay is full")?;
+            Self::addr(ns, mesh::UNDERLAY_IF, a, block.prefix())?;
+            a
+        };
         let holder = mesh::hold(ns, None, label)?;
         let pid = holder.id();
         self.holders.push(holder);
@@ -834,10 +802,59 @@ impl Testbed {
             public_key: String::new(),
             key: self.dir.join(format!("mesh-{k}.key")),
             conf: None,
-            site: None,
-            behind_nat: false,
+            site: nat,
+            behind_nat: nat.is_some(),
         });
         Ok(())
+    }
+
+    /// The NAT router of site `si`, made on first use: a namespace `<prefix>-r<si>` with
+    /// `mshu0` on the underlay (198.18.255.254 down) and `nat0` on the site's own segment
+    /// `brnat<si>` (198.19.<si>.1/24), forwarding, masquerading what leaves and letting only
+    /// answers in ([`mesh::nat_rules`]). Returns the segment's bridge, its block and the
+    /// router's address there.
+    fn nat_router(&mut self, si: usize) -> Result<(String, Cidr, IpAddr), String> {
+        let br = format!("brnat{si}");
+        let inside: Cidr = format!("198.19.{si}.0/24")
+            .parse()
+            .map_err(|_| "more than 256 NAT sites")?;
+        let gateway = inside.nth(1).ok_or("cidr")?;
+        if self.mesh.routers.iter().any(|r| r.site == si) {
+            return Ok((br, inside, gateway));
+        }
+        let sw = self.switch.clone();
+        let ns = format!("{}-r{si}", self.prefix);
+        self.add_ns(&ns)?;
+        cmd::bridge(&sw, &br)?;
+        let mtu = self.mtus.get("brmesh").copied().unwrap_or(1500);
+        self.mtus.insert(br.clone(), mtu);
+        let block: Cidr = mesh::UNDERLAY_BLOCK.parse().map_err(|_| "cidr")?;
+        let outside = block
+            .nth(block.size() - 2 - u128::try_from(si).unwrap_or(0))
+            .ok_or("the mesh underlay is full")?;
+        self.plug(&ns, mesh::UNDERLAY_IF, "brmesh")?;
+        Self::addr(&ns, mesh::UNDERLAY_IF, outside, block.prefix())?;
+        self.plug(&ns, "nat0", &br)?;
+        Self::addr(&ns, "nat0", gateway, inside.prefix())?;
+        run(
+            "ip",
+            &[
+                "netns",
+                "exec",
+                &ns,
+                "sh",
+                "-c",
+                "sysctl -qw net.ipv4.ip_forward=1 && printf '%s' \"$1\" | iptables-restore",
+                "nat",
+                &mesh::nat_rules("nat0", mesh::UNDERLAY_IF),
+            ],
+        )?;
+        self.mesh.routers.push(mesh::NatRouter {
+            site: si,
+            ns,
+            outside,
+        });
+        Ok((br, inside, gateway))
     }
 
     /// The TCP and UDP ports the listeners serve: every port of the matrix, SSH and the mesh's
@@ -865,50 +882,30 @@ impl Testbed {
     fn start_listeners(&mut self, c: &Cluster) -> Result<(), String> {
         let (tcp, udp) = Self::listened(c);
         let join = |v: &[u16]| v.iter().map(u16::to_string).collect::<Vec<_>>().join(",");
-        let script = self.dir.join("listen.py");
-        // all at once, then wait for each to say it is ready (python's start is the slow part)
-        let mut pending = Vec::new();
-        for n in self.nodes.clone() {
-            trace("ip", &["netns", "exec", &n.ns, "python3", "listen.py"]);
-            let child = Command::new("ip")
-                .args(["netns", "exec", &n.ns, "python3"])
-                .arg(&script)
-                .args([join(&tcp), join(&udp)])
-                .stdin(Stdio::null())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .map_err(|e| format!("listener: {e}"))?;
-            pending.push((n.name, child));
-        }
-        let mut failed = None;
-        for (name, mut child) in pending {
-            let mut line = String::new();
-            if let Some(out) = child.stdout.take() {
-                let _ = BufReader::new(out).read_line(&mut line);
-            }
-            if line.trim() != "ready" {
-                failed = Some(name);
-            }
-            self.listeners.push(child);
-        }
-        match failed {
-            Some(name) => Err(format!("the listener in {name} did not start")),
-            None => Ok(()),
-        }
+        let namespaces: Vec<&str> = self.nodes.iter().map(|n| n.ns.as_str()).collect();
+        let (t, u) = (join(&tcp), join(&udp));
+        let mut what = vec!["tcp", &t, "udp", &u, "in"];
+        what.extend(&namespaces);
+        self.agent_call(
+            "listen",
+            serde_json::json!({"ns": namespaces, "tcp": tcp, "udp": udp}),
+            &what,
+        )
+        .map(|_| ())
+        .map_err(|e| format!("the listeners did not start: {e}"))
     }
 
     /// Leaves every namespace, listener and the bundle up (no cleanup, no watchdog) and says
     /// how to enter each node.
     #[must_use]
     pub fn keep(mut self) -> Vec<Kept> {
+        self.agent = None;
         if let Some(w) = &mut self.watchdog {
             let _ = w.kill();
             let _ = w.wait();
         }
         self.watchdog = None;
         let _ = std::fs::write(self.dir.join(cmd::KEPT), "");
-        self.listeners.clear();
         self.holders.clear();
         self.namespaces.clear();
         let kept = self
@@ -929,31 +926,14 @@ impl Testbed {
         self.nodes.iter().find(|n| n.name == name)
     }
 
-    /// Runs a command in a namespace, from the bundle directory.
+    /// Runs a command in a namespace, from the bundle directory; its standard output.
     ///
     /// # Errors
     /// It could not start, or exited non-zero (with its stderr).
     pub fn exec(&self, ns: &str, args: &[&str]) -> Result<String, String> {
-        let mut full = vec!["netns", "exec", ns];
-        full.extend_from_slice(args);
-        trace("ip", &full);
-        let out = Command::new("ip")
-            .args(["netns", "exec", ns])
-            .args(args)
-            .current_dir(&self.bundle_dir)
-            .stdin(Stdio::null())
-            .output()
-            .map_err(|e| e.to_string())?;
-        if out.status.success() {
-            Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-        } else {
-            Err(format!(
-                "`{}` in {ns} exited {}: {}",
-                args.join(" "),
-                out.status,
-                String::from_utf8_lossy(&out.stderr).trim()
-            ))
-        }
+        cmd::exec_in(ns, args, &self.bundle_dir)
+            .map(|(out, _)| out)
+            .map_err(|e| e.replacen(" exited ", &format!(" in {ns} exited "), 1))
     }
 
     /// Runs a command in a namespace, from the bundle directory; its stderr on success.
@@ -961,27 +941,7 @@ impl Testbed {
     /// # Errors
     /// It could not start, or exited non-zero (with its stderr).
     pub fn exec_full(&self, ns: &str, args: &[&str]) -> Result<String, String> {
-        let mut full = vec!["netns", "exec", ns];
-        full.extend_from_slice(args);
-        trace("ip", &full);
-        let out = Command::new("ip")
-            .args(["netns", "exec", ns])
-            .args(args)
-            .current_dir(&self.bundle_dir)
-            .stdin(Stdio::null())
-            .output()
-            .map_err(|e| e.to_string())?;
-        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-        if out.status.success() {
-            Ok(stderr)
-        } else {
-            Err(format!(
-                "`{}` exited {}: {}",
-                args.join(" "),
-                out.status,
-                stderr.trim()
-            ))
-        }
+        cmd::exec_in(ns, args, &self.bundle_dir).map(|(_, err)| err)
     }
 
     /// A scratch directory of this run (removed with it).
@@ -1055,65 +1015,63 @@ impl Testbed {
         Ok(s)
     }
 
-    /// Runs every probe at once (one prober per source namespace) and says which answered.
+    /// Runs every probe at once (by the run's agent, each from its source namespace, at most 64
+    /// in flight per source) and says which answered.
     ///
     /// # Errors
-    /// A prober could not run.
+    /// The agent could not run them.
     pub fn probe(&self, probes: &[Probe], timeout_s: f64) -> Result<Vec<bool>, String> {
-        let mut by_ns: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
-        for (i, p) in probes.iter().enumerate() {
-            by_ns.entry(p.from_ns.as_str()).or_default().push(i);
+        if probes.is_empty() {
+            return Ok(Vec::new());
         }
-        let script = self.dir.join("probe.py");
-        let mut children = Vec::new();
-        for (ns, idx) in &by_ns {
-            let list: Vec<serde_json::Value> = idx
-                .iter()
-                .map(|i| {
-                    let p = &probes[*i];
-                    serde_json::json!([
-                        i,
-                        p.proto.to_string(),
-                        p.src.map(|s| s.to_string()),
-                        p.dst.to_string(),
-                        p.port
-                    ])
-                })
-                .collect();
-            trace("ip", &["netns", "exec", ns, "python3", "probe.py"]);
-            let mut child = Command::new("ip")
-                .args(["netns", "exec", ns, "python3"])
-                .arg(&script)
-                .arg(timeout_s.to_string())
-                .stdin(Stdio::piped())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .map_err(|e| format!("prober: {e}"))?;
-            if let Some(mut stdin) = child.stdin.take() {
-                stdin
-                    .write_all(serde_json::Value::Array(list).to_string().as_bytes())
-                    .map_err(|e| e.to_string())?;
-            }
-            children.push((ns.to_string(), child));
-        }
+        let list: Vec<serde_json::Value> = probes
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                serde_json::json!([
+                    i,
+                    p.from_ns,
+                    p.proto.to_string(),
+                    p.src.map(|s| s.to_string()),
+                    p.dst.to_string(),
+                    p.port
+                ])
+            })
+            .collect();
+        let sources: std::collections::BTreeSet<&str> =
+            probes.iter().map(|p| p.from_ns.as_str()).collect();
+        let n = probes.len().to_string();
+        let from = sources.len().to_string();
+        let t = timeout_s.to_string();
+        let ids = self.agent_call(
+            "probe",
+            serde_json::json!({"timeout": timeout_s, "probes": list}),
+            &[&n, "probes", "from", &from, "namespaces", "timeout", &t],
+        )?;
         let mut ok = vec![false; probes.len()];
-        for (ns, child) in children {
-            let out = child.wait_with_output().map_err(|e| e.to_string())?;
-            if !out.status.success() {
-                return Err(format!(
-                    "the prober in {ns} failed: {}",
-                    String::from_utf8_lossy(&out.stderr)
-                ));
-            }
-            let ids: Vec<usize> = serde_json::from_slice(&out.stdout).map_err(|e| e.to_string())?;
-            for i in ids {
-                if let Some(x) = ok.get_mut(i) {
-                    *x = true;
-                }
+        for i in ids.as_array().into_iter().flatten() {
+            if let Some(x) = i
+                .as_u64()
+                .and_then(|i| usize::try_from(i).ok())
+                .and_then(|i| ok.get_mut(i))
+            {
+                *x = true;
             }
         }
         Ok(ok)
+    }
+
+    /// One request to the run's agent (see [`agent`]).
+    pub(crate) fn agent_call(
+        &self,
+        op: &str,
+        fields: serde_json::Value,
+        what: &[&str],
+    ) -> Result<serde_json::Value, String> {
+        self.agent
+            .as_ref()
+            .ok_or_else(|| "the probe agent is not running".to_owned())?
+            .call(op, fields, what)
     }
 
     /// The probes of every flow the cluster needs ([`firewall::needed_flows`]), each port of a

@@ -23,15 +23,16 @@
 //! working). With `manage: true` each node's peers, allowed IPs, keepalives, addresses and MTU
 //! come from the bundle's rendered `nodes/<node>/etc/wireguard/<iface>.conf` (the spec's public
 //! keys mapped to the run's keys), so a relayed pair goes through the relay as the configs
-//! route it. A rendered `Endpoint` becomes the peer's underlay address only where this node
-//! reaches it in the spec's physical layout (the peer's public endpoint; its LAN address from
-//! the same site, or on a site without NAT); any other endpoint goes nowhere, as a private
-//! address of another site does. A node on a `nat: true` site without a public endpoint is
-//! behind NAT: nothing from outside its site opens a flow to it, only answers come in
-//! (conntrack, in its `mangle` table, which the firewall scripts leave alone). The mesh
-//! outsiders are peers of every node, dialed and dialing from anywhere.
-//! [`crate::WgMesh`] builds the full physical topology (site routers, masquerading NAT) from
-//! the same configs with `wg-quick`.
+//! route it. A rendered `Endpoint` becomes the peer's underlay address where it leads in the
+//! spec's physical layout (the peer's public endpoint; its LAN address from the same site, on
+//! a site without NAT, or behind the peer's NAT router); any other endpoint goes nowhere, as a
+//! private address of another site does. A `nat: true` site gets a NAT router
+//! ([`NatRouter`], rules [`nat_rules`]): its nodes without a public endpoint sit on the site's
+//! own segment behind it, which masquerades what leaves and lets only answers in, so a flow
+//! from outside the site reaches them only once they opened it (their keepalives). The mesh
+//! outsiders are peers of every node, on the underlay; a node behind NAT keeps its mapping to
+//! them open. [`crate::WgMesh`] builds another topology (site routers between LAN and
+//! internet) from the same configs with `wg-quick`, with the same NAT rules.
 
 use std::io::{BufRead, BufReader};
 use std::net::IpAddr;
@@ -42,6 +43,27 @@ use meshspec::Cluster;
 use meshspec::cidr::Cidr;
 
 use crate::cmd::{run, trace};
+
+/// The `iptables-restore` input of a site's NAT router: what leaves by `outside` is
+/// masqueraded (peers see the router's address), `inside` may open flows out, and from outside
+/// only answers come in. Shared by the command's mesh and [`crate::WgMesh`].
+pub(crate) fn nat_rules(inside: &str, outside: &str) -> String {
+    format!(
+        "*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n-A POSTROUTING -o {outside} -j MASQUERADE\nCOMMIT\n*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n-A FORWARD -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n-A FORWARD -i {inside} -o {outside} -j ACCEPT\nCOMMIT\n"
+    )
+}
+
+/// A site's NAT router on the underlay (managed WireGuard, a `nat: true` site): its nodes
+/// without a public endpoint sit behind it.
+#[derive(Debug, Clone)]
+pub struct NatRouter {
+    /// The site's index in `sites:`.
+    pub site: usize,
+    /// Its namespace.
+    pub ns: String,
+    /// Its address on the underlay, the source peers see for what its nodes send.
+    pub outside: IpAddr,
+}
 
 /// The underlay interface of every mesh host.
 pub const UNDERLAY_IF: &str = "mshu0";
@@ -316,7 +338,12 @@ pub struct Mesh {
     pub hosts: Vec<MeshHost>,
     /// Whether the configs come from the bundle (`mesh.wireguard.manage: true`).
     pub managed: bool,
+    /// The NAT routers, one per `nat: true` site with a node behind it.
+    pub routers: Vec<NatRouter>,
 }
+
+/// The keepalive a node behind NAT sends the mesh outsiders (WireGuard's usual 25 s).
+const OUTSIDER_KEEPALIVE: u16 = 25;
 
 /// The first UDP port from 51900 up that no listener serves.
 #[must_use]
@@ -326,9 +353,11 @@ pub fn underlay_port(udp: &[u16]) -> u16 {
         .unwrap_or(51899)
 }
 
-/// Whether node host `me` reaches node host `other` at endpoint `e` (`addr:port`,
-/// `[addr]:port`; a name is taken as reachable): `other`'s public endpoint, or its LAN address
-/// when both sit on the same site's LAN or `other`'s site has no NAT.
+/// Whether node host `me` dials node host `other` at endpoint `e` (`addr:port`,
+/// `[addr]:port`; a name is taken as reachable) on the underlay: `other`'s public endpoint, or
+/// its LAN address when both sit on the same site's LAN, `other`'s site has no NAT, or
+/// `other` sits behind its site's NAT router (then the packets go to its address inside the
+/// site, which nothing outside routes: they fail there, as in the field).
 pub(crate) fn reachable(c: &Cluster, me: &MeshHost, other: &MeshHost, e: &str) -> bool {
     let Some(n) = other.node.and_then(|i| c.nodes.get(i)) else {
         return true;
@@ -347,7 +376,8 @@ pub(crate) fn reachable(c: &Cluster, me: &MeshHost, other: &MeshHost, e: &str) -
         .and_then(|si| c.sites.get(si))
         .is_some_and(|s| !s.nat);
     n.public_endpoint.as_ref().and_then(|p| p.ip()) == Some(ip)
-        || (n.lan_ips.contains(&ip) && ((me.site.is_some() && me.site == other.site) || routed))
+        || (n.lan_ips.contains(&ip)
+            && ((me.site.is_some() && me.site == other.site) || routed || other.behind_nat))
 }
 
 /// `<addr>/32` or `<addr>/128`.
@@ -433,9 +463,15 @@ impl Mesh {
                         .is_some_and(|e| reachable(c, me, other, e));
                     peer(other, &allowed, dial, p.keepalive);
                 }
-                // the mesh outsiders: devices the bundle does not know, added as peers
+                // the mesh outsiders: devices the bundle does not know, added as peers (a
+                // node behind NAT keeps its mapping to them open, as to any peer it dials)
                 for o in self.hosts.iter().filter(|o| o.node.is_none()) {
-                    peer(o, &outsider(o), true, None);
+                    peer(
+                        o,
+                        &outsider(o),
+                        true,
+                        me.behind_nat.then_some(OUTSIDER_KEEPALIVE),
+                    );
                 }
             }
             (None, Some(_)) if self.managed => {
@@ -489,7 +525,6 @@ impl Mesh {
         }) {
             r?;
         }
-        self.nat()?;
         // a keepalive goes out when one is set on an interface that is up: set again now that
         // every peer knows every key, the NATed nodes open their mappings to the peers they
         // dial (the first one went out before those peers were configured)
@@ -509,6 +544,12 @@ impl Mesh {
                     Some((h, other.public_key.clone(), k))
                 })
             })
+            .chain(this.hosts.iter().filter(|h| h.behind_nat).flat_map(|h| {
+                this.hosts
+                    .iter()
+                    .filter(|o| o.node.is_none())
+                    .map(move |o| (h, o.public_key.clone(), OUTSIDER_KEEPALIVE))
+            }))
             .collect();
         for r in crate::check::par_map(&kicks, |(h, key, k)| {
             enter(
@@ -519,43 +560,6 @@ impl Mesh {
             )
         }) {
             r?;
-        }
-        Ok(())
-    }
-
-    /// The NAT in front of each node that is behind one: a flow from outside its site (and
-    /// not from a mesh outsider, which stands for a device anywhere) cannot be opened to it,
-    /// only answered (conntrack: the underlay's new UDP flows dropped in `mangle`, which the
-    /// firewall scripts and the default-deny host leave alone).
-    fn nat(&self) -> Result<(), String> {
-        for h in self.hosts.iter().filter(|h| h.behind_nat) {
-            let mut rules = String::from("*mangle\n");
-            for o in &self.hosts {
-                if o.underlay != h.underlay
-                    && (o.node.is_none() || (o.site.is_some() && o.site == h.site))
-                {
-                    rules.push_str(&format!(
-                        "-A PREROUTING -i {UNDERLAY_IF} -s {}/32 -j RETURN\n",
-                        o.underlay
-                    ));
-                }
-            }
-            rules.push_str(&format!(
-                "-A PREROUTING -i {UNDERLAY_IF} -p udp -m conntrack --ctstate NEW -j DROP\nCOMMIT\n"
-            ));
-            run(
-                "ip",
-                &[
-                    "netns",
-                    "exec",
-                    &h.ns,
-                    "sh",
-                    "-c",
-                    "printf '%s' \"$1\" | iptables-restore -w --noflush",
-                    "nat",
-                    &rules,
-                ],
-            )?;
         }
         Ok(())
     }

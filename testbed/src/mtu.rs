@@ -11,15 +11,12 @@
 //! by DF pings; the report sets them beside the computed stack (PLAN.md's).
 
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader, Write as _};
 use std::net::IpAddr;
-use std::process::{Child, Command, Stdio};
 
 use meshspec::{Cluster, Code};
 
 use crate::Testbed;
 use crate::bundle::{BundleDir, Place};
-use crate::cmd::trace;
 use crate::datapath::{self, Built, PodNode};
 use crate::findings::Finding;
 
@@ -157,119 +154,49 @@ fn pairs(n: usize) -> (Vec<(usize, usize)>, bool) {
     (some, true)
 }
 
-/// Runs `mtu.py <mode>` in `ns` with `input` on stdin; its JSON answer.
+/// The agent's `pmtu` or `mtu` request from namespace `ns` with `entries`; its JSON answer.
 fn driver(
     tb: &Testbed,
     ns: &str,
     mode: &str,
-    input: &serde_json::Value,
+    entries: &serde_json::Value,
 ) -> Result<serde_json::Value, String> {
-    let script = tb.scratch().join("mtu.py");
-    trace("ip", &["netns", "exec", ns, "python3", "mtu.py", mode]);
-    let mut child = Command::new("ip")
-        .args(["netns", "exec", ns, "python3"])
-        .arg(&script)
-        .arg(mode)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("mtu prober: {e}"))?;
-    if let Some(mut stdin) = child.stdin.take() {
-        stdin
-            .write_all(input.to_string().as_bytes())
-            .map_err(|e| e.to_string())?;
-    }
-    let out = child.wait_with_output().map_err(|e| e.to_string())?;
-    if !out.status.success() {
-        return Err(format!(
-            "the MTU prober in {ns} failed: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        ));
-    }
-    serde_json::from_slice(&out.stdout).map_err(|e| format!("the MTU prober in {ns}: {e}"))
+    let n = entries.as_array().map_or(0, Vec::len).to_string();
+    tb.agent_call(
+        mode,
+        serde_json::json!({"ns": ns, "entries": entries}),
+        &["from", ns, &n, "destinations"],
+    )
+    .map_err(|e| format!("the MTU prober in {ns}: {e}"))
 }
 
 /// `FragCreates + Ip6FragCreates` of a namespace.
-fn frag_creates(ns: &str) -> u64 {
-    let Ok(out) = Command::new("ip")
-        .args([
-            "netns",
-            "exec",
-            ns,
-            "cat",
-            "/proc/net/snmp",
-            "/proc/net/snmp6",
-        ])
-        .stdin(Stdio::null())
-        .output()
-    else {
-        return 0;
-    };
-    let text = String::from_utf8_lossy(&out.stdout);
-    let mut total = 0;
-    let mut header: Option<Vec<&str>> = None;
-    for line in text.lines() {
-        if let Some(v) = line.strip_prefix("Ip6FragCreates") {
-            total += v.trim().parse::<u64>().unwrap_or(0);
-        }
-        if let Some(rest) = line.strip_prefix("Ip: ") {
-            match header.take() {
-                None => header = Some(rest.split_whitespace().collect()),
-                Some(h) => {
-                    if let Some(k) = h.iter().position(|x| *x == "FragCreates") {
-                        total += rest
-                            .split_whitespace()
-                            .nth(k)
-                            .and_then(|v| v.parse::<u64>().ok())
-                            .unwrap_or(0);
-                    }
-                }
-            }
-        }
-    }
-    total
+fn frag_creates(tb: &Testbed, ns: &str) -> u64 {
+    tb.agent_call("frags", serde_json::json!({ "ns": ns }), &[ns])
+        .ok()
+        .and_then(|v| v.as_u64())
+        .unwrap_or(0)
 }
 
-/// The sinks (one TCP receiver per pod); killed on drop.
-struct Sinks(Vec<Child>);
+/// The pods' TCP receivers (in the agent); closed on drop.
+struct Sinks<'a>(&'a Testbed);
 
-impl Drop for Sinks {
+impl Drop for Sinks<'_> {
     fn drop(&mut self) {
-        for c in &mut self.0 {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
+        let _ = self.0.agent_call("unsink", serde_json::json!({}), &[]);
     }
 }
 
-fn start_sinks(tb: &Testbed, built: &Built) -> Result<Sinks, String> {
-    let script = tb.scratch().join("mtu.py");
-    let mut sinks = Sinks(Vec::new());
+fn start_sinks<'a>(tb: &'a Testbed, built: &Built) -> Result<Sinks<'a>, String> {
+    let sinks = Sinks(tb);
+    let port = SINK_PORT.to_string();
     for p in &built.nodes {
-        trace(
-            "ip",
-            &["netns", "exec", &p.pod_ns, "python3", "mtu.py", "sink"],
-        );
-        let child = Command::new("ip")
-            .args(["netns", "exec", &p.pod_ns, "python3"])
-            .arg(&script)
-            .args(["sink", &SINK_PORT.to_string()])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .map_err(|e| format!("sink: {e}"))?;
-        sinks.0.push(child);
-    }
-    for c in &mut sinks.0 {
-        let mut line = String::new();
-        if let Some(out) = c.stdout.take() {
-            let _ = BufReader::new(out).read_line(&mut line);
-        }
-        if line.trim() != "ready" {
-            return Err("a pod's TCP receiver did not start".into());
-        }
+        tb.agent_call(
+            "sink",
+            serde_json::json!({"ns": p.pod_ns, "port": SINK_PORT}),
+            &[&p.pod_ns, &port],
+        )
+        .map_err(|e| format!("a pod's TCP receiver did not start: {e}"))?;
     }
     Ok(sinks)
 }
@@ -394,7 +321,7 @@ pub fn prove(
             });
         }
     };
-    tb.stop_listeners();
+    tb.stop_listeners()?;
     let built = datapath::activate(tb, c, bd, &plan)?;
     for (node, why, place) in &built.broken {
         found.insert(mtu_finding(
@@ -484,17 +411,17 @@ pub fn prove(
                     s.spawn(move || {
                         let before: Vec<u64> = involved
                             .iter()
-                            .map(|i| frag_creates(&nodes[*i].node_ns))
+                            .map(|i| frag_creates(tb, &nodes[*i].node_ns))
                             .collect();
                         let got = driver(
                             tb,
                             &nodes[*a].pod_ns,
-                            "probe",
+                            "mtu",
                             &serde_json::Value::Array(entries.clone()),
                         )?;
                         let after: Vec<u64> = involved
                             .iter()
-                            .map(|i| frag_creates(&nodes[*i].node_ns))
+                            .map(|i| frag_creates(tb, &nodes[*i].node_ns))
                             .collect();
                         let fragmenters: Vec<(usize, u64)> = involved
                             .iter()

@@ -260,6 +260,59 @@ fn blame(tb: &Testbed, c: &Cluster, bd: &BundleDir, p: &MeshPing) -> (String, St
             },
         );
     }
+    // through a relay (the peer whose AllowedIPs hold the address is another node): a relay
+    // that does not forward drops it, and its rendered sysctl file is what turns forwarding on
+    if let Some(relay) = c
+        .nodes
+        .iter()
+        .enumerate()
+        .find(|(_, n)| n.wireguard_public_key.as_deref() == Some(peer.public_key.as_str()))
+        .filter(|(i, _)| *i != p.to)
+        && let Some(r) = tb.nodes.get(relay.0)
+    {
+        let key = if dst.is_ipv4() {
+            "net.ipv4.ip_forward"
+        } else {
+            "net.ipv6.conf.all.forwarding"
+        };
+        let on = tb
+            .exec(&r.ns, &["sysctl", "-n", key])
+            .is_ok_and(|v| v.trim() == "1");
+        if !on {
+            let dir = format!("nodes/{}/etc/sysctl.d", r.name);
+            let file = std::fs::read_dir(tb.bundle_dir.join(&dir))
+                .into_iter()
+                .flatten()
+                .flatten()
+                .map(|e| format!("{dir}/{}", e.file_name().to_string_lossy()))
+                .filter(|f| bd.text(f).is_some_and(|t| t.contains("forward")))
+                .min();
+            let line = file.as_ref().and_then(|f| {
+                bd.text(f)?
+                    .lines()
+                    .position(|l| l.trim_start().starts_with(key))
+                    .map(|i| i + 1)
+            });
+            let observed = match &file {
+                Some(f) => format!(
+                    "no reply: the relay {} does not forward ({key} is 0 on it after its {f} was applied)",
+                    r.name
+                ),
+                None => format!(
+                    "no reply: the relay {} does not forward ({key} is 0 on it: the bundle has no sysctl file that turns it on)",
+                    r.name
+                ),
+            };
+            return (
+                r.name.clone(),
+                observed,
+                Place {
+                    file: file.unwrap_or(dir),
+                    line,
+                },
+            );
+        }
+    }
     // where that peer is dialed, and whether this node reaches it there
     let why = (|| {
         let e = peer.endpoint.as_deref()?;
@@ -270,12 +323,22 @@ fn blame(tb: &Testbed, c: &Cluster, bd: &BundleDir, p: &MeshPing) -> (String, St
                 .and_then(|n| n.wireguard_public_key.as_deref())
                 == Some(peer.public_key.as_str())
         })?;
-        (!crate::mesh::reachable(c, me, other, e)).then(|| {
-            format!(
-                ": its Endpoint {e} is not reachable from {} (another site's LAN, or behind NAT)",
+        if !crate::mesh::reachable(c, me, other, e) {
+            return Some(format!(
+                ": its Endpoint {e} is not reachable from {} (another site's LAN)",
                 a.name
-            )
-        })
+            ));
+        }
+        // dialed behind the peer's NAT router from outside its site: the router lets only
+        // answers in, and the address is not routed outside the site anyway
+        let site = other.site.filter(|_| other.behind_nat && me.site != other.site)?;
+        let router = tb.mesh.routers.iter().find(|r| r.site == site)?;
+        Some(format!(
+            ": its Endpoint {e} is {}'s LAN address, behind site `{}`'s NAT router ({} on the underlay), which lets no flow from outside the site in",
+            other.label,
+            c.sites.get(site).map_or("", |s| s.name.as_str()),
+            router.outside
+        ))
     })()
     .unwrap_or_default();
     (

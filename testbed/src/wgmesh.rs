@@ -148,21 +148,8 @@ struct Internet {
     site: Option<usize>,
 }
 
-fn host_route(a: IpAddr) -> String {
-    match a {
-        IpAddr::V4(_) => format!("{a}/32"),
-        IpAddr::V6(_) => format!("{a}/128"),
-    }
-}
-
-fn addr(ns: &str, ifname: &str, a: IpAddr, prefix: u8) -> Result<(), String> {
-    let cidr = format!("{a}/{prefix}");
-    let mut args = vec!["-n", ns, "addr", "add", cidr.as_str(), "dev", ifname];
-    if a.is_ipv6() {
-        args.push("nodad");
-    }
-    run("ip", &args).map(|_| ())
-}
+use crate::cmd::addr;
+use crate::mesh::host_block as host_route;
 
 impl WgMesh {
     /// Builds the layout of `c`, creates every node's key, and brings every node's interface
@@ -197,55 +184,20 @@ impl WgMesh {
     }
 
     fn add_ns(&mut self, name: &str) -> Result<(), String> {
-        run("ip", &["netns", "add", name])?;
-        self.namespaces.push(name.to_owned());
-        run("ip", &["-n", name, "link", "set", "lo", "up"])?;
-        run(
-            "ip",
-            &[
-                "netns",
-                "exec",
-                name,
-                "sysctl",
-                "-qw",
-                "net.ipv6.conf.all.accept_dad=0",
-                "net.ipv6.conf.default.accept_dad=0",
-                // a fresh host does not forward; a new namespace inherits the caller's IPv4
-                // setting (net.core.devconf_inherit_init_net=0), which would hide a relay
-                // whose rendered sysctl file was not applied
-                "net.ipv4.ip_forward=0",
-                "net.ipv6.conf.all.forwarding=0",
-            ],
-        )?;
-        Ok(())
+        crate::cmd::new_host(name, &mut self.namespaces)
     }
 
     /// Plugs `ns` into bridge `br` (in the switch namespace) with an interface `ifname`.
     fn plug(&self, ns: &str, ifname: &str, br: &str) -> Result<(), String> {
         let sw = format!("{}-sw", self.prefix);
-        let port: String = format!("p{}{ifname}", self.namespaces.len())
-            .chars()
-            .take(15)
-            .collect();
-        run(
-            "ip",
-            &[
-                "-n", &sw, "link", "add", &port, "type", "veth", "peer", "name", ifname, "netns",
-                ns,
-            ],
-        )?;
-        run("ip", &["-n", &sw, "link", "set", &port, "master", br, "up"])?;
-        run("ip", &["-n", ns, "link", "set", ifname, "up"])?;
-        Ok(())
+        let port = format!("p{}{ifname}", self.namespaces.len());
+        crate::cmd::plug(&sw, ns, ifname, br, &port, 1500)
     }
 
     fn wire(&mut self, c: &Cluster) -> Result<(), String> {
         let sw = format!("{}-sw", self.prefix);
         self.add_ns(&sw)?;
-        let bridge = |name: &str| {
-            run("ip", &["-n", &sw, "link", "add", name, "type", "bridge"])
-                .and_then(|_| run("ip", &["-n", &sw, "link", "set", name, "up"]))
-        };
+        let bridge = |name: &str| crate::cmd::bridge(&sw, name);
         bridge("brwan")?;
         let cidr = |s: &str| s.parse::<Cidr>().map_err(|_| format!("bad block {s}"));
         // made-up internet addresses (documentation blocks) for routers and for site-less
@@ -316,7 +268,7 @@ impl WgMesh {
             if site.nat {
                 // masquerade out, nothing new in: the LAN's hosts cannot be reached from
                 // outside unless they opened the flow
-                let rules = "*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n-A POSTROUTING -o wan0 -j MASQUERADE\nCOMMIT\n*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n-A FORWARD -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n-A FORWARD -i lan0 -o wan0 -j ACCEPT\nCOMMIT\n";
+                let rules = crate::mesh::nat_rules("lan0", "wan0");
                 run(
                     "ip",
                     &[
@@ -327,7 +279,7 @@ impl WgMesh {
                         "-c",
                         "printf '%s' \"$1\" | iptables-restore && printf '%s' \"$1\" | ip6tables-restore",
                         "sh",
-                        rules,
+                        &rules,
                     ],
                 )?;
             }
