@@ -99,6 +99,7 @@ impl Cluster {
     fn assemble(&self, diagnostics: Diagnostics, entries: Vec<Vec<k3s::ConfigEntry>>) -> Bundle {
         let mut b = Bundle::default();
         let mut shared = shared::Shared::new(self);
+        let mesh_unit = dropin::MeshUnit::of(self);
         for (n, entries) in self.nodes.iter().zip(entries) {
             let base = format!("nodes/{}", n.name);
             let mut files: Vec<(String, Contents, u32)> = vec![(
@@ -114,7 +115,7 @@ impl Cluster {
                 let path = install::ENVIRONMENT_D.to_owned();
                 files.push((path, text, MODE_FILE));
             }
-            if let Some(text) = dropin::mesh_dropin(self, n) {
+            if let Some(text) = mesh_unit.dropin(self, n) {
                 files.push((dropin::path(n), text.into(), MODE_FILE));
             }
             if let Some(text) = shared.tailscaled_dropin(n) {
@@ -153,7 +154,6 @@ impl Cluster {
             labels_taints::script(self),
             MODE_SCRIPT,
         );
-        b.add(firewall::PEERS_PATH, firewall::peers_txt(self), MODE_FILE);
         for n in &self.nodes {
             b.add(
                 format!("cluster/firewall/{}.sh", n.name),
@@ -161,6 +161,8 @@ impl Cluster {
                 MODE_SCRIPT,
             );
         }
+        // after every node's rules: it lists the groups they read
+        b.add(firewall::PEERS_PATH, shared.peers_txt(), MODE_FILE);
         if let (Some(path), Some(text)) = (acl::path(self), acl::acl_json(self)) {
             b.add(path, text, MODE_FILE);
         }

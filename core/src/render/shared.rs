@@ -9,11 +9,11 @@
 //! `install::install_script`, `env::service_env`) join the same header and body, so a file is
 //! byte-identical whichever way it was made (a test compares them on every node).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use crate::cluster::{Cluster, Node, Proxy};
-use crate::render::firewall::{self, Rule};
+use crate::render::firewall::{self, Group, Rule};
 use crate::render::{Contents, dropin, env, install};
 
 /// The bodies rendered so far, for one bundle, each held once and shared by every file that
@@ -25,6 +25,8 @@ pub(super) struct Shared<'c> {
     /// (a proxy group has a handful of members, so a list is searched).
     proxy: Vec<(Proxy, Arc<str>, Arc<str>)>,
     firewall: BTreeMap<Vec<Rule>, Arc<str>>,
+    /// The groups the firewall rules so far read (what `peers.txt` lists).
+    groups: BTreeSet<Group>,
     install: BTreeMap<install::Shape, Arc<str>>,
     /// tailscaled's drop-in: the same on every node that has one.
     tailscaled: Option<Arc<str>>,
@@ -46,6 +48,7 @@ impl<'c> Shared<'c> {
                 })
                 .collect(),
             firewall: BTreeMap::new(),
+            groups: BTreeSet::new(),
             install: BTreeMap::new(),
             tailscaled: None,
         }
@@ -85,11 +88,18 @@ impl<'c> Shared<'c> {
     /// [`firewall::script`] for `n`.
     pub(super) fn firewall_script(&mut self, n: &Node) -> Contents {
         let c = self.cluster;
+        let rules = firewall::rules(c, n);
+        self.groups.extend(rules.iter().map(|r| r.from));
         let body = self
             .firewall
-            .entry(firewall::rules(c, n))
+            .entry(rules)
             .or_insert_with_key(|rules| Arc::from(firewall::body(c, rules)));
         Contents::concat([firewall::header(c, n).into(), (&*body).into()])
+    }
+
+    /// [`firewall::peers_txt`], once [`Shared::firewall_script`] has seen every node.
+    pub(super) fn peers_txt(&self) -> String {
+        firewall::peers_txt_of(self.cluster, &self.groups)
     }
 
     /// [`install::install_script`] for `n` with these files.
@@ -138,6 +148,10 @@ mod tests {
             let c = Cluster::from_yaml(spec).unwrap();
             let b = c.render(&RenderOptions::default()).unwrap();
             let text = |p: &str| b.text(p).unwrap().into_owned();
+            assert_eq!(
+                text(crate::render::firewall::PEERS_PATH),
+                firewall::peers_txt(&c)
+            );
             for n in &c.nodes {
                 let base = format!("nodes/{}", n.name);
                 assert_eq!(
