@@ -172,7 +172,7 @@ fn prepare(nodes: usize, dir: &Path) -> Vec<String> {
             if rel == "config.yaml" || rel.starts_with("config.yaml.d/") {
                 let to = d.join(rel);
                 fs::create_dir_all(to.parent().unwrap()).unwrap();
-                fs::write(to, &file.contents).unwrap();
+                fs::write(to, &*file.contents.as_str()).unwrap();
             }
         }
         names.push(n.name.clone());

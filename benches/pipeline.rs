@@ -103,7 +103,7 @@ fn running(cluster: &Cluster) -> (Vec<(String, ConfigFile)>, String) {
         .iter()
         .map(|n| {
             let path = format!("nodes/{}/etc/rancher/k3s/config.yaml", n.name);
-            let text = bundle.files[&path].contents.clone();
+            let text = bundle.files[&path].contents.to_string();
             (n.name.clone(), ConfigFile::new(path, text))
         })
         .collect();

@@ -65,7 +65,10 @@ fn floor(bundle: &meshspec::Bundle, dir: &Path) -> Duration {
             fs::create_dir_all(&parent).unwrap();
             made.insert(parent);
         }
-        fs::write(&path, &file.contents).unwrap();
+        // its pieces in one vectored write, as the CLI writes them
+        file.contents
+            .write_to(fs::File::create(&path).unwrap())
+            .unwrap();
         fs::set_permissions(&path, fs::Permissions::from_mode(file.mode)).unwrap();
     }
     rustix::fs::sync();

@@ -213,7 +213,7 @@ fn valid_fixtures_have_no_errors_and_render_deterministically() {
         assert_eq!(bundle, again, "{name}: rendering is not byte-stable");
         // the bundle's record of its spec (what `testbed --bundle DIR` reads) renders it again
         let record = bundle.text(spec_record::PATH).unwrap();
-        let from_record = Cluster::from_yaml(record)
+        let from_record = Cluster::from_yaml(&record)
             .unwrap_or_else(|e| panic!("{name}: {} does not read back: {e}", spec_record::PATH));
         assert_eq!(
             from_record.render(&options).unwrap().files,

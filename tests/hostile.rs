@@ -112,9 +112,9 @@ fn key_sets(b: &Bundle) -> BTreeMap<String, BTreeSet<String>> {
     let mut out = BTreeMap::new();
     for (path, f) in &b.files {
         let parsed: Option<Value> = if path.ends_with(".yaml") {
-            serde_saphyr::from_str::<Value>(&f.contents).ok()
+            serde_saphyr::from_str::<Value>(&f.contents.as_str()).ok()
         } else if path.ends_with(".json") {
-            serde_json::from_str::<Value>(&f.contents).ok()
+            serde_json::from_str::<Value>(&f.contents.as_str()).ok()
         } else {
             continue;
         };
@@ -138,11 +138,12 @@ fn static_checks(b: &Bundle, baseline: &Bundle, hostile: &str, dir: &Path) -> Ve
         if is_env_or_unit(path) {
             assert!(
                 !f.contents
+                    .as_str()
                     .contains(['\r', '\u{85}', '\u{2028}', '\u{2029}', '\0']),
                 "{path} holds a raw line break:\n{:?}",
                 f.contents
             );
-            for line in f.contents.lines() {
+            for line in f.contents.as_str().lines() {
                 let t = line.trim();
                 let ok = t.is_empty()
                     || t.starts_with('#')
@@ -195,7 +196,7 @@ fn static_checks(b: &Bundle, baseline: &Bundle, hostile: &str, dir: &Path) -> Ve
     for (path, f) in &b.files {
         let target = dir.join(path);
         fs::create_dir_all(target.parent().unwrap()).unwrap();
-        fs::write(&target, &f.contents).unwrap();
+        fs::write(&target, &*f.contents.as_str()).unwrap();
         if is_script(path) {
             let out = Command::new("sh").arg("-n").arg(&target).output().unwrap();
             assert!(
@@ -674,6 +675,7 @@ fn finding_02_interface_newline_cannot_inject_into_scripts_units_plan_or_config(
     for (path, f) in b.files.iter().filter(|(p, _)| !is_script(p)) {
         assert!(
             !f.contents
+                .as_str()
                 .lines()
                 .any(|l| l.trim_start().starts_with("touch ")),
             "{path} has the injected line:\n{}",
@@ -685,7 +687,7 @@ fn finding_02_interface_newline_cannot_inject_into_scripts_units_plan_or_config(
     assert!(run_sandboxed(&scripts, &dir, &marks).is_empty());
     let _ = fs::remove_dir_all(&dir);
     let config: Value =
-        serde_saphyr::from_str(b.text("nodes/a/etc/rancher/k3s/config.yaml").unwrap()).unwrap();
+        serde_saphyr::from_str(&b.text("nodes/a/etc/rancher/k3s/config.yaml").unwrap()).unwrap();
     assert_eq!(config["flannel-iface"], evil.as_str());
 }
 
@@ -757,7 +759,7 @@ fn finding_06_proxy_credentials_only_in_0600_files() {
         .unwrap();
     let mut holders = Vec::new();
     for (path, f) in &b.files {
-        if f.contents.contains("hunter2") {
+        if f.contents.as_str().contains("hunter2") {
             assert_eq!(
                 f.mode, 0o600,
                 "{path} holds the proxy password with mode {:o}",
@@ -805,7 +807,7 @@ fn finding_07_spec_name_never_reaches_a_file() {
     assert_eq!(a, b, "renaming a spec changes the bundle");
     for (path, f) in &a.files {
         assert!(
-            !f.contents.contains("evil") && !f.contents.contains("x.yaml"),
+            !f.contents.as_str().contains("evil") && !f.contents.as_str().contains("x.yaml"),
             "{path}"
         );
     }
@@ -885,10 +887,10 @@ fn finding_11_firewall_checks_ip6tables_before_any_rule() {
                 .unwrap();
         }
         let script = dir.join("fw.sh");
-        fs::write(&script, fw).unwrap();
+        fs::write(&script, &*fw).unwrap();
         fs::write(
             dir.join("peers.txt"),
-            b.text(meshspec::render::firewall::PEERS_PATH).unwrap(),
+            &*b.text(meshspec::render::firewall::PEERS_PATH).unwrap(),
         )
         .unwrap();
         let out = Command::new("sh")
@@ -953,7 +955,7 @@ fn shellcheck_finds_nothing_in_any_rendered_script() {
         for (path, f) in b.files.iter().filter(|(p, _)| is_script(p)) {
             let target = dir.join(i.to_string()).join(path);
             fs::create_dir_all(target.parent().unwrap()).unwrap();
-            fs::write(&target, &f.contents).unwrap();
+            fs::write(&target, &*f.contents.as_str()).unwrap();
             scripts.push(target);
         }
     }
@@ -1070,7 +1072,10 @@ fn finding_19_01_live_strings_cannot_plant_spec_keys_through_import() {
             .collect();
         assert!(!install.is_empty());
         for p in install {
-            assert!(!b.files[p].contents.contains("evil.example"), "{p}");
+            assert!(
+                !b.files[p].contents.as_str().contains("evil.example"),
+                "{p}"
+            );
         }
         assert!(run_sandboxed(&scripts, &dir, &marks).is_empty());
         let _ = fs::remove_dir_all(&dir);
@@ -1211,7 +1216,7 @@ fn finding_19_10_extras_merge_with_the_nodes_own_taints_and_labels() {
     let b = c.render(&RenderOptions::default()).unwrap();
     let files = b.node_files("g");
     let config = &files["etc/rancher/k3s/config.yaml"].contents;
-    let tree: Value = serde_saphyr::from_str(config).unwrap();
+    let tree: Value = serde_saphyr::from_str(&config.as_str()).unwrap();
     let list = |k: &str| -> Vec<String> {
         tree[k]
             .as_array()

@@ -28,8 +28,9 @@ fn fixtures(kind: &str) -> PathBuf {
 }
 
 /// The config body without the generated header (any leading comment lines).
-fn strip_header(text: &str) -> String {
-    text.lines()
+fn strip_header(text: impl AsRef<str>) -> String {
+    text.as_ref()
+        .lines()
         .skip_while(|l| l.starts_with('#'))
         .map(|l| format!("{l}\n"))
         .collect()

@@ -37,7 +37,7 @@ fn config(bundle: &Bundle, node: &str) -> serde_json::Map<String, Value> {
     let text = bundle
         .text(&format!("nodes/{node}/etc/rancher/k3s/config.yaml"))
         .unwrap();
-    let v: Value = serde_saphyr::from_str(text).unwrap();
+    let v: Value = serde_saphyr::from_str(&text).unwrap();
     v.as_object().unwrap().clone()
 }
 
@@ -105,7 +105,7 @@ fn cilium_seed_configs() {
 fn cilium_seed_values() {
     let (_, bundle) = render("cilium-vxlan-over-tailscale.yaml");
     let values: Value =
-        serde_saphyr::from_str(bundle.text("cluster/cilium-values.yaml").unwrap()).unwrap();
+        serde_saphyr::from_str(&bundle.text("cluster/cilium-values.yaml").unwrap()).unwrap();
     for (k, v) in [
         ("routingMode", json!("tunnel")),
         ("tunnelProtocol", json!("vxlan")),

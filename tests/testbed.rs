@@ -255,7 +255,7 @@ fn tampers() -> Vec<Tamper> {
             for (path, f) in &bundle.files {
                 let target = out_dir.join(path);
                 std::fs::create_dir_all(target.parent().unwrap()).unwrap();
-                std::fs::write(&target, &f.contents).unwrap();
+                std::fs::write(&target, &*f.contents.as_str()).unwrap();
             }
             for edit in case["edits"].as_array().unwrap() {
                 let file = out_dir.join(edit["file"].as_str().unwrap());

@@ -168,9 +168,9 @@ fn rendered_plans_validate_against_the_vendored_crd() {
         let version = c.k3s.version.clone().unwrap();
         for path in [SERVER_PATH, AGENT_PATH] {
             let plan = b.text(path).unwrap_or_else(|| panic!("{name}: no {path}"));
-            let errors = check_plan(plan, &schema);
+            let errors = check_plan(&plan, &schema);
             assert!(errors.is_empty(), "{name} {path}: {errors:?}");
-            let doc: Value = serde_saphyr::from_str(plan).unwrap();
+            let doc: Value = serde_saphyr::from_str(&plan).unwrap();
             assert_eq!(doc["spec"]["version"], version.as_str(), "{name}");
             // the upgrade Job tolerates every taint of the nodes the plan selects
             let servers = path == SERVER_PATH;
@@ -212,7 +212,7 @@ fn the_validator_refuses_broken_plans() {
     let (_, b) =
         render(&fs::read_to_string(root().join("tests/fixtures/upgrade/patch-ha.yaml")).unwrap());
     let good = b.text(SERVER_PATH).unwrap();
-    assert!(check_plan(good, &schema).is_empty());
+    assert!(check_plan(&good, &schema).is_empty());
     for (bad, why) in [
         (
             good.replace("  cordon: true", "  cordn: true"),
@@ -245,8 +245,8 @@ fn the_validator_refuses_broken_plans() {
 fn plans_have_the_shape_of_the_k3s_docs_example() {
     let (_, b) =
         render(&fs::read_to_string(root().join("tests/fixtures/upgrade/patch-ha.yaml")).unwrap());
-    let server: Value = serde_saphyr::from_str(b.text(SERVER_PATH).unwrap()).unwrap();
-    let agent: Value = serde_saphyr::from_str(b.text(AGENT_PATH).unwrap()).unwrap();
+    let server: Value = serde_saphyr::from_str(&b.text(SERVER_PATH).unwrap()).unwrap();
+    let agent: Value = serde_saphyr::from_str(&b.text(AGENT_PATH).unwrap()).unwrap();
     let s = &server["spec"];
     assert_eq!(s["concurrency"], 1);
     assert_eq!(s["cordon"], true);

@@ -44,7 +44,7 @@ fn every_rendered_k3s_key_is_a_flag_of_the_nodes_role_with_the_right_kind() {
     for (name, cluster, bundle) in valid_bundles() {
         for node in &cluster.nodes {
             let path = format!("nodes/{}/etc/rancher/k3s/config.yaml", node.name);
-            let config: Value = serde_saphyr::from_str(bundle.text(&path).unwrap()).unwrap();
+            let config: Value = serde_saphyr::from_str(&bundle.text(&path).unwrap()).unwrap();
             let role = if node.is_server() {
                 Role::Server
             } else {
@@ -85,7 +85,7 @@ fn every_rendered_cilium_values_file_passes_its_chart_schema_and_fail_rules() {
         };
         let line: ChartLine = cilium.version.parse().unwrap();
         let values: Value =
-            serde_saphyr::from_str(bundle.text("cluster/cilium-values.yaml").unwrap()).unwrap();
+            serde_saphyr::from_str(&bundle.text("cluster/cilium-values.yaml").unwrap()).unwrap();
         assert_eq!(schema::check(line, &values), Vec::new(), "{name}");
         assert!(chart::removed_keys(line, &values).is_empty(), "{name}");
         assert!(!chart::auto_direct_routes_with_tunnel(&values), "{name}");

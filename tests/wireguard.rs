@@ -156,7 +156,7 @@ fn nothing_but_the_specs_public_keys_looks_like_a_key_and_configs_are_private() 
         let mut texts: Vec<(String, String)> = b
             .files
             .iter()
-            .map(|(p, f)| (p.clone(), f.contents.clone()))
+            .map(|(p, f)| (p.clone(), f.contents.to_string()))
             .collect();
         texts.push(("diagnostics".into(), c.validate().render(None)));
         texts.push((
@@ -181,7 +181,7 @@ fn nothing_but_the_specs_public_keys_looks_like_a_key_and_configs_are_private() 
                 ))
                 .unwrap();
             assert_eq!(conf.mode, 0o600, "{name}: {}", n.name);
-            assert!(conf.contents.contains(&format!(
+            assert!(conf.contents.as_str().contains(&format!(
                 "PostUp = wg set %i private-key /etc/wireguard/{}.key",
                 c.mesh.interface
             )));
@@ -231,7 +231,7 @@ fn wg_quick_strip_accepts_every_rendered_config() {
         for n in &c.nodes {
             let rel = format!("nodes/{}/etc/wireguard/{}.conf", n.name, c.mesh.interface);
             let path = dir.join(format!("{}.conf", c.mesh.interface));
-            std::fs::write(&path, b.text(&rel).unwrap()).unwrap();
+            std::fs::write(&path, &*b.text(&rel).unwrap()).unwrap();
             let out = std::process::Command::new("wg-quick")
                 .arg("strip")
                 .arg(&path)

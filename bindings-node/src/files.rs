@@ -162,7 +162,8 @@ fn factory(env: &Env) -> Result<&'static Factory> {
         "contentsAt",
         |ctx: FunctionCallContext| {
             let bundle: &External<Files> = ctx.get(0)?;
-            Ok(bundle.at(ctx.get(1)?)?.contents.as_str())
+            // a file of shared pieces is joined here, once per read
+            Ok(bundle.at(ctx.get(1)?)?.contents.as_str().into_owned())
         },
     )?;
     let mode_at = env.create_function_from_closure::<Unknown<'_>, _, _>(

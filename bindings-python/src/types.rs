@@ -144,7 +144,7 @@ pub struct File {
 impl From<&meshspec::File> for File {
     fn from(f: &meshspec::File) -> Self {
         Self {
-            contents: f.contents.clone(),
+            contents: f.contents.to_string(),
             mode: f.mode,
         }
     }
@@ -153,7 +153,7 @@ impl From<&meshspec::File> for File {
 impl File {
     /// Whether this is the core's `file` (same text, same mode), without copying it.
     pub fn is(&self, file: &meshspec::File) -> bool {
-        self.contents == file.contents && self.mode == file.mode
+        file.contents == self.contents && self.mode == file.mode
     }
 }
 
@@ -314,7 +314,7 @@ impl Node {
         let files = PyDict::new(py);
         for (path, file) in self.files.bundle.node_files(&self.files.node) {
             let f = PyDict::new(py);
-            f.set_item("contents", &file.contents)?;
+            f.set_item("contents", &*file.contents.as_str())?;
             f.set_item("mode", file.mode)?;
             files.set_item(path, f)?;
         }

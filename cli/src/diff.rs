@@ -58,9 +58,10 @@ fn change_diff(out: &mut String, c: &Change<'_>) {
             .map(|t| if secret { redacted(&t) } else { t })
             .map_err(|_| ())
     });
-    let new_owned = c
-        .new
-        .map(|(t, _)| if secret { redacted(t) } else { t.to_owned() });
+    let new_owned = c.new.map(|(t, _)| {
+        let t = t.as_str();
+        if secret { redacted(&t) } else { t.into_owned() }
+    });
     let new_text = new_owned.as_deref().unwrap_or("");
     let old_mode = c.old.as_ref().map(|o| o.mode);
     let new_mode = c.new.as_ref().map(|(_, m)| *m);
@@ -133,6 +134,11 @@ mod tests {
     use crate::manifest::Manifest;
     use crate::write::OnDisk;
 
+    /// A bundle file's text that lives as long as the test's plan.
+    fn text(s: &str) -> &'static meshspec::Contents {
+        Box::leak(Box::new(meshspec::Contents::from(s)))
+    }
+
     fn plan_of(changes: Vec<Change<'static>>) -> Plan<'static> {
         Plan {
             dir: "out".into(),
@@ -154,14 +160,14 @@ mod tests {
                 path: "a".into(),
                 action: Action::Create,
                 old: None,
-                new: Some(("x\n", 0o600)),
+                new: Some((text("x\n"), 0o600)),
                 edited: false,
             },
             Change {
                 path: "e".into(),
                 action: Action::Create,
                 old: None,
-                new: Some(("y\n", 0o644)),
+                new: Some((text("y\n"), 0o644)),
                 edited: false,
             },
             Change {
@@ -171,7 +177,7 @@ mod tests {
                     bytes: b"HTTP_PROXY=http://u:old@p:3128\n".to_vec(),
                     mode: 0o600,
                 }),
-                new: Some(("HTTP_PROXY=http://u:new@p:3128\n", 0o600)),
+                new: Some((text("HTTP_PROXY=http://u:new@p:3128\n"), 0o600)),
                 edited: false,
             },
             Change {
@@ -181,7 +187,7 @@ mod tests {
                     bytes: b"1\n2\n".to_vec(),
                     mode: 0o644,
                 }),
-                new: Some(("1\n3\n", 0o644)),
+                new: Some((text("1\n3\n"), 0o644)),
                 edited: false,
             },
             Change {
@@ -191,7 +197,7 @@ mod tests {
                     bytes: b"s\n".to_vec(),
                     mode: 0o644,
                 }),
-                new: Some(("s\n", 0o755)),
+                new: Some((text("s\n"), 0o755)),
                 edited: false,
             },
             Change {

@@ -125,7 +125,19 @@ impl Manifest {
 /// Lowercase hex SHA-256 of some bytes.
 #[must_use]
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    let digest = Sha256::digest(bytes);
+    hex(&Sha256::digest(bytes))
+}
+
+/// [`sha256_hex`] of the pieces joined, without joining them.
+pub fn sha256_pieces<'a>(pieces: impl IntoIterator<Item = &'a str>) -> String {
+    let mut h = Sha256::new();
+    for p in pieces {
+        h.update(p.as_bytes());
+    }
+    hex(&h.finalize())
+}
+
+fn hex(digest: &[u8]) -> String {
     let mut out = String::with_capacity(64);
     for b in digest {
         out.push(char::from_digit(u32::from(b >> 4), 16).unwrap_or('0'));

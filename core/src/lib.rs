@@ -82,7 +82,7 @@ pub mod yaml;
 pub use cluster::Cluster;
 pub use code::Code;
 pub use diagnostic::{Diagnostic, Diagnostics, Severity, Source};
-pub use render::{Bundle, File, RenderOptions};
+pub use render::{Bundle, Contents, File, RenderOptions};
 pub use spec::Spec;
 
 /// The explanation page of a rule code or slug (`MS101`, `pod-service-overlap`), if it exists.

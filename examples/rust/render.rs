@@ -41,7 +41,7 @@ fn main() {
         let config = format!("nodes/{node}/etc/rancher/k3s/config.yaml");
         println!(
             "\n{config}:\n{}",
-            bundle.text(&config).unwrap_or("(no such node)")
+            bundle.text(&config).unwrap_or("(no such node)".into())
         );
     }
 }

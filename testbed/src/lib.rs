@@ -256,7 +256,7 @@ impl Testbed {
                 if let Some(parent) = target.parent() {
                     std::fs::create_dir_all(parent).map_err(|e| e.to_string())?;
                 }
-                std::fs::write(&target, &f.contents).map_err(|e| e.to_string())?;
+                std::fs::write(&target, &*f.contents.as_str()).map_err(|e| e.to_string())?;
             }
         }
         std::fs::write(dir.join("agent.py"), AGENT_PY).map_err(|e| e.to_string())?;

@@ -471,7 +471,8 @@ impl WgMesh {
                 .files
                 .get(&path)
                 .ok_or_else(|| format!("the bundle has no {path}"))?
-                .contents;
+                .contents
+                .as_str();
             let mut conf = String::new();
             let mut peers = Vec::new();
             for line in rendered.lines() {
@@ -509,7 +510,7 @@ impl WgMesh {
                     break;
                 }
                 let staged = self.dir.join(format!("n{i}-sysctl.conf"));
-                std::fs::write(&staged, &f.contents).map_err(|e| e.to_string())?;
+                std::fs::write(&staged, &*f.contents.as_str()).map_err(|e| e.to_string())?;
                 self.in_node(i, "sysctl -q -p \"$1\"", &[&staged.display().to_string()])?;
             }
             // a host that forwards nothing it was not told to (FORWARD policy DROP, as many
@@ -532,7 +533,7 @@ impl WgMesh {
                     if let Some(parent) = t.parent() {
                         std::fs::create_dir_all(parent).map_err(|e| e.to_string())?;
                     }
-                    std::fs::write(&t, &f.contents).map_err(|e| e.to_string())?;
+                    std::fs::write(&t, &*f.contents.as_str()).map_err(|e| e.to_string())?;
                 }
                 self.in_node(
                     i,
@@ -649,7 +650,7 @@ impl WgMesh {
             .get("cluster/verify.sh")
             .ok_or("the bundle has no cluster/verify.sh")?
             .contents
-            .clone();
+            .to_string();
         for (spec, fresh) in &self.keys {
             text = text.replace(spec.as_str(), fresh);
         }

@@ -52,9 +52,9 @@ pub fn run(args: &PlanArgs, out: &Output) -> Result<u8, CliError> {
             }
             Some(text) => {
                 if format == Format::Json {
-                    emit(&report(Some(text), &bundle.diagnostics));
+                    emit(&report(Some(&text), &bundle.diagnostics));
                 } else {
-                    emit(text);
+                    emit(&text);
                 }
                 Ok(EXIT_OK)
             }

@@ -268,14 +268,19 @@ fn to_stdout(args: &RenderArgs, out: &Output) -> Result<u8, CliError> {
         );
     }
     if let [(_, only)] = selected.as_slice() {
-        emit(&only.contents);
+        emit(&only.contents.as_str());
         return Ok(EXIT_OK);
     }
     let mut text = String::new();
     for (path, f) in selected {
         let _ = writeln!(text, "---\n# Source: {path}");
-        text.push_str(&f.contents);
-        if !f.contents.ends_with('\n') {
+        let _ = write!(text, "{}", f.contents);
+        if !f
+            .contents
+            .pieces()
+            .next_back()
+            .is_some_and(|p| p.ends_with('\n'))
+        {
             text.push('\n');
         }
     }

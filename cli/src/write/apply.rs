@@ -115,7 +115,7 @@ pub const MANIFEST_MODE: u32 = 0o600;
 fn put_manifest(plan: &Plan<'_>, root: BorrowedFd<'_>, text: &str) -> Result<(), CliError> {
     let target = plan.dir.join(MANIFEST_NAME);
     fsx::fault().map_err(|e| CliError::write(&target, &e))?;
-    let temp = fsx::write_temp(root, MANIFEST_NAME, text.as_bytes(), MANIFEST_MODE)
+    let temp = fsx::write_temp(root, MANIFEST_NAME, &[text][..], MANIFEST_MODE)
         .map_err(|e| CliError::write(&target, &e))?;
     if let Err(e) = fsx::fault() {
         let _ = rustix::fs::unlinkat(root, temp.as_str(), AtFlags::empty());
@@ -229,14 +229,15 @@ pub fn apply(plan: &Plan<'_>, root: BorrowedFd<'_>) -> Result<(), CliError> {
         };
         let mut files = Vec::with_capacity(if fresh { 0 } else { g.writes.len() });
         for &(name, c) in &g.writes {
-            let (contents, mode) = c.new.unwrap_or_default();
+            let Some((contents, mode)) = c.new else {
+                continue;
+            };
             let written = fsx::fault().and_then(|()| {
                 if fresh {
                     // inside a staged directory: the final name, renamed with the directory
-                    fsx::write_new(fd, name, contents.as_bytes(), mode)
+                    fsx::write_new(fd, name, contents, mode)
                 } else {
-                    fsx::write_temp(fd, name, contents.as_bytes(), mode)
-                        .map(|temp| files.push((temp, name)))
+                    fsx::write_temp(fd, name, contents, mode).map(|temp| files.push((temp, name)))
                 }
             });
             if let Err(e) = written {

@@ -16,6 +16,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use rustix::fs::{AtFlags, Dir, FileType, Mode, OFlags};
 use rustix::io::Errno;
 
+use meshspec::Contents;
+
 /// What a name in a directory is, as the directory listing says (never following links).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -421,6 +423,28 @@ fn temp_name(target: &str) -> String {
     )
 }
 
+/// What a file is written from: a bundle's [`Contents`] (its pieces in one vectored write) or
+/// plain text.
+pub trait Body {
+    /// Writes all of it to `file`.
+    ///
+    /// # Errors
+    /// The file's write error.
+    fn write_all_to(&self, file: &mut File) -> io::Result<()>;
+}
+
+impl Body for Contents {
+    fn write_all_to(&self, file: &mut File) -> io::Result<()> {
+        self.write_to(file)
+    }
+}
+
+impl Body for [&str] {
+    fn write_all_to(&self, file: &mut File) -> io::Result<()> {
+        self.iter().try_for_each(|s| file.write_all(s.as_bytes()))
+    }
+}
+
 /// Writes `contents` with `mode` to a new temporary file beside `target` in `dir`
 /// (`O_CREAT|O_EXCL|O_NOFOLLOW`) and returns its name. Not synced: the caller flushes once.
 ///
@@ -429,7 +453,7 @@ fn temp_name(target: &str) -> String {
 pub fn write_temp(
     dir: BorrowedFd<'_>,
     target: &str,
-    contents: &[u8],
+    contents: &(impl Body + ?Sized),
     mode: u32,
 ) -> io::Result<String> {
     let flags = OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
@@ -455,7 +479,12 @@ pub fn write_temp(
 ///
 /// # Errors
 /// When the file cannot be created or written (it is removed again).
-pub fn write_new(dir: BorrowedFd<'_>, name: &str, contents: &[u8], mode: u32) -> io::Result<()> {
+pub fn write_new(
+    dir: BorrowedFd<'_>,
+    name: &str,
+    contents: &(impl Body + ?Sized),
+    mode: u32,
+) -> io::Result<()> {
     let flags = OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
     let fd = rustix::fs::openat(dir, name, flags, Mode::from_raw_mode(0o600))?;
     let result = fill(fd, contents, mode);
@@ -466,10 +495,10 @@ pub fn write_new(dir: BorrowedFd<'_>, name: &str, contents: &[u8], mode: u32) ->
 }
 
 /// Sets the mode of a file just created (the open mode is filtered by the umask), then writes it.
-fn fill(fd: OwnedFd, contents: &[u8], mode: u32) -> io::Result<()> {
+fn fill(fd: OwnedFd, contents: &(impl Body + ?Sized), mode: u32) -> io::Result<()> {
     rustix::fs::fchmod(&fd, Mode::from_raw_mode(mode))?;
     let mut file = File::from(fd);
-    file.write_all(contents)?;
+    contents.write_all_to(&mut file)?;
     #[cfg(not(target_os = "linux"))]
     file.sync_all()?;
     Ok(())

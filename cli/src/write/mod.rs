@@ -29,12 +29,12 @@ use std::collections::BTreeMap;
 use std::os::fd::BorrowedFd;
 use std::path::{Path, PathBuf};
 
-use meshspec::Bundle;
+use meshspec::{Bundle, Contents};
 
 pub use apply::apply;
 
 use crate::error::CliError;
-use crate::manifest::{Entry, MANIFEST_NAME, Manifest, sha256_hex};
+use crate::manifest::{Entry, MANIFEST_NAME, Manifest, sha256_hex, sha256_pieces};
 use fsx::{Enter, Kind, Walker};
 
 /// What happens to one path.
@@ -71,7 +71,7 @@ pub struct Change<'a> {
     /// The file now, when there is one.
     pub old: Option<OnDisk>,
     /// The bundle's contents and mode, unless removed.
-    pub new: Option<(&'a str, u32)>,
+    pub new: Option<(&'a Contents, u32)>,
     /// meshspec wrote it, but it was edited since (the edit will be overwritten, or removed
     /// with `--force`).
     pub edited: bool,
@@ -143,7 +143,7 @@ fn components(path: &str) -> Option<Vec<&str>> {
 #[derive(Default)]
 struct DirWork<'a> {
     /// `(name, path, contents, mode)`.
-    files: Vec<(&'a str, &'a str, &'a str, u32)>,
+    files: Vec<(&'a str, &'a str, &'a Contents, u32)>,
     /// `(name, path, recorded entry)`.
     old: Vec<(String, String, Entry)>,
 }
@@ -353,7 +353,7 @@ fn hash_all(changes: &[Change<'_>], old: &Manifest) -> Vec<Option<String>> {
             (Action::Unchanged | Action::Chmod, Some(e)) if e.also.is_none() => {
                 Some(e.sha256.clone())
             }
-            _ => Some(sha256_hex(text.as_bytes())),
+            _ => Some(sha256_pieces(text.pieces())),
         }
     };
     let half = changes.len() / 2;
@@ -516,7 +516,7 @@ fn plan_existing<'a>(
                 }
             },
         };
-        let same_bytes = bytes == contents.as_bytes();
+        let same_bytes = contents.eq_bytes(&bytes);
         let action = if same_bytes && old_mode == mode {
             Action::Unchanged
         } else if same_bytes {

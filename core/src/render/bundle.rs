@@ -1,17 +1,20 @@
 //! The rendered bundle: relative path → file contents and mode.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::ops::Bound;
 
 use serde::Serialize;
 
 use crate::diagnostic::Diagnostics;
+use crate::render::Contents;
 
 /// One rendered file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct File {
-    /// The full text.
-    pub contents: String,
+    /// The full text, as pieces that other files may share (see [`Contents`]); it serializes
+    /// as one string.
+    pub contents: Contents,
     /// Unix permission bits, e.g. `0o600`.
     pub mode: u32,
 }
@@ -27,17 +30,18 @@ pub struct Bundle {
 
 impl Bundle {
     /// Adds a file (a later file at the same path replaces the earlier one).
-    pub fn add(&mut self, path: impl Into<String>, contents: impl Into<String>, mode: u32) {
-        // a text built by appending holds up to twice its length: a 5,000-node bundle is
-        // 34.6 MB of text, so the spare capacity alone decides whether it fits in 64 MiB
-        let mut contents = contents.into();
-        contents.shrink_to_fit();
+    ///
+    /// A `String` gives back its spare capacity (a text built by appending holds up to twice
+    /// its length); pass a [`Contents`] made of shared pieces to hold a body once for many files.
+    pub fn add(&mut self, path: impl Into<String>, contents: impl Into<Contents>, mode: u32) {
+        let contents = contents.into();
         self.files.insert(path.into(), File { contents, mode });
     }
 
-    /// The contents of a file, if the bundle has it.
+    /// The text of a file, if the bundle has it: borrowed when the file is one piece, joined
+    /// otherwise (see [`Contents::as_str`]).
     #[must_use]
-    pub fn text(&self, path: &str) -> Option<&str> {
+    pub fn text(&self, path: &str) -> Option<Cow<'_, str>> {
         self.files.get(path).map(|f| f.contents.as_str())
     }
 

@@ -346,43 +346,43 @@ struct StackGroup {
     stack: Stack,
 }
 
-/// A stack without its underlay's name (which names the site): what sites share.
-fn stack_key(stack: &Stack) -> Vec<(&str, u32, u32, &str)> {
-    stack
-        .layers()
-        .iter()
-        .enumerate()
-        .map(|(i, l)| {
-            (
-                if i == 0 { "" } else { l.name.as_str() },
-                l.mtu,
-                l.overhead,
-                l.note.as_str(),
-            )
+/// Whether two stacks are the same but for their underlay's name (which names the site): what
+/// sites share.
+fn same_stack(a: &Stack, b: &Stack) -> bool {
+    let (a, b) = (a.layers(), b.layers());
+    a.len() == b.len()
+        && a.iter().zip(b).enumerate().all(|(i, (x, y))| {
+            x.mtu == y.mtu
+                && x.overhead == y.overhead
+                && (i == 0 || x.name == y.name)
+                && x.note == y.note
         })
-        .collect()
 }
 
 fn stack_groups(c: &Cluster) -> Vec<StackGroup> {
     let mut groups: Vec<StackGroup> = Vec::new();
+    // each group's sites, for a lookup that does not walk the list
+    let mut seen: Vec<std::collections::BTreeSet<Option<&str>>> = Vec::new();
     // the stack depends on the node's site, node-ip mode and flannel interface: each node's
     // own, grouped by site first, as the MTU table lists them
     for n in c.nodes_in_join_order() {
         let stack = c.mtu_stack(n);
-        let key = stack_key(&stack);
-        let site = n.site.clone();
-        match groups.iter_mut().find(|g| stack_key(&g.stack) == key) {
-            Some(g) => {
-                g.nodes += 1;
-                if !g.sites.contains(&site) {
-                    g.sites.push(site);
+        let site = n.site.as_deref();
+        match groups.iter().position(|g| same_stack(&g.stack, &stack)) {
+            Some(i) => {
+                groups[i].nodes += 1;
+                if seen[i].insert(site) {
+                    groups[i].sites.push(site.map(str::to_owned));
                 }
             }
-            None => groups.push(StackGroup {
-                sites: vec![site],
-                nodes: 1,
-                stack,
-            }),
+            None => {
+                seen.push([site].into());
+                groups.push(StackGroup {
+                    sites: vec![site.map(str::to_owned)],
+                    nodes: 1,
+                    stack,
+                });
+            }
         }
     }
     groups

@@ -251,7 +251,7 @@ mod tests {
         assert!(!d.contains("hunter2") && d.contains("NO_PROXY="), "{d}");
         let b = c.render(&crate::render::RenderOptions::default()).unwrap();
         for (path, f) in &b.files {
-            if f.contents.contains("hunter2") {
+            if f.contents.as_str().contains("hunter2") {
                 assert!(path.ends_with(".service.env") && f.mode == 0o600, "{path}");
             }
         }

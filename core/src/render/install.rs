@@ -288,14 +288,24 @@ fn init_token(s: &mut String, c: &Cluster) {
 /// The last line: says the unit started on this node and what to wait for.
 #[must_use]
 pub fn footer(n: &Node) -> String {
-    format!(
-        "echo {}\n",
-        quote(&format!(
-            "install.sh: {unit} started on {node}; wait until 'kubectl get node {node}' shows Ready before the next node",
-            unit = service_name(n),
-            node = n.name
-        ))
-    )
+    let mut line = String::with_capacity(160 + 2 * n.name.len());
+    for part in [
+        "install.sh: ",
+        service_name(n),
+        " started on ",
+        &n.name,
+        "; wait until 'kubectl get node ",
+        &n.name,
+        "' shows Ready before the next node",
+    ] {
+        line.push_str(part);
+    }
+    let quoted = quote(&line);
+    let mut s = String::with_capacity(quoted.len() + 6);
+    s.push_str("echo ");
+    s.push_str(&quoted);
+    s.push('\n');
+    s
 }
 
 /// NO_PROXY for SSH and console logins: `environment.d(5)` is read by the systemd user manager

@@ -7,6 +7,7 @@
 pub mod acl;
 pub mod bundle;
 pub mod cilium;
+mod contents;
 pub mod diagram;
 pub mod dropin;
 pub mod env;
@@ -29,6 +30,7 @@ pub mod wgquick;
 pub mod yaml_out;
 
 pub use bundle::{Bundle, File, RenderOptions};
+pub use contents::Contents;
 
 use crate::cluster::{Cluster, Cni};
 use crate::diagnostic::Diagnostics;
@@ -97,11 +99,12 @@ impl Cluster {
     fn assemble(&self, diagnostics: Diagnostics, entries: Vec<Vec<k3s::ConfigEntry>>) -> Bundle {
         let mut b = Bundle::default();
         let mut shared = shared::Shared::new(self);
+        let mesh_unit = dropin::MeshUnit::of(self);
         for (n, entries) in self.nodes.iter().zip(entries) {
             let base = format!("nodes/{}", n.name);
-            let mut files: Vec<(String, String, u32)> = vec![(
+            let mut files: Vec<(String, Contents, u32)> = vec![(
                 "etc/rancher/k3s/config.yaml".to_owned(),
-                k3s::config_yaml_of(self, n, &entries),
+                k3s::config_yaml_of(self, n, &entries).into(),
                 MODE_PRIVATE,
             )];
             if let Some(text) = shared.service_env(n) {
@@ -112,17 +115,17 @@ impl Cluster {
                 let path = install::ENVIRONMENT_D.to_owned();
                 files.push((path, text, MODE_FILE));
             }
-            if let Some(text) = dropin::mesh_dropin(self, n) {
-                files.push((dropin::path(n), text, MODE_FILE));
+            if let Some(text) = mesh_unit.dropin(self, n) {
+                files.push((dropin::path(n), text.into(), MODE_FILE));
             }
-            if let Some(text) = dropin::tailscaled_dropin(self, n) {
+            if let Some(text) = shared.tailscaled_dropin(n) {
                 files.push((dropin::TAILSCALED_DROPIN.to_owned(), text, MODE_FILE));
             }
             if let Some(text) = wgquick::conf(self, n) {
-                files.push((wgquick::path(self), text, MODE_PRIVATE));
+                files.push((wgquick::path(self), text.into(), MODE_PRIVATE));
             }
             if let Some(text) = wgquick::sysctl(self, n) {
-                files.push((wgquick::SYSCTL_PATH.to_owned(), text, MODE_FILE));
+                files.push((wgquick::SYSCTL_PATH.to_owned(), text.into(), MODE_FILE));
             }
             let modes: Vec<(String, u32)> = files.iter().map(|(p, _, m)| (p.clone(), *m)).collect();
             for (rel, text, mode) in files {
@@ -151,7 +154,6 @@ impl Cluster {
             labels_taints::script(self),
             MODE_SCRIPT,
         );
-        b.add(firewall::PEERS_PATH, firewall::peers_txt(self), MODE_FILE);
         for n in &self.nodes {
             b.add(
                 format!("cluster/firewall/{}.sh", n.name),
@@ -159,6 +161,8 @@ impl Cluster {
                 MODE_SCRIPT,
             );
         }
+        // after every node's rules: it lists the groups they read
+        b.add(firewall::PEERS_PATH, shared.peers_txt(), MODE_FILE);
         if let (Some(path), Some(text)) = (acl::path(self), acl::acl_json(self)) {
             b.add(path, text, MODE_FILE);
         }
@@ -235,7 +239,7 @@ mod tests {
         for spec in [FLANNEL, CILIUM] {
             let b = bundle(spec);
             for (path, f) in &b.files {
-                assert!(!f.contents.contains("K3S_TOKEN="), "{path}");
+                assert!(!f.contents.as_str().contains("K3S_TOKEN="), "{path}");
             }
             assert_eq!(b, bundle(spec));
         }

@@ -23,24 +23,11 @@ impl Cluster {
     }
 }
 
-fn ips(v: &[std::net::IpAddr]) -> String {
-    let mut out = String::with_capacity(16 * v.len().max(1));
-    super::write_list(&mut out, v, ", ");
-    out
-}
-
 fn role(n: &Node) -> &'static str {
     match (n.is_server(), n.init) {
         (true, true) => "server (init)",
         (true, false) => "server",
         _ => "agent",
-    }
-}
-
-fn node_ip(n: &Node) -> String {
-    match (n.node_ip_mode, n.node_ips.is_empty()) {
-        (NodeIpMode::VpnAuth, true) => "set by k3s (vpn-auth)".to_owned(),
-        _ => ips(&n.node_ips),
     }
 }
 
@@ -59,26 +46,31 @@ pub fn plan_markdown(c: &Cluster, diagnostics: &Diagnostics) -> String {
     s.push_str("\n## Addressing (join order)\n\n| Node | Role | Site | LAN IP | Mesh IP | node-ip | Pod CIDR |\n|------|------|------|--------|---------|---------|----------|\n");
     let pool = c.cilium_pool();
     for n in c.nodes_in_join_order() {
+        // one row, written in place (a few thousand of them)
+        s.push_str("| ");
+        s.push_str(&text(&n.name));
+        s.push_str(" | ");
+        s.push_str(role(n));
+        s.push_str(" | ");
+        s.push_str(&text(n.site.as_deref().unwrap_or("-")));
+        s.push_str(" | ");
+        super::write_list(&mut s, &n.lan_ips, ", ");
+        s.push_str(" | ");
+        super::write_list(&mut s, &n.mesh_ips, ", ");
+        s.push_str(" | ");
+        match (n.node_ip_mode, n.node_ips.is_empty()) {
+            (NodeIpMode::VpnAuth, true) => s.push_str("set by k3s (vpn-auth)"),
+            _ => super::write_list(&mut s, &n.node_ips, ", "),
+        }
+        s.push_str(" | ");
         // under Cilium's cluster-pool IPAM pods never use the pod CIDR k3s allocates
-        let pods: Vec<String> = match pool {
-            Some(p) => vec![format!("from Cilium pool {p}")],
-            None => n.pod_cidrs.iter().map(ToString::to_string).collect(),
-        };
-        let _ = writeln!(
-            s,
-            "| {} | {} | {} | {} | {} | {} | {} |",
-            text(&n.name),
-            role(n),
-            text(n.site.as_deref().unwrap_or("-")),
-            ips(&n.lan_ips),
-            ips(&n.mesh_ips),
-            node_ip(n),
-            if pods.is_empty() {
-                "-".to_owned()
-            } else {
-                pods.join(", ")
+        match pool {
+            Some(p) => {
+                let _ = write!(s, "from Cilium pool {p}");
             }
-        );
+            None => super::write_list(&mut s, &n.pod_cidrs, ", "),
+        }
+        s.push_str(" |\n");
     }
     if let Some(p) = pool {
         let _ = writeln!(

@@ -9,21 +9,27 @@
 //! `install::install_script`, `env::service_env`) join the same header and body, so a file is
 //! byte-identical whichever way it was made (a test compares them on every node).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use crate::cluster::{Cluster, Node, Proxy};
-use crate::render::firewall::{self, Rule};
-use crate::render::{env, install};
+use crate::render::firewall::{self, Group, Rule};
+use crate::render::{Contents, dropin, env, install};
 
-/// The bodies rendered so far, for one bundle. Ordered maps: a key is compared only until its
-/// first difference, where hashing would read every byte of every key.
+/// The bodies rendered so far, for one bundle, each held once and shared by every file that
+/// holds it (see [`Contents`]). Ordered maps: a key is compared only until its first
+/// difference, where hashing would read every byte of every key.
 pub(super) struct Shared<'c> {
     cluster: &'c Cluster,
     /// Per distinct proxy setting of the nodes: the unit env body and the environment.d file
     /// (a proxy group has a handful of members, so a list is searched).
-    proxy: Vec<(Proxy, String, String)>,
-    firewall: BTreeMap<Vec<Rule>, String>,
-    install: BTreeMap<install::Shape, String>,
+    proxy: Vec<(Proxy, Arc<str>, Arc<str>)>,
+    firewall: BTreeMap<Vec<Rule>, Arc<str>>,
+    /// The groups the firewall rules so far read (what `peers.txt` lists).
+    groups: BTreeSet<Group>,
+    install: BTreeMap<install::Shape, Arc<str>>,
+    /// tailscaled's drop-in: the same on every node that has one.
+    tailscaled: Option<Arc<str>>,
 }
 
 impl<'c> Shared<'c> {
@@ -36,61 +42,79 @@ impl<'c> Shared<'c> {
                 .map(|(p, _)| {
                     (
                         p.clone(),
-                        env::service_env_body(cluster, p),
-                        env::environment_d_of(cluster, p),
+                        Arc::from(env::service_env_body(cluster, p)),
+                        Arc::from(env::environment_d_of(cluster, p)),
                     )
                 })
                 .collect(),
             firewall: BTreeMap::new(),
+            groups: BTreeSet::new(),
             install: BTreeMap::new(),
+            tailscaled: None,
         }
     }
 
     /// The shared texts of `n`'s proxy setting, when it has one.
-    fn proxy_texts(&self, n: &Node) -> Option<&(Proxy, String, String)> {
+    fn proxy_texts(&self, n: &Node) -> Option<&(Proxy, Arc<str>, Arc<str>)> {
         let p = n.proxy.as_ref()?;
         self.proxy.iter().find(|(q, _, _)| q.same_settings(p))
     }
 
     /// [`env::service_env`] for `n`: its own proxy's variables.
-    pub(super) fn service_env(&self, n: &Node) -> Option<String> {
+    pub(super) fn service_env(&self, n: &Node) -> Option<Contents> {
         let (_, body, _) = self.proxy_texts(n)?;
-        Some(joined(&[&env::service_env_header(self.cluster, n), body]))
+        Some(Contents::concat([
+            env::service_env_header(self.cluster, n).into(),
+            body.into(),
+        ]))
     }
 
     /// [`env::environment_d`] for `n` (the same on every node with its proxy).
-    pub(super) fn environment_d(&self, n: &Node) -> Option<String> {
-        self.proxy_texts(n).map(|(_, _, text)| text.clone())
+    pub(super) fn environment_d(&self, n: &Node) -> Option<Contents> {
+        self.proxy_texts(n).map(|(_, _, text)| text.into())
+    }
+
+    /// [`dropin::tailscaled_dropin`] for `n` (the same on every node that has one).
+    pub(super) fn tailscaled_dropin(&mut self, n: &Node) -> Option<Contents> {
+        if let Some(text) = &self.tailscaled {
+            // whether a node has it depends on the node; its text does not
+            return self.cluster.tunnel_in_tailscale(n).then(|| text.into());
+        }
+        let text: Arc<str> = Arc::from(dropin::tailscaled_dropin(self.cluster, n)?);
+        self.tailscaled = Some(Arc::clone(&text));
+        Some(text.into())
     }
 
     /// [`firewall::script`] for `n`.
-    pub(super) fn firewall_script(&mut self, n: &Node) -> String {
+    pub(super) fn firewall_script(&mut self, n: &Node) -> Contents {
         let c = self.cluster;
+        let rules = firewall::rules(c, n);
+        self.groups.extend(rules.iter().map(|r| r.from));
         let body = self
             .firewall
-            .entry(firewall::rules(c, n))
-            .or_insert_with_key(|rules| firewall::body(c, rules));
-        joined(&[&firewall::header(c, n), body])
+            .entry(rules)
+            .or_insert_with_key(|rules| Arc::from(firewall::body(c, rules)));
+        Contents::concat([firewall::header(c, n).into(), (&*body).into()])
+    }
+
+    /// [`firewall::peers_txt`], once [`Shared::firewall_script`] has seen every node.
+    pub(super) fn peers_txt(&self) -> String {
+        firewall::peers_txt_of(self.cluster, &self.groups)
     }
 
     /// [`install::install_script`] for `n` with these files.
-    pub(super) fn install_script(&mut self, n: &Node, files: Vec<(String, u32)>) -> String {
+    pub(super) fn install_script(&mut self, n: &Node, files: Vec<(String, u32)>) -> Contents {
         let c = self.cluster;
         let body = self
             .install
             .entry(install::Shape::of(n, files))
-            .or_insert_with_key(|shape| install::body(c, shape));
-        joined(&[&install::header(c, n), body, &install::footer(n)])
+            .or_insert_with_key(|shape| Arc::from(install::body(c, shape)));
+        Contents::concat([
+            install::header(c, n).into(),
+            (&*body).into(),
+            install::footer(n).into(),
+        ])
     }
-}
-
-/// The parts, one after the other, in a string of exactly their length.
-fn joined(parts: &[&str]) -> String {
-    let mut s = String::with_capacity(parts.iter().map(|p| p.len()).sum());
-    for p in parts {
-        s.push_str(p);
-    }
-    s
 }
 
 #[cfg(test)]
@@ -123,7 +147,11 @@ mod tests {
         for spec in SPECS {
             let c = Cluster::from_yaml(spec).unwrap();
             let b = c.render(&RenderOptions::default()).unwrap();
-            let text = |p: &str| b.text(p).unwrap().to_owned();
+            let text = |p: &str| b.text(p).unwrap().into_owned();
+            assert_eq!(
+                text(crate::render::firewall::PEERS_PATH),
+                firewall::peers_txt(&c)
+            );
             for n in &c.nodes {
                 let base = format!("nodes/{}", n.name);
                 assert_eq!(
@@ -134,15 +162,26 @@ mod tests {
                 );
                 let unit_env = format!("etc/systemd/system/{}.service.env", env::service_name(n));
                 assert_eq!(
-                    b.text(&format!("{base}/{unit_env}")).map(str::to_owned),
+                    b.text(&format!("{base}/{unit_env}"))
+                        .map(std::borrow::Cow::into_owned),
                     env::service_env(&c, n),
                     "{}",
                     n.name
                 );
                 assert_eq!(
                     b.text(&format!("{base}/{}", install::ENVIRONMENT_D))
-                        .map(str::to_owned),
+                        .map(std::borrow::Cow::into_owned),
                     env::environment_d(&c, n),
+                    "{}",
+                    n.name
+                );
+                assert_eq!(
+                    b.text(&format!(
+                        "{base}/{}",
+                        crate::render::dropin::TAILSCALED_DROPIN
+                    ))
+                    .map(std::borrow::Cow::into_owned),
+                    crate::render::dropin::tailscaled_dropin(&c, n),
                     "{}",
                     n.name
                 );
