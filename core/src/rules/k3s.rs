@@ -30,6 +30,9 @@ fn keys_and_kinds(configs: &[(&Node, &[ConfigEntry])], out: &mut Vec<Diagnostic>
     let mut reported: std::collections::HashSet<String> = std::collections::HashSet::new();
     let mut unknown_listed = 0;
     let mut unknown_more: Option<(usize, String)> = None;
+    // the last value checked for each key, and its result
+    let mut checked: std::collections::BTreeMap<&str, (&Value, Result<(), flags::KindMismatch>)> =
+        std::collections::BTreeMap::new();
     for (n, entries) in configs {
         let role = if n.is_server() {
             Role::Server
@@ -94,7 +97,17 @@ fn keys_and_kinds(configs: &[(&Node, &[ConfigEntry])], out: &mut Vec<Diagnostic>
                 once(out, &mut reported, d);
                 continue;
             }
-            if let Err(m) = flags::check_value(flag, &e.value) {
+            // most keys hold the same value on every node (`server`, `token-file`): a value
+            // checked once for its key is not checked again (the check depends on nothing else)
+            let result = match checked.get(e.key.as_str()) {
+                Some((v, r)) if **v == e.value => r.clone(),
+                _ => {
+                    let r = flags::check_value(flag, &e.value);
+                    checked.insert(&e.key, (&e.value, r.clone()));
+                    r
+                }
+            };
+            if let Err(m) = result {
                 once(
                     out,
                     &mut reported,

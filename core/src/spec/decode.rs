@@ -65,7 +65,7 @@ pub(super) struct Decoder {
 
 /// The entries of one mapping, with its path; fields are taken by name.
 pub(super) struct Fields<'a> {
-    pub(super) path: String,
+    pub(super) path: &'a str,
     pub(super) pos: Option<Pos>,
     pub(super) entries: &'a [(Key, Node)],
 }
@@ -80,7 +80,7 @@ impl<'a> Fields<'a> {
         self.entries
             .iter()
             .find(|(k, _)| k.name == name)
-            .map(|(_, n)| (n, join(&self.path, name)))
+            .map(|(_, n)| (n, join(self.path, name)))
     }
 }
 
@@ -225,7 +225,7 @@ impl Decoder {
     pub(super) fn fields<'a>(
         &mut self,
         node: &'a Node,
-        path: &str,
+        path: &'a str,
         known: &'static [&'static str],
     ) -> Option<Fields<'a>> {
         self.spans.insert(path, node.pos);
@@ -272,14 +272,14 @@ impl Decoder {
         }
         self.spans.insert_fields(path, recorded);
         Some(Fields {
-            path: path.to_owned(),
+            path,
             pos: node.pos,
             entries,
         })
     }
 
     pub(super) fn missing(&mut self, f: &Fields<'_>, name: &str, help: &str) {
-        let path = join(&f.path, name);
+        let path = join(f.path, name);
         let place = if f.path.is_empty() {
             "the spec".to_owned()
         } else {
@@ -386,9 +386,9 @@ impl Decoder {
         if n.value == Value::Null {
             return None;
         }
-        let word = match &n.value {
-            Value::Str(s) => s.clone(),
-            Value::Bool(b) => b.to_string(),
+        let word: std::borrow::Cow<'_, str> = match &n.value {
+            Value::Str(s) => s.as_str().into(),
+            Value::Bool(b) => b.to_string().into(),
             _ => {
                 self.wrong_type(n, &p, &format!("one of {}", K::expected()));
                 return None;
@@ -453,7 +453,7 @@ impl Decoder {
 
     pub(super) fn ip(&mut self, node: &Node, path: &str) -> Option<IpAddr> {
         let s = match &node.value {
-            Value::Str(s) => s.clone(),
+            Value::Str(s) => s.as_str(),
             _ => {
                 self.wrong_type(node, path, "an IP address");
                 return None;

@@ -190,8 +190,7 @@ impl Decoder {
             }
             Some((n, p)) => match &n.value {
                 Value::Seq(items) => {
-                    // about eight positions per node (the node, its fields, its addresses)
-                    self.spans.reserve(items.len().saturating_mul(8));
+                    self.spans.reserve_nodes(items.len());
                     items
                         .iter()
                         .enumerate()
