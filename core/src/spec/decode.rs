@@ -11,7 +11,8 @@ use crate::code::Code;
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::secrets;
 use crate::suggest;
-use crate::yaml::{Key, Node, Pos, Value};
+use crate::yaml::Pos;
+use crate::yaml::tree::{Key, Node, Value};
 
 pub(super) fn decode(root: &Node) -> Result<(Spec, SpanMap), Diagnostics> {
     match decode_partial(root) {
@@ -35,7 +36,7 @@ pub(crate) struct Partial {
 /// when the spec's `version` or `name` could not be read.
 pub(super) fn decode_partial(root: &Node) -> (Option<Partial>, Vec<Diagnostic>) {
     let mut d = Decoder::default();
-    d.diags.extend(secrets::scan(root));
+    d.diags.extend(secrets::scan_tree(root));
     let spec = d.spec(root);
     if let Some(spec) = &spec {
         for r in super::grammar::check(spec) {
@@ -67,7 +68,7 @@ pub(super) struct Decoder {
 pub(super) struct Fields<'a> {
     pub(super) path: &'a str,
     pub(super) pos: Option<Pos>,
-    pub(super) entries: &'a [(Key, Node)],
+    pub(super) entries: &'a [(Key<'a>, Node<'a>)],
 }
 
 impl<'a> Fields<'a> {
@@ -76,7 +77,7 @@ impl<'a> Fields<'a> {
         self.entries.iter().any(|(k, _)| k.name == name)
     }
 
-    pub(super) fn get(&self, name: &str) -> Option<(&'a Node, String)> {
+    pub(super) fn get(&self, name: &str) -> Option<(&'a Node<'a>, String)> {
         self.entries
             .iter()
             .find(|(k, _)| k.name == name)
@@ -134,7 +135,7 @@ pub(super) fn shown(node: &Node) -> String {
         Value::Str(s) if s.chars().count() > 60 => {
             format!("{}…", s.chars().take(57).collect::<String>())
         }
-        Value::Str(s) => s.clone(),
+        Value::Str(s) => s.to_string(),
         Value::Int(i) => i.to_string(),
         Value::Float(f) => f.to_string(),
         Value::Bool(b) => b.to_string(),
@@ -296,7 +297,7 @@ impl Decoder {
 
     pub(super) fn text(&mut self, node: &Node, path: &str) -> Option<String> {
         match &node.value {
-            Value::Str(s) => Some(s.clone()),
+            Value::Str(s) => Some(s.to_string()),
             _ => {
                 self.wrong_type(node, path, "text");
                 None
@@ -387,7 +388,7 @@ impl Decoder {
             return None;
         }
         let word: std::borrow::Cow<'_, str> = match &n.value {
-            Value::Str(s) => s.as_str().into(),
+            Value::Str(s) => (&**s).into(),
             Value::Bool(b) => b.to_string().into(),
             _ => {
                 self.wrong_type(n, &p, &format!("one of {}", K::expected()));
@@ -453,7 +454,7 @@ impl Decoder {
 
     pub(super) fn ip(&mut self, node: &Node, path: &str) -> Option<IpAddr> {
         let s = match &node.value {
-            Value::Str(s) => s.as_str(),
+            Value::Str(s) => &**s,
             _ => {
                 self.wrong_type(node, path, "an IP address");
                 return None;
@@ -566,7 +567,7 @@ impl Decoder {
                 self.record_tree(n, &p);
                 entries
                     .iter()
-                    .map(|(k, v)| (k.name.clone(), v.to_json()))
+                    .map(|(k, v)| (k.name.to_string(), v.to_json()))
                     .collect()
             }
             _ => {

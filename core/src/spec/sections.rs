@@ -11,7 +11,7 @@ use super::{
 use crate::code::Code;
 use crate::diagnostic::Severity;
 use crate::suggest;
-use crate::yaml::{Node, Value};
+use crate::yaml::tree::{Node, Value};
 
 const TOP: &[&str] = &[
     "version",
@@ -487,7 +487,7 @@ impl Decoder {
                     continue;
                 }
             };
-            out.insert(k.name.clone(), members);
+            out.insert(k.name.to_string(), members);
         }
         Some(out)
     }
@@ -568,7 +568,7 @@ impl Decoder {
         let f = self.fields(node, path, CILIUM)?;
         let version = f.get("version").and_then(|(n, p)| match &n.value {
             Value::Null => None,
-            Value::Str(s) => Some(s.clone()),
+            Value::Str(s) => Some(s.to_string()),
             Value::Float(_) | Value::Int(_) => {
                 self.report(
                     Code::InvalidValue,
@@ -634,7 +634,7 @@ impl Decoder {
             f.get("write_kubeconfig_mode")
                 .and_then(|(n, p)| match &n.value {
                     Value::Null => None,
-                    Value::Str(s) if is_mode(s) => Some(s.clone()),
+                    Value::Str(s) if is_mode(s) => Some(s.to_string()),
                     Value::Int(i) if is_mode(&i.to_string()) => Some(i.to_string()),
                     _ => {
                         self.report(
@@ -754,7 +754,7 @@ impl Decoder {
                             let lp = super::decode::join(&p, &k.name);
                             self.spans.insert(&lp, k.pos);
                             let value = match &v.value {
-                                Value::Str(s) => s.clone(),
+                                Value::Str(s) => s.to_string(),
                                 Value::Bool(b) => b.to_string(),
                                 Value::Int(i) => i.to_string(),
                                 Value::Null => String::new(),
@@ -763,7 +763,7 @@ impl Decoder {
                                     return None;
                                 }
                             };
-                            Some((k.name.clone(), value))
+                            Some((k.name.to_string(), value))
                         })
                         // inserted one by one: `collect` sorts through a buffer first, which
                         // costs more for the one or two labels a node has
@@ -847,7 +847,7 @@ impl Decoder {
             let public_key = wf.get("public_key").and_then(|(kn, kp)| match &kn.value {
                 Value::Null => None,
                 Value::Str(s) => match crate::wireguard::key::check(s) {
-                    Ok(()) => Some(s.clone()),
+                    Ok(()) => Some(s.to_string()),
                     Err((what, help)) => {
                         self.report(
                             Code::WgPublicKey,
