@@ -291,10 +291,10 @@ impl Decoder {
     fn network(&mut self, node: &Node, path: &str) -> Option<NetworkSpec> {
         let f = self.fields(node, path, NETWORK)?;
         let cluster_cidr = self
-            .one_or_many(&f, "cluster_cidr", 2, Self::cidr)
+            .one_or_many(&f, "cluster_cidr", 2, |d, n, p| d.cidr(n, p))
             .unwrap_or_default();
         let service_cidr = self
-            .one_or_many(&f, "service_cidr", 2, Self::cidr)
+            .one_or_many(&f, "service_cidr", 2, |d, n, p| d.cidr(n, p))
             .unwrap_or_default();
         let node_cidr_mask = f.get("node_cidr_mask").and_then(|(n, p)| match &n.value {
             Value::Null => None,
@@ -318,7 +318,7 @@ impl Decoder {
             }
         });
         let cluster_dns = self
-            .one_or_many(&f, "cluster_dns", 2, Self::ip)
+            .one_or_many(&f, "cluster_dns", 2, |d, n, p| d.ip(n, p))
             .unwrap_or_default();
         let cluster_domain = self.opt_text(&f, "cluster_domain");
         Some(NetworkSpec {
@@ -533,7 +533,7 @@ impl Decoder {
                 );
                 None
             }
-            Some(_) => self.one_or_many(&f, "subnets", 64, Self::cidr),
+            Some(_) => self.one_or_many(&f, "subnets", 64, |d, n, p| d.cidr(n, p)),
         };
         let mtu = self.opt_u32(&f, "mtu", 576, 65_535);
         let nat = self.flag(&f, "nat");
@@ -726,10 +726,10 @@ impl Decoder {
             }
         });
         let lan_ip = self
-            .one_or_many(&f, "lan_ip", 2, Self::ip)
+            .one_or_many(&f, "lan_ip", 2, |d, n, p| d.ip(n, p))
             .unwrap_or_default();
         let mesh_ip = self
-            .one_or_many(&f, "mesh_ip", 2, Self::ip)
+            .one_or_many(&f, "mesh_ip", 2, |d, n, p| d.ip(n, p))
             .unwrap_or_default();
         if !f.has("mesh_ip") && !vpn_auth {
             self.missing(
@@ -740,7 +740,7 @@ impl Decoder {
         }
         let node_ip = self.keyword(&f, "node_ip");
         let pod_cidr = self
-            .one_or_many(&f, "pod_cidr", 2, Self::cidr)
+            .one_or_many(&f, "pod_cidr", 2, |d, n, p| d.cidr(n, p))
             .unwrap_or_default();
         let labels = match f.get("labels") {
             None => BTreeMap::new(),
