@@ -6,7 +6,8 @@
 
 use crate::code::Code;
 use crate::diagnostic::Diagnostic;
-use crate::yaml::{Node, Value};
+use crate::yaml::Node;
+use crate::yaml::tree::{Node as TreeNode, Value};
 
 /// Keys (in any mapping) whose value is a secret: k3s flags and common spellings.
 const SECRET_KEYS: &[&str] = &[
@@ -230,6 +231,11 @@ pub fn redact_line(line: &str) -> String {
 /// Every inline secret in the tree, as MS009 diagnostics (the value is never shown).
 #[must_use]
 pub fn scan(root: &Node) -> Vec<Diagnostic> {
+    scan_tree(&TreeNode::borrowed(root))
+}
+
+/// [`scan`] of the tree the decoder reads.
+pub(crate) fn scan_tree(root: &TreeNode<'_>) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     walk(root, &mut Path::default(), &mut out);
     out
@@ -270,7 +276,7 @@ impl Path<'_> {
     }
 }
 
-fn walk<'a>(node: &'a Node, path: &mut Path<'a>, out: &mut Vec<Diagnostic>) {
+fn walk<'a>(node: &'a TreeNode<'_>, path: &mut Path<'a>, out: &mut Vec<Diagnostic>) {
     match &node.value {
         Value::Map(entries) => {
             for (k, v) in entries {
@@ -288,7 +294,7 @@ fn walk<'a>(node: &'a Node, path: &mut Path<'a>, out: &mut Vec<Diagnostic>) {
                     out.push(d);
                     continue;
                 }
-                path.segments.push(Segment::Key(&k.name));
+                path.segments.push(Segment::Key(k.name.as_ref()));
                 let secret_key = SECRET_KEYS.iter().any(|s| k.name.eq_ignore_ascii_case(s));
                 let has_value = !matches!(&v.value, Value::Null)
                     && !matches!(&v.value, Value::Str(s) if s.is_empty());

@@ -19,6 +19,7 @@
 mod events;
 mod lines;
 mod scalar;
+pub(crate) mod tree;
 
 use std::fmt;
 
@@ -177,6 +178,22 @@ pub fn parse(text: &str) -> Result<Node, Diagnostic> {
         Ok(root) => Ok(root),
         Err(events::Declined) => parse_reference(text),
     }
+}
+
+/// [`parse`], into the tree the decoder reads: the line reader's tree borrows the text; the
+/// other readers' trees are moved into it.
+pub(crate) fn parse_tree(text: &str) -> Result<tree::Node<'_>, Diagnostic> {
+    if text.len() > MAX_SPEC_BYTES {
+        return Err(too_large());
+    }
+    if let Ok(root) = lines::read_tree(text) {
+        return Ok(root);
+    }
+    let owned = match events::read(text) {
+        Ok(root) => root,
+        Err(events::Declined) => parse_reference(text)?,
+    };
+    Ok(tree::Node::from_owned(owned))
 }
 
 /// Reads text with `serde-saphyr`: the reference for everything the faster readers decline.

@@ -166,8 +166,14 @@ impl Cluster {
         nodes::resolve_nodes(&mut cluster);
         cilium_auto_mtu(&mut cluster);
         pods::predict_pod_cidrs(&mut cluster);
-        for site in cluster.nodes.iter().filter_map(|n| n.site.clone()) {
-            *cluster.site_population.entry(site).or_insert(0) += 1;
+        for site in cluster.nodes.iter().filter_map(|n| n.site.as_deref()) {
+            // a site's name is copied once, not once per node
+            match cluster.site_population.get_mut(site) {
+                Some(count) => *count += 1,
+                None => {
+                    cluster.site_population.insert(site.to_owned(), 1);
+                }
+            }
         }
         cluster
     }

@@ -21,7 +21,7 @@ pub(super) fn resolve_nodes(c: &mut Cluster) {
     let cilium = matches!(c.cni, Cni::Cilium(_));
 
     // Sites first: a node naming an unknown site is reported and treated as site-less.
-    let mut sites: Vec<Option<String>> = Vec::new();
+    let mut sites: Vec<Option<String>> = Vec::with_capacity(c.spec.nodes.len());
     for (i, n) in c.spec.nodes.iter().enumerate() {
         let site = match &n.site {
             Some(s) if site_names.contains(s) => Some(s.clone()),
@@ -91,9 +91,10 @@ pub(super) fn resolve_nodes(c: &mut Cluster) {
     }
 
     let first_server = c.spec.nodes.iter().position(|n| n.role == Role::Server);
-    let mut nodes = Vec::new();
+    let mut nodes = Vec::with_capacity(c.spec.nodes.len());
     for (i, n) in c.spec.nodes.iter().enumerate() {
-        let site = sites.get(i).cloned().flatten();
+        // each node's site is read here for the last time: moved, not copied
+        let site = sites.get_mut(i).and_then(Option::take);
         let lan_ips = order_by(&n.lan_ip, &families);
         let mesh_ips = order_by(&n.mesh_ip, &families);
         let all_servers_here = site.is_some() && server_sites.iter().all(|s| *s == site);
@@ -258,7 +259,7 @@ fn nodes_have_agent_ip(spec: &crate::spec::Spec, ip: IpAddr) -> bool {
 
 /// Addresses ordered by the cluster's family order (primary first); others keep their order after.
 fn order_by(ips: &[IpAddr], families: &[Family]) -> Vec<IpAddr> {
-    let mut out: Vec<IpAddr> = Vec::new();
+    let mut out: Vec<IpAddr> = Vec::with_capacity(ips.len());
     for f in families {
         out.extend(ips.iter().filter(|ip| Family::of(**ip) == *f));
     }
@@ -344,7 +345,9 @@ fn apply_extras(
 
 fn check_names(c: &mut Cluster) {
     let mut found = Vec::new();
-    let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
+    // looked up by name only, never in order: a hash map
+    let mut seen: std::collections::HashMap<&str, usize> =
+        std::collections::HashMap::with_capacity(c.spec.nodes.len());
     for (i, n) in c.spec.nodes.iter().enumerate() {
         if let Some(first) = seen.insert(&n.name, i) {
             found.push(

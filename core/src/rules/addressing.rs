@@ -1,6 +1,6 @@
 //! MS1xx: addresses and CIDRs.
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 use std::net::IpAddr;
 
 use crate::cidr::{self, Cidr, Family};
@@ -479,10 +479,12 @@ fn cluster_dns(c: &Cluster, out: &mut Vec<Diagnostic>) {
 }
 
 fn node_addresses(c: &Cluster, out: &mut Vec<Diagnostic>) {
-    let mut mesh_seen: BTreeMap<IpAddr, &str> = BTreeMap::new();
-    let mut lan_seen: BTreeMap<IpAddr, &str> = BTreeMap::new();
+    // looked up by address only, never in order: hash maps
+    let mut mesh_seen: HashMap<IpAddr, &str> = HashMap::with_capacity(c.nodes.len());
+    let mut lan_seen: HashMap<IpAddr, &str> = HashMap::with_capacity(c.nodes.len());
     for n in &c.nodes {
-        let np = format!("nodes[{}]", n.index);
+        // a node's path is written only for a finding
+        let np = || format!("nodes[{}]", n.index);
         for ip in &n.mesh_ips {
             let range = match Family::of(*ip) {
                 Family::Ipv4 => c.mesh.ipv4_range,
@@ -494,7 +496,7 @@ fn node_addresses(c: &Cluster, out: &mut Vec<Diagnostic>) {
                 out.push(
                     Diagnostic::new(
                         Code::MeshIpOutside,
-                        format!("{np}.mesh_ip"),
+                        format!("{}.mesh_ip", np()),
                         format!("node `{}` mesh address `{ip}` is outside the mesh range `{r}`", n.name),
                     )
                     .with_help(format!("use the address `{}` reports for this node (`tailscale ip` for Tailscale), or correct `mesh.{}_range`", c.mesh.provider, if ip.is_ipv4() { "ipv4" } else { "ipv6" })),
@@ -504,7 +506,7 @@ fn node_addresses(c: &Cluster, out: &mut Vec<Diagnostic>) {
                 out.push(
                     Diagnostic::new(
                         Code::DuplicateAddress,
-                        format!("{np}.mesh_ip"),
+                        format!("{}.mesh_ip", np()),
                         format!(
                             "nodes `{other}` and `{}` share the mesh address `{ip}`",
                             n.name
@@ -521,7 +523,7 @@ fn node_addresses(c: &Cluster, out: &mut Vec<Diagnostic>) {
                 out.push(
                     Diagnostic::new(
                         Code::LanIpOutside,
-                        format!("{np}.lan_ip"),
+                        format!("{}.lan_ip", np()),
                         format!("node `{}` LAN address `{ip}` is not in any subnet of site `{}` ({})", n.name, site.name, cidr_list(&site.subnets)),
                     )
                     .with_help("fix the address, put the node on the right site, or add the subnet to the site"),
@@ -531,7 +533,7 @@ fn node_addresses(c: &Cluster, out: &mut Vec<Diagnostic>) {
                 out.push(
                     Diagnostic::new(
                         Code::DuplicateAddress,
-                        format!("{np}.lan_ip"),
+                        format!("{}.lan_ip", np()),
                         format!(
                             "nodes `{other}` and `{}` share the LAN address `{ip}`",
                             n.name

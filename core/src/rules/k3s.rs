@@ -25,18 +25,44 @@ pub(super) fn check(c: &Cluster, entries: &[Vec<ConfigEntry>], out: &mut Vec<Dia
     interface_ordering(c, out);
 }
 
+/// What [`keys_and_kinds`] found for a key at one position of a node's entries.
+struct Seen<'a> {
+    key: &'a str,
+    flag: Option<&'static flags::Flag>,
+    /// The last value checked, and the result.
+    checked: Option<(&'a Value, Result<(), flags::KindMismatch>)>,
+}
+
 fn keys_and_kinds(configs: &[(&Node, &[ConfigEntry])], out: &mut Vec<Diagnostic>) {
     let table = flags::table();
     let mut reported: std::collections::HashSet<String> = std::collections::HashSet::new();
     let mut unknown_listed = 0;
     let mut unknown_more: Option<(usize, String)> = None;
+    // nodes of one role list the same keys in the same order, and most keys hold the same
+    // value on every node (`server`, `token-file`): what was found for the key last seen at
+    // an entry's position (its flag, and the last value checked with its result) is reused
+    // when the key and value match, instead of a table lookup and a check per node and entry
+    let mut by_position: Vec<Seen<'_>> = Vec::new();
     for (n, entries) in configs {
         let role = if n.is_server() {
             Role::Server
         } else {
             Role::Agent
         };
-        for e in entries.iter() {
+        for (j, e) in entries.iter().enumerate() {
+            let fresh = || Seen {
+                key: &e.key,
+                flag: table.get(&e.key),
+                checked: None,
+            };
+            match by_position.get_mut(j) {
+                Some(seen) if seen.key == e.key => {}
+                Some(seen) => *seen = fresh(),
+                None => by_position.push(fresh()),
+            }
+            let Some(seen) = by_position.get_mut(j) else {
+                continue;
+            };
             let once = |out: &mut Vec<Diagnostic>,
                         reported: &mut std::collections::HashSet<String>,
                         d: Diagnostic| {
@@ -44,7 +70,7 @@ fn keys_and_kinds(configs: &[(&Node, &[ConfigEntry])], out: &mut Vec<Diagnostic>
                     out.push(d);
                 }
             };
-            let Some(flag) = table.get(&e.key) else {
+            let Some(flag) = seen.flag else {
                 // at most MAX_LISTED unknown keys listed, and a did-you-mean only for those
                 if !reported.insert(format!("{}|{}", Code::UnknownK3sKey, e.origin)) {
                     continue;
@@ -94,7 +120,17 @@ fn keys_and_kinds(configs: &[(&Node, &[ConfigEntry])], out: &mut Vec<Diagnostic>
                 once(out, &mut reported, d);
                 continue;
             }
-            if let Err(m) = flags::check_value(flag, &e.value) {
+            // most keys hold the same value on every node (`server`, `token-file`): a value
+            // checked once for its key is not checked again (the check depends on nothing else)
+            let result = match &seen.checked {
+                Some((v, r)) if **v == e.value => r.clone(),
+                _ => {
+                    let r = flags::check_value(flag, &e.value);
+                    seen.checked = Some((&e.value, r.clone()));
+                    r
+                }
+            };
+            if let Err(m) = result {
                 once(
                     out,
                     &mut reported,
@@ -380,4 +416,57 @@ fn interface_ordering(c: &Cluster, out: &mut Vec<Diagnostic>) {
         "mesh.interface",
         format!("flannel uses `{}`, which must exist before k3s starts (k3s#367): at boot k3s can win the race against {}", c.mesh.interface, c.mesh.daemon_unit()),
     ).with_help(format!("the bundle's `etc/systemd/system/k3s.service.d/10-mesh.conf` (k3s-agent.service.d for agents) orders k3s after it, waits (up to {2}s) until `{1}` holds the node's mesh address, and on k3s versions with k3s#12436 (or unpinned) restarts k3s with it:\n[Unit]\nAfter={0}\nWants={0}\nPartOf={0}  (only where k3s#12436 applies)", c.mesh.daemon_unit(), c.mesh.interface, crate::render::dropin::WAIT_SECONDS)));
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::keys_and_kinds;
+    use crate::cluster::Cluster;
+    use crate::code::Code;
+    use crate::render::k3s::ConfigEntry;
+
+    fn entry(key: &str, value: serde_json::Value, origin: &str) -> ConfigEntry {
+        ConfigEntry {
+            key: key.to_owned(),
+            value,
+            origin: origin.to_owned(),
+        }
+    }
+
+    /// A value checked for one node is reused for the next only when the key and the value
+    /// are the same: a different value, or another key at the same position, is checked.
+    #[test]
+    fn values_are_checked_per_node_unless_the_same() {
+        let c = Cluster::from_yaml(
+            "version: 1\nname: lab\nnodes:\n  - {name: a, role: server, mesh_ip: 100.64.0.1}\n  - {name: b, role: server, mesh_ip: 100.64.0.2}\n  - {name: c, role: server, mesh_ip: 100.64.0.3}\n",
+        )
+        .unwrap();
+        let good = || entry("server", json!("https://100.64.0.1:6443"), "k3s.server_url");
+        let entries = [
+            vec![good(), entry("token-file", json!("/etc/token"), "a.token")],
+            vec![
+                entry("server", json!("ftp://x"), "b.server"),
+                entry("token-file", json!("/etc/token"), "b.token"),
+            ],
+            vec![good(), entry("server", json!("ftp://y"), "c.server")],
+        ];
+        let configs: Vec<_> = c
+            .nodes
+            .iter()
+            .zip(&entries)
+            .map(|(n, e)| (n, e.as_slice()))
+            .collect();
+        let mut out = Vec::new();
+        keys_and_kinds(&configs, &mut out);
+        let found: Vec<(Code, &str)> = out.iter().map(|d| (d.code, d.path.as_str())).collect();
+        assert_eq!(
+            found,
+            [
+                (Code::K3sKeyKind, "b.server"),
+                (Code::K3sKeyKind, "c.server")
+            ]
+        );
+    }
 }

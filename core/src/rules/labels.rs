@@ -7,29 +7,28 @@ use crate::labels::{self, Taint};
 
 pub(super) fn check(c: &Cluster, out: &mut Vec<Diagnostic>) {
     for n in &c.nodes {
-        let lp = format!("nodes[{}].labels", n.index);
+        // a label's path is written only for a finding
         for (k, v) in &n.labels {
-            let path = format!("{lp}.{k}");
+            let path = || format!("nodes[{}].labels.{k}", n.index);
             if let Err(e) = labels::check_label_key(k) {
-                out.push(Diagnostic::new(Code::InvalidLabel, &path, format!("label key `{k}` on node `{}`: {e}", n.name)).with_help("keys are `[prefix/]name`: prefix a DNS subdomain, name up to 63 of `A-Za-z0-9._-` starting and ending alphanumeric"));
+                out.push(Diagnostic::new(Code::InvalidLabel, path(), format!("label key `{k}` on node `{}`: {e}", n.name)).with_help("keys are `[prefix/]name`: prefix a DNS subdomain, name up to 63 of `A-Za-z0-9._-` starting and ending alphanumeric"));
                 continue;
             }
             if let Err(e) = labels::check_label_value(v) {
-                out.push(Diagnostic::new(Code::InvalidLabel, &path, format!("label `{k}={v}` on node `{}`: {e}", n.name)).with_help("values are empty or up to 63 of `A-Za-z0-9._-` starting and ending alphanumeric"));
+                out.push(Diagnostic::new(Code::InvalidLabel, path(), format!("label `{k}={v}` on node `{}`: {e}", n.name)).with_help("values are empty or up to 63 of `A-Za-z0-9._-` starting and ending alphanumeric"));
             }
             if !labels::self_label_allowed(k) {
-                out.push(Diagnostic::new(Code::ReservedSelfLabel, &path, format!("node `{}` cannot label itself `{k}`: the kubelet may not set labels in the kubernetes.io/k8s.io namespaces, and it refuses to start", n.name)).with_help(format!("apply it with kubectl after the node joins (`kubectl label node {} {k}={v}`), or use your own prefix such as `example.com/{}`", n.name, k.rsplit('/').next().unwrap_or(k))));
+                out.push(Diagnostic::new(Code::ReservedSelfLabel, path(), format!("node `{}` cannot label itself `{k}`: the kubelet may not set labels in the kubernetes.io/k8s.io namespaces, and it refuses to start", n.name)).with_help(format!("apply it with kubectl after the node joins (`kubectl label node {} {k}={v}`), or use your own prefix such as `example.com/{}`", n.name, k.rsplit('/').next().unwrap_or(k))));
             }
         }
-        let tp = format!("nodes[{}].taints", n.index);
         let own = c.spec.nodes.get(n.index).map_or(0, |s| s.taints.len());
         for (i, t) in n.taints.iter().enumerate() {
-            let path = if i < own {
-                format!("{tp}[{i}]")
-            } else {
-                format!("nodes[{}].gpu", n.index)
-            };
             if let Err(e) = t.parse::<Taint>() {
+                let path = if i < own {
+                    format!("nodes[{}].taints[{i}]", n.index)
+                } else {
+                    format!("nodes[{}].gpu", n.index)
+                };
                 out.push(
                     Diagnostic::new(Code::InvalidTaint, path, format!("node `{}`: {e}", n.name))
                         .with_help(taint_help(t, &e)),

@@ -11,7 +11,8 @@ use crate::code::Code;
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::secrets;
 use crate::suggest;
-use crate::yaml::{Key, Node, Pos, Value};
+use crate::yaml::Pos;
+use crate::yaml::tree::{Key, Node, Value};
 
 pub(super) fn decode(root: &Node) -> Result<(Spec, SpanMap), Diagnostics> {
     match decode_partial(root) {
@@ -35,7 +36,7 @@ pub(crate) struct Partial {
 /// when the spec's `version` or `name` could not be read.
 pub(super) fn decode_partial(root: &Node) -> (Option<Partial>, Vec<Diagnostic>) {
     let mut d = Decoder::default();
-    d.diags.extend(secrets::scan(root));
+    d.diags.extend(secrets::scan_tree(root));
     let spec = d.spec(root);
     if let Some(spec) = &spec {
         for r in super::grammar::check(spec) {
@@ -65,9 +66,9 @@ pub(super) struct Decoder {
 
 /// The entries of one mapping, with its path; fields are taken by name.
 pub(super) struct Fields<'a> {
-    pub(super) path: String,
+    pub(super) path: &'a str,
     pub(super) pos: Option<Pos>,
-    pub(super) entries: &'a [(Key, Node)],
+    pub(super) entries: &'a [(Key<'a>, Node<'a>)],
 }
 
 impl<'a> Fields<'a> {
@@ -76,11 +77,62 @@ impl<'a> Fields<'a> {
         self.entries.iter().any(|(k, _)| k.name == name)
     }
 
-    pub(super) fn get(&self, name: &str) -> Option<(&'a Node, String)> {
+    /// The field's node and its path (written out only when something reads it as text).
+    pub(super) fn get<'n>(&self, name: &'n str) -> Option<(&'a Node<'a>, FieldPath<'n>)>
+    where
+        'a: 'n,
+    {
         self.entries
             .iter()
             .find(|(k, _)| k.name == name)
-            .map(|(_, n)| (n, join(&self.path, name)))
+            .map(|(_, n)| (n, FieldPath::field(self.path, name)))
+    }
+}
+
+/// The path of a field, written out on first use: most fields are read without a finding, so
+/// their path text is never needed (a 5,000-node spec has some 30,000 fields).
+pub(super) struct FieldPath<'a> {
+    parent: &'a str,
+    name: &'a str,
+    text: std::cell::OnceCell<String>,
+}
+
+impl<'a> FieldPath<'a> {
+    /// `parent.name`, not yet written.
+    fn field(parent: &'a str, name: &'a str) -> Self {
+        Self {
+            parent,
+            name,
+            text: std::cell::OnceCell::new(),
+        }
+    }
+
+    /// A path already written (a list item's).
+    pub(super) fn owned(text: String) -> Self {
+        Self {
+            parent: "",
+            name: "",
+            text: std::cell::OnceCell::from(text),
+        }
+    }
+}
+
+impl std::ops::Deref for FieldPath<'_> {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.text.get_or_init(|| join(self.parent, self.name))
+    }
+}
+
+impl AsRef<str> for FieldPath<'_> {
+    fn as_ref(&self) -> &str {
+        self
+    }
+}
+
+impl std::fmt::Display for FieldPath<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self)
     }
 }
 
@@ -134,7 +186,7 @@ pub(super) fn shown(node: &Node) -> String {
         Value::Str(s) if s.chars().count() > 60 => {
             format!("{}…", s.chars().take(57).collect::<String>())
         }
-        Value::Str(s) => s.clone(),
+        Value::Str(s) => s.to_string(),
         Value::Int(i) => i.to_string(),
         Value::Float(f) => f.to_string(),
         Value::Bool(b) => b.to_string(),
@@ -225,7 +277,7 @@ impl Decoder {
     pub(super) fn fields<'a>(
         &mut self,
         node: &'a Node,
-        path: &str,
+        path: &'a str,
         known: &'static [&'static str],
     ) -> Option<Fields<'a>> {
         self.spans.insert(path, node.pos);
@@ -272,14 +324,14 @@ impl Decoder {
         }
         self.spans.insert_fields(path, recorded);
         Some(Fields {
-            path: path.to_owned(),
+            path,
             pos: node.pos,
             entries,
         })
     }
 
     pub(super) fn missing(&mut self, f: &Fields<'_>, name: &str, help: &str) {
-        let path = join(&f.path, name);
+        let path = join(f.path, name);
         let place = if f.path.is_empty() {
             "the spec".to_owned()
         } else {
@@ -294,11 +346,11 @@ impl Decoder {
         );
     }
 
-    pub(super) fn text(&mut self, node: &Node, path: &str) -> Option<String> {
+    pub(super) fn text<P: AsRef<str> + ?Sized>(&mut self, node: &Node, path: &P) -> Option<String> {
         match &node.value {
-            Value::Str(s) => Some(s.clone()),
+            Value::Str(s) => Some(s.to_string()),
             _ => {
-                self.wrong_type(node, path, "text");
+                self.wrong_type(node, path.as_ref(), "text");
                 None
             }
         }
@@ -312,11 +364,17 @@ impl Decoder {
         self.text(n, &p)
     }
 
-    pub(super) fn label(&mut self, node: &Node, path: &str, what: &str) -> Option<String> {
+    pub(super) fn label<P: AsRef<str> + ?Sized>(
+        &mut self,
+        node: &Node,
+        path: &P,
+        what: &str,
+    ) -> Option<String> {
         let s = self.text(node, path)?;
         if is_dns_label(&s) {
             return Some(s);
         }
+        let path = path.as_ref();
         let fixed = to_dns_label(&s);
         let help = if fixed.is_empty() {
             "use lowercase letters, digits and `-`, starting and ending with a letter or digit"
@@ -334,10 +392,17 @@ impl Decoder {
         None
     }
 
-    pub(super) fn number(&mut self, node: &Node, path: &str, min: i64, max: i64) -> Option<i64> {
+    pub(super) fn number<P: AsRef<str> + ?Sized>(
+        &mut self,
+        node: &Node,
+        path: &P,
+        min: i64,
+        max: i64,
+    ) -> Option<i64> {
         match &node.value {
             Value::Int(i) if (min..=max).contains(i) => Some(*i),
             Value::Int(i) => {
+                let path = path.as_ref();
                 self.report(
                     Code::InvalidValue,
                     path,
@@ -348,6 +413,7 @@ impl Decoder {
                 None
             }
             _ => {
+                let path = path.as_ref();
                 self.wrong_type(node, path, &format!("a whole number from {min} to {max}"));
                 None
             }
@@ -386,9 +452,9 @@ impl Decoder {
         if n.value == Value::Null {
             return None;
         }
-        let word = match &n.value {
-            Value::Str(s) => s.clone(),
-            Value::Bool(b) => b.to_string(),
+        let word: std::borrow::Cow<'_, str> = match &n.value {
+            Value::Str(s) => (&**s).into(),
+            Value::Bool(b) => b.to_string().into(),
             _ => {
                 self.wrong_type(n, &p, &format!("one of {}", K::expected()));
                 return None;
@@ -414,10 +480,10 @@ impl Decoder {
         None
     }
 
-    pub(super) fn parsed<T: FromStr>(
+    pub(super) fn parsed<T: FromStr, P: AsRef<str> + ?Sized>(
         &mut self,
         node: &Node,
-        path: &str,
+        path: &P,
         what: &str,
         on_err: impl Fn(T::Err) -> (String, Option<String>),
     ) -> Option<T> {
@@ -426,6 +492,7 @@ impl Decoder {
             Ok(v) => Some(v),
             Err(e) => {
                 let (detail, help) = on_err(e);
+                let path = path.as_ref();
                 self.report(
                     Code::InvalidValue,
                     path,
@@ -438,8 +505,8 @@ impl Decoder {
         }
     }
 
-    pub(super) fn cidr(&mut self, node: &Node, path: &str) -> Option<Cidr> {
-        self.parsed::<Cidr>(node, path, "a CIDR block", |e| match &e {
+    pub(super) fn cidr<P: AsRef<str> + ?Sized>(&mut self, node: &Node, path: &P) -> Option<Cidr> {
+        self.parsed::<Cidr, P>(node, path, "a CIDR block", |e| match &e {
             CidrError::HostBits { network, .. } => (
                 e.to_string(),
                 Some(format!("write the network address: `{network}`")),
@@ -451,11 +518,11 @@ impl Decoder {
         })
     }
 
-    pub(super) fn ip(&mut self, node: &Node, path: &str) -> Option<IpAddr> {
+    pub(super) fn ip<P: AsRef<str> + ?Sized>(&mut self, node: &Node, path: &P) -> Option<IpAddr> {
         let s = match &node.value {
-            Value::Str(s) => s.clone(),
+            Value::Str(s) => &**s,
             _ => {
-                self.wrong_type(node, path, "an IP address");
+                self.wrong_type(node, path.as_ref(), "an IP address");
                 return None;
             }
         };
@@ -471,6 +538,7 @@ impl Decoder {
                 } else {
                     "write an IPv4 or IPv6 address, e.g. `100.64.0.1`".to_owned()
                 };
+                let path = path.as_ref();
                 self.report(
                     Code::InvalidValue,
                     path,
@@ -489,7 +557,7 @@ impl Decoder {
         f: &Fields<'_>,
         name: &str,
         max: usize,
-        item: impl Fn(&mut Self, &Node, &str) -> Option<T>,
+        item: impl Fn(&mut Self, &Node, &FieldPath<'_>) -> Option<T>,
     ) -> Option<Vec<T>> {
         let (n, p) = f.get(name)?;
         match &n.value {
@@ -511,7 +579,7 @@ impl Decoder {
                 let mut out = Vec::new();
                 let mut ok = true;
                 for (i, it) in items.iter().enumerate() {
-                    let ip = index(&p, i);
+                    let ip = FieldPath::owned(index(&p, i));
                     self.spans.insert(&ip, it.pos);
                     match item(self, it, &ip) {
                         Some(v) => out.push(v),
@@ -566,7 +634,7 @@ impl Decoder {
                 self.record_tree(n, &p);
                 entries
                     .iter()
-                    .map(|(k, v)| (k.name.clone(), v.to_json()))
+                    .map(|(k, v)| (k.name.to_string(), v.to_json()))
                     .collect()
             }
             _ => {

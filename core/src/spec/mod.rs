@@ -457,7 +457,7 @@ impl Spec {
     /// # Errors
     /// All reading problems found, as [`Diagnostics`].
     pub fn from_yaml(text: &str) -> Result<(Spec, SpanMap), Diagnostics> {
-        let tree = crate::yaml::parse(text).map_err(|d| Diagnostics::from_vec(vec![d]))?;
+        let tree = crate::yaml::parse_tree(text).map_err(|d| Diagnostics::from_vec(vec![d]))?;
         decode::decode(&tree)
     }
 
@@ -465,7 +465,7 @@ impl Spec {
     /// without the fields, nodes and list items that could not be read (`None` when the text is
     /// not YAML or its `version` or `name` could not be read). For [`crate::Cluster::check_yaml`].
     pub(crate) fn from_yaml_partial(text: &str) -> (Option<decode::Partial>, Vec<Diagnostic>) {
-        match crate::yaml::parse(text) {
+        match crate::yaml::parse_tree(text) {
             Ok(tree) => decode::decode_partial(&tree),
             Err(d) => (None, vec![d]),
         }
@@ -476,7 +476,8 @@ impl Spec {
     /// # Errors
     /// All reading problems found; they carry field paths but no line numbers.
     pub fn from_json(value: &serde_json::Value) -> Result<Spec, Diagnostics> {
-        decode::decode(&crate::yaml::Node::from_json(value)).map(|(spec, _)| spec)
+        let tree = crate::yaml::tree::Node::from_owned(crate::yaml::Node::from_json(value));
+        decode::decode(&tree).map(|(spec, _)| spec)
     }
 
     /// Writes the spec as YAML that [`Spec::from_yaml`] reads back to an equal spec.

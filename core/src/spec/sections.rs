@@ -11,7 +11,7 @@ use super::{
 use crate::code::Code;
 use crate::diagnostic::Severity;
 use crate::suggest;
-use crate::yaml::{Node, Value};
+use crate::yaml::tree::{Node, Value};
 
 const TOP: &[&str] = &[
     "version",
@@ -190,8 +190,7 @@ impl Decoder {
             }
             Some((n, p)) => match &n.value {
                 Value::Seq(items) => {
-                    // about eight positions per node (the node, its fields, its addresses)
-                    self.spans.reserve(items.len().saturating_mul(8));
+                    self.spans.reserve_nodes(items.len());
                     items
                         .iter()
                         .enumerate()
@@ -292,10 +291,10 @@ impl Decoder {
     fn network(&mut self, node: &Node, path: &str) -> Option<NetworkSpec> {
         let f = self.fields(node, path, NETWORK)?;
         let cluster_cidr = self
-            .one_or_many(&f, "cluster_cidr", 2, Self::cidr)
+            .one_or_many(&f, "cluster_cidr", 2, |d, n, p| d.cidr(n, p))
             .unwrap_or_default();
         let service_cidr = self
-            .one_or_many(&f, "service_cidr", 2, Self::cidr)
+            .one_or_many(&f, "service_cidr", 2, |d, n, p| d.cidr(n, p))
             .unwrap_or_default();
         let node_cidr_mask = f.get("node_cidr_mask").and_then(|(n, p)| match &n.value {
             Value::Null => None,
@@ -319,7 +318,7 @@ impl Decoder {
             }
         });
         let cluster_dns = self
-            .one_or_many(&f, "cluster_dns", 2, Self::ip)
+            .one_or_many(&f, "cluster_dns", 2, |d, n, p| d.ip(n, p))
             .unwrap_or_default();
         let cluster_domain = self.opt_text(&f, "cluster_domain");
         Some(NetworkSpec {
@@ -488,7 +487,7 @@ impl Decoder {
                     continue;
                 }
             };
-            out.insert(k.name.clone(), members);
+            out.insert(k.name.to_string(), members);
         }
         Some(out)
     }
@@ -534,7 +533,7 @@ impl Decoder {
                 );
                 None
             }
-            Some(_) => self.one_or_many(&f, "subnets", 64, Self::cidr),
+            Some(_) => self.one_or_many(&f, "subnets", 64, |d, n, p| d.cidr(n, p)),
         };
         let mtu = self.opt_u32(&f, "mtu", 576, 65_535);
         let nat = self.flag(&f, "nat");
@@ -569,7 +568,7 @@ impl Decoder {
         let f = self.fields(node, path, CILIUM)?;
         let version = f.get("version").and_then(|(n, p)| match &n.value {
             Value::Null => None,
-            Value::Str(s) => Some(s.clone()),
+            Value::Str(s) => Some(s.to_string()),
             Value::Float(_) | Value::Int(_) => {
                 self.report(
                     Code::InvalidValue,
@@ -635,7 +634,7 @@ impl Decoder {
             f.get("write_kubeconfig_mode")
                 .and_then(|(n, p)| match &n.value {
                     Value::Null => None,
-                    Value::Str(s) if is_mode(s) => Some(s.clone()),
+                    Value::Str(s) if is_mode(s) => Some(s.to_string()),
                     Value::Int(i) if is_mode(&i.to_string()) => Some(i.to_string()),
                     _ => {
                         self.report(
@@ -727,10 +726,10 @@ impl Decoder {
             }
         });
         let lan_ip = self
-            .one_or_many(&f, "lan_ip", 2, Self::ip)
+            .one_or_many(&f, "lan_ip", 2, |d, n, p| d.ip(n, p))
             .unwrap_or_default();
         let mesh_ip = self
-            .one_or_many(&f, "mesh_ip", 2, Self::ip)
+            .one_or_many(&f, "mesh_ip", 2, |d, n, p| d.ip(n, p))
             .unwrap_or_default();
         if !f.has("mesh_ip") && !vpn_auth {
             self.missing(
@@ -741,7 +740,7 @@ impl Decoder {
         }
         let node_ip = self.keyword(&f, "node_ip");
         let pod_cidr = self
-            .one_or_many(&f, "pod_cidr", 2, Self::cidr)
+            .one_or_many(&f, "pod_cidr", 2, |d, n, p| d.cidr(n, p))
             .unwrap_or_default();
         let labels = match f.get("labels") {
             None => BTreeMap::new(),
@@ -755,7 +754,7 @@ impl Decoder {
                             let lp = super::decode::join(&p, &k.name);
                             self.spans.insert(&lp, k.pos);
                             let value = match &v.value {
-                                Value::Str(s) => s.clone(),
+                                Value::Str(s) => s.to_string(),
                                 Value::Bool(b) => b.to_string(),
                                 Value::Int(i) => i.to_string(),
                                 Value::Null => String::new(),
@@ -764,7 +763,7 @@ impl Decoder {
                                     return None;
                                 }
                             };
-                            Some((k.name.clone(), value))
+                            Some((k.name.to_string(), value))
                         })
                         // inserted one by one: `collect` sorts through a buffer first, which
                         // costs more for the one or two labels a node has
@@ -848,7 +847,7 @@ impl Decoder {
             let public_key = wf.get("public_key").and_then(|(kn, kp)| match &kn.value {
                 Value::Null => None,
                 Value::Str(s) => match crate::wireguard::key::check(s) {
-                    Ok(()) => Some(s.clone()),
+                    Ok(()) => Some(s.to_string()),
                     Err((what, help)) => {
                         self.report(
                             Code::WgPublicKey,

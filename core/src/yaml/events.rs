@@ -167,6 +167,33 @@ pub(super) fn key(text: Cow<'_, str>, style: ScalarStyle) -> Result<String, Decl
     Ok(text.into_owned())
 }
 
+/// [`scalar`] for the borrowed tree: the text is kept as it comes.
+pub(super) fn scalar_cow(
+    text: Cow<'_, str>,
+    style: ScalarStyle,
+) -> Result<super::tree::Value<'_>, Declined> {
+    use super::tree::Value as V;
+    if style != ScalarStyle::Plain {
+        return Ok(V::Str(text));
+    }
+    Ok(match classify(&text) {
+        Plain::Null => V::Null,
+        Plain::Bool(b) => V::Bool(b),
+        Plain::Int(i) => V::Int(i),
+        Plain::Float(f) => V::Float(f),
+        Plain::Str => V::Str(text),
+        Plain::Refused => return Err(Declined),
+    })
+}
+
+/// [`key`] for the borrowed tree: the text is kept as it comes.
+pub(super) fn key_cow(text: Cow<'_, str>, style: ScalarStyle) -> Result<Cow<'_, str>, Declined> {
+    if text == "<<" || (style == ScalarStyle::Plain && classify(&text) != Plain::Str) {
+        return Err(Declined);
+    }
+    Ok(text)
+}
+
 /// Reads one document, or declines.
 pub(super) fn read(text: &str) -> Result<Node, Declined> {
     let mut r = Reader {

@@ -22,8 +22,9 @@
 
 use std::borrow::Cow;
 
-use super::events::{Declined, key, scalar};
-use super::{Key, Node, Pos, Value};
+use super::Pos;
+use super::events::{Declined, key_cow as key, scalar_cow as scalar};
+use super::tree::{Key, Node, Value};
 
 /// Containers nested this deep are left to the event reader (which declines at the same depth).
 const DEPTH: usize = 48;
@@ -164,7 +165,7 @@ impl<'a> Reader<'a> {
 
     /// The block node starting at the cursor, the first content of a line (or of a compact
     /// entry) at column `n`: a mapping or a sequence.
-    fn block(&mut self, n: usize, depth: usize) -> Result<Node, Declined> {
+    fn block(&mut self, n: usize, depth: usize) -> Result<Node<'a>, Declined> {
         if depth >= DEPTH {
             return Err(Declined);
         }
@@ -175,7 +176,7 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn seq(&mut self, n: usize, depth: usize) -> Result<Node, Declined> {
+    fn seq(&mut self, n: usize, depth: usize) -> Result<Node<'a>, Declined> {
         let pos = self.pos();
         self.count(2)?;
         let mut items = Vec::new();
@@ -234,7 +235,7 @@ impl<'a> Reader<'a> {
         self.cur() == b':' && matches!(self.byte(self.i + 1), b' ' | b'\n')
     }
 
-    fn null(&mut self, pos: Option<Pos>) -> Result<Node, Declined> {
+    fn null(&mut self, pos: Option<Pos>) -> Result<Node<'a>, Declined> {
         self.count(1)?;
         Ok(Node {
             value: Value::Null,
@@ -242,11 +243,11 @@ impl<'a> Reader<'a> {
         })
     }
 
-    fn map(&mut self, n: usize, depth: usize) -> Result<Node, Declined> {
+    fn map(&mut self, n: usize, depth: usize) -> Result<Node<'a>, Declined> {
         let pos = self.pos();
         self.count(2)?;
         // most mappings of a spec have a handful of keys: one allocation, no regrowth
-        let mut entries: Vec<(Key, Node)> = Vec::with_capacity(8);
+        let mut entries: Vec<(Key<'a>, Node<'a>)> = Vec::with_capacity(8);
         let mut seen = None;
         loop {
             // at a key in column n
@@ -291,17 +292,17 @@ impl<'a> Reader<'a> {
         &mut self,
         text: Cow<'a, str>,
         style: Style,
-        entries: &[(Key, Node)],
+        entries: &[(Key<'a>, Node<'a>)],
         seen: &mut Option<std::collections::HashSet<String>>,
-    ) -> Result<String, Declined> {
+    ) -> Result<Cow<'a, str>, Declined> {
         self.count(1)?;
         let name = key(text, style_of(style))?;
         let duplicate = if entries.len() < SCAN_KEYS {
             entries.iter().any(|(k, _)| k.name == name)
         } else {
-            let set =
-                seen.get_or_insert_with(|| entries.iter().map(|(k, _)| k.name.clone()).collect());
-            !set.insert(name.clone())
+            let set = seen
+                .get_or_insert_with(|| entries.iter().map(|(k, _)| k.name.to_string()).collect());
+            !set.insert(name.to_string())
         };
         if duplicate {
             return Err(Declined);
@@ -310,7 +311,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A value written on the key's or the entry's line: a flow collection or a scalar.
-    fn inline(&mut self, depth: usize) -> Result<Node, Declined> {
+    fn inline(&mut self, depth: usize) -> Result<Node<'a>, Declined> {
         match self.cur() {
             b'[' | b'{' => self.flow(depth),
             _ => {
@@ -326,7 +327,7 @@ impl<'a> Reader<'a> {
         text: Cow<'a, str>,
         style: Style,
         pos: Option<Pos>,
-    ) -> Result<Node, Declined> {
+    ) -> Result<Node<'a>, Declined> {
         self.count(1)?;
         Ok(Node {
             value: scalar(text, style_of(style))?,
@@ -426,7 +427,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A flow collection on one line, of scalars and flow collections.
-    fn flow(&mut self, depth: usize) -> Result<Node, Declined> {
+    fn flow(&mut self, depth: usize) -> Result<Node<'a>, Declined> {
         if depth >= DEPTH {
             return Err(Declined);
         }
@@ -437,7 +438,7 @@ impl<'a> Reader<'a> {
         self.i += 1;
         self.skip_spaces();
         let mut items = Vec::new();
-        let mut entries: Vec<(Key, Node)> = Vec::new();
+        let mut entries: Vec<(Key<'a>, Node<'a>)> = Vec::new();
         let mut seen = None;
         if self.cur() == close {
             self.i += 1;
@@ -483,7 +484,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A node inside a flow collection: a nested collection or a scalar (never empty).
-    fn flow_node(&mut self, depth: usize) -> Result<Node, Declined> {
+    fn flow_node(&mut self, depth: usize) -> Result<Node<'a>, Declined> {
         match self.cur() {
             b'[' | b'{' => self.flow(depth),
             _ => {
@@ -515,8 +516,13 @@ fn memchr_newline(s: &[u8]) -> Option<usize> {
     s.iter().position(|&b| b == b'\n')
 }
 
-/// Reads one document of the subset, or declines.
-pub(super) fn read(text: &str) -> Result<Node, Declined> {
+/// Reads one document of the subset into the public tree, or declines.
+pub(super) fn read(text: &str) -> Result<super::Node, Declined> {
+    read_tree(text).map(Node::into_owned)
+}
+
+/// Reads one document of the subset, or declines; the tree borrows the text.
+pub(super) fn read_tree(text: &str) -> Result<Node<'_>, Declined> {
     let src = text.as_bytes();
     if !src
         .iter()
