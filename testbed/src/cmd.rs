@@ -164,8 +164,8 @@ pub(crate) fn tear_down(
         let _ = p.kill();
         let _ = p.wait();
     }
+    kill_in_all(namespaces);
     for ns in namespaces.iter().rev() {
-        kill_in(ns);
         let _ = run("ip", &["netns", "del", ns]);
     }
     if let Some(w) = watchdog {
@@ -177,12 +177,49 @@ pub(crate) fn tear_down(
     }
 }
 
-/// Kills the processes inside one of the testbed's own namespaces.
+/// Kills the processes inside one of the testbed's own namespaces (see [`kill_in_all`]).
 pub(crate) fn kill_in(ns: &str) {
-    if let Ok(o) = Command::new("ip").args(["netns", "pids", ns]).output() {
-        for pid in String::from_utf8_lossy(&o.stdout).split_whitespace() {
-            let _ = Command::new("kill").args(["-9", pid]).status();
+    kill_in_all(std::slice::from_ref(&ns.to_string()));
+}
+
+/// Kills the processes inside the testbed's own namespaces `namespaces`, then waits (up to
+/// 5 s) until each has ended, so that none outlives the run: a `wireguard-go` daemon is not
+/// this process's child, and it takes a moment to close its device after SIGKILL.
+pub(crate) fn kill_in_all(namespaces: &[String]) {
+    let mut listed = String::new();
+    for ns in namespaces {
+        if let Ok(o) = Command::new("ip").args(["netns", "pids", ns]).output() {
+            listed.push_str(&String::from_utf8_lossy(&o.stdout));
+            listed.push('\n');
         }
+    }
+    let pids: Vec<&str> = listed
+        .split_whitespace()
+        .filter(|p| p.bytes().all(|b| b.is_ascii_digit()))
+        .collect();
+    if pids.is_empty() {
+        return;
+    }
+    let _ = Command::new("kill")
+        .arg("-9")
+        .args(&pids)
+        .stderr(Stdio::null())
+        .status();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while pids.iter().any(|p| still_running(p)) && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
+
+/// Whether process `pid` still runs: it exists and is not a zombie (a zombie has ended; its
+/// parent, or init, reaps it).
+fn still_running(pid: &str) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        // the state follows the command name in parentheses, which may hold anything
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| !rest.trim_start().starts_with(['Z', 'X'])),
+        Err(_) => false,
     }
 }
 
