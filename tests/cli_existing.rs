@@ -455,3 +455,73 @@ fn import_reads_wireguard_configs_and_never_prints_a_private_key() {
     assert!(err.contains("bad-wg0.conf:3:"), "{err}");
     assert!(!err.contains("S3cr3t"), "{err}");
 }
+
+/// As root (CI): `--keep` leaves every node's namespace up and says how to enter each, and the
+/// line it prints to remove everything does remove the run's namespaces and its scratch
+/// directory (the run's keys and the bundle under test), leaving no process behind.
+#[test]
+fn testbed_keep_leaves_the_nodes_up_and_its_remove_line_removes_everything() {
+    let root_user = std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout == b"0\n");
+    if !root_user {
+        assert!(
+            std::env::var("MESHSPEC_REQUIRE_NETNS").as_deref() != Ok("1"),
+            "MESHSPEC_REQUIRE_NETNS=1 but not root"
+        );
+        eprintln!(
+            "*** SKIPPED testbed_keep_leaves_the_nodes_up_and_its_remove_line_removes_everything: not root ***"
+        );
+        return;
+    }
+    let out = meshspec()
+        .arg("testbed")
+        .arg(root().join("examples/specs/cilium-vxlan-over-tailscale.yaml"))
+        .arg("--keep")
+        .assert()
+        .code(0)
+        .get_output()
+        .clone();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let namespaces = || {
+        let o = std::process::Command::new("ip")
+            .args(["netns", "list"])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .filter_map(|l| l.split_whitespace().next().map(str::to_owned))
+            .collect::<Vec<_>>()
+    };
+    // one `ip netns exec <ns> bash    # <node>` line per node, each namespace up
+    let entered: Vec<&str> = stderr
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("ip netns exec "))
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    assert_eq!(entered.len(), 2, "{stderr}");
+    let up = namespaces();
+    for ns in &entered {
+        assert!(up.iter().any(|n| n == ns), "{ns} is not up: {up:?}");
+    }
+    let run = entered[0].rsplit_once('-').unwrap().0.to_owned();
+    let scratch = std::env::temp_dir().join(&run);
+    assert!(scratch.is_dir(), "{}", scratch.display());
+    let remove = stderr
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("remove everything: "))
+        .unwrap_or_else(|| panic!("no remove line: {stderr}"))
+        .to_owned();
+    let status = std::process::Command::new("sh")
+        .args(["-c", &remove])
+        .status()
+        .unwrap();
+    assert!(status.success(), "{remove}");
+    let left = namespaces();
+    assert!(
+        !left.iter().any(|n| n.starts_with(&format!("{run}-"))),
+        "left behind: {left:?}"
+    );
+    assert!(!scratch.exists(), "{} is still there", scratch.display());
+}

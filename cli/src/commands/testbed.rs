@@ -215,12 +215,14 @@ fn spec_source(args: &TestbedArgs) -> Result<String, CliError> {
 /// Leaves the testbed up and says how to enter each node and how to remove it all.
 fn kept(tb: Testbed) -> String {
     let prefix = tb.prefix.clone();
+    // the run's scratch directory (keys made for the run, the bundle under test) goes too
+    let scratch = meshspec::render::shell::quote(&tb.scratch().to_string_lossy());
     let mut s = String::from("testbed: kept; enter a node with:\n");
     for k in &tb.keep() {
         s.push_str(&format!("  ip netns exec {} bash    # {}\n", k.ns, k.node));
     }
     s.push_str(&format!(
-        "  remove everything: for n in $(ip netns list | grep -o '^{prefix}-[^ ]*'); do ip netns pids \"$n\" | xargs -r kill; ip netns del \"$n\"; done\n"
+        "  remove everything: for n in $(ip netns list | grep -o '^{prefix}-[^ ]*'); do ip netns pids \"$n\" | xargs -r kill; ip netns del \"$n\"; done; rm -rf {scratch}\n"
     ));
     s
 }
