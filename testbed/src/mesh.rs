@@ -27,7 +27,7 @@
 //! spec's physical layout (the peer's public endpoint; its LAN address from the same site, on
 //! a site without NAT, or behind the peer's NAT router); any other endpoint goes nowhere, as a
 //! private address of another site does. A `nat: true` site gets a NAT router
-//! ([`NatRouter`], rules [`nat_rules`]): its nodes without a public endpoint sit on the site's
+//! ([`NatRouter`], rules `nat_rules`): its nodes without a public endpoint sit on the site's
 //! own segment behind it, which masquerades what leaves and lets only answers in, so a flow
 //! from outside the site reaches them only once they opened it (their keepalives). The mesh
 //! outsiders are peers of every node, on the underlay; a node behind NAT keeps its mapping to
