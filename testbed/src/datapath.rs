@@ -27,7 +27,8 @@
 //!   kernel's WireGuard when present, else `wireguard-go` in the node's private mount
 //!   namespace (the mesh's, whose control socket has another name). With IPv6 pods a second
 //!   device, `flannel-wg-v6` (flannel's default mode `separate`; k3s's config sets no `Mode`),
-//!   on UDP 51821 (`ListenPortV6`), at the same MTU, its own key, the IPv6 pod subnet's
+//!   on UDP 51821 (`ListenPortV6`), at the same MTU, the same key (flannel reads one key file
+//!   for both devices), the IPv6 pod subnet's
 //!   network address, and per peer its IPv6 address on that interface, port 51821.
 //! - One pod namespace per node (`<prefix>-q<i>`), a veth (`eth0` in the pod, `vethpod` on the
 //!   node, the gateway `.1` of the pod subnet), the pod at `.2` (host-local's first address),
@@ -551,14 +552,13 @@ pub fn activate(tb: &Testbed, c: &Cluster, bd: &BundleDir, plan: &Plan) -> Resul
                     &net4.to_string(),
                 ],
             )?;
-            wg_keys.insert(i, (pid, label.clone(), public));
-            // IPv6 pods: a second device of its own (flannel's `separate` mode), its own key
-            // and port, at the same overhead
+            wg_keys.insert(i, (pid, label.clone(), public.clone()));
+            // IPv6 pods: a second device (flannel's `separate` mode) on its own port, at the
+            // same overhead, with the same key: flannel reads one key file for both devices
+            // (`setupKeys`, /run/flannel/wgkey, in pkg/backend/wireguard/device.go)
             if let Some((_, (net6, _, _))) = &v6 {
                 let log = tb.scratch().join(format!("{FLANNEL_WG_V6}-{i}.log"));
                 crate::mesh::create_device(pid, &label, FLANNEL_WG_V6, dev_mtu, &log)?;
-                let key = tb.scratch().join(format!("{FLANNEL_WG_V6}-{i}.key"));
-                let public = crate::mesh::gen_key(pid, &label, &key)?;
                 crate::mesh::enter(
                     pid,
                     &label,
