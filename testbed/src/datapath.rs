@@ -307,8 +307,6 @@ pub fn activate(tb: &Testbed, c: &Cluster, bd: &BundleDir, plan: &Plan) -> Resul
     let mut peers: Vec<Node4> = Vec::new();
     // flannel-wg: node index -> (the process whose namespaces `wg` enters, label, public key)
     let mut wg_keys: BTreeMap<usize, (u32, String, String)> = BTreeMap::new();
-    // flannel-wg-v6: node index -> public key (entered through the same process)
-    let mut wg6_keys: BTreeMap<usize, String> = BTreeMap::new();
     let geneve_module = match &plan.kind {
         Kind::Cilium { geneve: true, .. } => {
             let probe = format!("{}-q0", tb.prefix);
@@ -552,7 +550,7 @@ pub fn activate(tb: &Testbed, c: &Cluster, bd: &BundleDir, plan: &Plan) -> Resul
                     &net4.to_string(),
                 ],
             )?;
-            wg_keys.insert(i, (pid, label.clone(), public.clone()));
+            wg_keys.insert(i, (pid, label.clone(), public));
             // IPv6 pods: a second device (flannel's `separate` mode) on its own port, at the
             // same overhead, with the same key: flannel reads one key file for both devices
             // (`setupKeys`, /run/flannel/wgkey, in pkg/backend/wireguard/device.go)
@@ -570,7 +568,6 @@ pub fn activate(tb: &Testbed, c: &Cluster, bd: &BundleDir, plan: &Plan) -> Resul
                         &net6.to_string(),
                     ],
                 )?;
-                wg6_keys.insert(i, public);
             }
         }
         // the pod
@@ -673,38 +670,25 @@ pub fn activate(tb: &Testbed, c: &Cluster, bd: &BundleDir, plan: &Plan) -> Resul
                     else {
                         continue;
                     };
-                    crate::mesh::enter(
-                        *pid,
-                        label,
-                        "wg set \"$1\" peer \"$2\" endpoint \"$3\" allowed-ips \"$4\" persistent-keepalive \"$5\"",
-                        &[
-                            FLANNEL_WG,
-                            public,
-                            &std::net::SocketAddr::new(ep, FLANNEL_WG_PORT).to_string(),
-                            &c4.to_string(),
-                            &FLANNEL_WG_KEEPALIVE.to_string(),
-                        ],
-                    )?;
-                    ib.push_str(&format!("route replace {c4} dev {FLANNEL_WG}\n"));
-                    if let (Some(c6), Some(e6), true, Some(public6)) = (
-                        other.cidr6,
-                        other.ep6,
-                        p.pod6.is_some(),
-                        wg6_keys.get(&other.i),
-                    ) {
+                    // flannel-wg, and flannel-wg-v6 with IPv6 pods (the same key on both)
+                    let mut devices = vec![(FLANNEL_WG, FLANNEL_WG_PORT, ep, c4)];
+                    if let (Some(c6), Some(e6), true) = (other.cidr6, other.ep6, p.pod6.is_some()) {
+                        devices.push((FLANNEL_WG_V6, FLANNEL_WG_PORT_V6, e6, c6));
+                    }
+                    for (dev, port, endpoint, cidr) in devices {
                         crate::mesh::enter(
                             *pid,
                             label,
                             "wg set \"$1\" peer \"$2\" endpoint \"$3\" allowed-ips \"$4\" persistent-keepalive \"$5\"",
                             &[
-                                FLANNEL_WG_V6,
-                                public6,
-                                &std::net::SocketAddr::new(e6, FLANNEL_WG_PORT_V6).to_string(),
-                                &c6.to_string(),
+                                dev,
+                                public,
+                                &std::net::SocketAddr::new(endpoint, port).to_string(),
+                                &cidr.to_string(),
                                 &FLANNEL_WG_KEEPALIVE.to_string(),
                             ],
                         )?;
-                        ib.push_str(&format!("route replace {c6} dev {FLANNEL_WG_V6}\n"));
+                        ib.push_str(&format!("route replace {cidr} dev {dev}\n"));
                     }
                     // a layer-3 device: no neighbour, no forwarding database
                     continue;
