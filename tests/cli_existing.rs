@@ -302,10 +302,9 @@ fn testbed_refuses_a_wrong_node_and_a_directory_that_is_no_bundle() {
         .stderr(predicate::str::contains("<SPEC>"));
 }
 
-/// As root (CI): a bundle on disk with an opening widened to everyone gives MS962 as JSON on
-/// standard output, progress with counts on standard error, exit 1, and no namespace left.
-#[test]
-fn testbed_finds_a_widened_opening_in_a_bundle_on_disk() {
+/// Whether this runs as root (the testbed needs network namespaces). Otherwise the test named
+/// `test` is skipped loudly, unless `MESHSPEC_REQUIRE_NETNS=1` demands it (CI, as root).
+fn root_or_skip(test: &str) -> bool {
     let root_user = std::process::Command::new("id")
         .arg("-u")
         .output()
@@ -315,7 +314,16 @@ fn testbed_finds_a_widened_opening_in_a_bundle_on_disk() {
             std::env::var("MESHSPEC_REQUIRE_NETNS").as_deref() != Ok("1"),
             "MESHSPEC_REQUIRE_NETNS=1 but not root"
         );
-        eprintln!("*** SKIPPED testbed_finds_a_widened_opening_in_a_bundle_on_disk: not root ***");
+        eprintln!("*** SKIPPED {test}: not root ***");
+    }
+    root_user
+}
+
+/// As root (CI): a bundle on disk with an opening widened to everyone gives MS962 as JSON on
+/// standard output, progress with counts on standard error, exit 1, and no namespace left.
+#[test]
+fn testbed_finds_a_widened_opening_in_a_bundle_on_disk() {
+    if !root_or_skip("testbed_finds_a_widened_opening_in_a_bundle_on_disk") {
         return;
     }
     let spec = fixture("invalid/MS962.yaml");
@@ -461,18 +469,7 @@ fn import_reads_wireguard_configs_and_never_prints_a_private_key() {
 /// directory (the run's keys and the bundle under test), leaving no process behind.
 #[test]
 fn testbed_keep_leaves_the_nodes_up_and_its_remove_line_removes_everything() {
-    let root_user = std::process::Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| o.stdout == b"0\n");
-    if !root_user {
-        assert!(
-            std::env::var("MESHSPEC_REQUIRE_NETNS").as_deref() != Ok("1"),
-            "MESHSPEC_REQUIRE_NETNS=1 but not root"
-        );
-        eprintln!(
-            "*** SKIPPED testbed_keep_leaves_the_nodes_up_and_its_remove_line_removes_everything: not root ***"
-        );
+    if !root_or_skip("testbed_keep_leaves_the_nodes_up_and_its_remove_line_removes_everything") {
         return;
     }
     let out = meshspec()
