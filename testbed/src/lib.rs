@@ -842,13 +842,12 @@ impl Testbed {
                 "netns",
                 "exec",
                 &ns,
-                "sh",
-                "-c",
-                "sysctl -qw net.ipv4.ip_forward=1 && printf '%s' \"$1\" | iptables-restore",
-                "nat",
-                &mesh::nat_rules("nat0", mesh::UNDERLAY_IF),
+                "sysctl",
+                "-qw",
+                "net.ipv4.ip_forward=1",
             ],
         )?;
+        mesh::load_nat(&ns, "nat0", mesh::UNDERLAY_IF, false)?;
         self.mesh.routers.push(mesh::NatRouter {
             site: si,
             ns,

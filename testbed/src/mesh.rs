@@ -53,6 +53,33 @@ pub(crate) fn nat_rules(inside: &str, outside: &str) -> String {
     )
 }
 
+/// Makes namespace `ns` a NAT router: loads [`nat_rules`]`(inside, outside)` for IPv4 and,
+/// when `ipv6`, for IPv6 as well.
+///
+/// # Errors
+/// A restore failed.
+pub(crate) fn load_nat(ns: &str, inside: &str, outside: &str, ipv6: bool) -> Result<(), String> {
+    let script = if ipv6 {
+        "printf '%s' \"$1\" | iptables-restore && printf '%s' \"$1\" | ip6tables-restore"
+    } else {
+        "printf '%s' \"$1\" | iptables-restore"
+    };
+    run(
+        "ip",
+        &[
+            "netns",
+            "exec",
+            ns,
+            "sh",
+            "-c",
+            script,
+            "nat",
+            &nat_rules(inside, outside),
+        ],
+    )
+    .map(drop)
+}
+
 /// A site's NAT router on the underlay (managed WireGuard, a `nat: true` site): its nodes
 /// without a public endpoint sit behind it.
 #[derive(Debug, Clone)]

@@ -268,20 +268,7 @@ impl WgMesh {
             if site.nat {
                 // masquerade out, nothing new in: the LAN's hosts cannot be reached from
                 // outside unless they opened the flow
-                let rules = crate::mesh::nat_rules("lan0", "wan0");
-                run(
-                    "ip",
-                    &[
-                        "netns",
-                        "exec",
-                        &ns,
-                        "sh",
-                        "-c",
-                        "printf '%s' \"$1\" | iptables-restore && printf '%s' \"$1\" | ip6tables-restore",
-                        "sh",
-                        &rules,
-                    ],
-                )?;
+                crate::mesh::load_nat(&ns, "lan0", "wan0", true)?;
             }
             internet.push(Internet {
                 ns: ns.clone(),
